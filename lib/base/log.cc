@@ -3,7 +3,7 @@
 #include <atomic>
 #include <cstdio>
 
-#include "lib/base/time.h"
+#include "lib/base/clock.h"
 
 namespace linetls {
 

@@ -1,4 +1,4 @@
-#include "lib/base/time.h"
+#include "lib/base/clock.h"
 
 #include <time.h>
 
