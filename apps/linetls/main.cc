@@ -1,0 +1,214 @@
+// linetls: the terminator. Sets up the EAL and the port, runs one Worker per lcore, prints
+// "ready", and on SIGINT/SIGTERM stops, prints every counter and releases the port (which
+// removes the TAP interface).
+#include <rte_eal.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "apps/linetls/options.h"
+#include "drivers/dpdk/eal.h"
+#include "drivers/dpdk/port.h"
+#include "lib/base/log.h"
+#include "lib/engine/worker.h"
+
+namespace linetls::app {
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void on_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
+
+struct LaunchArg {
+  engine::Worker* worker;
+};
+
+int worker_main(void* arg) {
+  static_cast<LaunchArg*>(arg)->worker->run(g_stop);
+  return 0;
+}
+
+// Removes runtime directories left by linetls processes that no longer exist (a killed
+// engine), so /var/run/dpdk does not fill up across runs. Ours are "linetls-<pid>".
+void remove_stale_runtime_dirs() {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/var/run/dpdk", ec)) {
+    const std::string name = e.path().filename().string();
+    if (!name.starts_with("linetls-")) {
+      continue;
+    }
+    const std::string pid = name.substr(8);
+    if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
+    if (!std::filesystem::exists("/proc/" + pid, ec)) {
+      std::filesystem::remove_all(e.path(), ec);
+    }
+  }
+}
+
+bool has_arg(const std::vector<std::string>& args, std::string_view a) {
+  for (const auto& s : args) {
+    if (s == a || s.starts_with(std::string(a) + "=")) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string default_lcores(const Options& o) {
+  return o.lcores ? *o.lcores : (o.workers == 1 ? "0" : "0-" + std::to_string(o.workers - 1));
+}
+
+void print_counters(const std::vector<std::unique_ptr<engine::Worker>>& workers,
+                    const net::Port& port) {
+  for (const auto& w : workers) {
+    const unsigned id = w->id();
+    w->counters().for_each([&](std::string_view n, uint64_t v) {
+      std::printf("counter worker=%u engine.%.*s %llu\n", id, static_cast<int>(n.size()),
+                  n.data(), static_cast<unsigned long long>(v));
+    });
+    w->stack().counters().for_each([&](std::string_view n, uint64_t v) {
+      std::printf("counter worker=%u net.%.*s %llu\n", id, static_cast<int>(n.size()), n.data(),
+                  static_cast<unsigned long long>(v));
+    });
+    w->phase_cycles().for_each([&](std::string_view n, uint64_t v) {
+      std::printf("counter worker=%u cycles.%.*s %llu\n", id, static_cast<int>(n.size()),
+                  n.data(), static_cast<unsigned long long>(v));
+    });
+  }
+  const net::PortStats s = port.stats();
+  std::printf("counter port rx_packets %llu\ncounter port tx_packets %llu\n"
+              "counter port rx_dropped %llu\ncounter port tx_dropped %llu\n",
+              static_cast<unsigned long long>(s.rx_packets),
+              static_cast<unsigned long long>(s.tx_packets),
+              static_cast<unsigned long long>(s.rx_dropped),
+              static_cast<unsigned long long>(s.tx_dropped));
+  std::fflush(stdout);
+}
+
+int run(int argc, char** argv) {
+  auto parsed = parse_options(argc, argv);
+  if (!parsed) {
+    std::fprintf(stderr, "linetls: %s\n", parsed.error().c_str());
+    return 2;
+  }
+  Options o = std::move(parsed).value();
+  if (o.help) {
+    std::fputs(usage(), stdout);
+    return 0;
+  }
+  set_log_level(static_cast<LogLevel>(o.log_level));
+
+  const std::string prefix = "linetls-" + std::to_string(getpid());
+  std::vector<std::string> eal;
+  std::string device;
+  if (o.tap) {
+    remove_stale_runtime_dirs();
+    eal = dpdk::tap_mode_eal_args(argv[0], *o.tap, prefix, default_lcores(o), o.mem_mb);
+    eal.insert(eal.end(), o.eal_args.begin(), o.eal_args.end());
+    device = "net_tap0";
+  } else {
+    eal.push_back(argv[0]);
+    eal.insert(eal.end(), o.eal_args.begin(), o.eal_args.end());
+    if (!has_arg(eal, "-l") && !has_arg(eal, "--lcores")) {
+      eal.push_back("-l");
+      eal.push_back(default_lcores(o));
+    }
+    if (!has_arg(eal, "--file-prefix")) {
+      eal.push_back("--file-prefix=" + prefix);
+    }
+    const PortSpec& p = o.ports.front();
+    eal.push_back(p.is_pci ? "-a" : "--vdev");
+    eal.push_back(p.spec);
+    device = p.device;
+  }
+
+  if (auto r = dpdk::eal_init(eal); !r) {
+    std::fprintf(stderr, "linetls: EAL: %s\n", r.error().c_str());
+    return 1;
+  }
+  const unsigned num_workers = rte_lcore_count();
+
+  int rc = 0;
+  {
+    dpdk::PortConfig pc;
+    pc.device = device;
+    pc.num_queues = static_cast<uint16_t>(num_workers);
+    auto port_or = dpdk::DpdkPort::open(pc);
+    if (!port_or) {
+      std::fprintf(stderr, "linetls: port: %s\n", port_or.error().c_str());
+      dpdk::eal_cleanup(prefix);
+      return 1;
+    }
+    std::unique_ptr<dpdk::DpdkPort> port = std::move(port_or).value();
+    if (port->caps().num_queues < num_workers) {
+      std::fprintf(stderr, "linetls: port: %s offers %u queues, %u workers asked\n",
+                   device.c_str(), port->caps().num_queues, num_workers);
+      port.reset();
+      dpdk::eal_cleanup(prefix);
+      return 1;
+    }
+    if (o.tap) {
+      if (auto r = dpdk::configure_kernel_if(*o.tap, o.host_ip); !r) {
+        std::fprintf(stderr, "linetls: tap: %s\n", r.error().c_str());
+        port.reset();
+        dpdk::eal_cleanup(prefix);
+        return 1;
+      }
+    }
+    if (!port->wait_link_up(3000)) {
+      LT_WARN("link of %s is not up yet; continuing", device.c_str());
+    }
+
+    std::vector<std::unique_ptr<engine::Worker>> workers;
+    for (unsigned i = 0; i < num_workers; i++) {
+      engine::WorkerConfig wc;
+      wc.id = static_cast<uint16_t>(i);
+      wc.stack.ip = o.ip;
+      wc.stack.gateway = o.gateway;
+      wc.idle.busy_poll = o.busy_poll;
+      workers.push_back(std::make_unique<engine::Worker>(wc, *port));
+    }
+
+    struct sigaction sa = {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+
+    std::vector<LaunchArg> args(num_workers);
+    unsigned idx = 1;
+    unsigned lcore = 0;
+    RTE_LCORE_FOREACH_WORKER(lcore) {
+      args[idx].worker = workers[idx].get();
+      rte_eal_remote_launch(worker_main, &args[idx], lcore);
+      idx++;
+    }
+    std::printf("linetls ready: port=%s%s%s mac=%s ip=%s workers=%u driver=%s\n", device.c_str(),
+                o.tap ? " tap=" : "", o.tap ? o.tap->c_str() : "", port->mac().str().c_str(),
+                o.ip.str().c_str(), num_workers, port->caps().driver.c_str());
+    std::fflush(stdout);
+
+    workers[0]->run(g_stop);
+    rte_eal_mp_wait_lcore();
+    print_counters(workers, *port);
+    workers.clear();  // frees frames still queued, before the pools go
+    port.reset();     // stops and closes the device: the TAP interface disappears
+  }
+  dpdk::eal_cleanup(prefix);
+  return rc;
+}
+
+}  // namespace
+}  // namespace linetls::app
+
+int main(int argc, char** argv) { return linetls::app::run(argc, argv); }

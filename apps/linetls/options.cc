@@ -1,0 +1,265 @@
+#include "apps/linetls/options.h"
+
+#include <charconv>
+#include <string_view>
+
+namespace linetls::app {
+
+namespace {
+
+constexpr std::string_view kDefaultTapIp = "10.99.0.2/24";
+constexpr std::string_view kDefaultHostIp = "10.99.0.1/24";
+
+std::string err(std::string_view flag, std::string_view what) {
+  return std::string(flag) + ": " + std::string(what);
+}
+
+bool parse_uint(std::string_view s, unsigned lo, unsigned hi, unsigned* out) {
+  unsigned v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || p != s.data() + s.size() || v < lo || v > hi) {
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
+bool is_hex(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// "0000:3b:00.0" or "3b:00.0" (domain optional).
+bool looks_like_pci(std::string_view s) {
+  const std::string_view shapes[] = {"XXXX:XX:XX.X", "XX:XX.X"};
+  for (std::string_view shape : shapes) {
+    if (s.size() != shape.size()) {
+      continue;
+    }
+    bool ok = true;
+    for (size_t i = 0; i < s.size() && ok; i++) {
+      ok = shape[i] == 'X' ? is_hex(s[i]) : s[i] == shape[i];
+    }
+    if (ok) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Linux interface names: 1..15 chars, no '/', whitespace, ':' or ','.
+bool valid_ifname(std::string_view s) {
+  if (s.empty() || s.size() > 15) {
+    return false;
+  }
+  for (char c : s) {
+    if (c == '/' || c == ':' || c == ',' || c == '=' || c <= ' ' || c > '~') {
+      return false;
+    }
+  }
+  return true;
+}
+
+// "0", "0-3", "0,2,4", "0-1,4": digits, commas and dashes, nothing else.
+bool valid_lcores(std::string_view s) {
+  if (s.empty()) {
+    return false;
+  }
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || c == ',' || c == '-')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<Options, std::string> parse_options(int argc, const char* const* argv) {
+  Options o;
+  int first = 1;
+  for (int i = 1; i < argc; i++) {
+    if (std::string_view(argv[i]) == "--") {
+      for (int j = 1; j < i; j++) {
+        o.eal_args.emplace_back(argv[j]);
+      }
+      first = i + 1;
+      break;
+    }
+  }
+  std::optional<net::Ipv4Cidr> ip, host_ip;
+  bool workers_given = false;
+
+  for (int i = first; i < argc; i++) {
+    std::string_view flag = argv[i];
+    std::string_view value;
+    const size_t eq = flag.find('=');
+    bool inline_value = false;
+    if (flag.starts_with("--") && eq != std::string_view::npos) {
+      value = flag.substr(eq + 1);
+      flag = flag.substr(0, eq);
+      inline_value = true;
+    }
+    auto need_value = [&]() -> bool {
+      if (inline_value) {
+        return true;
+      }
+      if (i + 1 >= argc) {
+        return false;
+      }
+      value = argv[++i];
+      return true;
+    };
+
+    if (flag == "-h" || flag == "--help") {
+      o.help = true;
+      continue;
+    }
+    if (flag == "--busy-poll") {
+      o.busy_poll = true;
+      continue;
+    }
+    if (!need_value()) {
+      if (flag.starts_with("-")) {
+        bool known = false;
+        for (std::string_view k : {"--tap", "--host-ip", "--port", "--ip", "--gateway",
+                                   "--workers", "--lcores", "--log-level", "--mem",
+                                   "--serve", "--cert", "--key", "--config"}) {
+          known |= flag == k;
+        }
+        if (known) {
+          return fail(err(flag, "needs a value"));
+        }
+      }
+      return fail(err(flag, "unknown option (see --help)"));
+    }
+    if (flag == "--tap") {
+      if (!valid_ifname(value)) {
+        return fail(err(flag, "not a valid interface name (1-15 characters)"));
+      }
+      o.tap = std::string(value);
+    } else if (flag == "--host-ip") {
+      host_ip = net::Ipv4Cidr::parse(value);
+      if (!host_ip) {
+        return fail(err(flag, "expected an IPv4 address with prefix, e.g. 10.99.0.1/24"));
+      }
+    } else if (flag == "--ip") {
+      ip = net::Ipv4Cidr::parse(value);
+      if (!ip) {
+        return fail(err(flag, "expected an IPv4 address with prefix, e.g. 10.99.0.2/24"));
+      }
+    } else if (flag == "--gateway") {
+      auto gw = net::Ipv4Addr::parse(value);
+      if (!gw) {
+        return fail(err(flag, "expected an IPv4 address"));
+      }
+      o.gateway = *gw;
+    } else if (flag == "--port") {
+      PortSpec p;
+      p.spec = std::string(value);
+      const std::string_view name = value.substr(0, value.find(','));
+      if (looks_like_pci(value)) {
+        p.is_pci = true;
+        p.device = std::string(value);
+      } else if (name.starts_with("net_") && name.size() > 4) {
+        p.device = std::string(name);
+      } else {
+        return fail(err(flag, "expected a PCI address (0000:3b:00.0) or a vdev spec "
+                              "(net_memif0,role=server)"));
+      }
+      o.ports.push_back(std::move(p));
+    } else if (flag == "--workers") {
+      if (!parse_uint(value, 1, 128, &o.workers)) {
+        return fail(err(flag, "expected a number from 1 to 128"));
+      }
+      workers_given = true;
+    } else if (flag == "--lcores") {
+      if (!valid_lcores(value)) {
+        return fail(err(flag, "expected an lcore list such as 0-3 or 0,2"));
+      }
+      o.lcores = std::string(value);
+    } else if (flag == "--log-level") {
+      unsigned lvl = 0;
+      if (!parse_uint(value, 0, 3, &lvl)) {
+        return fail(err(flag, "expected 0 (errors) to 3 (debug)"));
+      }
+      o.log_level = static_cast<int>(lvl);
+    } else if (flag == "--mem") {
+      if (!parse_uint(value, 64, 65536, &o.mem_mb)) {
+        return fail(err(flag, "expected MiB from 64 to 65536"));
+      }
+    } else if (flag == "--serve" || flag == "--cert" || flag == "--key" || flag == "--config") {
+      return fail(err(flag, "not available yet: services, TLS and config files arrive with the "
+                            "TCP and TLS layers"));
+    } else {
+      return fail(err(flag, "unknown option (see --help)"));
+    }
+  }
+  if (o.help) {
+    return o;
+  }
+
+  if (o.tap && !o.ports.empty()) {
+    return fail(std::string("--tap and --port: choose one (TAP mode creates its own port)"));
+  }
+  if (!o.tap && o.ports.empty()) {
+    return fail(std::string("no port: give --tap NAME (test mode) or --port SPEC"));
+  }
+  if (o.ports.size() > 1) {
+    return fail(std::string("--port: one port per process is supported for now"));
+  }
+  if (workers_given && o.lcores) {
+    return fail(std::string("--workers and --lcores: choose one"));
+  }
+  if (o.tap) {
+    o.ip = ip.value_or(*net::Ipv4Cidr::parse(kDefaultTapIp));
+    o.host_ip = host_ip.value_or(*net::Ipv4Cidr::parse(kDefaultHostIp));
+    if (o.host_ip.addr == o.ip.addr) {
+      return fail(std::string("--host-ip and --ip must differ"));
+    }
+    if (!o.ip.contains(o.host_ip.addr) || o.host_ip.prefix_len != o.ip.prefix_len) {
+      return fail(std::string("--host-ip ") + o.host_ip.str() + " and --ip " + o.ip.str() +
+                  " must be on the same subnet");
+    }
+  } else {
+    if (host_ip) {
+      return fail(std::string("--host-ip: only meaningful with --tap"));
+    }
+    if (!ip) {
+      return fail(std::string("--ip: required with --port"));
+    }
+    o.ip = *ip;
+  }
+  if (o.ip.prefix_len == 0 || o.ip.prefix_len > 30) {
+    return fail(std::string("--ip: prefix length must be 1..30"));
+  }
+  const uint32_t host_bits = ~o.ip.mask();
+  if ((o.ip.addr.v & host_bits) == 0 || (o.ip.addr.v & host_bits) == host_bits) {
+    return fail(std::string("--ip: ") + o.ip.str() + " is a network or broadcast address");
+  }
+  if (o.gateway && !o.ip.contains(*o.gateway)) {
+    return fail(std::string("--gateway: ") + o.gateway->str() + " is not on " + o.ip.str());
+  }
+  return o;
+}
+
+const char* usage() {
+  return R"(usage: linetls [EAL args --] [options]
+
+  --tap NAME          TAP test mode: create net_tap interface NAME (no hugepages needed)
+  --host-ip CIDR      kernel side of the TAP (default 10.99.0.1/24)
+  --port SPEC         a DPDK device instead: PCI address or vdev spec (e.g. net_memif0,role=server)
+  --ip CIDR           the engine's own address (default 10.99.0.2/24 in TAP mode)
+  --gateway IP        next hop for addresses off the local subnet
+  --workers N         worker cores (one RX/TX queue each; default 1)
+  --lcores LIST       EAL lcore list for the workers instead of --workers (e.g. 0-3)
+  --busy-poll         never sleep when idle (benchmarks); default backs off when idle
+  --mem MB            EAL memory in TAP mode (default 512)
+  --log-level N       0 errors, 1 warnings, 2 info (default), 3 debug
+  -h, --help          this text
+
+Prints a line containing "ready" when the port is up. SIGINT/SIGTERM stop it cleanly and
+print counters. Bad options exit with status 2 and one line on stderr.
+)";
+}
+
+}  // namespace linetls::app

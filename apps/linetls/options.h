@@ -1,0 +1,46 @@
+// The linetls command line (ARCHITECTURE.md "Command line contract").
+//
+//   linetls [EAL args --] [options]
+//
+// parse_options() never exits or prints: it returns the options or a one-line reason, so
+// main() decides what to print and the parser is unit-tested.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lib/base/result.h"
+#include "lib/net/addr.h"
+
+namespace linetls::app {
+
+struct PortSpec {
+  std::string spec;    // as given: "0000:3b:00.0" or "net_memif0,role=server"
+  std::string device;  // the ethdev name after EAL init: the PCI address or vdev name
+  bool is_pci = false;
+};
+
+struct Options {
+  std::vector<std::string> eal_args;  // user EAL args (before "--"), without argv[0]
+  std::optional<std::string> tap;     // TAP mode: kernel interface name
+  net::Ipv4Cidr host_ip{};            // kernel side of the TAP
+  std::vector<PortSpec> ports;
+  net::Ipv4Cidr ip{};
+  std::optional<net::Ipv4Addr> gateway;
+  unsigned workers = 1;
+  std::optional<std::string> lcores;  // EAL -l list; overrides workers' default lcores
+  bool busy_poll = false;
+  int log_level = 2;      // 0 error .. 3 debug
+  unsigned mem_mb = 512;  // TAP mode EAL memory (no hugepages)
+  bool help = false;
+};
+
+// Parses argv. Returns the options, or a one-line error naming the bad flag or value.
+Result<Options, std::string> parse_options(int argc, const char* const* argv);
+
+// The --help text.
+const char* usage();
+
+}  // namespace linetls::app

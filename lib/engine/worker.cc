@@ -1,0 +1,114 @@
+#include "lib/engine/worker.h"
+
+#include <rte_mbuf.h>
+#include <time.h>
+#include <x86intrin.h>
+
+#include "lib/base/clock.h"
+
+namespace linetls::engine {
+
+Worker::Worker(const WorkerConfig& cfg, net::Port& port)
+    : cfg_(cfg),
+      port_(port),
+      stack_(std::make_unique<net::Stack>(cfg.stack, port.mac(), port.pktmbuf_pool(cfg.id),
+                                          port.caps())) {}
+
+bool Worker::drain_tx() noexcept {
+  net::TxQueue& q = stack_->tx();
+  if (q.empty()) {
+    return false;
+  }
+  const uint16_t offered = static_cast<uint16_t>(q.size() > 0xffff ? 0xffff : q.size());
+  const uint16_t sent = port_.tx_burst(cfg_.id, q.data(), offered);
+  q.consume(sent);
+  counters_.inc(WorkerCounter::kTxFrames, sent);
+  if (sent < offered) {
+    counters_.inc(WorkerCounter::kTxRetries);  // the rest stays queued for the next loop
+  }
+  return sent != 0;
+}
+
+bool Worker::poll_once(uint64_t now_ns) noexcept {
+  counters_.inc(WorkerCounter::kLoops);
+  bool worked = false;
+
+  // Phase: rx_burst.
+  uint64_t t0 = tsc();
+  rte_mbuf* pkts[256];
+  const uint16_t burst = cfg_.burst > 256 ? 256 : cfg_.burst;
+  const uint16_t n = port_.rx_burst(cfg_.id, pkts, burst);
+  uint64_t t1 = tsc();
+  phase_cycles_.inc(Phase::kRx, t1 - t0);
+
+  // Phase: net input (ARP, IPv4, ICMP; TCP later).
+  if (n != 0) {
+    worked = true;
+    counters_.inc(WorkerCounter::kRxFrames, n);
+    for (uint16_t i = 0; i < n; i++) {
+      if (i + 1 < n) {
+        rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
+      }
+      stack_->input(pkts[i], now_ns);
+    }
+    t0 = tsc();
+    phase_cycles_.inc(Phase::kNetInput, t0 - t1);
+    t1 = t0;
+  }
+
+  // Phase: tx drain.
+  worked |= drain_tx();
+  t0 = tsc();
+  phase_cycles_.inc(Phase::kTx, t0 - t1);
+
+  // Phase: timers, when due.
+  if (now_ns >= next_timer_ns_) {
+    stack_->on_timer(now_ns);
+    next_timer_ns_ = stack_->next_timer_ns();
+    worked |= drain_tx();
+    phase_cycles_.inc(Phase::kTimers, tsc() - t0);
+  }
+  if (worked) {
+    counters_.inc(WorkerCounter::kBusyLoops);
+  }
+  return worked;
+}
+
+void Worker::idle(uint32_t* empty_polls, uint32_t* sleep_us) noexcept {
+  if (cfg_.idle.busy_poll) {
+    return;
+  }
+  const uint64_t t0 = tsc();
+  if (++*empty_polls < cfg_.idle.spin_polls) {
+    _mm_pause();
+  } else {
+    timespec ts{0, static_cast<long>(*sleep_us) * 1000};
+    nanosleep(&ts, nullptr);
+    counters_.inc(WorkerCounter::kSleeps);
+    *sleep_us = *sleep_us * 2 > cfg_.idle.max_sleep_us ? cfg_.idle.max_sleep_us : *sleep_us * 2;
+  }
+  phase_cycles_.inc(Phase::kIdle, tsc() - t0);
+}
+
+void Worker::run(const std::atomic<bool>& stop) noexcept {
+  const uint64_t hz = tsc_hz();
+  const uint64_t base_ns = monotonic_ns();
+  const uint64_t base_tsc = tsc();
+  uint32_t empty_polls = 0;
+  uint32_t sleep_us = cfg_.idle.min_sleep_us;
+  while (!stop.load(std::memory_order_relaxed)) {
+    const uint64_t now_ns = base_ns + tsc_to_ns(tsc() - base_tsc, hz);
+    if (poll_once(now_ns)) {
+      empty_polls = 0;
+      sleep_us = cfg_.idle.min_sleep_us;
+    } else {
+      idle(&empty_polls, &sleep_us);
+    }
+  }
+  // Best effort: hand the port what is still queued.
+  for (int i = 0; i < 8 && !stack_->tx().empty(); i++) {
+    drain_tx();
+  }
+}
+
+}  // namespace linetls::engine
