@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages linetls needs (only those missing; quiet when all are
+# present) and builds into build/ (or $LT_BUILD_DIR). Idempotent: safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  # toolchain and build
+  g++ meson ninja-build pkg-config
+  # DPDK (net_tap, ethdev), ipsec-mb, OpenSSL
+  libdpdk-dev dpdk libipsec-mb-dev libssl-dev openssl
+  # tests, benchmarks, fuzzing (clang + libFuzzer + sanitizer runtimes)
+  libgtest-dev libbenchmark-dev clang-14 libclang-rt-14-dev
+  # integration tests: kernel-side clients and packet crafting
+  iproute2 iputils-ping python3 python3-scapy
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "setup: missing packages: ${missing[*]} (run as root to install them)" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+build=${LT_BUILD_DIR:-build}
+if [[ ! -f "$build/build.ninja" ]]; then
+  meson setup "$build" --buildtype=debugoptimized >/dev/null
+fi
+ninja -C "$build" >/dev/null || ninja -C "$build"
