@@ -51,6 +51,9 @@ class DpdkPort final : public net::Port {
   net::MacAddr mac_;
   net::PortCaps caps_;
   std::vector<rte_mempool*> pools_;
+  bool configured_ = false;  // rte_eth_dev_configure succeeded: close on destruction
+  bool started_ = false;     // rte_eth_dev_start succeeded: stop on destruction
+  bool tx_prepare_ = false;  // TX offloads on: run rte_eth_tx_prepare before tx_burst
 };
 
 // The symmetric Toeplitz key (0x6d5a repeated): a flow and its reverse hash alike.

@@ -8,6 +8,20 @@
 //
 // Time comes from a clock function (default CLOCK_MONOTONIC); tests that want virtual time
 // install their own with set_clock(). Single-threaded: both ends are polled by one thread.
+//
+// The ends behave like NICs, as far as the caps they report promise:
+//  - tx_burst always takes all n frames (tail-dropped and lost ones are freed and counted).
+//    A frame someone else still references (refcnt > 1, indirect or shared external
+//    buffer, e.g. held by a retransmit queue) is copied first, so neither corruption nor
+//    the receiver's in-place writes ever reach the sender's buffer.
+//  - TX IPv4/TCP/UDP checksum offloads in caps are computed by the wire (DPDK contract:
+//    l2_len/l3_len set, headers in the first segment); RX checksum caps make rx_burst set
+//    RTE_MBUF_F_RX_{IP,L4}_CKSUM_{GOOD,BAD}. TSO is not emulated: caps().tx_tso is false.
+//  - With caps.num_queues > 1 and caps.rss, IPv4 frames are steered by the symmetric
+//    Toeplitz hash (key 0x6d5a..., RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP: 4-tuple for TCP,
+//    2-tuple otherwise) to RX queue (hash % 128) % num_queues, with the hash in
+//    mbuf->hash.rss; other frames go to queue 0. Without rss a frame arrives on the queue
+//    index it was sent on. A queue index >= num_queues sends and receives nothing.
 #pragma once
 
 #include <cstdint>
