@@ -59,12 +59,18 @@ class Engine:
             raise AssertionError(f"engine did not exit within {timeout}s of {sig!r}")
         self.stdout += out
         self.stderr += err
+        self.kill()  # closes the pipes
         return self.proc.returncode, parse_counters(self.stdout)
 
     def kill(self):
-        if self.proc and self.proc.poll() is None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        for f in (self.proc.stdout, self.proc.stderr):
+            if f and not f.closed:
+                f.close()
 
 
 def parse_counters(text):

@@ -53,7 +53,8 @@ class TapL3Test(unittest.TestCase):
         self.assertIn(e.mac, neigh.lower(), neigh)
 
         from scapy.all import ICMP, IP as IPv4, Ether, Raw, raw  # noqa: WPS433
-        host_mac = open(f"/sys/class/net/{TAP}/address").read().strip()
+        with open(f"/sys/class/net/{TAP}/address") as f:
+            host_mac = f.read().strip()
         eth = Ether(src=host_mac, dst=e.mac)
         good = IPv4(src=HOST_IP, dst=IP) / ICMP(id=7, seq=1) / Raw(b"x" * 16)
         bad_csum = eth / IPv4(src=HOST_IP, dst=IP, chksum=0x1234) / ICMP() / Raw(b"y" * 8)
