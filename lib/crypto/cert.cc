@@ -70,37 +70,30 @@ ossl::X509Ptr parse_der(std::span<const uint8_t> der) noexcept {
 }
 
 bool add_conf_ext(X509* x, X509V3_CTX* ctx, int nid, const char* value) noexcept {
-  X509_EXTENSION* ext = X509V3_EXT_nconf_nid(nullptr, ctx, nid, value);
-  if (ext == nullptr) {
-    return false;
-  }
-  const bool ok = X509_add_ext(x, ext, -1) == 1;
-  X509_EXTENSION_free(ext);
-  return ok;
+  ossl::X509ExtensionPtr ext(X509V3_EXT_nconf_nid(nullptr, ctx, nid, value));
+  return ext && X509_add_ext(x, ext.get(), -1) == 1;  // X509_add_ext copies
 }
 
 // Appends one subjectAltName: an IP entry for an IPv4/IPv6 literal, else a DNS entry.
 bool add_alt_name(GENERAL_NAMES* names, std::string_view name) {
   const std::string z(name);
-  GENERAL_NAME* gen = GENERAL_NAME_new();
-  if (gen == nullptr) {
+  ossl::GeneralNamePtr gen(GENERAL_NAME_new());
+  if (!gen) {
     return false;
   }
-  if (ASN1_OCTET_STRING* ip = a2i_IPADDRESS(z.c_str()); ip != nullptr) {
-    GENERAL_NAME_set0_value(gen, GEN_IPADD, ip);
+  if (ossl::Asn1OctetStringPtr ip(a2i_IPADDRESS(z.c_str())); ip) {
+    GENERAL_NAME_set0_value(gen.get(), GEN_IPADD, ip.release());
   } else {
-    ASN1_IA5STRING* dns = ASN1_IA5STRING_new();
-    if (dns == nullptr || ASN1_STRING_set(dns, z.data(), static_cast<int>(z.size())) != 1) {
-      ASN1_IA5STRING_free(dns);
-      GENERAL_NAME_free(gen);
+    ossl::Asn1Ia5StringPtr dns(ASN1_IA5STRING_new());
+    if (!dns || ASN1_STRING_set(dns.get(), z.data(), static_cast<int>(z.size())) != 1) {
       return false;
     }
-    GENERAL_NAME_set0_value(gen, GEN_DNS, dns);
+    GENERAL_NAME_set0_value(gen.get(), GEN_DNS, dns.release());
   }
-  if (sk_GENERAL_NAME_push(names, gen) <= 0) {
-    GENERAL_NAME_free(gen);
+  if (sk_GENERAL_NAME_push(names, gen.get()) <= 0) {
     return false;
   }
+  gen.release();  // now owned by names
   return true;
 }
 

@@ -51,6 +51,7 @@ enum class Error : uint8_t {
   kCertificateWrongPurpose,
   kNoCaCertificates,
   kCertificateVerifyFailed,  // any other X509_verify_cert failure (see the log for details)
+  // Keep kCertificateVerifyFailed last: the tests walk every value up to it.
 };
 
 // Returns a short, static, lower-case reason ("certificate has expired") for e.

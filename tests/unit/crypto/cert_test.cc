@@ -5,6 +5,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <ctime>
 #include <optional>
 #include <string>
@@ -290,6 +291,47 @@ TEST_F(ClientChain, MalformedOrEmpty) {
   EXPECT_EQ(chain_error({leaf}), Error::kMalformedCertificate);
   std::vector<uint8_t> junk_int = {0x30, 0x03, 0x02, 0x01, 0x00};
   EXPECT_EQ(chain_error({der_of("client.pem"), junk_int}), Error::kMalformedCertificate);
+}
+
+// Issues a fresh P-256 client certificate from the test root (ca.pem / ca.key) at run time,
+// with a critical extension no verifier understands. RFC 5280 §4.2: a verifier MUST reject
+// a certificate with an unrecognised critical extension.
+std::vector<uint8_t> issue_with_unknown_critical_extension() {
+  Result<std::vector<Certificate>, Error> ca = load_pem_certificates(cert_path("ca.pem"));
+  Result<PrivateKey, Error> ca_key = PrivateKey::load_pem_file(cert_path("ca.key"));
+  Result<PrivateKey, Error> key = PrivateKey::generate(KeyType::kEcdsaP256);
+  EXPECT_TRUE(ca && ca_key && key);
+  X509* x = X509_new();
+  X509_set_version(x, X509_VERSION_3);
+  ASN1_INTEGER_set(X509_get_serialNumber(x), 77);
+  X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+  X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("odd.test"), -1, -1, 0);
+  X509_set_issuer_name(x, X509_get_subject_name((*ca)[0].native()));
+  X509_set_pubkey(x, key->native());
+  ASN1_OBJECT* oid = OBJ_txt2obj("1.3.6.1.4.1.55555.1", 1);
+  ASN1_OCTET_STRING* value = ASN1_OCTET_STRING_new();
+  ASN1_OCTET_STRING_set(value, reinterpret_cast<const unsigned char*>("\x05\x00"), 2);
+  X509_EXTENSION* ext = X509_EXTENSION_create_by_OBJ(nullptr, oid, 1, value);
+  EXPECT_NE(ext, nullptr);
+  X509_add_ext(x, ext, -1);
+  EXPECT_GT(X509_sign(x, ca_key->native(), EVP_sha256()), 0);
+  unsigned char* der = nullptr;
+  const int len = i2d_X509(x, &der);
+  std::vector<uint8_t> out(der, der + std::max(len, 0));
+  OPENSSL_free(der);
+  X509_EXTENSION_free(ext);
+  ASN1_OCTET_STRING_free(value);
+  ASN1_OBJECT_free(oid);
+  X509_free(x);
+  return out;
+}
+
+TEST_F(ClientChain, AnyOtherRefusalIsVerifyFailed) {
+  const std::vector<uint8_t> der = issue_with_unknown_critical_extension();
+  ASSERT_TRUE(Certificate::from_der(der));
+  EXPECT_EQ(chain_error({der}), Error::kCertificateVerifyFailed);
 }
 
 TEST(CaStore, LoadErrors) {

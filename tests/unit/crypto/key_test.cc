@@ -120,6 +120,7 @@ TEST(Key, PublicKeyFromDer) {
 
 TEST(Errors, EveryErrorHasItsOwnReason) {
   std::set<std::string_view> seen;
+  // kCertificateVerifyFailed is the last enumerator; new values go before it.
   const int last = static_cast<int>(Error::kCertificateVerifyFailed);
   for (int i = 0; i <= last; i++) {
     const std::string_view s = to_string(static_cast<Error>(i));
