@@ -38,15 +38,15 @@ enum class NetCounter : uint16_t {
   kArpPendingDropped,   // pending queue for an unresolved neighbour full
   kArpTableFull,        // no room for a new neighbour
   kDropArpMalformed,    // truncated, wrong htype/ptype/hlen/plen/op
-  kDropArpNotForUs,     // a request for another address (after learning nothing)
+  kDropArpNotForUs,     // not for our address and from no known neighbour: nothing learned
   kIpRx,
   kDropIpTruncated,     // frame shorter than the IP header or total length says
   kDropIpVersion,       // version != 4
-  kDropIpHeaderLen,     // IHL < 5
+  kDropIpHeaderLen,     // IHL < 5, or total length < IHL * 4
   kDropIpChecksum,      // header checksum wrong (or flagged bad by the NIC)
   kDropIpNotForUs,      // destination is not our address
   kDropIpFragment,      // MF set or fragment offset != 0: counted and dropped
-  kDropIpBadSource,     // source is broadcast, multicast, loopback or ours
+  kDropIpBadSource,     // source 0/8, loopback, multicast, 240/4, broadcast or ours
   kDropIpProto,         // no handler for the protocol
   kIcmpRx,
   kIcmpEchoReplied,
@@ -55,6 +55,11 @@ enum class NetCounter : uint16_t {
   kDropNoRoute,         // ip_output to an address with no route
   kTxNoMbuf,            // mempool empty while building a frame
   kTxQueueFull,         // our tx queue full: frame dropped
+  kDropIpHeaderSplit,   // Ethernet + IPv4 header not contiguous in the first segment
+  kDropBadSrcMac,       // source MAC is a group (multicast/broadcast) address
+  kTxNoHeadroom,        // ip_output: no headroom for the Ethernet and IPv4 headers
+  kTxTooBig,            // ip_output: the IPv4 packet would exceed the MTU (no TSO)
+  kTxLinearizeFailed,   // chained frame for a port without multi-segment TX
   kCount
 };
 
@@ -70,7 +75,8 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(NetCounter::kC
         "drop_ip_fragment",    "drop_ip_bad_source", "drop_ip_proto",
         "icmp_rx",             "icmp_echo_replied",  "drop_icmp_malformed",
         "icmp_other_type",     "drop_no_route",      "tx_no_mbuf",
-        "tx_queue_full",
+        "tx_queue_full",       "drop_ip_header_split", "drop_bad_src_mac",
+        "tx_no_headroom",      "tx_too_big",         "tx_linearize_failed",
 };
 
 using NetCounters = CounterSet<NetCounter, kNetCounterNames>;
@@ -95,13 +101,17 @@ struct Ipv4Info {
   uint8_t ttl = 0;
   uint16_t l4_offset = 0;  // from the start of the frame (the mbuf data)
   uint16_t l4_len = 0;     // bytes of L4 header + payload (Ethernet padding excluded)
+  // The Ethernet and IPv4 headers (l4_offset bytes) are contiguous in the first segment;
+  // the L4 header and payload may span segments.
 };
 
 class L4Handler {
  public:
   virtual ~L4Handler() = default;
   // Takes ownership of m (an mbuf whose data starts at the Ethernet header; trailing
-  // Ethernet padding already trimmed).
+  // Ethernet padding already trimmed). Every segment's mbuf header is the handler's
+  // (refcount 1), so lengths and offsets may be changed; the bytes of an indirect or
+  // external-buffer segment may be shared (mbuf_writable() in lib/net/mbuf_util.h tells).
   virtual void l4_input(rte_mbuf* m, const Ipv4Info& info, uint64_t now_ns) noexcept = 0;
 };
 
@@ -129,6 +139,7 @@ class TxQueue {
 };
 
 class ArpTable;  // arp.h
+struct ArpEntry;
 
 class Stack {
  public:
@@ -167,6 +178,22 @@ class Stack {
   void ipv4_input(rte_mbuf* m, uint64_t now_ns) noexcept;
   void icmp_input(rte_mbuf* m, const Ipv4Info& info) noexcept;
   void send_frame(rte_mbuf* m) noexcept;
+  void drop(rte_mbuf* m, NetCounter reason) noexcept;
+  // m itself when it may be edited in place, else a private copy (m freed); nullptr (m
+  // freed, kTxNoMbuf counted) when the copy cannot be allocated.
+  rte_mbuf* own_frame(rte_mbuf* m) noexcept;
+  // Sends an ARP request for target to dst (broadcast, or the known MAC for a refresh).
+  void send_arp_request(Ipv4Addr target, const MacAddr& dst) noexcept;
+  // Records sender -> mac as REACHABLE in e and sends the frames that waited for it.
+  void arp_confirm(ArpEntry* e, const MacAddr& mac, uint64_t now_ns) noexcept;
+  // Sends a frame whose Ethernet destination is still to be filled in to next_hop.
+  void neighbour_output(rte_mbuf* m, Ipv4Addr next_hop, uint64_t now_ns) noexcept;
+  // Whether ARP may create or update an entry for ip: a valid unicast source that is
+  // on-link or the gateway.
+  bool arp_may_learn(Ipv4Addr ip) const noexcept;
+  // Sets the checksum of the 20-byte IPv4 header at ip (the first segment of m, after a
+  // 14-byte Ethernet header), in software or by requesting the TX offload.
+  void finish_ipv4_header(rte_mbuf* m, uint8_t* ip) noexcept;
 
   StackConfig cfg_;
   MacAddr mac_;
@@ -176,6 +203,9 @@ class Stack {
   ArpTable* arp_;
   std::array<L4Handler*, 256> l4_{};
   NetCounters counters_;
+  uint64_t arp_retry_ns_;
+  uint64_t arp_reachable_ns_;
+  uint16_t ip_id_ = 0;  // IPv4 Identification of the next packet we originate
 };
 
 }  // namespace linetls::net
