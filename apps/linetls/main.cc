@@ -4,6 +4,8 @@
 #include <rte_eal.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -179,6 +181,30 @@ int run(int argc, char** argv) {
       workers.push_back(std::make_unique<engine::Worker>(wc, *port));
     }
 
+    // Every worker keeps its own neighbour table; ARP reaches one queue, so each worker
+    // mirrors what it receives to the others' inboxes.
+    std::vector<rte_ring*> inboxes;
+    if (num_workers > 1) {
+      for (unsigned i = 0; i < num_workers; i++) {
+        const std::string name = "arp_inbox_" + std::to_string(i);
+        rte_ring* r = rte_ring_create(name.c_str(), 1024, rte_socket_id(), RING_F_SC_DEQ);
+        if (r == nullptr) {
+          std::fprintf(stderr, "linetls: cannot create ring %s\n", name.c_str());
+          return 1;
+        }
+        inboxes.push_back(r);
+      }
+      for (unsigned i = 0; i < num_workers; i++) {
+        std::vector<rte_ring*> peers;
+        for (unsigned j = 0; j < num_workers; j++) {
+          if (j != i) {
+            peers.push_back(inboxes[j]);
+          }
+        }
+        workers[i]->set_arp_peers(inboxes[i], std::move(peers));
+      }
+    }
+
     struct sigaction sa = {};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
@@ -202,6 +228,13 @@ int run(int argc, char** argv) {
     rte_eal_mp_wait_lcore();
     print_counters(workers, *port);
     workers.clear();  // frees frames still queued, before the pools go
+    for (rte_ring* r : inboxes) {
+      void* m = nullptr;
+      while (rte_ring_dequeue(r, &m) == 0) {
+        rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
+      }
+      rte_ring_free(r);
+    }
     port.reset();     // stops and closes the device: the TAP interface disappears
   }
   dpdk::eal_cleanup(prefix);

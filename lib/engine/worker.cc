@@ -1,6 +1,7 @@
 #include "lib/engine/worker.h"
 
 #include <rte_mbuf.h>
+#include <rte_ring.h>
 #include <time.h>
 #include <x86intrin.h>
 
@@ -29,6 +30,43 @@ bool Worker::drain_tx() noexcept {
   return sent != 0;
 }
 
+void Worker::set_arp_peers(rte_ring* inbox, std::vector<rte_ring*> peers) {
+  arp_inbox_ = inbox;
+  arp_peers_ = std::move(peers);
+}
+
+void Worker::mirror_arp(rte_mbuf* m) noexcept {
+  if (rte_pktmbuf_data_len(m) < 14) {
+    return;
+  }
+  const auto* eth = rte_pktmbuf_mtod(m, const uint8_t*);
+  if (eth[12] != 0x08 || eth[13] != 0x06) {
+    return;
+  }
+  for (rte_ring* peer : arp_peers_) {
+    // A clone shares the data read-only; arp_learn() never writes to it.
+    rte_mbuf* c = rte_pktmbuf_clone(m, m->pool);
+    if (c == nullptr || rte_ring_mp_enqueue(peer, c) != 0) {
+      rte_pktmbuf_free(c);
+      counters_.inc(WorkerCounter::kArpMirrorDropped);
+      continue;
+    }
+    counters_.inc(WorkerCounter::kArpMirrorSent);
+  }
+}
+
+bool Worker::drain_arp_inbox(uint64_t now_ns) noexcept {
+  if (arp_inbox_ == nullptr) {
+    return false;
+  }
+  void* objs[32];
+  const unsigned n = rte_ring_sc_dequeue_burst(arp_inbox_, objs, 32, nullptr);
+  for (unsigned i = 0; i < n; i++) {
+    stack_->arp_learn(static_cast<rte_mbuf*>(objs[i]), now_ns);
+  }
+  return n != 0;
+}
+
 bool Worker::poll_once(uint64_t now_ns) noexcept {
   counters_.inc(WorkerCounter::kLoops);
   bool worked = false;
@@ -49,6 +87,9 @@ bool Worker::poll_once(uint64_t now_ns) noexcept {
       if (i + 1 < n) {
         rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
       }
+      if (!arp_peers_.empty()) {
+        mirror_arp(pkts[i]);
+      }
       stack_->input(pkts[i], now_ns);
     }
     t0 = tsc();
@@ -56,15 +97,16 @@ bool Worker::poll_once(uint64_t now_ns) noexcept {
     t1 = t0;
   }
 
+  worked |= drain_arp_inbox(now_ns);
+
   // Phase: tx drain.
   worked |= drain_tx();
   t0 = tsc();
   phase_cycles_.inc(Phase::kTx, t0 - t1);
 
-  // Phase: timers, when due.
-  if (now_ns >= next_timer_ns_) {
+  // Phase: timers, when due. Asked every loop: input above may have armed a new one.
+  if (now_ns >= stack_->next_timer_ns()) {
     stack_->on_timer(now_ns);
-    next_timer_ns_ = stack_->next_timer_ns();
     worked |= drain_tx();
     phase_cycles_.inc(Phase::kTimers, tsc() - t0);
   }

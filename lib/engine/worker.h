@@ -15,10 +15,13 @@
 #include <cstdint>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 #include "lib/base/counters.h"
 #include "lib/net/port.h"
 #include "lib/net/stack.h"
+
+struct rte_ring;
 
 namespace linetls::engine {
 
@@ -48,11 +51,13 @@ enum class WorkerCounter : uint16_t {
   kTxFrames,
   kTxRetries,   // tx_burst took fewer than offered; the rest stayed queued
   kSleeps,
+  kArpMirrorSent,     // ARP frames cloned to peer workers
+  kArpMirrorDropped,  // a peer's ring was full or no mbuf for the clone
   kCount
 };
 inline constexpr std::array<std::string_view, static_cast<size_t>(WorkerCounter::kCount)>
     kWorkerCounterNames = {"loops", "busy_loops", "rx_frames", "tx_frames", "tx_retries",
-                           "sleeps"};
+                           "sleeps",    "arp_mirror_sent", "arp_mirror_dropped"};
 using WorkerCounters = CounterSet<WorkerCounter, kWorkerCounterNames>;
 
 class alignas(64) Worker {
@@ -61,6 +66,12 @@ class alignas(64) Worker {
   Worker(const WorkerConfig& cfg, net::Port& port);
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
+
+  // Joins this worker to its peers on the same port: ARP frames this worker receives are
+  // cloned onto each peer's inbox, and frames on our inbox teach our neighbour table. With
+  // one worker nothing is needed. inbox: a multi-producer, single-consumer ring owned by
+  // the caller; peers: the other workers' inboxes.
+  void set_arp_peers(rte_ring* inbox, std::vector<rte_ring*> peers);
 
   // Polls until stop becomes true, then flushes what it can.
   void run(const std::atomic<bool>& stop) noexcept;
@@ -77,12 +88,15 @@ class alignas(64) Worker {
 
  private:
   bool drain_tx() noexcept;
+  void mirror_arp(rte_mbuf* m) noexcept;
+  bool drain_arp_inbox(uint64_t now_ns) noexcept;
   void idle(uint32_t* empty_polls, uint32_t* sleep_us) noexcept;
 
   WorkerConfig cfg_;
   net::Port& port_;
   std::unique_ptr<net::Stack> stack_;
-  uint64_t next_timer_ns_ = 0;
+  rte_ring* arp_inbox_ = nullptr;
+  std::vector<rte_ring*> arp_peers_;
   WorkerCounters counters_;
   PhaseCycles phase_cycles_;
 };

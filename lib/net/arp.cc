@@ -232,13 +232,24 @@ void Stack::arp_confirm(ArpEntry* e, const MacAddr& mac, uint64_t now_ns) noexce
   }
 }
 
-void Stack::arp_input(rte_mbuf* m, uint64_t now_ns) noexcept {
-  counters_.inc(NetCounter::kArpRx);
+void Stack::arp_learn(rte_mbuf* m, uint64_t now_ns) noexcept {
+  counters_.inc(NetCounter::kArpMirrored);
+  arp_input(m, now_ns, /*reply=*/false);
+}
+
+void Stack::arp_input(rte_mbuf* m, uint64_t now_ns, bool reply) noexcept {
+  if (reply) {
+    counters_.inc(NetCounter::kArpRx);
+  }
   uint8_t buf[kArpLen];
   const auto* p = static_cast<const uint8_t*>(rte_pktmbuf_read(m, kEtherHdrLen, kArpLen, buf));
   ArpPacket a;
   if (p == nullptr || !parse_arp(p, &a) || a.sha.is_multicast() || a.sha.is_zero()) {
-    drop(m, NetCounter::kDropArpMalformed);
+    if (reply) {
+      drop(m, NetCounter::kDropArpMalformed);
+    } else {
+      rte_pktmbuf_free(m);  // the receiving worker counted it
+    }
     return;
   }
   const Ipv4Addr ours = cfg_.ip.addr;
@@ -274,7 +285,7 @@ void Stack::arp_input(rte_mbuf* m, uint64_t now_ns) noexcept {
     }
   }
 
-  if (for_us && a.op == kArpOpRequest && a.spa != ours) {
+  if (reply && for_us && a.op == kArpOpRequest && a.spa != ours) {
     m = own_frame(m);
     if (m == nullptr) {
       return;
@@ -290,8 +301,8 @@ void Stack::arp_input(rte_mbuf* m, uint64_t now_ns) noexcept {
     send_frame(m);
     return;
   }
-  if (counted) {
-    rte_pktmbuf_free(m);
+  if (counted || !reply) {
+    rte_pktmbuf_free(m);  // a mirrored frame was counted (and dropped, if need be) by its receiver
   } else {
     drop(m, NetCounter::kDropArpNotForUs);
   }

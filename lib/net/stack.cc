@@ -111,7 +111,7 @@ void Stack::input(rte_mbuf* m, uint64_t now_ns) noexcept {
       ipv4_input(m, now_ns);
       return;
     case kEtherTypeArp:
-      arp_input(m, now_ns);
+      arp_input(m, now_ns, /*reply=*/true);
       return;
     default:
       drop(m, NetCounter::kDropEthertype);

@@ -60,6 +60,7 @@ enum class NetCounter : uint16_t {
   kTxNoHeadroom,        // ip_output: no headroom for the Ethernet and IPv4 headers
   kTxTooBig,            // ip_output: the IPv4 packet would exceed the MTU (no TSO)
   kTxLinearizeFailed,   // chained frame for a port without multi-segment TX
+  kArpMirrored,         // ARP frames learned from another worker's queue
   kCount
 };
 
@@ -77,6 +78,7 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(NetCounter::kC
         "icmp_other_type",     "drop_no_route",      "tx_no_mbuf",
         "tx_queue_full",       "drop_ip_header_split", "drop_bad_src_mac",
         "tx_no_headroom",      "tx_too_big",         "tx_linearize_failed",
+        "arp_mirrored",
 };
 
 using NetCounters = CounterSet<NetCounter, kNetCounterNames>;
@@ -151,6 +153,12 @@ class Stack {
   // Processes one received frame; always consumes m.
   void input(rte_mbuf* m, uint64_t now_ns) noexcept;
 
+  // Learns from an ARP frame that another worker of the same port received (NIC RSS
+  // delivers ARP to one queue only, but every worker keeps its own neighbour table). Never
+  // replies and never counts the frame as received here. m is read only (it may be a clone
+  // sharing data with the receiving worker); always consumes m.
+  void arp_learn(rte_mbuf* m, uint64_t now_ns) noexcept;
+
   // Sends an IPv4 packet. m's data starts at the L4 header and must have headroom for the
   // Ethernet and IPv4 headers (RTE_PKTMBUF_HEADROOM is enough); this prepends both, sets
   // the checksum (offloaded when caps allow) and queues the frame, or holds it while ARP
@@ -174,7 +182,8 @@ class Stack {
 
  private:
   // Implementation detail; see stack.cc, arp.cc, ipv4.cc, icmp.cc.
-  void arp_input(rte_mbuf* m, uint64_t now_ns) noexcept;
+  // reply: answer requests for our address (false for frames mirrored from a peer).
+  void arp_input(rte_mbuf* m, uint64_t now_ns, bool reply) noexcept;
   void ipv4_input(rte_mbuf* m, uint64_t now_ns) noexcept;
   void icmp_input(rte_mbuf* m, const Ipv4Info& info) noexcept;
   void send_frame(rte_mbuf* m) noexcept;
