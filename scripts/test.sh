@@ -1,28 +1,61 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs every test: unit tests in parallel, then the
-# tests that need root and DPDK/TAP one at a time, then the fuzz targets briefly over their
-# corpora. Ends with one line "N passed, N failed".
+# Installs what is missing, builds, and runs every test, twice:
+#   1. build/      (gcc, -O2): unit tests in parallel, then root/TAP tests one at a time;
+#   2. build-san/  (clang-14, ASan + UBSan + libFuzzer): the same tests under sanitizers,
+#      the fuzz targets over their committed corpora, and each fuzz target live for
+#      LT_FUZZ_SECONDS (default 20; 0 skips the live runs).
+# Ends with one line "N passed, N failed, N skipped" over both builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 build=${LT_BUILD_DIR:-build}
+san=${LT_SAN_BUILD_DIR:-build-san}
+fuzz_seconds=${LT_FUZZ_SECONDS:-20}
+
+if [[ ! -f "$san/build.ninja" ]]; then
+  CXX=clang++-14 meson setup "$san" -Dsanitize=true -Dfuzz=true -Dbench=false >/dev/null
+fi
+ninja -C "$san" >/dev/null || ninja -C "$san"
 
 status=0
 meson test -C "$build" --print-errorlogs --num-processes 2 || status=1
+meson test -C "$san" --print-errorlogs --num-processes 2 || status=1
 
-python3 - "$build/meson-logs/testlog.json" <<'PY' || status=1
+# Live fuzzing: new inputs go to a scratch directory, never into the committed corpus.
+fuzz_failed=0
+if ((fuzz_seconds > 0)); then
+  for f in "$san"/tests/fuzz/*_fuzz; do
+    [[ -x "$f" ]] || continue
+    name=$(basename "$f" _fuzz)
+    scratch=$(mktemp -d)
+    if "$f" -max_total_time="$fuzz_seconds" -print_final_stats=0 \
+        -artifact_prefix="$scratch/" "$scratch" "tests/fuzz/corpus/$name" \
+        >"$scratch/log" 2>&1; then
+      echo "fuzz $name: ${fuzz_seconds}s clean"
+    else
+      echo "fuzz $name: FAILED (artifacts in $scratch)"; tail -30 "$scratch/log"
+      fuzz_failed=$((fuzz_failed + 1))
+      continue
+    fi
+    rm -rf "$scratch"
+  done
+fi
+
+python3 - "$build/meson-logs/testlog.json" "$san/meson-logs/testlog.json" "$fuzz_failed" <<'PY' || status=1
 import json, sys
 passed = failed = skipped = 0
-for line in open(sys.argv[1]):
-    r = json.loads(line)
-    res = r.get("result")
-    if res in ("OK", "EXPECTEDFAIL"):
-        passed += 1
-    elif res == "SKIP":
-        skipped += 1
-    else:
-        failed += 1
-        print(f"FAILED: {r.get('name')} ({res})")
+for path in sys.argv[1:3]:
+    for line in open(path):
+        r = json.loads(line)
+        res = r.get("result")
+        if res in ("OK", "EXPECTEDFAIL"):
+            passed += 1
+        elif res == "SKIP":
+            skipped += 1
+        else:
+            failed += 1
+            print(f"FAILED: {path.split('/')[0]} {r.get('name')} ({res})")
+failed += int(sys.argv[3])
 print(f"{passed} passed, {failed} failed, {skipped} skipped")
 sys.exit(1 if failed or passed == 0 else 0)
 PY
