@@ -28,8 +28,9 @@ if ((fuzz_seconds > 0)); then
     [[ -x "$f" ]] || continue
     name=$(basename "$f" _fuzz)
     scratch=$(mktemp -d)
+    mkdir "$scratch/new"
     if "$f" -max_total_time="$fuzz_seconds" -print_final_stats=0 \
-        -artifact_prefix="$scratch/" "$scratch" "tests/fuzz/corpus/$name" \
+        -artifact_prefix="$scratch/" "$scratch/new" "tests/fuzz/corpus/$name" \
         >"$scratch/log" 2>&1; then
       echo "fuzz $name: ${fuzz_seconds}s clean"
     else
