@@ -178,6 +178,8 @@ class Stack {
   const StackConfig& config() const noexcept { return cfg_; }
   MacAddr mac() const noexcept { return mac_; }
   rte_mempool* pool() noexcept { return pool_; }
+  // What the port offers (checksum offloads, multi-segment TX, MTU), for L4 output.
+  const PortCaps& caps() const noexcept { return caps_; }
   const ArpTable& arp() const noexcept { return *arp_; }
 
  private:

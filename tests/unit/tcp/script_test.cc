@@ -1,0 +1,603 @@
+// Scripted segment-in/segment-out tests of lib/net/tcp (packetdrill style).
+#include <gtest/gtest.h>
+
+#include "tests/unit/tcp/tcp_test_util.h"
+
+namespace linetls::net::tcp::testing {
+namespace {
+
+class Script : public TcpHarness {};
+
+PeerOpts all_opts() {
+  PeerOpts o;
+  o.mss = 1460;
+  o.ws = 7;
+  o.sack_perm = true;
+  o.ts = std::make_pair(5000u, 0u);
+  return o;
+}
+
+// ---- handshake, every option combination ----
+
+struct OptCase {
+  const char* name;
+  bool mss, ws, sack, ts;
+};
+
+class Handshake : public TcpHarness, public ::testing::WithParamInterface<OptCase> {};
+
+TEST_P(Handshake, SynAckEchoesWhatThePeerOffered) {
+  const OptCase& p = GetParam();
+  PeerOpts o;
+  if (p.mss) o.mss = 1200;
+  if (p.ws) o.ws = 3;
+  o.sack_perm = p.sack;
+  if (p.ts) o.ts = std::make_pair(777u, 0u);
+  OutSeg sa = handshake(o);
+  EXPECT_EQ(sa.flags, F_SYN | F_ACK);
+  EXPECT_EQ(sa.ack, 1001u);
+  ASSERT_TRUE(sa.opts.mss.has_value());  // always sent
+  EXPECT_EQ(*sa.opts.mss, 1460);
+  EXPECT_EQ(sa.opts.wscale.has_value(), p.ws);
+  EXPECT_EQ(sa.opts.sack_permitted, p.sack);
+  EXPECT_EQ(sa.opts.timestamp.has_value(), p.ts);
+  if (p.ts) {
+    EXPECT_EQ(sa.opts.timestamp->second, 777u);
+  }
+  ASSERT_EQ(h_.connected.size(), 1u);
+  ConnectionInfo i = tcp_->info(h_.connected[0]);
+  EXPECT_EQ(i.state, State::kEstablished);
+  EXPECT_EQ(i.mss, p.mss ? 1200u : 536u);
+  EXPECT_EQ(i.snd_wscale, p.ws ? 3 : 0);
+  EXPECT_EQ(i.rcv_wscale, p.ws ? 7 : 0);
+  EXPECT_EQ(i.sack, p.sack);
+  EXPECT_EQ(i.timestamps, p.ts);
+  EXPECT_EQ(i.snd_wnd, p.ws ? 65535u << 3 : 65535u);
+  EXPECT_EQ(tcp_->counters().get(TcpCounter::kPassiveOpens), 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Options, Handshake,
+                         ::testing::Values(OptCase{"none", false, false, false, false},
+                                           OptCase{"mss", true, false, false, false},
+                                           OptCase{"ws", true, true, false, false},
+                                           OptCase{"sack", true, false, true, false},
+                                           OptCase{"ts", true, false, false, true},
+                                           OptCase{"all", true, true, true, true}),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST_F(Script, SynToClosedPortGetsRstAck) {
+  SegSpec syn;
+  syn.dport = 81;
+  syn.seq = 500;
+  syn.flags = F_SYN;
+  inject(syn);
+  auto out = drain();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, F_RST | F_ACK);
+  EXPECT_EQ(out[0].seq, 0u);
+  EXPECT_EQ(out[0].ack, 501u);
+  // An ACK-bearing segment gets <SEQ=SEG.ACK><CTL=RST>.
+  SegSpec ack;
+  ack.dport = 81;
+  ack.seq = 9;
+  ack.ack = 12345;
+  ack.flags = F_ACK;
+  inject(ack);
+  out = drain();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, F_RST);
+  EXPECT_EQ(out[0].seq, 12345u);
+  // A RST gets nothing.
+  ack.flags = F_RST;
+  inject(ack);
+  EXPECT_TRUE(drain().empty());
+}
+
+TEST_F(Script, BadChecksumIsDropped) {
+  ASSERT_TRUE(tcp_->listen(80, &h_).ok());
+  SegSpec syn;
+  syn.flags = F_SYN;
+  syn.bad_cksum = true;
+  inject(syn);
+  EXPECT_TRUE(drain().empty());
+  EXPECT_EQ(tcp_->counters().get(TcpCounter::kDropChecksum), 1u);
+}
+
+// ---- data ----
+
+TEST_F(Script, InOrderDataIsDeliveredAndAckedEverySecondSegment) {
+  handshake(all_opts());
+  Connection* c = h_.connected[0];
+  const Bytes a = net::testing::pattern(1448, 1), b = net::testing::pattern(1448, 2);
+  SegSpec d;
+  d.seq = 1001;
+  d.ack = our_isn_ + 1;
+  d.flags = F_ACK;
+  d.opts.ts = std::make_pair(5002u, 0u);
+  d.payload = a;
+  inject(d);
+  EXPECT_TRUE(drain().empty()) << "first full segment: delayed ACK";
+  d.seq += 1448;
+  d.payload = b;
+  inject(d);
+  auto out = drain();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].ack, 1001u + 2 * 1448);
+  Bytes want = a;
+  want.insert(want.end(), b.begin(), b.end());
+  EXPECT_EQ(h_.data[c], want);
+  // A small segment: the delayed ACK timer sends it.
+  d.seq += 1448;
+  d.payload = Bytes(10, 7);
+  inject(d);
+  EXPECT_TRUE(drain().empty());
+  out = advance(50 * kMs);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].ack, 1001u + 2 * 1448 + 10);
+  EXPECT_EQ(tcp_->counters().get(TcpCounter::kDelayedAcks), 1u);
+}
+
+TEST_F(Script, OutOfOrderDataIsHeldSackedAndDeliveredWhenTheHoleFills) {
+  handshake(all_opts());
+  split_header = true;
+  Connection* c = h_.connected[0];
+  const Bytes p = net::testing::pattern(3000, 9);
+  SegSpec d;
+  d.ack = our_isn_ + 1;
+  d.flags = F_ACK;
+  d.opts.ts = std::make_pair(5002u, 0u);
+  // Bytes [2000, 3000) first, then [1000, 2000): two holes reported.
+  d.seq = 1001 + 2000;
+  d.payload.assign(p.begin() + 2000, p.end());
+  inject(d);
+  auto out = drain();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].ack, 1001u);
+  ASSERT_EQ(out[0].opts.num_sack, 1);
+  EXPECT_EQ(out[0].opts.sack[0].left.raw(), 3001u);
+  EXPECT_EQ(out[0].opts.sack[0].right.raw(), 4001u);
+  d.seq = 1001 + 500;  // overlaps nothing held; a second block
+  d.payload.assign(p.begin() + 500, p.begin() + 1000);
+  inject(d);
+  out = drain();
+  ASSERT_EQ(out.size(), 1u);
+  ASSERT_EQ(out[0].opts.num_sack, 2);
+  EXPECT_EQ(out[0].opts.sack[0].left.raw(), 1501u) << "most recent block first";
+  EXPECT_TRUE(h_.data[c].empty());
+  // An overlapping retransmission covering [0, 2500) fills both holes.
+  d.seq = 1001;
+  d.payload.assign(p.begin(), p.begin() + 2500);
+  inject(d);
+  out = drain();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].ack, 4001u);
+  EXPECT_EQ(out[0].opts.num_sack, 0);
+  EXPECT_EQ(h_.data[c], p);
+  // A duplicate of old data is ACKed and not delivered again.
+  inject(d);
+  out = drain();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].ack, 4001u);
+  EXPECT_EQ(h_.data[c].size(), 3000u);
+}
+
+TEST_F(Script, SendSegmentsByMssAndRetransmitsWithBackoff) {
+  handshake(all_opts());
+  Connection* c = h_.connected[0];
+  const Bytes p = net::testing::pattern(4000, 3);
+  ASSERT_TRUE(tcp_->send(c, net::testing::make_mbuf(pool_, p, {1000, 2500})).ok());
+  tcp_->flush(now_);
+  auto out = drain();
+  ASSERT_EQ(out.size(), 3u);  // 1448 + 1448 + 1104 (MSS 1460 less 12 bytes of timestamps)
+  EXPECT_EQ(out[0].payload.size(), 1448u);
+  EXPECT_EQ(out[0].seq, our_isn_ + 1);
+  EXPECT_EQ(out[2].flags & F_PSH, F_PSH);
+  Bytes got;
+  for (auto& s : out) got.insert(got.end(), s.payload.begin(), s.payload.end());
+  EXPECT_EQ(got, p);
+  tcp_->abort(c);
+  out = drain();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags & F_RST, F_RST);
+  EXPECT_EQ(out[0].seq, our_isn_ + 1 + 4000);
+}
+
+TEST_F(Script, RtoBackoffDoubles) {
+  handshake(all_opts());
+  Connection* c = h_.connected[0];
+  ASSERT_TRUE(tcp_->send(c, net::testing::make_mbuf(pool_, Bytes(100, 1))).ok());
+  tcp_->flush(now_);
+  ASSERT_EQ(drain().size(), 1u);
+  const uint64_t t0 = now_;
+  std::vector<uint64_t> at;
+  while (at.size() < 4) {
+    auto out = advance(1 * kMs);
+    for (auto& s : out) {
+      EXPECT_EQ(s.seq, our_isn_ + 1);
+      EXPECT_EQ(s.payload.size(), 100u);
+      at.push_back((now_ - t0) / kMs);
+    }
+    ASSERT_LT(now_ - t0, 100000 * kMs);
+  }
+  // The handshake RTT sample (0 ms) gives RTO = rto_min (200 ms); then 400, 800, 1600.
+  EXPECT_EQ(at[0], 200u);
+  EXPECT_EQ(at[1], 600u);
+  EXPECT_EQ(at[2], 1400u);
+  EXPECT_EQ(at[3], 3000u);
+  tcp_->abort(c);
+  ASSERT_EQ(h_.closed.size(), 1u);
+  EXPECT_EQ(h_.closed[0].second, CloseReason::kAborted);
+  drain();
+}
+
+TEST_F(Script, DataRetriesExhaustedClosesWithTimeout) {
+  TcpConfig cfg = test_config();
+  cfg.data_retries = 2;
+  setup_with(cfg);
+  handshake(all_opts());
+  Connection* c = h_.connected[0];
+  ASSERT_TRUE(tcp_->send(c, net::testing::make_mbuf(pool_, Bytes(10, 1))).ok());
+  tcp_->flush(now_);
+  advance(10000 * kMs);
+  ASSERT_EQ(h_.closed.size(), 1u);
+  EXPECT_EQ(h_.closed[0].second, CloseReason::kTimeout);
+  EXPECT_EQ(tcp_->num_connections(), 0u);
+}
+
+TEST_F(Script, ZeroWindowIsProbedWithBackoffAndReopens) {
+  handshake(all_opts());
+  Connection* c = h_.connected[0];
+  // The peer closes its window.
+  SegSpec w;
+  w.seq = 1001;
+  w.ack = our_isn_ + 1;
+  w.flags = F_ACK;
+  w.wnd = 0;
+  w.opts.ts = std::make_pair(5003u, 0u);
+  inject(w);
+  drain();
+  ASSERT_TRUE(tcp_->send(c, net::testing::make_mbuf(pool_, Bytes(500, 2))).ok());
+  tcp_->flush(now_);
+  EXPECT_TRUE(drain().empty()) << "nothing may be sent into a zero window";
+  const uint64_t t0 = now_;
+  std::vector<uint64_t> at;
+  while (at.size() < 3) {
+    for (auto& s : advance(1 * kMs)) {
+      EXPECT_TRUE(s.payload.empty());
+      EXPECT_EQ(s.seq, our_isn_) << "probe carries an old sequence number";
+      at.push_back((now_ - t0) / kMs);
+    }
+    ASSERT_LT(now_ - t0, 60000 * kMs);
+  }
+  EXPECT_LT(at[0], at[1] - at[0]);
+  EXPECT_EQ(at[2] - at[1], 2 * (at[1] - at[0]));
+  EXPECT_EQ(tcp_->counters().get(TcpCounter::kZeroWindowProbes), 3u);
+  // The window opens: the data goes.
+  w.wnd = 1000;
+  w.opts.ts = std::make_pair(5004u, 0u);
+  inject(w);
+  auto out = drain();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].payload.size(), 500u);
+}
+
+// ---- RST and SYN (RFC 5961) ----
+
+TEST_F(Script, RstInWindowButNotExactGetsChallengeAck) {
+  handshake(PeerOpts{});
+  SegSpec r;
+  r.seq = 1001 + 100;
+  r.flags = F_RST;
+  inject(r);
+  auto out = drain();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, F_ACK);
+  EXPECT_EQ(out[0].ack, 1001u);
+  EXPECT_TRUE(h_.closed.empty());
+  EXPECT_EQ(tcp_->counters().get(TcpCounter::kChallengeAcks), 1u);
+  // Out of window: silently dropped.
+  r.seq = 1001 + 10000000;
+  inject(r);
+  EXPECT_TRUE(drain().empty());
+  // Exact: the connection is reset.
+  r.seq = 1001;
+  inject(r);
+  EXPECT_TRUE(drain().empty());
+  ASSERT_EQ(h_.closed.size(), 1u);
+  EXPECT_EQ(h_.closed[0].second, CloseReason::kReset);
+  EXPECT_EQ(tcp_->num_connections(), 0u);
+}
+
+TEST_F(Script, SynInEstablishedGetsChallengeAck) {
+  handshake(PeerOpts{});
+  SegSpec s;
+  s.seq = 77777;
+  s.flags = F_SYN;
+  inject(s);
+  auto out = drain();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, F_ACK);
+  EXPECT_EQ(out[0].ack, 1001u);
+  EXPECT_TRUE(h_.closed.empty());
+}
+
+TEST_F(Script, ChallengeAcksAreRateLimited) {
+  TcpConfig cfg = test_config();
+  cfg.challenge_acks_per_s = 2;
+  setup_with(cfg);
+  handshake(PeerOpts{});
+  SegSpec r;
+  r.seq = 1001 + 5;
+  r.flags = F_RST;
+  for (int i = 0; i < 5; i++) inject(r);
+  EXPECT_EQ(drain().size(), 2u);
+  EXPECT_EQ(tcp_->counters().get(TcpCounter::kChallengeAcksLimited), 3u);
+}
+
+// ---- FIN in every state ----
+
+TEST_F(Script, PassiveCloseCloseWaitLastAck) {
+  handshake(PeerOpts{});
+  Connection* c = h_.connected[0];
+  SegSpec f;
+  f.seq = 1001;
+  f.ack = our_isn_ + 1;
+  f.flags = F_FIN | F_ACK;
+  inject(f);
+  auto out = drain();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].ack, 1002u);
+  EXPECT_EQ(h_.peer_closed.size(), 1u);
+  EXPECT_EQ(tcp_->info(c).state, State::kCloseWait);
+  tcp_->close(c);
+  tcp_->flush(now_);
+  out = drain();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, F_FIN | F_ACK);
+  EXPECT_EQ(tcp_->info(c).state, State::kLastAck);
+  SegSpec a;
+  a.seq = 1002;
+  a.ack = our_isn_ + 2;
+  a.flags = F_ACK;
+  inject(a);
+  ASSERT_EQ(h_.closed.size(), 1u);
+  EXPECT_EQ(h_.closed[0].second, CloseReason::kNormal);
+  EXPECT_EQ(tcp_->num_connections(), 0u);
+}
+
+TEST_F(Script, ActiveCloseFinWait1FinWait2TimeWait) {
+  handshake(PeerOpts{});
+  Connection* c = h_.connected[0];
+  tcp_->close(c);
+  tcp_->flush(now_);
+  auto out = drain();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, F_FIN | F_ACK);
+  EXPECT_EQ(tcp_->info(c).state, State::kFinWait1);
+  SegSpec a;
+  a.seq = 1001;
+  a.ack = our_isn_ + 2;
+  a.flags = F_ACK;
+  inject(a);
+  EXPECT_EQ(tcp_->info(c).state, State::kFinWait2);
+  a.flags = F_FIN | F_ACK;
+  inject(a);
+  out = drain();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].ack, 1002u);
+  ASSERT_EQ(h_.closed.size(), 1u);
+  EXPECT_EQ(h_.closed[0].second, CloseReason::kNormal);
+  EXPECT_EQ(tcp_->num_connections(), 1u) << "TIME-WAIT keeps the tuple";
+  // A retransmitted FIN in TIME-WAIT is ACKed again.
+  inject(a);
+  out = drain();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, F_ACK);
+  advance(60001 * kMs);
+  EXPECT_EQ(tcp_->num_connections(), 0u);
+}
+
+TEST_F(Script, SimultaneousCloseGoesThroughClosing) {
+  handshake(PeerOpts{});
+  Connection* c = h_.connected[0];
+  tcp_->close(c);
+  tcp_->flush(now_);
+  drain();
+  SegSpec f;  // the peer's FIN crosses ours (it has not seen our FIN)
+  f.seq = 1001;
+  f.ack = our_isn_ + 1;
+  f.flags = F_FIN | F_ACK;
+  inject(f);
+  EXPECT_EQ(tcp_->info(c).state, State::kClosing);
+  ASSERT_EQ(drain().size(), 1u);
+  f.seq = 1002;
+  f.ack = our_isn_ + 2;
+  f.flags = F_ACK;
+  inject(f);
+  ASSERT_EQ(h_.closed.size(), 1u);
+  EXPECT_EQ(h_.closed[0].second, CloseReason::kNormal);
+}
+
+TEST_F(Script, FinWait2TimesOutAfterClose) {
+  TcpConfig cfg = test_config();
+  cfg.fin_wait2_timeout_ms = 5000;
+  setup_with(cfg);
+  handshake(PeerOpts{});
+  Connection* c = h_.connected[0];
+  tcp_->close(c);
+  tcp_->flush(now_);
+  drain();
+  SegSpec a;
+  a.seq = 1001;
+  a.ack = our_isn_ + 2;
+  a.flags = F_ACK;
+  inject(a);
+  EXPECT_EQ(tcp_->info(c).state, State::kFinWait2);
+  advance(6000 * kMs);
+  ASSERT_EQ(h_.closed.size(), 1u);
+  EXPECT_EQ(h_.closed[0].second, CloseReason::kTimeout);
+}
+
+TEST_F(Script, TimeWaitReusedByASynWithHigherTimestamp) {
+  PeerOpts o = all_opts();
+  handshake(o);
+  Connection* c = h_.connected[0];
+  tcp_->close(c);
+  tcp_->flush(now_);
+  drain();
+  SegSpec f;
+  f.seq = 1001;
+  f.ack = our_isn_ + 2;
+  f.flags = F_FIN | F_ACK;
+  f.opts.ts = std::make_pair(6000u, 0u);
+  inject(f);
+  drain();
+  ASSERT_EQ(tcp_->num_connections(), 1u);
+  // An older timestamp: not a new incarnation (challenge ACK from TIME-WAIT).
+  SegSpec syn;
+  syn.seq = 50;
+  syn.flags = F_SYN;
+  syn.opts = o;
+  syn.opts.ts = std::make_pair(5999u, 0u);
+  inject(syn);
+  for (auto& s : drain()) EXPECT_EQ(s.flags & F_SYN, 0);
+  syn.opts.ts = std::make_pair(7000u, 0u);
+  inject(syn);
+  auto out = drain();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, F_SYN | F_ACK);
+  EXPECT_EQ(out[0].ack, 51u);
+  EXPECT_EQ(tcp_->counters().get(TcpCounter::kTimeWaitReused), 1u);
+}
+
+// ---- PAWS ----
+
+TEST_F(Script, PawsDropsSegmentsWithOldTimestamps) {
+  handshake(all_opts());
+  Connection* c = h_.connected[0];
+  SegSpec d;
+  d.seq = 1001;
+  d.ack = our_isn_ + 1;
+  d.flags = F_ACK;
+  d.opts.ts = std::make_pair(9000u, 0u);
+  d.payload = Bytes(10, 1);
+  inject(d);
+  advance(100 * kMs);
+  d.seq = 1011;
+  d.opts.ts = std::make_pair(8000u, 0u);  // older than TS.Recent
+  inject(d);
+  auto out = drain();
+  ASSERT_EQ(out.size(), 1u) << "an ACK answers the dropped segment";
+  EXPECT_EQ(out[0].ack, 1011u);
+  EXPECT_EQ(h_.data[c].size(), 10u);
+  EXPECT_EQ(tcp_->counters().get(TcpCounter::kDropPaws), 1u);
+}
+
+// ---- SYN cookies ----
+
+TEST_F(Script, SynCookieRoundTripWhenBacklogFull) {
+  TcpConfig cfg = test_config();
+  cfg.backlog = 0;
+  setup_with(cfg);
+  PeerOpts o = all_opts();
+  OutSeg sa = handshake(o);
+  EXPECT_EQ(tcp_->counters().get(TcpCounter::kSynCookiesSent), 1u);
+  EXPECT_EQ(tcp_->counters().get(TcpCounter::kSynCookiesOk), 1u);
+  ASSERT_EQ(h_.connected.size(), 1u);
+  ConnectionInfo i = tcp_->info(h_.connected[0]);
+  EXPECT_EQ(i.state, State::kEstablished);
+  EXPECT_EQ(i.mss, 1460u);
+  EXPECT_TRUE(i.sack);
+  EXPECT_TRUE(i.timestamps);
+  EXPECT_EQ(i.snd_wscale, 7);
+  EXPECT_EQ(i.snd_una, sa.seq + 1);
+  // Data flows on the cookie connection.
+  SegSpec d;
+  d.seq = 1001;
+  d.ack = sa.seq + 1;
+  d.flags = F_ACK | F_PSH;
+  d.opts.ts = std::make_pair(5003u, sa.opts.timestamp->first);
+  d.payload = Bytes(5, 9);
+  inject(d);
+  EXPECT_EQ(h_.data[h_.connected[0]].size(), 5u);
+}
+
+TEST_F(Script, ForgedOrStaleCookiesAreRejected) {
+  TcpConfig cfg = test_config();
+  cfg.backlog = 0;
+  setup_with(cfg);
+  ASSERT_TRUE(tcp_->listen(80, &h_).ok());
+  SegSpec syn;
+  syn.seq = 1000;
+  syn.flags = F_SYN;
+  syn.opts.mss = 1460;
+  inject(syn);
+  auto out = drain();
+  ASSERT_EQ(out.size(), 1u);
+  const uint32_t cookie = out[0].seq;
+  SegSpec ack;
+  ack.seq = 1001;
+  ack.ack = cookie + 1 + 1;  // forged: off by one
+  ack.flags = F_ACK;
+  inject(ack);
+  out = drain();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, F_RST);
+  EXPECT_TRUE(h_.connected.empty());
+  // Stale: the right cookie three minutes later.
+  now_ += 180000 * kMs;
+  ack.ack = cookie + 1;
+  inject(ack);
+  EXPECT_TRUE(h_.connected.empty());
+  EXPECT_EQ(tcp_->counters().get(TcpCounter::kSynCookiesBad), 2u);
+  drain();
+}
+
+// ---- active open ----
+
+TEST_F(Script, ActiveOpenRefusedAndSynRetries) {
+  auto r = tcp_->connect(kPeerIp, 443, &h_, now_);
+  ASSERT_TRUE(r.ok());
+  auto out = drain();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, F_SYN);
+  EXPECT_TRUE(out[0].opts.mss && out[0].opts.wscale && out[0].opts.sack_permitted &&
+              out[0].opts.timestamp);
+  // Retransmitted after 1 s, then 2 s.
+  auto re = advance(1000 * kMs);
+  ASSERT_EQ(re.size(), 1u);
+  EXPECT_EQ(re[0].seq, out[0].seq);
+  SegSpec rst;
+  rst.sport = 443;
+  rst.dport = out[0].sport;
+  rst.ack = out[0].seq + 1;
+  rst.flags = F_RST | F_ACK;
+  inject(rst);
+  ASSERT_EQ(h_.closed.size(), 1u);
+  EXPECT_EQ(h_.closed[0].second, CloseReason::kRefused);
+}
+
+TEST_F(Script, ActiveOpenEstablishes) {
+  auto r = tcp_->connect(kPeerIp, 443, &h_, now_);
+  ASSERT_TRUE(r.ok());
+  auto out = drain();
+  ASSERT_EQ(out.size(), 1u);
+  SegSpec sa;
+  sa.sport = 443;
+  sa.dport = out[0].sport;
+  sa.seq = 90000;
+  sa.ack = out[0].seq + 1;
+  sa.flags = F_SYN | F_ACK;
+  sa.opts.mss = 1400;
+  inject(sa);
+  out = drain();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, F_ACK);
+  EXPECT_EQ(out[0].ack, 90001u);
+  ASSERT_EQ(h_.connected.size(), 1u);
+  EXPECT_EQ(tcp_->info(*r).mss, 1400u);
+  EXPECT_FALSE(tcp_->info(*r).sack);
+}
+
+}  // namespace
+}  // namespace linetls::net::tcp::testing

@@ -1,0 +1,263 @@
+// Two Tcp stacks over drivers/wire with virtual time: bulk transfers in both directions at
+// once under loss, reordering and duplication, verified with SHA-256.
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <rte_mbuf.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include "drivers/wire/wire.h"
+#include "lib/net/tcp/tcp.h"
+#include "tests/unit/net/net_test_util.h"
+
+namespace linetls::net::tcp {
+namespace {
+
+constexpr uint64_t kMs = 1000000;
+constexpr uint64_t kUs = 1000;
+constexpr MacAddr kMacA{{0x02, 0, 0, 0, 0, 0x0a}};
+constexpr MacAddr kMacB{{0x02, 0, 0, 0, 0, 0x0b}};
+constexpr Ipv4Addr kIpA{0x0a000001};
+constexpr Ipv4Addr kIpB{0x0a000002};
+
+// Incremental SHA-256 over libcrypto's EVP interface.
+class Sha256 {
+ public:
+  Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
+  ~Sha256() { EVP_MD_CTX_free(ctx_); }
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+  void update(const void* p, size_t n) { EVP_DigestUpdate(ctx_, p, n); }
+  std::string digest() const {
+    EVP_MD_CTX* c = EVP_MD_CTX_new();
+    EVP_MD_CTX_copy_ex(c, ctx_);
+    uint8_t d[32];
+    unsigned len = 0;
+    EVP_DigestFinal_ex(c, d, &len);
+    EVP_MD_CTX_free(c);
+    return std::string(reinterpret_cast<char*>(d), len);
+  }
+
+ private:
+  EVP_MD_CTX* ctx_;
+};
+
+uint8_t byte_at(uint64_t seed, uint64_t off) {
+  uint64_t x = (off / 8) * 0x9e3779b97f4a7c15ull + seed;
+  x ^= x >> 29;
+  x *= 0xbf58476d1ce4e5b9ull;
+  x ^= x >> 32;
+  return static_cast<uint8_t>(x >> ((off % 8) * 8));
+}
+
+// Sends `total` bytes of a seeded stream, hashes what it receives, closes when done.
+class Bulk : public Handler {
+ public:
+  Bulk(rte_mempool* pool, uint64_t total, uint64_t seed) : pool_(pool), total_(total), seed_(seed) {
+  }
+  void on_connected(Connection* c) noexcept override {
+    conn = c;
+    pump();
+  }
+  void on_data(Connection* c, rte_mbuf* chain, uint32_t len) noexcept override {
+    for (rte_mbuf* s = chain; s != nullptr; s = s->next) {
+      got_.update(rte_pktmbuf_mtod(s, const uint8_t*), s->data_len);
+    }
+    received += len;
+    rte_pktmbuf_free(chain);
+    tcp->release(c, len);
+  }
+  void on_writable(Connection*) noexcept override { pump(); }
+  void on_peer_closed(Connection*) noexcept override { peer_closed = true; }
+  void on_closed(Connection*, CloseReason why) noexcept override {
+    closed = true;
+    reason = why;
+    conn = nullptr;
+  }
+  void pump() {
+    while (conn != nullptr && sent < total_) {
+      const uint32_t space = tcp->send_space(conn);
+      const uint32_t n = static_cast<uint32_t>(std::min<uint64_t>({total_ - sent, space, 16384}));
+      if (n == 0) {
+        return;
+      }
+      rte_mbuf* head = nullptr;
+      uint32_t done = 0;
+      while (done < n) {
+        rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+        if (m == nullptr) {
+          rte_pktmbuf_free(head);
+          return;  // retried on the next writable
+        }
+        const uint16_t k = static_cast<uint16_t>(std::min<uint32_t>(n - done, 2000));
+        auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, k));
+        for (uint16_t i = 0; i < k; i++) {
+          p[i] = byte_at(seed_, sent + done + i);
+        }
+        want_.update(p, k);
+        done += k;
+        if (head == nullptr) {
+          head = m;
+        } else {
+          rte_pktmbuf_chain(head, m);
+        }
+      }
+      if (!tcp->send(conn, head).ok()) {
+        ADD_FAILURE() << "send refused within send_space";
+        rte_pktmbuf_free(head);
+        return;
+      }
+      sent += n;
+    }
+    if (conn != nullptr && sent == total_ && !shut) {
+      shut = true;
+      tcp->shutdown(conn);
+    }
+  }
+  std::string want_digest() { return want_.digest(); }
+  std::string got_digest() { return got_.digest(); }
+
+  Tcp* tcp = nullptr;
+  Connection* conn = nullptr;
+  uint64_t sent = 0, received = 0;
+  bool shut = false, peer_closed = false, closed = false;
+  CloseReason reason = CloseReason::kNormal;
+
+ private:
+  rte_mempool* pool_;
+  uint64_t total_;
+  uint64_t seed_;
+  Sha256 want_, got_;
+};
+
+struct LossCase {
+  const char* name;
+  double loss;
+};
+
+class WireTcp : public ::testing::TestWithParam<LossCase> {
+ protected:
+  static constexpr unsigned kPoolSize = 32767;
+  void SetUp() override {
+    static int n = 0;
+    pool_ = rte_pktmbuf_pool_create(("wt" + std::to_string(n++)).c_str(), kPoolSize, 0, 0,
+                                    RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+    ASSERT_NE(pool_, nullptr);
+    PortCaps caps = wire::WirePair::default_caps();
+    caps.tx_multi_seg = true;
+    wire_ = std::make_unique<wire::WirePair>(pool_, kMacA, kMacB, caps);
+    wire_->set_clock([this] { return now_; });
+    StackConfig sa, sb;
+    sa.ip = Ipv4Cidr{kIpA, 24};
+    sb.ip = Ipv4Cidr{kIpB, 24};
+    sa.tx_queue_len = sb.tx_queue_len = 4096;
+    a_ = std::make_unique<Stack>(sa, kMacA, pool_, caps);
+    b_ = std::make_unique<Stack>(sb, kMacB, pool_, caps);
+    const uint8_t ka[16] = {1}, kb[16] = {2};
+    TcpConfig cfg;
+    cfg.max_connections = 16384;
+    ta_ = std::make_unique<Tcp>(*a_, cfg, std::span<const uint8_t, 16>(ka), now_);
+    tb_ = std::make_unique<Tcp>(*b_, cfg, std::span<const uint8_t, 16>(kb), now_);
+  }
+  void TearDown() override {
+    ta_.reset();
+    tb_.reset();
+    a_.reset();
+    b_.reset();
+    wire_.reset();
+    if (pool_ != nullptr) {
+      EXPECT_EQ(rte_mempool_avail_count(pool_), kPoolSize) << "mbufs leaked";
+      rte_mempool_free(pool_);
+    }
+  }
+  static void pump(Stack& s, Tcp& t, Port& p, uint64_t now) {
+    rte_mbuf* rx[64];
+    for (;;) {
+      const uint16_t n = p.rx_burst(0, rx, 64);
+      for (uint16_t i = 0; i < n; i++) {
+        s.input(rx[i], now);
+      }
+      if (n < 64) {
+        break;
+      }
+    }
+    t.flush(now);
+    if (now >= t.next_timer_ns()) {
+      t.on_timer(now);
+    }
+    if (now >= s.next_timer_ns()) {
+      s.on_timer(now);
+    }
+    TxQueue& q = s.tx();
+    while (!q.empty()) {
+      q.consume(p.tx_burst(0, q.data(), static_cast<uint16_t>(std::min<uint32_t>(q.size(), 512))));
+    }
+  }
+  void step() {
+    now_ += 50 * kUs;
+    pump(*a_, *ta_, wire_->a(), now_);
+    pump(*b_, *tb_, wire_->b(), now_);
+  }
+  void impair(double loss) {
+    wire::Impairments imp;
+    imp.loss = loss;
+    imp.reorder = 0.05;
+    imp.duplicate = 0.01;
+    imp.delay_ns = 1 * kMs;
+    imp.seed = 11;
+    wire_->set_impairments(wire::Direction::kAtoB, imp);
+    imp.seed = 12;
+    wire_->set_impairments(wire::Direction::kBtoA, imp);
+  }
+
+  uint64_t now_ = 1000 * kMs;
+  rte_mempool* pool_ = nullptr;
+  std::unique_ptr<wire::WirePair> wire_;
+  std::unique_ptr<Stack> a_, b_;
+  std::unique_ptr<Tcp> ta_, tb_;
+};
+
+TEST_P(WireTcp, BulkBothDirectionsArrivesIntact) {
+  const LossCase& p = GetParam();
+  const bool big = std::getenv("LT_TCP_BIG") != nullptr;
+  const uint64_t size = big ? (256ull << 20) : (p.loss >= 0.05 ? (4ull << 20) : (16ull << 20));
+  impair(p.loss);
+  Bulk server(pool_, size, 2), client(pool_, size, 1);
+  server.tcp = tb_.get();
+  client.tcp = ta_.get();
+  ASSERT_TRUE(tb_->listen(5001, &server).ok());
+  ASSERT_TRUE(ta_->connect(kIpB, 5001, &client, now_).ok());
+  const uint64_t deadline = now_ + 3600000 * kMs;
+  while (!(client.closed && server.closed) && now_ < deadline) {
+    step();
+  }
+  ASSERT_TRUE(client.closed && server.closed) << "client got " << client.received
+                                              << " server got " << server.received;
+  EXPECT_EQ(client.reason, CloseReason::kNormal);
+  EXPECT_EQ(server.reason, CloseReason::kNormal);
+  EXPECT_EQ(server.received, size);
+  EXPECT_EQ(client.received, size);
+  EXPECT_EQ(server.got_digest(), client.want_digest());
+  EXPECT_EQ(client.got_digest(), server.want_digest());
+  if (p.loss > 0) {
+    EXPECT_GT(ta_->counters().get(TcpCounter::kRetransSegs), 0u);
+  }
+  // Drain TIME-WAIT.
+  for (int i = 0; i < 70000 / 1; i++) {
+    now_ += 1 * kMs;
+    pump(*a_, *ta_, wire_->a(), now_);
+    pump(*b_, *tb_, wire_->b(), now_);
+    if (ta_->num_connections() == 0 && tb_->num_connections() == 0) break;
+  }
+  EXPECT_EQ(ta_->num_connections() + tb_->num_connections(), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Loss, WireTcp,
+                         ::testing::Values(LossCase{"loss0", 0}, LossCase{"loss1", 0.01},
+                                           LossCase{"loss5", 0.05}, LossCase{"loss10", 0.10}),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+}  // namespace
+}  // namespace linetls::net::tcp
