@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <unordered_map>
+#include <vector>
 
 #include "drivers/wire/wire.h"
 #include "lib/net/tcp/tcp.h"
@@ -266,6 +268,134 @@ INSTANTIATE_TEST_SUITE_P(Loss, WireTcp,
                          ::testing::Values(LossCase{"loss0", 0}, LossCase{"loss1", 0.01},
                                            LossCase{"loss5", 0.05}, LossCase{"loss10", 0.10}),
                          [](const auto& info) { return std::string(info.param.name); });
+
+}  // namespace
+}  // namespace linetls::net::tcp
+
+namespace linetls::net::tcp {
+namespace {
+
+// Many connections: every one is open at the same time; they move their 64 KiB in waves
+// (bounded mbufs), and each byte is checked against the stream its client port seeds.
+class Many : public Handler {
+ public:
+  Many(rte_mempool* pool, bool server) : pool_(pool), server_(server) {}
+  void on_connected(Connection* c) noexcept override {
+    connected++;
+    if (server_) {
+      return;
+    }
+    tcp->set_user_data(c, nullptr);
+    conns.push_back(c);
+  }
+  void on_data(Connection* c, rte_mbuf* chain, uint32_t len) noexcept override {
+    auto& off = rx_off[c];
+    const uint64_t seed = tcp->info(c).tuple.remote_port;
+    for (rte_mbuf* s = chain; s != nullptr; s = s->next) {
+      const auto* p = rte_pktmbuf_mtod(s, const uint8_t*);
+      for (uint16_t i = 0; i < s->data_len; i++) {
+        if (p[i] != byte_at(seed, off + i)) {
+          bad++;
+          break;
+        }
+      }
+      off += s->data_len;
+    }
+    rte_pktmbuf_free(chain);
+    tcp->release(c, len);
+    if (off == kEach) {
+      done++;
+    }
+  }
+  void on_writable(Connection* c) noexcept override { send_more(c); }
+  void on_peer_closed(Connection* c) noexcept override {
+    if (server_) {
+      tcp->close(c);
+    }
+  }
+  void on_closed(Connection*, CloseReason why) noexcept override {
+    closed++;
+    if (why != CloseReason::kNormal) {
+      abnormal++;
+    }
+  }
+  void send_more(Connection* c) {
+    auto& off = tx_off[c];
+    const uint64_t seed = tcp->info(c).tuple.local_port;
+    while (off < kEach) {
+      const uint32_t n = std::min<uint32_t>(2000, static_cast<uint32_t>(kEach - off));
+      if (tcp->send_space(c) < n) {
+        return;
+      }
+      rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+      if (m == nullptr) {
+        return;
+      }
+      auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(n)));
+      for (uint32_t i = 0; i < n; i++) {
+        p[i] = byte_at(seed, off + i);
+      }
+      if (!tcp->send(c, m).ok()) {
+        rte_pktmbuf_free(m);
+        return;
+      }
+      off += n;
+    }
+    if (off == kEach && !finished[c]) {
+      finished[c] = true;
+      tcp->close(c);
+    }
+  }
+  static constexpr uint64_t kEach = 64 * 1024;
+  Tcp* tcp = nullptr;
+  std::vector<Connection*> conns;
+  std::unordered_map<Connection*, uint64_t> rx_off, tx_off;
+  std::unordered_map<Connection*, bool> finished;
+  uint32_t connected = 0, done = 0, closed = 0, abnormal = 0, bad = 0;
+
+ private:
+  rte_mempool* pool_;
+  bool server_;
+};
+
+TEST_F(WireTcp, TenThousandConnectionsEachMove64KiB) {
+  constexpr uint32_t kConns = 10000;
+  constexpr uint32_t kWave = 400;
+  Many server(pool_, true), client(pool_, false);
+  server.tcp = tb_.get();
+  client.tcp = ta_.get();
+  ASSERT_TRUE(tb_->listen(6000, &server).ok());
+  for (uint32_t i = 0; i < kConns; i++) {
+    ASSERT_TRUE(ta_->connect(kIpB, 6000, &client, now_).ok());
+    if (i % 500 == 499) {
+      for (int k = 0; k < 40; k++) step();
+    }
+  }
+  for (int k = 0; k < 200000 && (client.connected < kConns || server.connected < kConns); k++) step();
+  ASSERT_EQ(client.connected, kConns);
+  ASSERT_EQ(server.connected, kConns);
+  EXPECT_EQ(ta_->num_connections(), kConns);
+  for (uint32_t w = 0; w < kConns; w += kWave) {
+    for (uint32_t i = w; i < std::min(kConns, w + kWave); i++) {
+      client.send_more(client.conns[i]);
+    }
+    const uint32_t want = std::min(kConns, w + kWave);
+    for (int k = 0; k < 200000 && server.done < want; k++) step();
+    ASSERT_EQ(server.done, want) << "wave at " << w;
+  }
+  for (int k = 0; k < 400000 && (client.closed < kConns || server.closed < kConns); k++) step();
+  EXPECT_EQ(client.closed, kConns);
+  EXPECT_EQ(server.closed, kConns);
+  EXPECT_EQ(client.abnormal + server.abnormal, 0u);
+  EXPECT_EQ(server.bad, 0u);
+  // TIME-WAIT entries drain.
+  for (int i = 0; i < 70000 && ta_->num_connections() + tb_->num_connections() > 0; i++) {
+    now_ += 1 * kMs;
+    pump(*a_, *ta_, wire_->a(), now_);
+    pump(*b_, *tb_, wire_->b(), now_);
+  }
+  EXPECT_EQ(ta_->num_connections() + tb_->num_connections(), 0u);
+}
 
 }  // namespace
 }  // namespace linetls::net::tcp
