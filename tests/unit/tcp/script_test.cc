@@ -281,6 +281,65 @@ TEST_F(Script, ZeroWindowIsProbedWithBackoffAndReopens) {
   EXPECT_EQ(out[0].payload.size(), 500u);
 }
 
+// ---- loss recovery ----
+
+class Recovery : public TcpHarness, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(Recovery, LossRetransmittedOnSackOrThirdDupack) {
+  const bool sack = GetParam();
+  PeerOpts o = all_opts();
+  o.sack_perm = sack;
+  handshake(o);
+  Connection* c = h_.connected[0];
+  ASSERT_TRUE(tcp_->send(c, net::testing::make_mbuf(pool_, net::testing::pattern(8 * 1448), {2000, 4000, 6000, 8000, 10000})).ok());
+  tcp_->flush(now_);
+  auto out = drain();
+  ASSERT_EQ(out.size(), 8u);
+  const uint32_t base = our_isn_ + 1;
+  SegSpec a;
+  a.seq = 1001;
+  a.ack = base;
+  a.flags = F_ACK;
+  for (uint32_t k = 1; k <= 3; k++) {
+    a.opts.ts = std::make_pair(5001u + k, out[k].opts.timestamp->first);
+    if (sack) {
+      a.opts.sacks = {{base + 1448, base + 1448 * (k + 1)}};
+    }
+    inject(a);
+    auto r = drain();
+    if (k < 3) {
+      EXPECT_TRUE(r.empty()) << "dupack " << k;
+    } else {
+      ASSERT_EQ(r.size(), 1u);
+      EXPECT_EQ(r[0].seq, base);
+      EXPECT_EQ(r[0].payload.size(), 1448u);
+      EXPECT_EQ(r[0].payload, Bytes(out[0].payload));
+    }
+  }
+  EXPECT_EQ(tcp_->counters().get(TcpCounter::kFastRetrans), 1u);
+  EXPECT_EQ(tcp_->counters().get(TcpCounter::kSackRecoveries), sack ? 1u : 0u);
+  // A partial ACK: without SACK (RFC 6582) the next unacknowledged segment is retransmitted
+  // at once; with SACK it is the hole below the newly SACKed data.
+  a.ack = base + 1448 * 4;
+  a.opts.sacks.clear();
+  if (sack) {
+    a.opts.sacks = {{base + 1448 * 5, base + 1448 * 8}};
+  }
+  inject(a);
+  auto r = drain();
+  ASSERT_FALSE(r.empty());
+  EXPECT_EQ(r[0].seq, base + 1448 * 4);
+  // Full ACK ends recovery.
+  a.ack = base + 1448 * 8;
+  a.opts.sacks.clear();
+  inject(a);
+  drain();
+  EXPECT_EQ(tcp_->info(c).snd_una, base + 1448 * 8);
+}
+
+INSTANTIATE_TEST_SUITE_P(Sack, Recovery, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "sack" : "newreno"; });
+
 // ---- RST and SYN (RFC 5961) ----
 
 TEST_F(Script, RstInWindowButNotExactGetsChallengeAck) {
