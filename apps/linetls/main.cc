@@ -82,6 +82,10 @@ void print_counters(const std::vector<std::unique_ptr<engine::Worker>>& workers,
       std::printf("counter worker=%u net.%.*s %llu\n", id, static_cast<int>(n.size()), n.data(),
                   static_cast<unsigned long long>(v));
     });
+    w->tcp().counters().for_each([&](std::string_view n, uint64_t v) {
+      std::printf("counter worker=%u tcp.%.*s %llu\n", id, static_cast<int>(n.size()), n.data(),
+                  static_cast<unsigned long long>(v));
+    });
     w->phase_cycles().for_each([&](std::string_view n, uint64_t v) {
       std::printf("counter worker=%u cycles.%.*s %llu\n", id, static_cast<int>(n.size()),
                   n.data(), static_cast<unsigned long long>(v));
@@ -145,6 +149,9 @@ int run(int argc, char** argv) {
     dpdk::PortConfig pc;
     pc.device = device;
     pc.num_queues = static_cast<uint16_t>(num_workers);
+    // Per queue: TCP keeps unacknowledged data and held out-of-order segments as mbufs,
+    // and ARP holds frames for unresolved neighbours; 32K buffers (~70 MiB) per queue.
+    pc.mbufs_per_queue = 32768;
     auto port_or = dpdk::DpdkPort::open(pc);
     if (!port_or) {
       std::fprintf(stderr, "linetls: port: %s\n", port_or.error().c_str());
@@ -175,10 +182,21 @@ int run(int argc, char** argv) {
     for (unsigned i = 0; i < num_workers; i++) {
       engine::WorkerConfig wc;
       wc.id = static_cast<uint16_t>(i);
+      wc.num_queues = static_cast<uint16_t>(num_workers);
       wc.stack.ip = o.ip;
       wc.stack.gateway = o.gateway;
+      wc.tcp.mss = static_cast<uint16_t>(port->caps().mtu - 40);
+      wc.services = o.services;
       wc.idle.busy_poll = o.busy_poll;
-      workers.push_back(std::make_unique<engine::Worker>(wc, *port));
+      auto w = engine::Worker::create(wc, *port);
+      if (!w) {
+        std::fprintf(stderr, "linetls: %s\n", w.error().c_str());
+        workers.clear();
+        port.reset();
+        dpdk::eal_cleanup(prefix);
+        return 1;
+      }
+      workers.push_back(std::move(w).value());
     }
 
     // Every worker keeps its own neighbour table; ARP reaches one queue, so each worker
@@ -219,9 +237,14 @@ int run(int argc, char** argv) {
       rte_eal_remote_launch(worker_main, &args[idx], lcore);
       idx++;
     }
-    std::printf("linetls ready: port=%s%s%s mac=%s ip=%s workers=%u driver=%s\n", device.c_str(),
-                o.tap ? " tap=" : "", o.tap ? o.tap->c_str() : "", port->mac().str().c_str(),
-                o.ip.str().c_str(), num_workers, port->caps().driver.c_str());
+    std::string serving;
+    for (const auto& svc : o.services) {
+      serving += " " + std::to_string(svc.port) + "=" + std::string(engine::to_string(svc.app));
+    }
+    std::printf("linetls ready: port=%s%s%s mac=%s ip=%s workers=%u driver=%s serve=[%s]\n",
+                device.c_str(), o.tap ? " tap=" : "", o.tap ? o.tap->c_str() : "",
+                port->mac().str().c_str(), o.ip.str().c_str(), num_workers,
+                port->caps().driver.c_str(), serving.empty() ? "" : serving.c_str() + 1);
     std::fflush(stdout);
 
     workers[0]->run(g_stop);

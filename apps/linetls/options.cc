@@ -187,9 +187,20 @@ Result<Options, std::string> parse_options(int argc, const char* const* argv) {
       if (!parse_uint(value, 64, 65536, &o.mem_mb)) {
         return fail(err(flag, "expected MiB from 64 to 65536"));
       }
-    } else if (flag == "--serve" || flag == "--cert" || flag == "--key" || flag == "--config") {
-      return fail(err(flag, "not available yet: services, TLS and config files arrive with the "
-                            "TCP and TLS layers"));
+    } else if (flag == "--serve") {
+      auto svc = engine::parse_service(value);
+      if (!svc) {
+        return fail(err(flag, svc.error()));
+      }
+      for (const auto& other : o.services) {
+        if (other.port == svc->port) {
+          return fail(err(flag, "port " + std::to_string(svc->port) + " is served twice"));
+        }
+      }
+      o.services.push_back(*svc);
+    } else if (flag == "--cert" || flag == "--key" || flag == "--config") {
+      return fail(err(flag, "not available yet: TLS and config files arrive with the TLS "
+                            "layer"));
     } else {
       return fail(err(flag, "unknown option (see --help)"));
     }
@@ -250,6 +261,7 @@ const char* usage() {
   --port SPEC         a DPDK device instead: PCI address or vdev spec (e.g. net_memif0,role=server)
   --ip CIDR           the engine's own address (default 10.99.0.2/24 in TAP mode)
   --gateway IP        next hop for addresses off the local subnet
+  --serve PORT=APP    serve APP on TCP PORT (repeatable): echo | discard | http
   --workers N         worker cores (one RX/TX queue each; default 1)
   --lcores LIST       EAL lcore list for the workers instead of --workers (e.g. 0-3)
   --busy-poll         never sleep when idle (benchmarks); default backs off when idle

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "lib/base/result.h"
+#include "lib/engine/apps.h"
 #include "lib/net/addr.h"
 
 namespace linetls::app {
@@ -31,6 +32,7 @@ struct Options {
   std::optional<net::Ipv4Addr> gateway;
   unsigned workers = 1;
   std::optional<std::string> lcores;  // EAL -l list; overrides workers' default lcores
+  std::vector<engine::ServiceSpec> services;  // --serve PORT=APP
   bool busy_poll = false;
   int log_level = 2;      // 0 error .. 3 debug
   unsigned mem_mb = 512;  // TAP mode EAL memory (no hugepages)

@@ -2,6 +2,7 @@
 
 #include <rte_mbuf.h>
 #include <rte_ring.h>
+#include <sys/random.h>
 #include <time.h>
 #include <x86intrin.h>
 
@@ -9,11 +10,50 @@
 
 namespace linetls::engine {
 
+namespace {
+std::array<uint8_t, 16> random_secret() {
+  std::array<uint8_t, 16> k{};
+  size_t got = 0;
+  while (got < k.size()) {
+    const ssize_t n = getrandom(k.data() + got, k.size() - got, 0);
+    if (n > 0) {
+      got += static_cast<size_t>(n);
+    }
+  }
+  return k;
+}
+}  // namespace
+
 Worker::Worker(const WorkerConfig& cfg, net::Port& port)
     : cfg_(cfg),
       port_(port),
       stack_(std::make_unique<net::Stack>(cfg.stack, port.mac(), port.pktmbuf_pool(cfg.id),
-                                          port.caps())) {}
+                                          port.caps())) {
+  const std::array<uint8_t, 16> secret = random_secret();
+  tcp_ = std::make_unique<net::tcp::Tcp>(*stack_, cfg.tcp, secret, monotonic_ns(), cfg.id,
+                                         cfg.num_queues);
+  stack_->set_l4_handler(6, tcp_.get());
+}
+
+Worker::~Worker() {
+  // TCP first: it frees connections without callbacks, then the apps can go.
+  stack_->set_l4_handler(6, nullptr);
+  tcp_.reset();
+  apps_.clear();
+}
+
+Result<std::unique_ptr<Worker>, std::string> Worker::create(const WorkerConfig& cfg,
+                                                            net::Port& port) {
+  std::unique_ptr<Worker> w(new Worker(cfg, port));
+  for (const ServiceSpec& svc : cfg.services) {
+    w->apps_.push_back(make_app(svc.app, *w->tcp_, port.pktmbuf_pool(cfg.id)));
+    if (auto r = w->tcp_->listen(svc.port, w->apps_.back().get()); !r) {
+      return fail("--serve " + std::to_string(svc.port) + "=" + std::string(to_string(svc.app)) +
+                  ": " + std::string(net::tcp::to_string(r.error())));
+    }
+  }
+  return w;
+}
 
 bool Worker::drain_tx() noexcept {
   net::TxQueue& q = stack_->tx();
@@ -79,7 +119,7 @@ bool Worker::poll_once(uint64_t now_ns) noexcept {
   uint64_t t1 = tsc();
   phase_cycles_.inc(Phase::kRx, t1 - t0);
 
-  // Phase: net input (ARP, IPv4, ICMP; TCP later).
+  // Phase: net input (ARP, IPv4, ICMP, TCP input and the application callbacks it runs).
   if (n != 0) {
     worked = true;
     counters_.inc(WorkerCounter::kRxFrames, n);
@@ -99,14 +139,28 @@ bool Worker::poll_once(uint64_t now_ns) noexcept {
 
   worked |= drain_arp_inbox(now_ns);
 
+  // Phase: applications (work that waited for buffers; TCP callbacks ran during input).
+  for (auto& app : apps_) {
+    worked |= app->poll();
+  }
+  uint64_t t2 = tsc();
+  phase_cycles_.inc(Phase::kApps, t2 - t1);
+
+  // Phase: TCP output (what apps queued, pending ACKs).
+  tcp_->flush(now_ns);
+  t1 = tsc();
+  phase_cycles_.inc(Phase::kTcpOutput, t1 - t2);
+
   // Phase: tx drain.
   worked |= drain_tx();
   t0 = tsc();
   phase_cycles_.inc(Phase::kTx, t0 - t1);
 
   // Phase: timers, when due. Asked every loop: input above may have armed a new one.
-  if (now_ns >= stack_->next_timer_ns()) {
+  if (now_ns >= stack_->next_timer_ns() || now_ns >= tcp_->next_timer_ns()) {
     stack_->on_timer(now_ns);
+    tcp_->on_timer(now_ns);
+    tcp_->flush(now_ns);
     worked |= drain_tx();
     phase_cycles_.inc(Phase::kTimers, tsc() - t0);
   }

@@ -19,7 +19,9 @@
 
 #include "lib/base/counters.h"
 #include "lib/net/port.h"
+#include "lib/engine/apps.h"
 #include "lib/net/stack.h"
+#include "lib/net/tcp/tcp.h"
 
 struct rte_ring;
 
@@ -35,13 +37,16 @@ struct IdleConfig {
 struct WorkerConfig {
   uint16_t id = 0;     // worker index, also the port queue it polls
   uint16_t burst = 32;
+  uint16_t num_queues = 1;  // queues of the port (for RSS-aware source ports)
   net::StackConfig stack;
+  net::tcp::TcpConfig tcp;
+  std::vector<ServiceSpec> services;  // listeners this worker serves
   IdleConfig idle;
 };
 
-enum class Phase : uint16_t { kRx, kNetInput, kTx, kTimers, kIdle, kCount };
+enum class Phase : uint16_t { kRx, kNetInput, kApps, kTcpOutput, kTx, kTimers, kIdle, kCount };
 inline constexpr std::array<std::string_view, static_cast<size_t>(Phase::kCount)> kPhaseNames = {
-    "rx", "net_input", "tx", "timers", "idle"};
+    "rx", "net_input", "apps", "tcp_output", "tx", "timers", "idle"};
 using PhaseCycles = CounterSet<Phase, kPhaseNames>;
 
 enum class WorkerCounter : uint16_t {
@@ -62,8 +67,11 @@ using WorkerCounters = CounterSet<WorkerCounter, kWorkerCounterNames>;
 
 class alignas(64) Worker {
  public:
-  // port must outlive the worker; the worker polls queue cfg.id only.
-  Worker(const WorkerConfig& cfg, net::Port& port);
+  // port must outlive the worker; the worker polls queue cfg.id only. Fails (one line)
+  // when a service cannot listen.
+  static Result<std::unique_ptr<Worker>, std::string> create(const WorkerConfig& cfg,
+                                                               net::Port& port);
+  ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
@@ -81,12 +89,15 @@ class alignas(64) Worker {
   bool poll_once(uint64_t now_ns) noexcept;
 
   net::Stack& stack() noexcept { return *stack_; }
+  net::tcp::Tcp& tcp() noexcept { return *tcp_; }
+  const net::tcp::Tcp& tcp() const noexcept { return *tcp_; }
   const net::Stack& stack() const noexcept { return *stack_; }
   const WorkerCounters& counters() const noexcept { return counters_; }
   const PhaseCycles& phase_cycles() const noexcept { return phase_cycles_; }
   uint16_t id() const noexcept { return cfg_.id; }
 
  private:
+  Worker(const WorkerConfig& cfg, net::Port& port);
   bool drain_tx() noexcept;
   void mirror_arp(rte_mbuf* m) noexcept;
   bool drain_arp_inbox(uint64_t now_ns) noexcept;
@@ -95,6 +106,8 @@ class alignas(64) Worker {
   WorkerConfig cfg_;
   net::Port& port_;
   std::unique_ptr<net::Stack> stack_;
+  std::unique_ptr<net::tcp::Tcp> tcp_;
+  std::vector<std::unique_ptr<App>> apps_;
   rte_ring* arp_inbox_ = nullptr;
   std::vector<rte_ring*> arp_peers_;
   WorkerCounters counters_;

@@ -77,7 +77,13 @@ TEST(Options, BadCommandLinesAreRejectedWithAReason) {
       {{"--tap", "t0", "--frobnicate"}, "--frobnicate"},
       {{"--tap", "t0", "stray"}, "stray"},
       {{"--tap", "t0", "--log-level", "9"}, "--log-level"},
-      {{"--tap", "t0", "--serve", "7=echo"}, "--serve"},
+      {{"--tap", "t0", "--serve", "7"}, "--serve"},
+      {{"--tap", "t0", "--serve", "0=echo"}, "--serve"},
+      {{"--tap", "t0", "--serve", "70000=echo"}, "--serve"},
+      {{"--tap", "t0", "--serve", "7=telnet"}, "telnet"},
+      {{"--tap", "t0", "--serve", "7=echo", "--serve", "7=http"}, "served twice"},
+      {{"--tap", "t0", "--serve", "443=tls:http"}, "TLS"},
+      {{"--tap", "t0", "--cert", "c.pem"}, "--cert"},
   };
   for (const Case& c : cases) {
     auto o = parse(c.args);
@@ -90,6 +96,18 @@ TEST(Options, BadCommandLinesAreRejectedWithAReason) {
         << line << " -> " << o.error();
     EXPECT_EQ(o.error().find('\n'), std::string::npos) << "one line: " << o.error();
   }
+}
+
+TEST(Options, ServicesAreRepeatable) {
+  auto o = parse({"--tap", "t0", "--serve", "7=echo", "--serve=9=discard", "--serve",
+                  "8080=http"});
+  ASSERT_TRUE(o.ok()) << o.error();
+  ASSERT_EQ(o->services.size(), 3u);
+  EXPECT_EQ(o->services[0].port, 7);
+  EXPECT_EQ(o->services[0].app, engine::AppKind::kEcho);
+  EXPECT_EQ(o->services[1].port, 9);
+  EXPECT_EQ(o->services[1].app, engine::AppKind::kDiscard);
+  EXPECT_EQ(o->services[2].app, engine::AppKind::kHttp);
 }
 
 TEST(Options, HelpNeedsNothingElse) {

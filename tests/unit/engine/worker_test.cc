@@ -62,7 +62,9 @@ class WorkerTest : public ::testing::Test {
       WorkerConfig wc;
       wc.id = static_cast<uint16_t>(i);
       wc.stack.ip = net::Ipv4Cidr{kEngineIp, 24};
-      workers_.push_back(std::make_unique<Worker>(wc, wire_->b()));
+      auto w = Worker::create(wc, wire_->b());
+      ASSERT_TRUE(w.ok()) << w.error();
+      workers_.push_back(std::move(w).value());
     }
     if (n > 1) {
       for (unsigned i = 0; i < n; i++) {
