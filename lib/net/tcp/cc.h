@@ -41,6 +41,9 @@ class CongestionControl {
   // the segment "has not yet been resent by way of the retransmission timer", so a
   // backed-off repeat must not halve it again.
   void on_rto(uint32_t bytes_in_flight, uint64_t now_ns) noexcept;
+  // A further RTO of a segment already retransmitted by timeout: cwnd stays at the loss
+  // window (1 mss); ssthresh and CUBIC's epoch state are left alone (RFC 5681 §3.1).
+  void on_repeated_rto() noexcept { cwnd_ = mss_; }
   // The path MSS changed (after the handshake, from the peer's MSS option). An untouched
   // initial window becomes the initial window for the new mss; otherwise cwnd and
   // ssthresh keep their size in segments.

@@ -336,7 +336,16 @@ void Tcp::Impl::timer_fired(TcbTimer* t, uint64_t now_ns) noexcept {
   }
   counters.inc(TcpCounter::kRtoFired);
   c->backoff = static_cast<uint8_t>(std::min<int>(c->backoff + 1, 30));
-  c->cc.on_rto(c->in_flight(), now_ns);
+  // RFC 5681 §3.1: "when a TCP sender detects segment loss using the retransmission timer
+  // and the given segment has not yet been resent by way of the retransmission timer, the
+  // value of ssthresh MUST be set to no more than [max(FlightSize/2, 2*SMSS)]". Later
+  // timeouts of the same segment keep ssthresh (and CUBIC's saved window) as they are and
+  // only hold cwnd at the loss window.
+  if (c->backoff == 1) {
+    c->cc.on_rto(c->in_flight(), now_ns);
+  } else {
+    c->cc.on_repeated_rto();
+  }
   c->recovery = Recovery::kLoss;
   c->recover = c->snd_nxt;
   c->rtx_nxt = c->snd_una;

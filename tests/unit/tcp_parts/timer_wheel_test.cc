@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -223,8 +222,9 @@ TEST(TimerWheel, NextExpiryIsNeverLate) {
   EXPECT_EQ(w.next_expiry_ns(), UINT64_MAX);
 }
 
-TEST(TimerWheel, HourLongJumpsCostArmedNotTicks) {
-  // 1000 hours at a 1 ms tick is 3.6e9 ticks: walking them would take seconds.
+// 1000 hours at a 1 ms tick is 3.6e9 ticks; advance() walks occupied slots through a
+// bitmap, never ticks (its cost is measured in bench/, not asserted here).
+TEST(TimerWheel, HourLongJumpsFireEverythingInOrder) {
   std::vector<TimerNode> n(1000);
   TimerWheel w(kT0);
   std::mt19937_64 rng(7);
@@ -232,26 +232,20 @@ TEST(TimerWheel, HourLongJumpsCostArmedNotTicks) {
     w.schedule(&x, kT0 + rng() % (1000 * kHour));
   }
   Recorder r;
-  const auto t0 = std::chrono::steady_clock::now();
   uint64_t fired = 0;
   for (uint64_t h = 1; h <= 1000; h++) {
     fired += w.advance(kT0 + h * kHour, r.fn());
   }
-  const auto t1 = std::chrono::steady_clock::now();
   EXPECT_EQ(fired, 1000u);
   EXPECT_TRUE(std::is_sorted(
       r.fired.begin(), r.fired.end(),
       [](const TimerNode* a, const TimerNode* b) { return a->expires_ns < b->expires_ns; }));
-  EXPECT_LT(std::chrono::duration<double>(t1 - t0).count(), 0.5);
   // And one jump of 10,000 hours with everything armed at once.
   for (auto& x : n) {
     w.schedule(&x, kT0 + 1000 * kHour + rng() % (10000 * kHour));
   }
   r.fired.clear();
-  const auto t2 = std::chrono::steady_clock::now();
   EXPECT_EQ(w.advance(kT0 + 11001 * kHour, r.fn()), 1000u);
-  const auto t3 = std::chrono::steady_clock::now();
-  EXPECT_LT(std::chrono::duration<double>(t3 - t2).count(), 0.5);
   EXPECT_TRUE(std::is_sorted(
       r.fired.begin(), r.fired.end(),
       [](const TimerNode* a, const TimerNode* b) { return a->expires_ns < b->expires_ns; }));
