@@ -19,6 +19,7 @@
 #include "apps/linetls/options.h"
 #include "drivers/dpdk/eal.h"
 #include "drivers/dpdk/port.h"
+#include "lib/base/clock.h"
 #include "lib/base/log.h"
 #include "lib/engine/worker.h"
 
@@ -91,6 +92,7 @@ void print_counters(const std::vector<std::unique_ptr<engine::Worker>>& workers,
                   n.data(), static_cast<unsigned long long>(v));
     });
   }
+  std::printf("counter engine tsc_hz %llu\n", static_cast<unsigned long long>(tsc_hz()));
   const net::PortStats s = port.stats();
   std::printf("counter port rx_packets %llu\ncounter port tx_packets %llu\n"
               "counter port rx_dropped %llu\ncounter port tx_dropped %llu\n",
