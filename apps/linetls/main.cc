@@ -67,6 +67,19 @@ bool has_arg(const std::vector<std::string>& args, std::string_view a) {
   return false;
 }
 
+// The value of --file-prefix=X or --file-prefix X in args.
+std::string user_file_prefix(const std::vector<std::string>& args) {
+  for (size_t i = 0; i < args.size(); i++) {
+    if (args[i].starts_with("--file-prefix=")) {
+      return args[i].substr(14);
+    }
+    if (args[i] == "--file-prefix" && i + 1 < args.size()) {
+      return args[i + 1];
+    }
+  }
+  return {};
+}
+
 std::string default_lcores(const Options& o) {
   return o.lcores ? *o.lcores : (o.workers == 1 ? "0" : "0-" + std::to_string(o.workers - 1));
 }
@@ -116,7 +129,7 @@ int run(int argc, char** argv) {
   }
   set_log_level(static_cast<LogLevel>(o.log_level));
 
-  const std::string prefix = "linetls-" + std::to_string(getpid());
+  std::string prefix = "linetls-" + std::to_string(getpid());
   std::vector<std::string> eal;
   std::string device;
   if (o.tap) {
@@ -133,6 +146,8 @@ int run(int argc, char** argv) {
     }
     if (!has_arg(eal, "--file-prefix")) {
       eal.push_back("--file-prefix=" + prefix);
+    } else {
+      prefix = user_file_prefix(eal);  // clean up the runtime directory we actually used
     }
     const PortSpec& p = o.ports.front();
     eal.push_back(p.is_pci ? "-a" : "--vdev");
