@@ -12,7 +12,7 @@ packages=(
   # tests, benchmarks, fuzzing (clang + libFuzzer + sanitizer runtimes)
   libgtest-dev libbenchmark-dev clang-14 libclang-rt-14-dev
   # integration tests: kernel-side clients and packet crafting
-  iproute2 iputils-ping ethtool python3 python3-scapy
+  iproute2 iputils-ping ethtool python3 python3-scapy curl socat
 )
 
 missing=()
