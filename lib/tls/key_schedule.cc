@@ -1,0 +1,226 @@
+#include "lib/tls/key_schedule.h"
+
+#include <array>
+
+namespace linetls::tls {
+
+namespace {
+
+// The Hash("") that "derived" and the binder/exporter labels use as context.
+Result<crypto::Digest, Error> empty_hash(crypto::HashAlgo algo) noexcept {
+  auto h = crypto::hash(algo, {});
+  if (!h) {
+    return fail(Error::kCryptoFailure);
+  }
+  return *h;
+}
+
+Result<HashSecret, Error> derive_checked(crypto::HashAlgo algo, std::span<const uint8_t> secret,
+                                         std::string_view label,
+                                         std::span<const uint8_t> hash) noexcept {
+  if (hash.size() != crypto::hash_len(algo)) {
+    return fail(Error::kInternalError);
+  }
+  auto s = crypto::derive_secret(algo, secret, label, hash);
+  if (!s) {
+    return fail(Error::kCryptoFailure);
+  }
+  return std::move(s).value();
+}
+
+Result<HashSecret, Error> expand_label(crypto::HashAlgo algo, std::span<const uint8_t> secret,
+                                       std::string_view label,
+                                       std::span<const uint8_t> context) noexcept {
+  HashSecret out;
+  if (!crypto::hkdf_expand_label(algo, secret, label, context,
+                                 out.resize(crypto::hash_len(algo)))) {
+    return fail(Error::kCryptoFailure);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<void, Error> KeySchedule::start(std::span<const uint8_t> psk) noexcept {
+  if (stage_ != Stage::kNone) {
+    return fail(Error::kInternalError);
+  }
+  const std::array<uint8_t, crypto::kMaxHashLen> zeros{};
+  const std::span<const uint8_t> ikm =
+      psk.empty() ? std::span<const uint8_t>(zeros.data(), crypto::hash_len(algo_)) : psk;
+  auto s = crypto::hkdf_extract(algo_, {}, ikm);
+  if (!s) {
+    return fail(Error::kCryptoFailure);
+  }
+  secret_ = std::move(s).value();
+  stage_ = Stage::kEarly;
+  return {};
+}
+
+Result<HashSecret, Error> KeySchedule::derive(Stage need, std::string_view label,
+                                              std::span<const uint8_t> hash) const noexcept {
+  if (stage_ != need) {
+    return fail(Error::kInternalError);
+  }
+  return derive_checked(algo_, secret_.view(), label, hash);
+}
+
+Result<void, Error> KeySchedule::advance(Stage from, std::span<const uint8_t> ikm) noexcept {
+  auto eh = empty_hash(algo_);
+  if (!eh) {
+    return fail(eh.error());
+  }
+  auto salt = derive(from, "derived", eh->view());
+  if (!salt) {
+    return fail(salt.error());
+  }
+  auto s = crypto::hkdf_extract(algo_, salt->view(), ikm);
+  if (!s) {
+    return fail(Error::kCryptoFailure);
+  }
+  secret_ = std::move(s).value();
+  stage_ = static_cast<Stage>(static_cast<uint8_t>(from) + 1);
+  return {};
+}
+
+Result<HashSecret, Error> KeySchedule::binder_key(bool resumption) const noexcept {
+  auto eh = empty_hash(algo_);
+  if (!eh) {
+    return fail(eh.error());
+  }
+  return derive(Stage::kEarly, resumption ? "res binder" : "ext binder", eh->view());
+}
+
+Result<HashSecret, Error> KeySchedule::client_early_traffic_secret(
+    std::span<const uint8_t> ch_hash) const noexcept {
+  return derive(Stage::kEarly, "c e traffic", ch_hash);
+}
+
+Result<HashSecret, Error> KeySchedule::early_exporter_master_secret(
+    std::span<const uint8_t> ch_hash) const noexcept {
+  return derive(Stage::kEarly, "e exp master", ch_hash);
+}
+
+Result<void, Error> KeySchedule::add_handshake(std::span<const uint8_t> shared_secret) noexcept {
+  if (shared_secret.empty()) {
+    return fail(Error::kInternalError);  // psk_ke (no DHE) is not offered by this stack
+  }
+  return advance(Stage::kEarly, shared_secret);
+}
+
+Result<HashSecret, Error> KeySchedule::client_handshake_traffic_secret(
+    std::span<const uint8_t> ch_sh_hash) const noexcept {
+  return derive(Stage::kHandshake, "c hs traffic", ch_sh_hash);
+}
+
+Result<HashSecret, Error> KeySchedule::server_handshake_traffic_secret(
+    std::span<const uint8_t> ch_sh_hash) const noexcept {
+  return derive(Stage::kHandshake, "s hs traffic", ch_sh_hash);
+}
+
+Result<void, Error> KeySchedule::add_master() noexcept {
+  const std::array<uint8_t, crypto::kMaxHashLen> zeros{};
+  return advance(Stage::kHandshake,
+                 std::span<const uint8_t>(zeros.data(), crypto::hash_len(algo_)));
+}
+
+Result<HashSecret, Error> KeySchedule::client_application_traffic_secret(
+    std::span<const uint8_t> hash_to_server_finished) const noexcept {
+  return derive(Stage::kMaster, "c ap traffic", hash_to_server_finished);
+}
+
+Result<HashSecret, Error> KeySchedule::server_application_traffic_secret(
+    std::span<const uint8_t> hash_to_server_finished) const noexcept {
+  return derive(Stage::kMaster, "s ap traffic", hash_to_server_finished);
+}
+
+Result<HashSecret, Error> KeySchedule::exporter_master_secret(
+    std::span<const uint8_t> hash_to_server_finished) const noexcept {
+  return derive(Stage::kMaster, "exp master", hash_to_server_finished);
+}
+
+Result<HashSecret, Error> KeySchedule::resumption_master_secret(
+    std::span<const uint8_t> hash_to_client_finished) const noexcept {
+  return derive(Stage::kMaster, "res master", hash_to_client_finished);
+}
+
+Result<TrafficKeys, Error> derive_traffic_keys(const SuiteInfo& suite,
+                                               std::span<const uint8_t> traffic_secret) noexcept {
+  TrafficKeys keys;
+  keys.aead = suite.aead;
+  if (!crypto::hkdf_expand_label(suite.hash, traffic_secret, "key", {},
+                                 keys.key.resize(crypto::aead_key_len(suite.aead))) ||
+      !crypto::hkdf_expand_label(suite.hash, traffic_secret, "iv", {}, keys.iv.resize(kIvLen))) {
+    return fail(Error::kCryptoFailure);
+  }
+  return keys;
+}
+
+Result<HashSecret, Error> finished_key(crypto::HashAlgo algo,
+                                       std::span<const uint8_t> base_key) noexcept {
+  return expand_label(algo, base_key, "finished", {});
+}
+
+Result<crypto::Digest, Error> finished_verify_data(
+    crypto::HashAlgo algo, std::span<const uint8_t> base_key,
+    std::span<const uint8_t> transcript_hash) noexcept {
+  auto key = finished_key(algo, base_key);
+  if (!key) {
+    return fail(key.error());
+  }
+  auto mac = crypto::hmac(algo, key->view(), transcript_hash);
+  if (!mac) {
+    return fail(Error::kCryptoFailure);
+  }
+  return *mac;
+}
+
+Result<void, Error> verify_finished(crypto::HashAlgo algo, std::span<const uint8_t> base_key,
+                                    std::span<const uint8_t> transcript_hash,
+                                    std::span<const uint8_t> received, Error mismatch) noexcept {
+  auto want = finished_verify_data(algo, base_key, transcript_hash);
+  if (!want) {
+    return fail(want.error());
+  }
+  // §4.4.4: "Recipients of Finished messages MUST verify that the contents are correct and
+  // if incorrect MUST terminate the connection with a decrypt_error alert."
+  if (!constant_time_equal(want->view(), received)) {
+    return fail(mismatch);
+  }
+  return {};
+}
+
+Result<HashSecret, Error> next_traffic_secret(crypto::HashAlgo algo,
+                                              std::span<const uint8_t> secret) noexcept {
+  return expand_label(algo, secret, "traffic upd", {});
+}
+
+Result<HashSecret, Error> resumption_psk(crypto::HashAlgo algo,
+                                         std::span<const uint8_t> resumption_master_secret,
+                                         std::span<const uint8_t> ticket_nonce) noexcept {
+  return expand_label(algo, resumption_master_secret, "resumption", ticket_nonce);
+}
+
+Result<void, Error> export_keying_material(crypto::HashAlgo algo,
+                                           std::span<const uint8_t> exporter_master_secret,
+                                           std::string_view label, std::span<const uint8_t> context,
+                                           std::span<uint8_t> out) noexcept {
+  auto eh = empty_hash(algo);
+  if (!eh) {
+    return fail(eh.error());
+  }
+  auto per_label = derive_checked(algo, exporter_master_secret, label, eh->view());
+  if (!per_label) {
+    return fail(per_label.error());
+  }
+  auto ctx_hash = crypto::hash(algo, context);
+  if (!ctx_hash) {
+    return fail(Error::kCryptoFailure);
+  }
+  if (!crypto::hkdf_expand_label(algo, per_label->view(), "exporter", ctx_hash->view(), out)) {
+    return fail(Error::kCryptoFailure);
+  }
+  return {};
+}
+
+}  // namespace linetls::tls
