@@ -17,6 +17,8 @@ namespace {
 
 // RFC 7323 §5.5: a ts_recent older than 24 days is invalid for PAWS.
 constexpr uint64_t kPawsIdleNs = 24ull * 24 * 3600 * 1000000000ull;
+// RFC 6675 §2 / RFC 5681 §3.2: "DupThresh ... 3".
+constexpr uint32_t kDupThresh = 3;
 
 bool has_ts(const Segment& s) noexcept { return s.opts.timestamp.has_value(); }
 uint32_t seg_tsval(const Segment& s) noexcept { return s.opts.timestamp->first; }
@@ -357,8 +359,11 @@ void Tcp::Impl::syn_sent_input(Connection* c, Segment& seg, uint64_t now_ns) noe
 }
 
 void Tcp::Impl::challenge_ack(Connection* c, uint64_t now_ns) noexcept {
-  // RFC 5961 §7: "An implementation SHOULD include an ACK throttling mechanism".
-  if (!challenge_rl.allow(now_ns, cfg.challenge_acks_per_s)) {
+  // RFC 5961 §7: "An implementation SHOULD include an ACK throttling mechanism". Two
+  // budgets: one per connection, so one attacked (or attacking) connection cannot use up
+  // the worker's; and one per worker, which bounds the total.
+  if (!c->challenge_rl.allow(now_ns, cfg.challenge_acks_per_conn_per_s) ||
+      !challenge_rl.allow(now_ns, cfg.challenge_acks_per_s)) {
     counters.inc(TcpCounter::kChallengeAcksLimited);
     return;
   }
@@ -569,7 +574,9 @@ bool Tcp::Impl::ack_input(Connection* c, Segment& seg, uint64_t now_ns) noexcept
   bool progress = false;
   if (c->sack_ok) {
     for (uint8_t i = 0; i < seg.opts.num_sack; i++) {
-      c->sacks.add(seg.opts.sack[i], seg.ack, c->snd_nxt, cfg.sack_scoreboard_max);
+      if (!c->sacks.add(seg.opts.sack[i], seg.ack, c->snd_nxt, cfg.sack_scoreboard_max)) {
+        counters.inc(TcpCounter::kSackBlocksIgnored);
+      }
     }
   }
   if (seg.ack > c->snd_una) {
@@ -643,12 +650,21 @@ bool Tcp::Impl::ack_input(Connection* c, Segment& seg, uint64_t now_ns) noexcept
     c->snd_wl1 = seg.seq;
     c->snd_wl2 = seg.ack;
   }
-  // Loss detection: three duplicate ACKs (RFC 5681 §3.2), or with SACK, DupThresh
-  // segments SACKed above snd.una (RFC 6675 §5 IsLost). RFC 6582 §3.2 step 2: a new
-  // recovery only once snd.una is past the previous recovery point.
+  // Loss detection. Without SACK: three duplicate ACKs (RFC 5681 §3.2). With SACK, RFC 6675
+  // §5: "(c) If DupAcks < DupThresh but IsLost (HighACK + 1) returns true -- indicating at
+  // least three segments have arrived above the current cumulative acknowledgment point,
+  // which is taken to indicate loss -- go to step (4)", and only the holes IsLost() marks
+  // are retransmitted: a hole with fewer than DupThresh segments SACKed above it is taken
+  // to be reordered, not lost. RFC 6582 §3.2 step 2: a new recovery only once snd.una is
+  // past the previous recovery point.
+  const Seq lost = c->sack_ok ? c->sacks.lost_boundary(c->snd_una, kDupThresh, seg_payload_max(c))
+                              : c->snd_una;
   if (c->recovery == Recovery::kNone && c->in_flight() > 0 && c->snd_una > c->recover) {
-    const uint32_t thresh = 3u * seg_payload_max(c);
-    if (c->dupacks >= 3 || (c->sack_ok && c->sacks.sacked_bytes() >= thresh)) {
+    // RFC 6675 §5 "(a) ... If DupAcks >= DupThresh, go to step (4)" -- with SACK a duplicate
+    // ACK that SACKs nothing new above a hole says nothing of loss, so IsLost decides.
+    // A peer that negotiated SACK but sends no blocks is treated as one without.
+    const bool no_sack_info = !c->sack_ok || c->sacks.empty();
+    if ((c->dupacks >= kDupThresh && no_sack_info) || (c->sack_ok && lost > c->snd_una)) {
       counters.inc(TcpCounter::kFastRetrans);
       if (c->sack_ok) {
         counters.inc(TcpCounter::kSackRecoveries);
@@ -657,12 +673,14 @@ bool Tcp::Impl::ack_input(Connection* c, Segment& seg, uint64_t now_ns) noexcept
       c->recover = c->snd_nxt;
       c->cc.on_enter_recovery(c->in_flight(), now_ns);
       c->rtx_nxt = c->snd_una;
-      c->lost_end = c->sack_ok ? c->sacks.high_sacked(c->snd_una)
-                               : c->snd_una + std::min<uint32_t>(seg_payload_max(c), c->in_flight());
+      // "(4.3) Retransmit the first data segment presumed dropped -- the segment starting
+      // with sequence number HighACK + 1."
+      const Seq first = c->snd_una + std::min<uint32_t>(seg_payload_max(c), c->in_flight());
+      c->lost_end = c->sack_ok ? seq_max(lost, first) : first;
       c->rtt_start_ns = 0;
     }
   } else if (c->recovery == Recovery::kFast && c->sack_ok) {
-    c->lost_end = seq_max(c->lost_end, c->sacks.high_sacked(c->snd_una));
+    c->lost_end = seq_max(c->lost_end, lost);
   }
 
   const bool fin_acked = c->fin_sent && c->snd_una == c->snd_fin_seq + 1;

@@ -57,8 +57,16 @@ uint16_t Tcp::Impl::seg_payload_max(const Connection* c) const noexcept {
   return static_cast<uint16_t>(c->mss - (c->ts_ok ? 12 : 0));
 }
 
+uint32_t Tcp::Impl::rcv_buf_free(const Connection* c) const noexcept {
+  // RFC 9293 §3.8.6.2.2: the window offered is the buffer space the receiver has free. Bytes
+  // handed to the application and not yet released, and bytes held out of order, both
+  // occupy the buffer (the latter until the hole before them fills).
+  const uint64_t used = uint64_t{c->rcv_unreleased} + c->ooo.bytes();
+  return used >= cfg.rcv_buf ? 0 : cfg.rcv_buf - static_cast<uint32_t>(used);
+}
+
 uint32_t Tcp::Impl::rcv_window(Connection* c) noexcept {
-  const uint32_t avail = cfg.rcv_buf - std::min(cfg.rcv_buf, c->rcv_unreleased);
+  const uint32_t avail = rcv_buf_free(c);
   const Seq edge = c->rcv_nxt + avail;
   // RFC 9293 §3.8.6.2.2: keep RCV.NXT + RCV.WND fixed until the window can move right by
   // min(Fr * RCV.BUFF, Eff.snd.MSS) with Fr = 1/2; and never move the edge left (§3.8.6.2.2

@@ -73,6 +73,25 @@ bool SackScoreboard::is_sacked(Seq seq, Seq limit, Seq* out_next_sacked) const n
   return false;
 }
 
+Seq SackScoreboard::lost_boundary(Seq una, uint32_t dup_thresh, uint32_t smss) const noexcept {
+  // RFC 6675 §4 IsLost(SeqNum): "returns true when either DupThresh discontiguous SACKed
+  // sequences have arrived above 'SeqNum' or more than (DupThresh - 1) * SMSS bytes with
+  // sequence numbers greater than 'SeqNum' have been SACKed." Walking down from the highest
+  // range, the first range at whose left edge either holds is the boundary: the ranges are
+  // discontiguous, so every unSACKed byte below it has that range and those above it above.
+  uint64_t bytes = 0;
+  uint32_t count = 0;
+  const uint64_t byte_thresh = uint64_t{dup_thresh > 0 ? dup_thresh - 1 : 0} * smss;
+  for (auto it = ranges_.rbegin(); it != ranges_.rend(); ++it) {
+    bytes += static_cast<uint32_t>(it->right - it->left);
+    count++;
+    if (count >= dup_thresh || bytes > byte_thresh) {
+      return seq_max(it->left, una);
+    }
+  }
+  return una;
+}
+
 uint32_t SackScoreboard::unsacked_in(Seq lo, Seq hi) const noexcept {
   if (hi <= lo) {
     return 0;

@@ -28,6 +28,11 @@ class SackScoreboard {
   // Whether seq is SACKed; if not, *out_next_sacked is where the next SACKed range starts
   // (or `limit` when none before it).
   bool is_sacked(Seq seq, Seq limit, Seq* out_next_sacked) const noexcept;
+  // RFC 6675 §4 IsLost as a boundary: every unSACKed sequence number below the returned
+  // one is lost, because at least dup_thresh discontiguous SACKed ranges, or more than
+  // (dup_thresh - 1) * smss SACKed bytes, lie above it; none at or above it is. Returns una
+  // when nothing is lost (IsLost(una) is false).
+  Seq lost_boundary(Seq una, uint32_t dup_thresh, uint32_t smss) const noexcept;
   // Bytes in [lo, hi) not SACKed.
   uint32_t unsacked_in(Seq lo, Seq hi) const noexcept;
   size_t num_ranges() const noexcept { return ranges_.size(); }

@@ -55,6 +55,23 @@ struct Segment {
   }
 };
 
+// A per-second budget (challenge ACKs, RSTs).
+struct RateLimit {
+  uint64_t window_start_ns = 0;
+  uint32_t used = 0;
+  bool allow(uint64_t now_ns, uint32_t per_s) noexcept {
+    if (now_ns - window_start_ns >= 1000000000ull) {
+      window_start_ns = now_ns;
+      used = 0;
+    }
+    if (used >= per_s) {
+      return false;
+    }
+    used++;
+    return true;
+  }
+};
+
 class Connection {
  public:
   FourTuple tuple;
@@ -122,6 +139,7 @@ class Connection {
   uint64_t ts_recent_ns = 0;  // when ts_recent was set (RFC 7323 §5.5: 24 days)
 
   uint64_t last_activity_ns = 0;
+  RateLimit challenge_rl;  // RFC 5961 §7 challenge ACKs of this connection
 
   CongestionControl cc;
   SendQueue sndq;
@@ -152,21 +170,5 @@ struct Listener {
   uint32_t half_open = 0;  // connections in SYN_RECEIVED
 };
 
-// A per-second budget (challenge ACKs, RSTs).
-struct RateLimit {
-  uint64_t window_start_ns = 0;
-  uint32_t used = 0;
-  bool allow(uint64_t now_ns, uint32_t per_s) noexcept {
-    if (now_ns - window_start_ns >= 1000000000ull) {
-      window_start_ns = now_ns;
-      used = 0;
-    }
-    if (used >= per_s) {
-      return false;
-    }
-    used++;
-    return true;
-  }
-};
 
 }  // namespace linetls::net::tcp

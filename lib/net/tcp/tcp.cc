@@ -477,7 +477,7 @@ void Tcp::release(Connection* c, uint32_t n) noexcept {
   // A window update goes out at once when it opens the window by at least two segments
   // or half the buffer (RFC 9293 §3.8.6.2.2 receiver SWS avoidance decides the edge).
   const uint32_t advertised = static_cast<uint32_t>(std::max<int32_t>(c->rcv_adv - c->rcv_nxt, 0));
-  const uint32_t avail = impl_->cfg.rcv_buf - std::min(impl_->cfg.rcv_buf, c->rcv_unreleased);
+  const uint32_t avail = impl_->rcv_buf_free(c);
   if (avail >= advertised + std::min<uint32_t>(2u * c->rcv_mss, impl_->cfg.rcv_buf / 2)) {
     c->ack_now = true;
     impl_->schedule_output(c);

@@ -108,6 +108,7 @@ struct TcpConfig {
   uint32_t ooo_max_segments = 512;          // per connection (bounds mbuf count)
   uint32_t sack_scoreboard_max = 256;       // SACKed ranges remembered per connection
   uint32_t challenge_acks_per_s = 1000;     // RFC 5961 §7, per worker
+  uint32_t challenge_acks_per_conn_per_s = 10;  // and per connection
   uint32_t rsts_per_s = 1000;               // RSTs for segments to unknown connections
 };
 
@@ -119,7 +120,7 @@ enum class TcpCounter : uint16_t {
   kRstSent, kRstRateLimited, kChallengeAcks, kChallengeAcksLimited,
   kSynCookiesSent, kSynCookiesOk, kSynCookiesBad,
   kOooSegs, kDupAcksIn, kSackRecoveries, kZeroWindowProbes, kDelayedAcks,
-  kTimeWaitReused, kTimeouts,
+  kTimeWaitReused, kTimeouts, kSackBlocksIgnored,
   kCount
 };
 inline constexpr std::array<std::string_view, static_cast<size_t>(TcpCounter::kCount)>
@@ -131,7 +132,7 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(TcpCounter::kC
         "rst_sent", "rst_rate_limited", "challenge_acks", "challenge_acks_limited",
         "syn_cookies_sent", "syn_cookies_ok", "syn_cookies_bad", "ooo_segs", "dup_acks_in",
         "sack_recoveries", "zero_window_probes", "delayed_acks", "time_wait_reused",
-        "timeouts",
+        "timeouts", "sack_blocks_ignored",
 };
 using TcpCounters = CounterSet<TcpCounter, kTcpCounterNames>;
 

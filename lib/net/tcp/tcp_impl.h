@@ -92,6 +92,8 @@ struct Tcp::Impl {
   // RFC 9293 §3.10.7.1 reset generation for a segment that has no connection.
   void send_reset_for(const FourTuple& t, const Segment& seg, uint64_t now_ns) noexcept;
   uint32_t rcv_window(Connection* c) noexcept;  // what to advertise (bytes), updates rcv_adv
+  // Receive buffer bytes neither unreleased by the application nor held out of order.
+  uint32_t rcv_buf_free(const Connection* c) const noexcept;
   uint32_t pipe(const Connection* c) const noexcept;
   uint16_t seg_payload_max(const Connection* c) const noexcept;
 

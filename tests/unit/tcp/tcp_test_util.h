@@ -161,7 +161,8 @@ class TcpHarness : public ::testing::Test {
 
   void SetUp() override { setup_with(test_config()); }
 
-  void setup_with(const TcpConfig& cfg, PortCaps caps = PortCaps{}) {
+  void setup_with(const TcpConfig& cfg, PortCaps caps = PortCaps{}, uint16_t queue = 0,
+                  uint16_t num_queues = 1) {
     tcp_.reset();
     stack_.reset();
     if (pool_ == nullptr) {
@@ -175,7 +176,8 @@ class TcpHarness : public ::testing::Test {
     sc.ip = Ipv4Cidr{kOurIp, 24};
     stack_ = std::make_unique<Stack>(sc, net::testing::kOurMac, pool_, caps);
     uint8_t secret[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
-    tcp_ = std::make_unique<Tcp>(*stack_, cfg, std::span<const uint8_t, 16>(secret), now_);
+    tcp_ = std::make_unique<Tcp>(*stack_, cfg, std::span<const uint8_t, 16>(secret), now_, queue,
+                                 num_queues);
     h_.tcp = tcp_.get();
     // Teach the stack the peer's MAC (an ARP request for our address) and drop the reply.
     net::testing::ArpSpec a;
