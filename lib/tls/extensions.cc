@@ -1,0 +1,215 @@
+#include "lib/tls/extensions.h"
+
+#include <algorithm>
+
+namespace linetls::tls {
+
+namespace {
+
+constexpr uint8_t bit(ExtMessage m) { return static_cast<uint8_t>(1u << static_cast<uint8_t>(m)); }
+constexpr uint8_t CH = bit(ExtMessage::kClientHello);
+constexpr uint8_t SH = bit(ExtMessage::kServerHello);
+constexpr uint8_t HRR = bit(ExtMessage::kHelloRetryRequest);
+constexpr uint8_t EE = bit(ExtMessage::kEncryptedExtensions);
+constexpr uint8_t CT = bit(ExtMessage::kCertificate);
+constexpr uint8_t CR = bit(ExtMessage::kCertificateRequest);
+constexpr uint8_t NST = bit(ExtMessage::kNewSessionTicket);
+constexpr uint8_t SH12 = bit(ExtMessage::kServerHello12);
+
+// RFC 8446 §4.2: "The table below indicates the messages where a given extension may
+// appear". Rows in type order. SH12 marks what a TLS 1.2 ServerHello may answer (issue 6).
+constexpr ExtensionInfo kTable[kNumKnownExtensions] = {
+    {ExtensionType::kServerName, "server_name", CH | EE | SH12},
+    {ExtensionType::kMaxFragmentLength, "max_fragment_length", CH | EE},
+    {ExtensionType::kStatusRequest, "status_request", CH | CR | CT},
+    {ExtensionType::kSupportedGroups, "supported_groups", CH | EE},
+    {ExtensionType::kEcPointFormats, "ec_point_formats", CH | SH12},
+    {ExtensionType::kSignatureAlgorithms, "signature_algorithms", CH | CR},
+    {ExtensionType::kUseSrtp, "use_srtp", CH | EE},
+    {ExtensionType::kHeartbeat, "heartbeat", CH | EE},
+    {ExtensionType::kAlpn, "application_layer_protocol_negotiation", CH | EE | SH12},
+    {ExtensionType::kSignedCertificateTimestamp, "signed_certificate_timestamp", CH | CR | CT},
+    {ExtensionType::kClientCertificateType, "client_certificate_type", CH | EE},
+    {ExtensionType::kServerCertificateType, "server_certificate_type", CH | EE},
+    {ExtensionType::kPadding, "padding", CH},
+    {ExtensionType::kExtendedMasterSecret, "extended_master_secret", CH | SH12},
+    {ExtensionType::kRecordSizeLimit, "record_size_limit", CH | EE | SH12},
+    {ExtensionType::kSessionTicket, "session_ticket", CH | SH12},
+    {ExtensionType::kPreSharedKey, "pre_shared_key", CH | SH},
+    {ExtensionType::kEarlyData, "early_data", CH | EE | NST},
+    {ExtensionType::kSupportedVersions, "supported_versions", CH | SH | HRR},
+    {ExtensionType::kCookie, "cookie", CH | HRR},
+    {ExtensionType::kPskKeyExchangeModes, "psk_key_exchange_modes", CH},
+    {ExtensionType::kCertificateAuthorities, "certificate_authorities", CH | CR},
+    {ExtensionType::kOidFilters, "oid_filters", CR},
+    {ExtensionType::kPostHandshakeAuth, "post_handshake_auth", CH},
+    {ExtensionType::kSignatureAlgorithmsCert, "signature_algorithms_cert", CH | CR},
+    {ExtensionType::kKeyShare, "key_share", CH | SH | HRR},
+    {ExtensionType::kRenegotiationInfo, "renegotiation_info", CH | SH12},
+};
+
+}  // namespace
+
+int extension_index(uint16_t type) noexcept {
+  const auto* end = kTable + kNumKnownExtensions;
+  const auto* it = std::lower_bound(kTable, end, type, [](const ExtensionInfo& e, uint16_t t) {
+    return static_cast<uint16_t>(e.type) < t;
+  });
+  if (it == end || static_cast<uint16_t>(it->type) != type) {
+    return -1;
+  }
+  return static_cast<int>(it - kTable);
+}
+
+const ExtensionInfo* find_extension(uint16_t type) noexcept {
+  const int i = extension_index(type);
+  return i < 0 ? nullptr : &kTable[i];
+}
+
+bool extension_allowed(uint16_t type, ExtMessage msg) noexcept {
+  const ExtensionInfo* e = find_extension(type);
+  return e != nullptr && (e->allowed & bit(msg)) != 0;
+}
+
+Result<void, Error> check_extension_block(std::span<const uint8_t> block, ExtMessage msg,
+                                          RawExtension* out, size_t* out_num) noexcept {
+  ByteReader r(block);
+  uint16_t seen[kMaxExtensions];
+  size_t num_seen = 0;
+  size_t n = 0;
+  bool psk_seen = false;
+  while (!r.empty()) {
+    uint16_t type = 0;
+    ByteReader body;
+    if (!r.read_u16(&type) || !r.read_u16_prefixed(&body)) {
+      return fail(Error::kDecodeError);
+    }
+    if (num_seen == kMaxExtensions) {
+      return fail(Error::kTooManyListEntries);
+    }
+    for (size_t i = 0; i < num_seen; i++) {
+      if (seen[i] == type) {
+        return fail(Error::kDuplicateExtension);
+      }
+    }
+    seen[num_seen++] = type;
+    // §4.2.11: "The "pre_shared_key" extension MUST be the last extension in the
+    // ClientHello ... Servers MUST check that it is the last extension and otherwise fail
+    // the handshake with an "illegal_parameter" alert."
+    if (psk_seen) {
+      return fail(Error::kPreSharedKeyNotLast);
+    }
+    if (msg == ExtMessage::kClientHello &&
+        type == static_cast<uint16_t>(ExtensionType::kPreSharedKey)) {
+      psk_seen = true;
+    }
+    if (find_extension(type) == nullptr) {
+      if (msg == ExtMessage::kClientHello) {
+        continue;  // §4.1.2: servers MUST ignore unrecognized extensions
+      }
+      return fail(Error::kUnsolicitedExtension);
+    }
+    if (!extension_allowed(type, msg)) {
+      return fail(Error::kMisplacedExtension);
+    }
+    out[n++] = RawExtension{type, body.rest()};
+  }
+  *out_num = n;
+  return {};
+}
+
+Result<std::span<const uint8_t>, Error> parse_server_name(std::span<const uint8_t> d) noexcept {
+  ByteReader r(d);
+  ByteReader list;
+  uint8_t name_type = 0;
+  ByteReader host;
+  if (!r.read_u16_prefixed(&list) || !r.empty()) {
+    return fail(Error::kDecodeError);
+  }
+  // One entry of type host_name (0); RFC 6066 §3: "The ServerNameList MUST NOT contain more
+  // than one name of the same name_type", and host_name is the only type defined.
+  if (!list.read_u8(&name_type) || !list.read_u16_prefixed(&host) || !list.empty()) {
+    return fail(Error::kBadServerName);
+  }
+  const std::span<const uint8_t> name = host.rest();
+  if (name_type != 0 || name.empty() || name.size() > 255 ||
+      std::find(name.begin(), name.end(), uint8_t{0}) != name.end()) {
+    return fail(Error::kBadServerName);
+  }
+  return name;
+}
+
+Result<std::span<const uint8_t>, Error> parse_u16_list(std::span<const uint8_t> d,
+                                                       size_t prefix_len) noexcept {
+  ByteReader r(d);
+  ByteReader list;
+  if (!r.read_prefixed(prefix_len, &list) || !r.empty() || list.empty() ||
+      list.remaining() % 2 != 0) {
+    return fail(Error::kDecodeError);
+  }
+  return list.rest();
+}
+
+Result<std::span<const uint8_t>, Error> parse_alpn(std::span<const uint8_t> d) noexcept {
+  ByteReader r(d);
+  ByteReader list;
+  if (!r.read_u16_prefixed(&list) || !r.empty() || list.empty()) {
+    return fail(Error::kDecodeError);
+  }
+  ByteReader walk = list;
+  while (!walk.empty()) {
+    ByteReader name;
+    if (!walk.read_u8_prefixed(&name) || name.empty()) {
+      return fail(Error::kDecodeError);
+    }
+  }
+  return list.rest();
+}
+
+Result<std::span<const uint8_t>, Error> parse_psk_modes(std::span<const uint8_t> d) noexcept {
+  ByteReader r(d);
+  ByteReader list;
+  if (!r.read_u8_prefixed(&list) || !r.empty() || list.empty()) {
+    return fail(Error::kDecodeError);
+  }
+  return list.rest();
+}
+
+Result<std::span<const uint8_t>, Error> parse_cookie(std::span<const uint8_t> d) noexcept {
+  ByteReader r(d);
+  ByteReader cookie;
+  if (!r.read_u16_prefixed(&cookie) || !r.empty() || cookie.empty()) {
+    return fail(Error::kDecodeError);
+  }
+  return cookie.rest();
+}
+
+Result<uint16_t, Error> parse_record_size_limit(std::span<const uint8_t> d) noexcept {
+  ByteReader r(d);
+  uint16_t limit = 0;
+  if (!r.read_u16(&limit) || !r.empty()) {
+    return fail(Error::kDecodeError);
+  }
+  if (limit < 64) {
+    return fail(Error::kBadRecordSizeLimit);
+  }
+  return limit;
+}
+
+Result<void, Error> parse_empty(std::span<const uint8_t> d) noexcept {
+  if (!d.empty()) {
+    return fail(Error::kDecodeError);
+  }
+  return {};
+}
+
+bool u16_list_contains(std::span<const uint8_t> list, uint16_t v) noexcept {
+  for (size_t i = 0; i + 1 < list.size(); i += 2) {
+    if (load_be16(list.data() + i) == v) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace linetls::tls
