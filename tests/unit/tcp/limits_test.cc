@@ -4,6 +4,7 @@
 // receive window with data held out of order. Every test ends with the harness's leak check.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 #include "drivers/wire/wire.h"
@@ -55,7 +56,9 @@ class Limits : public TcpHarness {
     d.payload = b;
     // The ACK field must be acceptable: the connection's snd.una.
     for (Connection* c : h_.connected) {
-      if (tcp_->info(c).tuple.remote_port == sport) {
+      const bool gone = std::any_of(h_.closed.begin(), h_.closed.end(),
+                                    [c](const auto& e) { return e.first == c; });
+      if (!gone && tcp_->info(c).tuple.remote_port == sport) {
         d.ack = tcp_->info(c).snd_una;
       }
     }
