@@ -1,0 +1,455 @@
+#include "lib/tls/client13.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "lib/base/bytes.h"
+#include "lib/crypto/cert.h"
+#include "lib/crypto/sig.h"
+#include "lib/tls/hello.h"
+
+namespace linetls::tls {
+
+namespace {
+
+bool same(std::span<const uint8_t> a, std::span<const uint8_t> b) noexcept {
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size()) == 0);
+}
+
+crypto::Rng& rng_of(const ClientConfig13& c) noexcept {
+  return c.rng != nullptr ? *c.rng : crypto::os_rng();
+}
+
+}  // namespace
+
+Client13::Client13(const ClientConfig13& config) noexcept : config_(config) {}
+
+std::string_view Client13::state_name() const noexcept { return kStateNames[state_.index()]; }
+
+Wait Client13::wait() const noexcept {
+  if (std::holds_alternative<Done>(state_)) {
+    return Wait::kDone;
+  }
+  if (std::holds_alternative<Failed>(state_)) {
+    return Wait::kError;
+  }
+  return Wait::kNeedMessage;
+}
+
+Level Client13::read_level() const noexcept {
+  switch (state_.index()) {
+    case 0:
+    case 1:
+      return Level::kInitial;
+    case 6:
+      return Level::kApplication;
+    default:
+      return Level::kHandshake;
+  }
+}
+
+Level Client13::write_level() const noexcept {
+  // After the ServerHello our alerts (and later our Finished) go under the handshake keys.
+  switch (state_.index()) {
+    case 0:
+    case 1:
+      return Level::kInitial;
+    case 6:
+      return Level::kApplication;
+    default:
+      return Level::kHandshake;
+  }
+}
+
+Wait Client13::finish_step(Result<void, Error> r) noexcept {
+  if (!r) {
+    error_ = r.error();
+    flight_ = Flight{};
+    state_.emplace<Failed>();
+    return Wait::kError;
+  }
+  return flight_.empty() ? wait() : Wait::kFlush;
+}
+
+Wait Client13::start() noexcept {
+  if (!std::holds_alternative<Start>(state_)) {
+    return finish_step(fail(Error::kInternalError));
+  }
+  ReadServerHello s;
+  crypto::Rng& rng = rng_of(config_);
+  if (!rng.fill(s.random) || !rng.fill(s.session_id)) {
+    return finish_step(fail(Error::kCryptoFailure));
+  }
+  for (crypto::NamedGroup g : config_.key_share_groups) {
+    auto ks = crypto::KeyShare::generate(g, rng);
+    if (!ks) {
+      return finish_step(fail(Error::kCryptoFailure));
+    }
+    s.shares.push_back(std::move(*ks));
+  }
+  auto r = write_hello(s, {});
+  if (r) {
+    state_.emplace<ReadServerHello>(std::move(s));
+  }
+  return finish_step(std::move(r));
+}
+
+Result<void, Error> Client13::write_hello(ReadServerHello& s,
+                                          std::span<const uint8_t> cookie) noexcept {
+  std::vector<uint16_t> suites, groups;
+  for (CipherSuite c : config_.cipher_suites) {
+    suites.push_back(static_cast<uint16_t>(c));
+  }
+  for (crypto::NamedGroup g : config_.groups) {
+    groups.push_back(static_cast<uint16_t>(g));
+  }
+  std::vector<KeyShareEntry> shares;
+  for (const crypto::KeyShare& ks : s.shares) {
+    shares.push_back(KeyShareEntry{static_cast<uint16_t>(ks.group()), ks.public_key()});
+  }
+  std::vector<std::span<const uint8_t>> alpn;
+  for (const std::string& a : config_.alpn) {
+    alpn.emplace_back(reinterpret_cast<const uint8_t*>(a.data()), a.size());
+  }
+  ClientHelloParams p;
+  p.random = s.random;
+  p.session_id = s.session_id;
+  p.cipher_suites = suites;
+  p.supported_groups = groups;
+  p.key_shares = shares;
+  p.signature_algorithms = config_.signature_algorithms;
+  p.server_name = std::span(reinterpret_cast<const uint8_t*>(config_.server_name.data()),
+                            config_.server_name.size());
+  p.alpn = alpn;
+  p.cookie = cookie;
+  p.compression_method = config_.compression_method;
+  p.omit_supported_versions = config_.omit_supported_versions;
+  p.omit_signature_algorithms = config_.omit_signature_algorithms;
+  p.omit_key_share = config_.omit_key_share;
+  p.duplicate_supported_groups = config_.duplicate_supported_groups;
+  s.client_hello.resize(2048 + config_.server_name.size());
+  ByteWriter w(s.client_hello);
+  if (auto ok = write_client_hello(w, p); !ok) {
+    return ok;
+  }
+  s.client_hello.resize(w.size());
+  flight_.bytes[0].insert(flight_.bytes[0].end(), s.client_hello.begin(), s.client_hello.end());
+  return {};
+}
+
+Wait Client13::handle(const HandshakeMessage& msg) noexcept {
+  Result<void, Error> r = fail(Error::kInternalError);
+  State old = std::move(state_);
+  state_.emplace<Failed>();
+  switch (old.index()) {
+    case 1:
+      r = on_server_hello(std::get<ReadServerHello>(std::move(old)), msg);
+      break;
+    case 2:
+      r = on_encrypted_extensions(std::get<ReadEncryptedExtensions>(std::move(old)), msg);
+      break;
+    case 3:
+      r = on_certificate(std::get<ReadCertificate>(std::move(old)), msg);
+      break;
+    case 4:
+      r = on_certificate_verify(std::get<ReadCertificateVerify>(std::move(old)), msg);
+      break;
+    case 5:
+      r = on_finished(std::get<ReadFinished>(std::move(old)), msg);
+      break;
+    case 7:
+      return Wait::kError;
+    default:  // Start (no ClientHello sent yet) or Done: nothing is expected
+      r = fail(Error::kUnexpectedMessage);
+      break;
+  }
+  return finish_step(std::move(r));
+}
+
+Result<void, Error> Client13::on_server_hello(ReadServerHello s,
+                                              const HandshakeMessage& m) noexcept {
+  if (m.type != HandshakeType::kServerHello) {
+    return fail(Error::kUnexpectedMessage);
+  }
+  auto sh = parse_server_hello(m.body);
+  if (!sh) {
+    return fail(sh.error());
+  }
+  // §4.1.3: "A client which receives a legacy_session_id_echo field that does not match what
+  // it sent in the ClientHello MUST abort the handshake with an "illegal_parameter" alert."
+  // "A client which receives a cipher suite that was not offered MUST abort the handshake
+  // with an "illegal_parameter" alert." §4.2.1: selected_version must be one offered.
+  const auto offered = [&](uint16_t suite) {
+    return std::any_of(config_.cipher_suites.begin(), config_.cipher_suites.end(),
+                       [&](CipherSuite c) { return static_cast<uint16_t>(c) == suite; });
+  };
+  if (!same(sh->legacy_session_id_echo, s.session_id) || !offered(sh->cipher_suite) ||
+      sh->selected_version != kTls13 || sh->selected_psk ||
+      (s.hrr_suite && *s.hrr_suite != sh->cipher_suite)) {
+    return fail(Error::kIllegalParameter);
+  }
+  const SuiteInfo suite = *suite_info(sh->cipher_suite);
+  if (sh->is_hello_retry_request) {
+    // §4.1.4: "If a client receives a second HelloRetryRequest in the same connection (i.e.,
+    // where the ClientHello was itself in response to a HelloRetryRequest), it MUST abort
+    // the handshake with an "unexpected_message" alert."
+    if (s.hrr_suite) {
+      return fail(Error::kUnexpectedMessage);
+    }
+    // §4.2.8: the selected_group must be in supported_groups and not already have a share;
+    // "If either of these checks fails, then the client MUST abort the handshake with an
+    // "illegal_parameter" alert."
+    auto group = crypto::named_group_from_code(sh->key_share_group);
+    const bool supported =
+        group && std::find(config_.groups.begin(), config_.groups.end(), *group) !=
+                     config_.groups.end();
+    const bool had_share = std::any_of(s.shares.begin(), s.shares.end(),
+                                       [&](const crypto::KeyShare& k) {
+                                         return group && k.group() == *group;
+                                       });
+    if (!supported || had_share) {
+      return fail(Error::kIllegalParameter);
+    }
+    auto t = crypto::Transcript::create(suite.hash);
+    if (!t || !t->update(s.client_hello) || !crypto::restart_with_message_hash(&*t) ||
+        !t->update(m.bytes)) {
+      return fail(Error::kCryptoFailure);
+    }
+    s.shares.clear();
+    auto ks = crypto::KeyShare::generate(*group, rng_of(config_));
+    if (!ks) {
+      return fail(Error::kCryptoFailure);
+    }
+    s.shares.push_back(std::move(*ks));
+    hrr_ = true;
+    s.hrr_suite = sh->cipher_suite;
+    std::vector<uint8_t> cookie(sh->cookie.begin(), sh->cookie.end());
+    if (auto ok = write_hello(s, cookie); !ok) {
+      return ok;
+    }
+    if (!t->update(s.client_hello)) {
+      return fail(Error::kCryptoFailure);
+    }
+    s.transcript = std::move(*t);
+    state_.emplace<ReadServerHello>(std::move(s));
+    return {};
+  }
+  // §4.2.8: "If using (EC)DHE key establishment and a HelloRetryRequest containing a
+  // "key_share" extension was received by the client, the client MUST verify that the
+  // selected NamedGroup in the ServerHello is the same as that in the HelloRetryRequest."
+  // and the server's share must be for a group we sent a share for.
+  const crypto::KeyShare* mine = nullptr;
+  for (const crypto::KeyShare& k : s.shares) {
+    if (static_cast<uint16_t>(k.group()) == sh->key_share_group) {
+      mine = &k;
+    }
+  }
+  if (mine == nullptr) {
+    return fail(Error::kIllegalParameter);
+  }
+  auto shared = mine->derive(sh->key_share);
+  if (!shared) {
+    return fail(from_crypto(shared.error()));
+  }
+  group_ = mine->group();
+  // Without an HRR the transcript starts here: the hash is known only now.
+  std::optional<crypto::Transcript> started = std::move(s.transcript);
+  if (!started) {
+    auto t = crypto::Transcript::create(suite.hash);
+    if (!t || !t->update(s.client_hello)) {
+      return fail(Error::kCryptoFailure);
+    }
+    started.emplace(std::move(*t));
+  }
+  crypto::Transcript transcript = std::move(*started);
+  if (!transcript.update(m.bytes)) {
+    return fail(Error::kCryptoFailure);
+  }
+  KeySchedule schedule(suite.hash);
+  auto h = transcript.digest();
+  if (!h || !schedule.start() || !schedule.add_handshake(shared->view())) {
+    return fail(Error::kCryptoFailure);
+  }
+  auto chs = schedule.client_handshake_traffic_secret(h->view());
+  auto shs = schedule.server_handshake_traffic_secret(h->view());
+  if (!chs || !shs) {
+    return fail(Error::kCryptoFailure);
+  }
+  secrets_.suite = suite;
+  secrets_.client_handshake = std::move(*chs);
+  secrets_.server_handshake = std::move(*shs);
+  state_.emplace<ReadEncryptedExtensions>(
+      ReadEncryptedExtensions{suite, std::move(transcript), std::move(schedule)});
+  return {};
+}
+
+Result<void, Error> Client13::on_encrypted_extensions(ReadEncryptedExtensions s,
+                                                      const HandshakeMessage& m) noexcept {
+  if (m.type != HandshakeType::kEncryptedExtensions) {
+    return fail(Error::kUnexpectedMessage);
+  }
+  auto ee = parse_encrypted_extensions(m.body);
+  if (!ee) {
+    return fail(ee.error());
+  }
+  // RFC 7301 §3.1: the server's protocol must be one the client offered; ALPN we did not ask
+  // for is unsolicited (§4.2: unsupported_extension).
+  if (!ee->alpn_protocol.empty()) {
+    if (config_.alpn.empty()) {
+      return fail(Error::kUnsolicitedExtension);
+    }
+    const std::string_view got(reinterpret_cast<const char*>(ee->alpn_protocol.data()),
+                               ee->alpn_protocol.size());
+    if (std::find(config_.alpn.begin(), config_.alpn.end(), got) == config_.alpn.end()) {
+      return fail(Error::kIllegalParameter);
+    }
+    alpn_.assign(ee->alpn_protocol.begin(), ee->alpn_protocol.end());
+  }
+  if ((ee->server_name_ack && config_.server_name.empty()) || ee->early_data) {
+    return fail(Error::kUnsolicitedExtension);
+  }
+  sni_ack_ = ee->server_name_ack;
+  if (!s.transcript.update(m.bytes)) {
+    return fail(Error::kCryptoFailure);
+  }
+  state_.emplace<ReadCertificate>(
+      ReadCertificate{s.suite, std::move(s.transcript), std::move(s.schedule)});
+  return {};
+}
+
+Result<void, Error> Client13::on_certificate(ReadCertificate s, const HandshakeMessage& m) noexcept {
+  // No CertificateRequest support yet: the server's Certificate must follow EE.
+  if (m.type != HandshakeType::kCertificate) {
+    return fail(Error::kUnexpectedMessage);
+  }
+  auto cert = parse_certificate(m.body);
+  if (!cert) {
+    return fail(cert.error());
+  }
+  // §4.4.2: "in the case of server authentication, this field SHALL be zero length."
+  if (!cert->request_context.empty()) {
+    return fail(Error::kIllegalParameter);
+  }
+  // §4.4.2.4: "If the server supplies an empty Certificate message, the client MUST abort the
+  // handshake with a "decode_error" alert."
+  if (cert->num_entries == 0) {
+    return fail(Error::kDecodeError);
+  }
+  auto leaf = crypto::Certificate::from_der(cert->entries[0]);
+  if (!leaf) {
+    return fail(Error::kBadCertificate);
+  }
+  auto key = leaf->public_key();
+  if (!key) {
+    return fail(Error::kUnsupportedCertificate);
+  }
+  auto fp = leaf->fingerprint_sha256();
+  if (!fp) {
+    return fail(Error::kCryptoFailure);
+  }
+  leaf_sha256_ = *fp;
+  if (!s.transcript.update(m.bytes)) {
+    return fail(Error::kCryptoFailure);
+  }
+  state_.emplace<ReadCertificateVerify>(ReadCertificateVerify{
+      s.suite, std::move(s.transcript), std::move(s.schedule), std::move(*key)});
+  return {};
+}
+
+Result<void, Error> Client13::on_certificate_verify(ReadCertificateVerify s,
+                                                    const HandshakeMessage& m) noexcept {
+  if (m.type != HandshakeType::kCertificateVerify) {
+    return fail(Error::kUnexpectedMessage);
+  }
+  auto cv = parse_certificate_verify(m.body);
+  if (!cv) {
+    return fail(cv.error());
+  }
+  // §4.4.3: "If the CertificateVerify message is sent by a server, the signature algorithm
+  // MUST be one offered in the client's "signature_algorithms" extension unless no valid
+  // certificate chain can be produced without unsupported algorithms."
+  auto scheme = crypto::signature_scheme_from_code(cv->scheme);
+  const bool offered = std::find(config_.signature_algorithms.begin(),
+                                 config_.signature_algorithms.end(),
+                                 cv->scheme) != config_.signature_algorithms.end();
+  if (!scheme || !offered || !crypto::scheme_allowed(*scheme, crypto::TlsVersion::kTls13) ||
+      !crypto::key_supports_scheme(s.server_key.type(), *scheme)) {
+    return fail(Error::kIllegalParameter);
+  }
+  auto h = s.transcript.digest();
+  if (!h) {
+    return fail(Error::kCryptoFailure);
+  }
+  // §4.4.3: "If the verification fails, the receiver MUST terminate the handshake with a
+  // "decrypt_error" alert."
+  const CertificateVerifyContent content = certificate_verify_content(true, h->view());
+  if (!crypto::verify(s.server_key, *scheme, content.view(), cv->signature)) {
+    return fail(Error::kBadCertificateVerify);
+  }
+  if (!s.transcript.update(m.bytes)) {
+    return fail(Error::kCryptoFailure);
+  }
+  state_.emplace<ReadFinished>(
+      ReadFinished{s.suite, std::move(s.transcript), std::move(s.schedule)});
+  return {};
+}
+
+Result<void, Error> Client13::on_finished(ReadFinished s, const HandshakeMessage& m) noexcept {
+  if (m.type != HandshakeType::kFinished) {
+    return fail(Error::kUnexpectedMessage);
+  }
+  const crypto::HashAlgo algo = s.suite.hash;
+  auto received = parse_finished(m.body, algo);
+  if (!received) {
+    return fail(received.error());
+  }
+  auto h = s.transcript.digest();
+  if (!h) {
+    return fail(Error::kCryptoFailure);
+  }
+  if (auto ok = verify_finished(algo, secrets_.server_handshake.view(), h->view(), *received);
+      !ok) {
+    return fail(ok.error());
+  }
+  if (!s.transcript.update(m.bytes)) {
+    return fail(Error::kCryptoFailure);
+  }
+  auto to_server_fin = s.transcript.digest();
+  if (!to_server_fin || !s.schedule.add_master()) {
+    return fail(Error::kCryptoFailure);
+  }
+  auto cap = s.schedule.client_application_traffic_secret(to_server_fin->view());
+  auto sap = s.schedule.server_application_traffic_secret(to_server_fin->view());
+  auto exp = s.schedule.exporter_master_secret(to_server_fin->view());
+  auto verify_data =
+      finished_verify_data(algo, secrets_.client_handshake.view(), to_server_fin->view());
+  if (!cap || !sap || !exp || !verify_data) {
+    return fail(Error::kCryptoFailure);
+  }
+  secrets_.client_application = std::move(*cap);
+  secrets_.server_application = std::move(*sap);
+  secrets_.exporter_master = std::move(*exp);
+  std::vector<uint8_t>& out = flight_.bytes[1];
+  out.resize(4 + crypto::kMaxHashLen);
+  ByteWriter w(out);
+  if (auto ok = write_finished(w, verify_data->view()); !ok) {
+    return ok;
+  }
+  out.resize(w.size());
+  if (!s.transcript.update(out)) {
+    return fail(Error::kCryptoFailure);
+  }
+  auto to_client_fin = s.transcript.digest();
+  if (!to_client_fin) {
+    return fail(Error::kCryptoFailure);
+  }
+  auto res = s.schedule.resumption_master_secret(to_client_fin->view());
+  if (!res) {
+    return fail(res.error());
+  }
+  secrets_.resumption_master = std::move(*res);
+  state_.emplace<Done>();
+  return {};
+}
+
+}  // namespace linetls::tls

@@ -1,0 +1,151 @@
+// The TLS 1.3 client handshake (RFC 8446 §2, §4) as a resumable state machine, for tests and
+// the load generator.
+//
+//   start() -> ReadServerHello --HRR--> (ClientHello2) ReadServerHello
+//                   |
+//           ReadEncryptedExtensions -> ReadCertificate -> ReadCertificateVerify
+//                   -> ReadFinished --(client Finished)--> Done
+//
+// Same conventions as Server13: one function per state, states as std::variant
+// alternatives holding only their own data, kError with error() after which the caller sends
+// exactly one alert. The server's CertificateVerify is checked against the leaf
+// certificate's key; chain validation against a CA store is not done here yet.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "lib/crypto/hash.h"
+#include "lib/crypto/key.h"
+#include "lib/crypto/kx.h"
+#include "lib/crypto/rng.h"
+#include "lib/tls/cipher_suite.h"
+#include "lib/tls/errors.h"
+#include "lib/tls/handshake13.h"
+#include "lib/tls/handshake_msg.h"
+#include "lib/tls/key_schedule.h"
+#include "lib/tls/messages13.h"
+
+namespace linetls::tls {
+
+struct ClientConfig13 {
+  std::vector<CipherSuite> cipher_suites = {CipherSuite::kAes128GcmSha256,
+                                            CipherSuite::kAes256GcmSha384,
+                                            CipherSuite::kChacha20Poly1305Sha256};
+  // supported_groups, in order of preference.
+  std::vector<crypto::NamedGroup> groups = {crypto::NamedGroup::kX25519,
+                                            crypto::NamedGroup::kSecp256r1,
+                                            crypto::NamedGroup::kSecp384r1};
+  // The groups the first ClientHello carries key shares for (a group the server does not
+  // prefer provokes a HelloRetryRequest). Empty: none at all.
+  std::vector<crypto::NamedGroup> key_share_groups = {crypto::NamedGroup::kX25519};
+  std::vector<uint16_t> signature_algorithms = {0x0403, 0x0503, 0x0807, 0x0804, 0x0805, 0x0806};
+  std::string server_name;        // empty: no SNI
+  std::vector<std::string> alpn;  // empty: no ALPN
+  crypto::Rng* rng = nullptr;     // nullptr: crypto::os_rng()
+  // Tests only: ClientHello defects to check the server's answers.
+  uint8_t compression_method = 0;
+  bool omit_supported_versions = false;
+  bool omit_signature_algorithms = false;
+  bool omit_key_share = false;
+  bool duplicate_supported_groups = false;
+};
+
+class Client13 {
+ public:
+  // config must outlive the machine.
+  explicit Client13(const ClientConfig13& config) noexcept;
+
+  // Writes the first ClientHello; returns kFlush (or kError).
+  Wait start() noexcept;
+  // Feeds one whole handshake message (borrowed for the call).
+  Wait handle(const HandshakeMessage& msg) noexcept;
+  Wait wait() const noexcept;
+  Flight take_flight() noexcept { return std::move(flight_); }
+
+  // The level the next handshake message must arrive at; kApplication once done.
+  Level read_level() const noexcept;
+  // The level our records go out at: kHandshake from the ServerHello on (alerts, Finished),
+  // kApplication once done.
+  Level write_level() const noexcept;
+
+  const Secrets13& secrets() const noexcept { return secrets_; }
+  Error error() const noexcept { return error_; }
+  std::span<const uint8_t> alpn() const noexcept { return alpn_; }
+  bool server_name_acknowledged() const noexcept { return sni_ack_; }
+  bool received_hello_retry_request() const noexcept { return hrr_; }
+  crypto::NamedGroup group() const noexcept { return group_; }
+  // SHA-256 of the server's leaf certificate, once received.
+  const crypto::Digest& server_certificate_sha256() const noexcept { return leaf_sha256_; }
+
+  std::string_view state_name() const noexcept;
+
+  struct Start {};
+  struct ReadServerHello {
+    std::vector<crypto::KeyShare> shares;
+    std::vector<uint8_t> client_hello;  // the last ClientHello sent (whole message)
+    std::optional<crypto::Transcript> transcript;  // after an HRR: message_hash .. CH2
+    std::optional<uint16_t> hrr_suite;
+    uint8_t random[32];
+    uint8_t session_id[32];
+  };
+  struct ReadEncryptedExtensions {
+    SuiteInfo suite;
+    crypto::Transcript transcript;
+    KeySchedule schedule;
+  };
+  struct ReadCertificate {
+    SuiteInfo suite;
+    crypto::Transcript transcript;
+    KeySchedule schedule;
+  };
+  struct ReadCertificateVerify {
+    SuiteInfo suite;
+    crypto::Transcript transcript;
+    KeySchedule schedule;
+    crypto::PublicKey server_key;
+  };
+  struct ReadFinished {
+    SuiteInfo suite;
+    crypto::Transcript transcript;
+    KeySchedule schedule;
+  };
+  struct Done {};
+  struct Failed {};
+  using State = std::variant<Start, ReadServerHello, ReadEncryptedExtensions, ReadCertificate,
+                             ReadCertificateVerify, ReadFinished, Done, Failed>;
+  static constexpr std::string_view kStateNames[] = {
+      "start",       "read_server_hello",        "read_encrypted_extensions",
+      "read_certificate", "read_certificate_verify", "read_finished",
+      "done",        "failed"};
+
+ private:
+  Result<void, Error> write_hello(ReadServerHello& s, std::span<const uint8_t> cookie) noexcept;
+  Result<void, Error> on_server_hello(ReadServerHello s, const HandshakeMessage& m) noexcept;
+  Result<void, Error> on_encrypted_extensions(ReadEncryptedExtensions s,
+                                              const HandshakeMessage& m) noexcept;
+  Result<void, Error> on_certificate(ReadCertificate s, const HandshakeMessage& m) noexcept;
+  Result<void, Error> on_certificate_verify(ReadCertificateVerify s,
+                                            const HandshakeMessage& m) noexcept;
+  Result<void, Error> on_finished(ReadFinished s, const HandshakeMessage& m) noexcept;
+  Wait finish_step(Result<void, Error> r) noexcept;
+
+  const ClientConfig13& config_;
+  State state_;
+  Flight flight_;
+  Secrets13 secrets_;
+  Error error_ = Error::kInternalError;
+  std::vector<uint8_t> alpn_;
+  crypto::Digest leaf_sha256_;
+  crypto::NamedGroup group_ = crypto::NamedGroup::kX25519;
+  bool sni_ack_ = false;
+  bool hrr_ = false;
+};
+
+}  // namespace linetls::tls

@@ -1,0 +1,62 @@
+// What the TLS 1.3 server and client state machines (server13.h, client13.h) have in common:
+// encryption levels, the flight of handshake bytes a machine hands its caller, the wait
+// reason it stops with, and the traffic secrets it derives.
+//
+// The machines are sans-IO. The caller deframes records, opens them, reassembles handshake
+// messages (HandshakeReassembler) and feeds each whole message to the machine; the machine
+// answers with the reason it stopped and, on kFlush, a Flight: handshake bytes per level,
+// which the caller frames into records and protects under that level's write keys (taken
+// from secrets() when the level is first used). The caller also drops middlebox-compatibility
+// change_cipher_spec records (check_compat_ccs) and, on kError, sends the one alert
+// to_alert(error()) and nothing else.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "lib/crypto/hash.h"
+#include "lib/tls/cipher_suite.h"
+
+namespace linetls::tls {
+
+// The three key epochs of a connection without 0-RTT (§7.3).
+enum class Level : uint8_t { kInitial, kHandshake, kApplication };
+inline constexpr size_t kNumLevels = 3;
+
+// Why a machine stopped.
+enum class Wait : uint8_t {
+  kNeedMessage,       // feed the next handshake message
+  kFlush,             // take_flight() has bytes to send; then the machine needs a message or
+                      // is done (wait() says which)
+  kPendingSignature,  // reserved for signing off the worker; signatures run inline for now
+  kDone,              // handshake complete; application secrets are ready
+  kError,             // error() says why; send to_alert(error()) and close
+};
+
+// Returns the name of w ("need_message").
+const char* to_string(Wait w) noexcept;
+
+// Handshake bytes to send, whole messages in order, per level. Levels are sent in order:
+// everything at kInitial before anything at kHandshake, and so on.
+struct Flight {
+  std::vector<uint8_t> bytes[kNumLevels];
+
+  bool empty() const noexcept {
+    return bytes[0].empty() && bytes[1].empty() && bytes[2].empty();
+  }
+};
+
+// The secrets a handshake derives, filled in as it goes: handshake secrets once the
+// ServerHello is known, application, exporter and resumption secrets at the end.
+struct Secrets13 {
+  SuiteInfo suite{};
+  crypto::HashSecret client_handshake;
+  crypto::HashSecret server_handshake;
+  crypto::HashSecret client_application;
+  crypto::HashSecret server_application;
+  crypto::HashSecret exporter_master;
+  crypto::HashSecret resumption_master;
+};
+
+}  // namespace linetls::tls

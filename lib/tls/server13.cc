@@ -1,0 +1,519 @@
+#include "lib/tls/server13.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "lib/base/bytes.h"
+#include "lib/tls/hello.h"
+#include "lib/tls/messages13.h"
+
+namespace linetls::tls {
+
+const char* to_string(Wait w) noexcept {
+  switch (w) {
+    case Wait::kNeedMessage:
+      return "need_message";
+    case Wait::kFlush:
+      return "flush";
+    case Wait::kPendingSignature:
+      return "pending_signature";
+    case Wait::kDone:
+      return "done";
+    case Wait::kError:
+      return "error";
+  }
+  return "?";
+}
+
+ServerCertificate ServerCertificate::from(const crypto::CertifiedKey& key) {
+  ServerCertificate c;
+  c.key = &key;
+  for (const std::string& san : key.leaf().subject_alt_names()) {
+    if (san.starts_with("DNS:")) {
+      c.names.push_back(san.substr(4));
+    }
+  }
+  return c;
+}
+
+namespace {
+
+bool ascii_iequal(std::string_view a, std::string_view b) noexcept {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
+           return lower(x) == lower(y);
+         });
+}
+
+// RFC 6125 §6.4.3, simplified: exact match, or "*.rest" matching one left-most label.
+bool name_matches(std::string_view pattern, std::string_view host) noexcept {
+  if (pattern.starts_with("*.")) {
+    const size_t dot = host.find('.');
+    return dot != std::string_view::npos && dot != 0 &&
+           ascii_iequal(pattern.substr(1), host.substr(dot));
+  }
+  return ascii_iequal(pattern, host);
+}
+
+std::vector<uint16_t> u16s(std::span<const uint8_t> list) {
+  std::vector<uint16_t> out(list.size() / 2);
+  for (size_t i = 0; i < out.size(); i++) {
+    out[i] = static_cast<uint16_t>(list[2 * i] << 8 | list[2 * i + 1]);
+  }
+  return out;
+}
+
+const KeyShareEntry* find_share(const ClientHello& ch, uint16_t group) noexcept {
+  for (size_t i = 0; i < ch.num_key_shares; i++) {
+    if (ch.key_shares[i].group == group) {
+      return &ch.key_shares[i];
+    }
+  }
+  return nullptr;
+}
+
+bool same(std::span<const uint8_t> a, std::span<const uint8_t> b) noexcept {
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size()) == 0);
+}
+
+}  // namespace
+
+Server13::Server13(const ServerConfig13& config) noexcept : config_(config) {}
+
+std::string_view Server13::state_name() const noexcept { return kStateNames[state_.index()]; }
+
+Wait Server13::wait() const noexcept {
+  if (std::holds_alternative<Done>(state_)) {
+    return Wait::kDone;
+  }
+  if (std::holds_alternative<Failed>(state_)) {
+    return Wait::kError;
+  }
+  return Wait::kNeedMessage;
+}
+
+Level Server13::read_level() const noexcept {
+  if (std::holds_alternative<ReadClientFinished>(state_)) {
+    return Level::kHandshake;
+  }
+  return std::holds_alternative<Done>(state_) ? Level::kApplication : Level::kInitial;
+}
+
+Level Server13::write_level() const noexcept {
+  return std::holds_alternative<ReadClientFinished>(state_) || std::holds_alternative<Done>(state_)
+             ? Level::kApplication
+             : Level::kInitial;
+}
+
+Wait Server13::handle(const HandshakeMessage& msg) noexcept {
+  Result<void, Error> r = fail(Error::kInternalError);
+  State old = std::move(state_);
+  state_.emplace<Failed>();  // each transition emplaces the next state on success
+  switch (old.index()) {
+    case 0:
+      r = on_client_hello(std::get<ReadClientHello>(std::move(old)), msg);
+      break;
+    case 1:
+      r = on_second_client_hello(std::get<ReadSecondClientHello>(std::move(old)), msg);
+      break;
+    case 2:
+      r = on_client_finished(std::get<ReadClientFinished>(std::move(old)), msg);
+      break;
+    case 3:  // Done: post-handshake messages are not this machine's
+      r = fail(Error::kUnexpectedMessage);
+      break;
+    default:  // Failed: stays failed, error_ unchanged
+      return Wait::kError;
+  }
+  if (!r) {
+    // §6: drop the half-built flight; the caller sends exactly one alert.
+    error_ = r.error();
+    flight_ = Flight{};
+    state_.emplace<Failed>();
+    return Wait::kError;
+  }
+  return flight_.empty() ? wait() : Wait::kFlush;
+}
+
+Result<Server13::Chosen, Error> Server13::negotiate(const ClientHello& ch) const noexcept {
+  Chosen c;
+  // §4.2.1: "If the "supported_versions" extension in the ClientHello contains no versions
+  // acceptable to the server, the server MUST abort the handshake with a "protocol_version"
+  // alert." TLS 1.2 arrives with issue 6.
+  if (!ch.offers_tls13()) {
+    return fail(Error::kProtocolVersion);
+  }
+  if (auto ok = check_tls13_client_hello(ch); !ok) {
+    return fail(ok.error());
+  }
+  // Cipher suite: ours in our order of preference.
+  bool found = false;
+  for (CipherSuite s : config_.cipher_suites) {
+    if (u16_list_contains(ch.cipher_suites, static_cast<uint16_t>(s))) {
+      c.suite = suite_info(s);
+      found = true;
+      break;
+    }
+  }
+  if (!found) {
+    return fail(Error::kNoCommonCipherSuite);
+  }
+  // Group: the first of ours the client sent a share for; else the first of ours it
+  // supports, reached through a HelloRetryRequest (§4.1.4).
+  std::optional<crypto::NamedGroup> hrr_group;
+  for (crypto::NamedGroup g : config_.groups) {
+    const auto code = static_cast<uint16_t>(g);
+    if (!u16_list_contains(ch.supported_groups, code)) {
+      continue;
+    }
+    if (const KeyShareEntry* e = find_share(ch, code)) {
+      c.group = g;
+      c.share = e;
+      break;
+    }
+    if (!hrr_group) {
+      hrr_group = g;
+    }
+  }
+  if (c.share == nullptr) {
+    // §4.1.1: "If the server is unable to negotiate a supported set of parameters (i.e.,
+    // there is no overlap between the client and server parameters), it MUST abort the
+    // handshake with either a "handshake_failure" or "insufficient_security" fatal alert".
+    if (!hrr_group) {
+      return fail(Error::kNoCommonGroup);
+    }
+    c.group = *hrr_group;
+  }
+  // Certificate and signature scheme (§4.4.2.2): by server_name, then by the client's
+  // signature_algorithms.
+  const std::vector<uint16_t> schemes = u16s(ch.signature_algorithms);
+  const std::string_view sni(reinterpret_cast<const char*>(ch.server_name.data()),
+                             ch.server_name.size());
+  found = false;
+  for (int pass = sni.empty() ? 1 : 0; pass < 2 && !found; pass++) {
+    for (size_t i = 0; i < config_.certificates.size() && !found; i++) {
+      const ServerCertificate& cert = config_.certificates[i];
+      if (pass == 0 && std::none_of(cert.names.begin(), cert.names.end(),
+                                    [&](const std::string& n) { return name_matches(n, sni); })) {
+        continue;
+      }
+      auto scheme = crypto::choose_scheme(cert.key->key(), schemes, crypto::TlsVersion::kTls13);
+      if (scheme) {
+        c.cert_index = i;
+        c.scheme = *scheme;
+        c.sni_used = pass == 0;
+        found = true;
+      }
+    }
+  }
+  if (!found) {
+    return fail(config_.certificates.empty() ? Error::kInternalError
+                                             : Error::kNoCommonSignatureScheme);
+  }
+  // RFC 7301 §3.2: "In the event that the server supports no protocols that the client
+  // advertises, then the server SHALL respond with a fatal "no_application_protocol" alert."
+  if (!config_.alpn.empty() && ch.has(ExtensionType::kAlpn)) {
+    for (const std::string& ours : config_.alpn) {
+      ByteReader names(ch.alpn);
+      ByteReader name;
+      while (c.alpn.empty() && names.read_u8_prefixed(&name)) {
+        if (same(name.rest(), std::span(reinterpret_cast<const uint8_t*>(ours.data()),
+                                        ours.size()))) {
+          c.alpn = name.rest();
+        }
+      }
+      if (!c.alpn.empty()) {
+        break;
+      }
+    }
+    if (c.alpn.empty()) {
+      return fail(Error::kNoApplicationProtocol);
+    }
+  }
+  c.session_id = ch.legacy_session_id;
+  c.client_record_size_limit = ch.record_size_limit;
+  return c;
+}
+
+Result<void, Error> Server13::on_client_hello(ReadClientHello, const HandshakeMessage& m) noexcept {
+  if (m.type != HandshakeType::kClientHello) {
+    return fail(Error::kUnexpectedMessage);
+  }
+  client_hello_seen_ = true;
+  auto ch = parse_client_hello(m.body);
+  if (!ch) {
+    return fail(ch.error());
+  }
+  auto chosen = negotiate(*ch);
+  if (!chosen) {
+    return fail(chosen.error());
+  }
+  auto transcript = crypto::Transcript::create(chosen->suite.hash);
+  if (!transcript || !transcript->update(m.bytes)) {
+    return fail(Error::kCryptoFailure);
+  }
+  if (chosen->share != nullptr) {
+    return send_server_flight(*chosen, std::move(*transcript), chosen->share->key_exchange);
+  }
+  // §4.1.4: the server "will send this message in response to a ClientHello message if it
+  // is able to find an acceptable set of parameters but the ClientHello does not contain
+  // sufficient information to proceed with the handshake." §4.4.1: the transcript restarts
+  // with message_hash(ClientHello1).
+  if (!crypto::restart_with_message_hash(&*transcript)) {
+    return fail(Error::kCryptoFailure);
+  }
+  flight_.bytes[0].resize(256);
+  ByteWriter w(flight_.bytes[0]);
+  HelloRetryRequestParams hrr;
+  hrr.legacy_session_id_echo = chosen->session_id;
+  hrr.cipher_suite = chosen->suite.suite;
+  hrr.selected_group = static_cast<uint16_t>(chosen->group);
+  if (auto ok = write_hello_retry_request(w, hrr); !ok) {
+    return fail(ok.error());
+  }
+  flight_.bytes[0].resize(w.size());
+  if (!transcript->update(flight_.bytes[0])) {
+    return fail(Error::kCryptoFailure);
+  }
+  hrr_sent_ = true;
+  state_.emplace<ReadSecondClientHello>(ReadSecondClientHello{
+      chosen->suite, chosen->group, std::move(*transcript),
+      std::vector<uint8_t>(m.body.begin(), m.body.end())});
+  return {};
+}
+
+Result<void, Error> Server13::on_second_client_hello(ReadSecondClientHello s,
+                                                     const HandshakeMessage& m) noexcept {
+  if (m.type != HandshakeType::kClientHello) {
+    return fail(Error::kUnexpectedMessage);
+  }
+  auto ch = parse_client_hello(m.body);
+  if (!ch) {
+    return fail(ch.error());
+  }
+  auto ch1 = parse_client_hello(s.client_hello1);
+  if (!ch1) {
+    return fail(Error::kInternalError);
+  }
+  // §4.1.2: "the client MUST send the same ClientHello without modification, except as
+  // follows: [key_share replaced by one share of the indicated group; early_data removed;
+  // cookie added; pre_shared_key updated; padding changed]". A server that finds otherwise
+  // aborts with illegal_parameter (§4.1.4 consistency, as BoringSSL and rustls do).
+  const bool consistent =
+      ch->legacy_version == ch1->legacy_version && same(ch->random, ch1->random) &&
+      same(ch->legacy_session_id, ch1->legacy_session_id) &&
+      same(ch->cipher_suites, ch1->cipher_suites) &&
+      same(ch->legacy_compression_methods, ch1->legacy_compression_methods) &&
+      same(ch->server_name, ch1->server_name) &&
+      same(ch->supported_versions, ch1->supported_versions) &&
+      same(ch->supported_groups, ch1->supported_groups) &&
+      same(ch->signature_algorithms, ch1->signature_algorithms) && same(ch->alpn, ch1->alpn) &&
+      !ch->early_data;
+  // §4.2.8: "Upon receipt of this [HRR] extension in a HelloRetryRequest, the client MUST
+  // verify that ... the selected_group field corresponds to a group which was provided in
+  // the "supported_groups" extension ... [and] MUST [send] a "key_share" extension
+  // containing only a new KeyShareEntry for the group indicated in the selected_group".
+  const auto code = static_cast<uint16_t>(s.group);
+  if (!consistent || ch->num_key_shares != 1 || ch->key_shares[0].group != code) {
+    return fail(Error::kIllegalParameter);
+  }
+  auto chosen = negotiate(*ch);
+  if (!chosen) {
+    return fail(chosen.error());
+  }
+  if (chosen->suite.suite != s.suite.suite || chosen->group != s.group || !chosen->share) {
+    return fail(Error::kIllegalParameter);
+  }
+  if (!s.transcript.update(m.bytes)) {
+    return fail(Error::kCryptoFailure);
+  }
+  return send_server_flight(*chosen, std::move(s.transcript), chosen->share->key_exchange);
+}
+
+Result<void, Error> Server13::send_server_flight(const Chosen& c, crypto::Transcript transcript,
+                                                 std::span<const uint8_t> client_share) noexcept {
+  crypto::Rng& rng = config_.rng != nullptr ? *config_.rng : crypto::os_rng();
+  const crypto::HashAlgo algo = c.suite.hash;
+  group_ = c.group;
+  cert_index_ = c.cert_index;
+  alpn_.assign(c.alpn.begin(), c.alpn.end());
+  secrets_.suite = c.suite;
+
+  // ServerHello (§4.1.3): random first, then our key share, from rng.
+  uint8_t random[kRandomLen];
+  if (!rng.fill(random)) {
+    return fail(Error::kCryptoFailure);
+  }
+  auto share = crypto::KeyShare::generate(c.group, rng);
+  if (!share) {
+    return fail(Error::kCryptoFailure);
+  }
+  auto shared = share->derive(client_share);
+  if (!shared) {
+    return fail(from_crypto(shared.error()));
+  }
+  std::vector<uint8_t>& initial = flight_.bytes[0];
+  const size_t sh_at = initial.size();
+  initial.resize(sh_at + 512);
+  ByteWriter shw(std::span<uint8_t>(initial).subspan(sh_at));
+  ServerHelloParams shp;
+  shp.random = random;
+  shp.legacy_session_id_echo = c.session_id;
+  shp.cipher_suite = c.suite.suite;
+  shp.key_share_group = static_cast<uint16_t>(c.group);
+  shp.key_share = share->public_key();
+  if (auto ok = write_server_hello(shw, shp); !ok) {
+    return fail(ok.error());
+  }
+  initial.resize(sh_at + shw.size());
+  if (!transcript.update(std::span(initial).subspan(sh_at))) {
+    return fail(Error::kCryptoFailure);
+  }
+
+  // §7.1 Handshake Secret and the handshake traffic secrets over ClientHello..ServerHello.
+  KeySchedule schedule(algo);
+  auto h = transcript.digest();
+  if (!h || !schedule.start() || !schedule.add_handshake(shared->view())) {
+    return fail(Error::kCryptoFailure);
+  }
+  auto chs = schedule.client_handshake_traffic_secret(h->view());
+  auto shs = schedule.server_handshake_traffic_secret(h->view());
+  if (!chs || !shs) {
+    return fail(Error::kCryptoFailure);
+  }
+  secrets_.client_handshake = std::move(*chs);
+  secrets_.server_handshake = std::move(*shs);
+
+  // EncryptedExtensions, Certificate, CertificateVerify, Finished at the handshake level.
+  const crypto::CertifiedKey& ck = *config_.certificates[c.cert_index].key;
+  size_t chain_len = 0;
+  for (const crypto::Certificate& cert : ck.chain()) {
+    chain_len += cert.der().size() + 5;
+  }
+  std::vector<uint8_t>& hs = flight_.bytes[1];
+  hs.resize(1024 + chain_len + ck.key().max_signature_len() + crypto::kMaxHashLen);
+  ByteWriter w(hs);
+  size_t at = 0;
+  auto absorb = [&]() -> bool {
+    const bool ok = transcript.update(w.written().subspan(at)).ok();
+    at = w.size();
+    return ok;
+  };
+  std::vector<uint16_t> groups;
+  if (config_.send_supported_groups) {
+    for (crypto::NamedGroup g : config_.groups) {
+      groups.push_back(static_cast<uint16_t>(g));
+    }
+  }
+  EncryptedExtensionsParams ee;
+  ee.supported_groups = groups;
+  if (c.client_record_size_limit != 0 && config_.record_size_limit) {
+    ee.record_size_limit = config_.record_size_limit;
+  }
+  ee.server_name_ack = c.sni_used;
+  ee.alpn_protocol = c.alpn;
+  if (auto ok = write_encrypted_extensions(w, ee); !ok) {
+    return fail(ok.error());
+  }
+  std::vector<std::span<const uint8_t>> chain;
+  for (const crypto::Certificate& cert : ck.chain()) {
+    chain.push_back(cert.der());
+  }
+  if (auto ok = write_certificate(w, chain); !ok) {
+    return fail(ok.error());
+  }
+  if (!absorb()) {
+    return fail(Error::kCryptoFailure);
+  }
+  // §4.4.3: the signature covers Transcript-Hash(Handshake Context, Certificate).
+  auto cv_hash = transcript.digest();
+  if (!cv_hash) {
+    return fail(Error::kCryptoFailure);
+  }
+  const CertificateVerifyContent content = certificate_verify_content(true, cv_hash->view());
+  std::vector<uint8_t> sig(ck.key().max_signature_len());
+  auto sig_len = crypto::sign(ck.key(), c.scheme, content.view(), sig);
+  if (!sig_len) {
+    return fail(Error::kCryptoFailure);
+  }
+  if (auto ok = write_certificate_verify(w, static_cast<uint16_t>(c.scheme),
+                                         std::span(sig).first(*sig_len));
+      !ok) {
+    return fail(ok.error());
+  }
+  if (!absorb()) {
+    return fail(Error::kCryptoFailure);
+  }
+  // §4.4.4: verify_data over Handshake Context, Certificate, CertificateVerify.
+  auto fin_hash = transcript.digest();
+  if (!fin_hash) {
+    return fail(Error::kCryptoFailure);
+  }
+  auto verify_data = finished_verify_data(algo, secrets_.server_handshake.view(), fin_hash->view());
+  if (!verify_data) {
+    return fail(verify_data.error());
+  }
+  if (auto ok = write_finished(w, verify_data->view()); !ok) {
+    return fail(ok.error());
+  }
+  if (!absorb()) {
+    return fail(Error::kCryptoFailure);
+  }
+  hs.resize(w.size());
+
+  // §7.1 Master Secret; application secrets over ClientHello..server Finished.
+  auto to_server_fin = transcript.digest();
+  if (!to_server_fin || !schedule.add_master()) {
+    return fail(Error::kCryptoFailure);
+  }
+  auto cap = schedule.client_application_traffic_secret(to_server_fin->view());
+  auto sap = schedule.server_application_traffic_secret(to_server_fin->view());
+  auto exp = schedule.exporter_master_secret(to_server_fin->view());
+  if (!cap || !sap || !exp) {
+    return fail(Error::kCryptoFailure);
+  }
+  secrets_.client_application = std::move(*cap);
+  secrets_.server_application = std::move(*sap);
+  secrets_.exporter_master = std::move(*exp);
+  state_.emplace<ReadClientFinished>(
+      ReadClientFinished{c.suite, std::move(transcript), std::move(schedule)});
+  return {};
+}
+
+Result<void, Error> Server13::on_client_finished(ReadClientFinished s,
+                                                 const HandshakeMessage& m) noexcept {
+  if (m.type != HandshakeType::kFinished) {
+    return fail(Error::kUnexpectedMessage);
+  }
+  auto received = parse_finished(m.body, s.suite.hash);
+  if (!received) {
+    return fail(received.error());
+  }
+  auto h = s.transcript.digest();
+  if (!h) {
+    return fail(Error::kCryptoFailure);
+  }
+  // §4.4.4: "Recipients of Finished messages MUST verify that the contents are correct and
+  // if incorrect MUST terminate the connection with a "decrypt_error" alert."
+  if (auto ok = verify_finished(s.suite.hash, secrets_.client_handshake.view(), h->view(),
+                                *received);
+      !ok) {
+    return fail(ok.error());
+  }
+  if (!s.transcript.update(m.bytes)) {
+    return fail(Error::kCryptoFailure);
+  }
+  auto to_client_fin = s.transcript.digest();
+  if (!to_client_fin) {
+    return fail(Error::kCryptoFailure);
+  }
+  auto res = s.schedule.resumption_master_secret(to_client_fin->view());
+  if (!res) {
+    return fail(res.error());
+  }
+  secrets_.resumption_master = std::move(*res);
+  state_.emplace<Done>();
+  return {};
+}
+
+}  // namespace linetls::tls

@@ -1,0 +1,161 @@
+// The TLS 1.3 server handshake (RFC 8446 §2, §4) as a resumable state machine.
+//
+// Full handshake, with a HelloRetryRequest when no key share fits:
+//
+//   ReadClientHello --HRR--> ReadSecondClientHello --+
+//        |                                           |
+//        +--------------> (ServerHello, EE, Certificate, CertificateVerify, Finished)
+//                                          |
+//                                  ReadClientFinished --> Done
+//
+// Each state is a struct holding only its own data, kept in a std::variant; handle() runs
+// the one function of the current state, which consumes the old state and emplaces the
+// next. Any error moves to Failed, drops the half-built flight and reports kError once;
+// the caller sends to_alert(error()).
+//
+// Not here yet (issue 5, later steps): PSK resumption and tickets, 0-RTT rejection, client
+// certificates, the stateless HRR cookie, TLS 1.2 (issue 6: a ClientHello without TLS 1.3 in
+// supported_versions is refused with protocol_version).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "lib/crypto/cert.h"
+#include "lib/crypto/hash.h"
+#include "lib/crypto/kx.h"
+#include "lib/crypto/rng.h"
+#include "lib/crypto/sig.h"
+#include "lib/tls/cipher_suite.h"
+#include "lib/tls/errors.h"
+#include "lib/tls/handshake13.h"
+#include "lib/tls/handshake_msg.h"
+#include "lib/tls/hello.h"
+#include "lib/tls/key_schedule.h"
+
+namespace linetls::tls {
+
+// One certificate the server may present, with the names it answers to (its DNS
+// subjectAltNames, "*.example.com" wildcards matching one label).
+struct ServerCertificate {
+  const crypto::CertifiedKey* key = nullptr;  // borrowed; outlives the config
+  std::vector<std::string> names;
+
+  // Returns key with the DNS names of its leaf's subjectAltName.
+  static ServerCertificate from(const crypto::CertifiedKey& key);
+};
+
+struct ServerConfig13 {
+  // Candidates in order of preference. With SNI the first whose names match and whose key
+  // can sign a scheme the client offers wins; without a match, the first that can sign.
+  std::vector<ServerCertificate> certificates;
+  std::vector<CipherSuite> cipher_suites = {CipherSuite::kAes128GcmSha256,
+                                            CipherSuite::kAes256GcmSha384,
+                                            CipherSuite::kChacha20Poly1305Sha256};
+  std::vector<crypto::NamedGroup> groups = {crypto::NamedGroup::kX25519,
+                                            crypto::NamedGroup::kSecp256r1,
+                                            crypto::NamedGroup::kSecp384r1};
+  // Server preference order. Empty: ALPN is not negotiated. Otherwise a client that offers
+  // ALPN with no protocol in common is refused with no_application_protocol (RFC 7301 §3.2).
+  std::vector<std::string> alpn;
+  // EncryptedExtensions options (RFC 8448 §3's server sends both).
+  bool send_supported_groups = false;
+  std::optional<uint16_t> record_size_limit;  // sent only if the client sent one
+  crypto::Rng* rng = nullptr;                 // nullptr: crypto::os_rng()
+};
+
+class Server13 {
+ public:
+  // config must outlive the machine.
+  explicit Server13(const ServerConfig13& config) noexcept;
+
+  // Feeds one whole handshake message (borrowed for the call). Returns why the machine
+  // stopped: kFlush when take_flight() has bytes, kNeedMessage, kDone or kError.
+  Wait handle(const HandshakeMessage& msg) noexcept;
+  // Returns the reason the machine is stopped now (never kFlush).
+  Wait wait() const noexcept;
+  // Hands over the bytes to send, leaving the flight empty.
+  Flight take_flight() noexcept { return std::move(flight_); }
+
+  // The level the next handshake message must arrive at; kApplication once done.
+  Level read_level() const noexcept;
+  // The level our next records go out at: kApplication once our Finished is out.
+  Level write_level() const noexcept;
+  // True once the first ClientHello has been processed (§5 compat change_cipher_spec window).
+  bool client_hello_seen() const noexcept { return client_hello_seen_; }
+
+  const Secrets13& secrets() const noexcept { return secrets_; }
+  // Set on kError.
+  Error error() const noexcept { return error_; }
+  // The negotiated parameters, valid once the ServerHello is sent.
+  crypto::NamedGroup group() const noexcept { return group_; }
+  std::span<const uint8_t> alpn() const noexcept { return alpn_; }
+  // Index into config.certificates of the certificate sent.
+  size_t certificate_index() const noexcept { return cert_index_; }
+  bool sent_hello_retry_request() const noexcept { return hrr_sent_; }
+
+  // The current state's name, from kStateNames ("read_client_hello").
+  std::string_view state_name() const noexcept;
+
+  struct ReadClientHello {};
+  struct ReadSecondClientHello {
+    SuiteInfo suite;
+    crypto::NamedGroup group;
+    crypto::Transcript transcript;  // message_hash(ClientHello1), HelloRetryRequest
+    std::vector<uint8_t> client_hello1;  // body, for the §4.1.2 consistency check
+  };
+  struct ReadClientFinished {
+    SuiteInfo suite;
+    crypto::Transcript transcript;  // ... server Finished
+    KeySchedule schedule;           // at the Master Secret
+  };
+  struct Done {};
+  struct Failed {};
+  using State = std::variant<ReadClientHello, ReadSecondClientHello, ReadClientFinished, Done,
+                             Failed>;
+  // Names in the order of State's alternatives.
+  static constexpr std::string_view kStateNames[] = {
+      "read_client_hello", "read_second_client_hello", "read_client_finished", "done", "failed"};
+
+ private:
+  Result<void, Error> on_client_hello(ReadClientHello s, const HandshakeMessage& m) noexcept;
+  Result<void, Error> on_second_client_hello(ReadSecondClientHello s,
+                                             const HandshakeMessage& m) noexcept;
+  Result<void, Error> on_client_finished(ReadClientFinished s, const HandshakeMessage& m) noexcept;
+  // What a ClientHello decided (§4.1.1); spans view the ClientHello or the config.
+  struct Chosen {
+    SuiteInfo suite{};
+    crypto::NamedGroup group = crypto::NamedGroup::kX25519;
+    const KeyShareEntry* share = nullptr;  // the client's share for group, if it sent one
+    size_t cert_index = 0;
+    crypto::SignatureScheme scheme = crypto::SignatureScheme::kEd25519;
+    std::span<const uint8_t> alpn;
+    bool sni_used = false;
+    std::span<const uint8_t> session_id;
+    uint16_t client_record_size_limit = 0;
+  };
+  Result<Chosen, Error> negotiate(const ClientHello& ch) const noexcept;
+  // Sends ServerHello .. Finished and moves to ReadClientFinished.
+  Result<void, Error> send_server_flight(const Chosen& c, crypto::Transcript transcript,
+                                         std::span<const uint8_t> client_share) noexcept;
+
+  const ServerConfig13& config_;
+  State state_;
+  Flight flight_;
+  Secrets13 secrets_;
+  Error error_ = Error::kInternalError;
+  crypto::NamedGroup group_ = crypto::NamedGroup::kX25519;
+  std::vector<uint8_t> alpn_;
+  size_t cert_index_ = 0;
+  bool hrr_sent_ = false;
+  bool client_hello_seen_ = false;
+};
+
+}  // namespace linetls::tls

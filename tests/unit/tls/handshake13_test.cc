@@ -1,0 +1,787 @@
+// TLS 1.3 handshakes in process: our client against our server, each joined to a
+// Deframer + HandshakeReassembler + RecordProtector "connection" over the OpenSSL AeadBatch,
+// passing bytes in memory with arbitrary record sizes and segment sizes. Every suite x group
+// x certificate type, HelloRetryRequest, ALPN, SNI, application data both ways, and a table
+// of malformed or misordered messages each answered with the alert the RFC names.
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "drivers/ossl/ossl_aead.h"
+#include "lib/crypto/cert.h"
+#include "lib/tls/client13.h"
+#include "lib/tls/handshake_msg.h"
+#include "lib/tls/key_schedule.h"
+#include "lib/tls/messages13.h"
+#include "lib/tls/record.h"
+#include "lib/tls/record_protection.h"
+#include "lib/tls/server13.h"
+#include "tests/unit/crypto/test_util.h"
+
+namespace linetls::tls {
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+using crypto::NamedGroup;
+using crypto::testing::read_text;
+using crypto::testing::vector_path;
+
+crypto::CertifiedKey load_cert(const std::string& name) {
+  const std::string chain = read_text(vector_path("certs/" + name + ".pem"));
+  const std::string key = read_text(vector_path("certs/" + name + ".key"));
+  auto ck = crypto::CertifiedKey::from_pem(
+      std::span(reinterpret_cast<const uint8_t*>(chain.data()), chain.size()),
+      std::span(reinterpret_cast<const uint8_t*>(key.data()), key.size()));
+  if (!ck) {
+    ADD_FAILURE() << "cannot load " << name << ": " << crypto::to_string(ck.error());
+    std::abort();
+  }
+  return std::move(ck).value();
+}
+
+// The four certificate types, loaded once.
+struct Certs {
+  crypto::CertifiedKey ecdsa256 = load_cert("ecdsa256");
+  crypto::CertifiedKey ecdsa384 = load_cert("ecdsa384");
+  crypto::CertifiedKey ed25519 = load_cert("ed25519");
+  crypto::CertifiedKey rsa = load_cert("rsa2048");
+};
+const Certs& certs() {
+  static const Certs* c = new Certs();
+  return *c;
+}
+
+crypto::AeadBatch& batch() {
+  static crypto::AeadBatch* b = ossl::OsslAeadBatch::create(64).value().release();
+  return *b;
+}
+
+// One endpoint: record layer + handshake reassembly + machine. M is Server13 or Client13.
+template <typename M>
+class Conn {
+ public:
+  template <typename Config>
+  Conn(const Config& config, bool is_server) : machine_(config), is_server_(is_server) {}
+
+  M& machine() { return machine_; }
+  size_t record_size = kMaxPlaintextLen;  // content bytes per record we send
+  // Called on each level's bytes of each flight before they are framed (tests corrupt them).
+  std::function<void(Level, Bytes&)> tamper;
+
+  Bytes out;     // wire bytes for the peer
+  Bytes app_in;  // application data received
+  std::optional<Error> error;            // our fatal error
+  int alerts_sent = 0;
+  std::optional<uint8_t> alert_received;  // the peer's alert description
+  bool ccs_dropped = false;
+
+  bool closed() const { return error.has_value() || alert_received.has_value(); }
+  bool done() const { return machine_.wait() == Wait::kDone; }
+
+  void start() {
+    if constexpr (requires(M m) { m.start(); }) {
+      after(machine_.start());
+    }
+  }
+
+  // Feeds wire bytes as segments of segment_size bytes.
+  void receive(std::span<const uint8_t> wire, size_t segment_size) {
+    for (size_t at = 0; at < wire.size() && !closed(); at += segment_size) {
+      Bytes seg(wire.begin() + at, wire.begin() + std::min(wire.size(), at + segment_size));
+      std::span<uint8_t> piece(seg);
+      while (!piece.empty() && !closed()) {
+        auto step = deframer_.next(piece);
+        if (!step) {
+          return fail(step.error());
+        }
+        piece = piece.subspan(step->consumed);
+        if (step->has_record) {
+          on_record(step->record);
+          if (step->record.assembled) {
+            deframer_.release_assembled();
+          }
+        }
+      }
+    }
+  }
+
+  void send_app(std::span<const uint8_t> data) {
+    ASSERT_EQ(write_level_, Level::kApplication);
+    send_records(ContentType::kApplicationData, data);
+  }
+  // Sends a record as is (tests: a compat change_cipher_spec, garbage).
+  void send_raw_record(ContentType type, std::span<const uint8_t> content) {
+    Bytes rec(kRecordHeaderLen + content.size());
+    write_record_header(rec.data(), type, static_cast<uint16_t>(content.size()));
+    std::copy(content.begin(), content.end(), rec.begin() + kRecordHeaderLen);
+    out.insert(out.end(), rec.begin(), rec.end());
+  }
+
+ private:
+  const crypto::HashSecret& secret(Level l, bool server_side) const {
+    const Secrets13& s = machine_.secrets();
+    if (l == Level::kHandshake) {
+      return server_side ? s.server_handshake : s.client_handshake;
+    }
+    return server_side ? s.server_application : s.client_application;
+  }
+
+  std::optional<RecordProtector> protector(Level l, bool server_side) {
+    auto keys = derive_traffic_keys(machine_.secrets().suite, secret(l, server_side).view());
+    EXPECT_TRUE(keys);
+    auto p = RecordProtector::create(batch(), *keys);
+    EXPECT_TRUE(p);
+    return std::move(p).value();
+  }
+
+  void set_write_level(Level l) {
+    if (l != write_level_) {
+      write_level_ = l;
+      write_ = protector(l, is_server_);
+    }
+  }
+
+  void send_records(ContentType type, std::span<const uint8_t> data) {
+    for (size_t at = 0; at < data.size(); at += record_size) {
+      const auto chunk = data.subspan(at, std::min(record_size, data.size() - at));
+      if (!write_) {
+        send_raw_record(type, chunk);
+        continue;
+      }
+      Bytes rec(chunk.size() + kProtectedOverhead);
+      std::copy(chunk.begin(), chunk.end(), rec.begin() + kRecordHeaderLen);
+      RecordSlot slot;
+      batch().clear();
+      auto q = write_->queue_seal(batch(), rec, chunk.size(), type, 0, &slot);
+      ASSERT_TRUE(q && *q);
+      ASSERT_EQ(batch().run(), 1u);
+      out.insert(out.end(), rec.begin(), rec.end());
+    }
+  }
+
+  void after(Wait w) {
+    if (w == Wait::kError) {
+      return fail(machine_.error());
+    }
+    if (w == Wait::kFlush) {
+      Flight f = machine_.take_flight();
+      for (size_t l = 0; l < kNumLevels; l++) {
+        if (f.bytes[l].empty()) {
+          continue;
+        }
+        if (tamper) {
+          tamper(static_cast<Level>(l), f.bytes[l]);
+        }
+        set_write_level(static_cast<Level>(l));
+        send_records(ContentType::kHandshake, f.bytes[l]);
+      }
+    }
+    set_write_level(machine_.write_level());
+  }
+
+  // §6: one alert under the current write keys, then nothing more.
+  void fail(Error e) {
+    if (error) {
+      return;
+    }
+    error = e;
+    alerts_sent++;
+    const uint8_t alert[2] = {2, static_cast<uint8_t>(to_alert(e))};
+    send_records(ContentType::kAlert, alert);
+  }
+
+  CcsWindow ccs_window() const {
+    CcsWindow w;
+    if constexpr (requires(M m) { m.client_hello_seen(); }) {
+      w.first_client_hello_done = machine_.client_hello_seen();
+    } else {
+      w.first_client_hello_done = true;
+    }
+    w.peer_finished_received = read_level_ == Level::kApplication;
+    return w;
+  }
+
+  void on_record(const Record& rec) {
+    if (rec.type == ContentType::kChangeCipherSpec) {
+      if (auto ok = check_compat_ccs(rec, ccs_window()); !ok) {
+        return fail(ok.error());
+      }
+      ccs_dropped = true;
+      return;
+    }
+    InnerPlaintext inner;
+    // A peer that fails on our ServerHello has no handshake keys yet: its alert comes in
+    // plaintext (§6, "alerts are encrypted as specified by the current connection state").
+    if (read_ && rec.type == ContentType::kAlert && read_level_ == Level::kHandshake) {
+      alert_received = rec.fragment.size() == 2 ? rec.fragment[1] : 0;
+      return;
+    }
+    if (read_) {
+      if (rec.type != ContentType::kApplicationData) {
+        return fail(Error::kUnexpectedMessage);
+      }
+      RecordSlot slot;
+      batch().clear();
+      auto q = read_->queue_open(batch(), rec, &slot);
+      if (!q) {
+        return fail(q.error());
+      }
+      batch().run();
+      auto opened = finish_open(batch().status(0), slot);
+      if (!opened) {
+        return fail(opened.error());
+      }
+      inner = *opened;
+    } else {
+      if (rec.type == ContentType::kApplicationData) {
+        return fail(Error::kUnprotectedRecord);
+      }
+      inner.type = rec.type;
+      inner.content = rec.fragment;
+    }
+    switch (inner.type) {
+      case ContentType::kAlert:
+        if (inner.content.size() != 2) {
+          return fail(Error::kBadAlert);
+        }
+        alert_received = inner.content[1];
+        return;
+      case ContentType::kApplicationData:
+        if (read_level_ != Level::kApplication) {
+          return fail(Error::kUnexpectedMessage);
+        }
+        app_in.insert(app_in.end(), inner.content.begin(), inner.content.end());
+        return;
+      case ContentType::kHandshake:
+        return on_handshake(inner.content);
+      default:
+        return fail(Error::kBadRecordType);
+    }
+  }
+
+  void on_handshake(std::span<const uint8_t> content) {
+    while (!content.empty() && !closed()) {
+      auto step = reasm_.next(content);
+      if (!step) {
+        return fail(step.error());
+      }
+      content = content.subspan(step->consumed);
+      if (!step->has_message) {
+        continue;
+      }
+      after(machine_.handle(step->message));
+      if (closed()) {
+        return;
+      }
+      const Level want = machine_.read_level();
+      if (want != read_level_) {
+        if (auto ok = reasm_.check_key_change(content); !ok) {
+          return fail(ok.error());
+        }
+        read_level_ = want;
+        read_ = protector(want, !is_server_);
+        deframer_.set_protected(true);
+      }
+    }
+  }
+
+  M machine_;
+  bool is_server_;
+  Deframer deframer_;
+  HandshakeReassembler reasm_;
+  std::optional<RecordProtector> read_, write_;
+  Level read_level_ = Level::kInitial;
+  Level write_level_ = Level::kInitial;
+};
+
+using ServerConn = Conn<Server13>;
+using ClientConn = Conn<Client13>;
+
+// Moves bytes both ways until neither side has anything to send.
+void pump(ClientConn& c, ServerConn& s, size_t segment_size = 1 << 20) {
+  for (int round = 0; round < 100 && (!c.out.empty() || !s.out.empty()); round++) {
+    Bytes to_s = std::move(c.out);
+    c.out.clear();
+    s.receive(to_s, segment_size);
+    Bytes to_c = std::move(s.out);
+    s.out.clear();
+    c.receive(to_c, segment_size);
+  }
+}
+
+ServerConfig13 server_config(std::vector<const crypto::CertifiedKey*> keys) {
+  ServerConfig13 cfg;
+  for (const crypto::CertifiedKey* k : keys) {
+    cfg.certificates.push_back(ServerCertificate::from(*k));
+  }
+  return cfg;
+}
+
+Bytes bytes(std::string_view s) { return Bytes(s.begin(), s.end()); }
+
+// Checks that both sides derived the same secrets and that data flows both ways.
+void expect_established(ClientConn& c, ServerConn& s, size_t segment_size = 1 << 20) {
+  ASSERT_FALSE(c.error) << to_string(*c.error);
+  ASSERT_FALSE(s.error) << to_string(*s.error);
+  ASSERT_TRUE(c.done()) << c.machine().state_name();
+  ASSERT_TRUE(s.done()) << s.machine().state_name();
+  const Secrets13& cs = c.machine().secrets();
+  const Secrets13& ss = s.machine().secrets();
+  EXPECT_EQ(cs.suite.suite, ss.suite.suite);
+  EXPECT_TRUE(cs.client_application.view().size() == ss.client_application.view().size() &&
+              std::equal(cs.client_application.view().begin(), cs.client_application.view().end(),
+                         ss.client_application.view().begin()));
+  EXPECT_TRUE(std::equal(cs.server_application.view().begin(), cs.server_application.view().end(),
+                         ss.server_application.view().begin(), ss.server_application.view().end()));
+  EXPECT_TRUE(std::equal(cs.resumption_master.view().begin(), cs.resumption_master.view().end(),
+                         ss.resumption_master.view().begin(), ss.resumption_master.view().end()));
+  EXPECT_EQ(cs.client_application.view().size(), crypto::hash_len(cs.suite.hash));
+  const Bytes ping = bytes("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  Bytes pong(3000);
+  for (size_t i = 0; i < pong.size(); i++) {
+    pong[i] = static_cast<uint8_t>(i * 7);
+  }
+  c.send_app(ping);
+  s.send_app(pong);
+  pump(c, s, segment_size);
+  EXPECT_EQ(s.app_in, ping);
+  EXPECT_EQ(c.app_in, pong);
+}
+
+struct Matrix {
+  CipherSuite suite;
+  NamedGroup group;
+  int cert;  // 0 ecdsa256, 1 ecdsa384, 2 ed25519, 3 rsa
+};
+
+class FullHandshake : public ::testing::TestWithParam<Matrix> {};
+
+TEST_P(FullHandshake, EverySuiteGroupAndCertificate) {
+  const Matrix m = GetParam();
+  const crypto::CertifiedKey* keys[] = {&certs().ecdsa256, &certs().ecdsa384, &certs().ed25519,
+                                        &certs().rsa};
+  ServerConfig13 scfg = server_config({keys[m.cert]});
+  scfg.cipher_suites = {m.suite};
+  scfg.groups = {m.group};
+  ClientConfig13 ccfg;
+  ccfg.key_share_groups = {m.group};
+  ServerConn s(scfg, true);
+  ClientConn c(ccfg, false);
+  c.start();
+  pump(c, s);
+  expect_established(c, s);
+  EXPECT_EQ(c.machine().secrets().suite.suite, m.suite);
+  EXPECT_EQ(s.machine().group(), m.group);
+  EXPECT_EQ(c.machine().group(), m.group);
+  EXPECT_FALSE(s.machine().sent_hello_retry_request());
+  auto fp = keys[m.cert]->leaf().fingerprint_sha256();
+  ASSERT_TRUE(fp);
+  EXPECT_TRUE(std::equal(fp->view().begin(), fp->view().end(),
+                         c.machine().server_certificate_sha256().view().begin(),
+                         c.machine().server_certificate_sha256().view().end()));
+}
+
+std::vector<Matrix> matrix() {
+  std::vector<Matrix> out;
+  for (CipherSuite s : {CipherSuite::kAes128GcmSha256, CipherSuite::kAes256GcmSha384,
+                        CipherSuite::kChacha20Poly1305Sha256}) {
+    for (NamedGroup g : {NamedGroup::kX25519, NamedGroup::kSecp256r1, NamedGroup::kSecp384r1}) {
+      for (int cert = 0; cert < 4; cert++) {
+        out.push_back({s, g, cert});
+      }
+    }
+  }
+  return out;
+}
+
+std::string matrix_name(const ::testing::TestParamInfo<Matrix>& i) {
+  static const char* kCertNames[] = {"Ecdsa256", "Ecdsa384", "Ed25519", "Rsa"};
+  std::string name = std::string(suite_info(i.param.suite).name).substr(4);
+  std::erase(name, '_');
+  return name + "_" + std::to_string(static_cast<int>(i.param.group)) + "_" +
+         kCertNames[i.param.cert];
+}
+
+INSTANTIATE_TEST_SUITE_P(Handshake13, FullHandshake, ::testing::ValuesIn(matrix()), matrix_name);
+
+struct Fragmentation {
+  size_t record_size;
+  size_t segment_size;
+};
+
+class Fragmented : public ::testing::TestWithParam<Fragmentation> {};
+
+TEST_P(Fragmented, OneByteRecordsAndSegments) {
+  const Fragmentation f = GetParam();
+  ServerConfig13 scfg = server_config({&certs().rsa});
+  ClientConfig13 ccfg;
+  ServerConn s(scfg, true);
+  ClientConn c(ccfg, false);
+  s.record_size = f.record_size;
+  c.record_size = f.record_size;
+  c.start();
+  pump(c, s, f.segment_size);
+  expect_established(c, s, f.segment_size);
+}
+
+INSTANTIATE_TEST_SUITE_P(Handshake13, Fragmented,
+                         ::testing::Values(Fragmentation{1, 1 << 20}, Fragmentation{16384, 1},
+                                           Fragmentation{1, 1}, Fragmentation{7, 13},
+                                           Fragmentation{100, 3}));
+
+TEST(Handshake13, HelloRetryRequestWhenNoShareFits) {
+  ServerConfig13 scfg = server_config({&certs().ecdsa256});
+  scfg.groups = {NamedGroup::kSecp384r1, NamedGroup::kX25519};
+  ClientConfig13 ccfg;
+  ccfg.groups = {NamedGroup::kX25519, NamedGroup::kSecp384r1};
+  ccfg.key_share_groups = {};  // an empty key_share list forces the HRR
+  ServerConn s(scfg, true);
+  ClientConn c(ccfg, false);
+  c.start();
+  pump(c, s, 5);
+  expect_established(c, s);
+  EXPECT_TRUE(s.machine().sent_hello_retry_request());
+  EXPECT_TRUE(c.machine().received_hello_retry_request());
+  EXPECT_EQ(s.machine().group(), NamedGroup::kSecp384r1);
+}
+
+TEST(Handshake13, HelloRetryRequestForAGroupTheServerSupportsOnly) {
+  ServerConfig13 scfg = server_config({&certs().ed25519});
+  scfg.groups = {NamedGroup::kSecp256r1};
+  ClientConfig13 ccfg;  // X25519 share, all three groups supported
+  ServerConn s(scfg, true);
+  ClientConn c(ccfg, false);
+  c.start();
+  pump(c, s);
+  expect_established(c, s);
+  EXPECT_TRUE(c.machine().received_hello_retry_request());
+  EXPECT_EQ(c.machine().group(), NamedGroup::kSecp256r1);
+}
+
+TEST(Handshake13, SharePreferredOverHelloRetryRequest) {
+  // The server prefers P-384 but takes the client's X25519 share rather than a round trip.
+  ServerConfig13 scfg = server_config({&certs().ecdsa256});
+  scfg.groups = {NamedGroup::kSecp384r1, NamedGroup::kX25519};
+  ClientConfig13 ccfg;
+  ServerConn s(scfg, true);
+  ClientConn c(ccfg, false);
+  c.start();
+  pump(c, s);
+  expect_established(c, s);
+  EXPECT_FALSE(c.machine().received_hello_retry_request());
+  EXPECT_EQ(s.machine().group(), NamedGroup::kX25519);
+}
+
+TEST(Handshake13, AlpnServerPreferenceWins) {
+  ServerConfig13 scfg = server_config({&certs().ecdsa256});
+  scfg.alpn = {"h2", "http/1.1"};
+  ClientConfig13 ccfg;
+  ccfg.alpn = {"http/1.1", "h2"};
+  ServerConn s(scfg, true);
+  ClientConn c(ccfg, false);
+  c.start();
+  pump(c, s);
+  expect_established(c, s);
+  EXPECT_EQ(Bytes(c.machine().alpn().begin(), c.machine().alpn().end()), bytes("h2"));
+  EXPECT_EQ(Bytes(s.machine().alpn().begin(), s.machine().alpn().end()), bytes("h2"));
+}
+
+TEST(Handshake13, AlpnAbsentOnEitherSideIsNotNegotiated) {
+  ServerConfig13 scfg = server_config({&certs().ecdsa256});
+  scfg.alpn = {"h2"};
+  ClientConfig13 ccfg;  // no ALPN
+  ServerConn s(scfg, true);
+  ClientConn c(ccfg, false);
+  c.start();
+  pump(c, s);
+  expect_established(c, s);
+  EXPECT_TRUE(c.machine().alpn().empty());
+}
+
+TEST(Handshake13, SniChoosesBetweenCertificates) {
+  ServerConfig13 scfg = server_config({&certs().ecdsa256, &certs().rsa, &certs().ed25519});
+  for (auto [name, index] : {std::pair{"rsa.test", 1}, std::pair{"ed25519.test", 2},
+                             std::pair{"ecdsa256.test", 0}, std::pair{"RSA.Test", 1}}) {
+    ClientConfig13 ccfg;
+    ccfg.server_name = name;
+    ServerConn s(scfg, true);
+    ClientConn c(ccfg, false);
+    c.start();
+    pump(c, s);
+    expect_established(c, s);
+    EXPECT_EQ(s.machine().certificate_index(), static_cast<size_t>(index)) << name;
+    EXPECT_TRUE(c.machine().server_name_acknowledged()) << name;
+  }
+  // An unknown name falls back to the first certificate, without acknowledging the name.
+  ClientConfig13 ccfg;
+  ccfg.server_name = "other.test";
+  ServerConn s(scfg, true);
+  ClientConn c(ccfg, false);
+  c.start();
+  pump(c, s);
+  expect_established(c, s);
+  EXPECT_EQ(s.machine().certificate_index(), 0u);
+  EXPECT_FALSE(c.machine().server_name_acknowledged());
+}
+
+TEST(Handshake13, SignatureAlgorithmsChooseTheCertificate) {
+  ServerConfig13 scfg = server_config({&certs().ecdsa256, &certs().rsa, &certs().ed25519});
+  ClientConfig13 ccfg;
+  ccfg.signature_algorithms = {0x0807};  // Ed25519 only
+  ServerConn s(scfg, true);
+  ClientConn c(ccfg, false);
+  c.start();
+  pump(c, s);
+  expect_established(c, s);
+  EXPECT_EQ(s.machine().certificate_index(), 2u);
+}
+
+TEST(Handshake13, CompatChangeCipherSpecIsDropped) {
+  ServerConfig13 scfg = server_config({&certs().ecdsa256});
+  ClientConfig13 ccfg;
+  ServerConn s(scfg, true);
+  ClientConn c(ccfg, false);
+  c.start();
+  const uint8_t ccs[] = {1};
+  c.send_raw_record(ContentType::kChangeCipherSpec, ccs);  // after the ClientHello (§D.4)
+  pump(c, s);
+  expect_established(c, s);
+  EXPECT_TRUE(s.ccs_dropped);
+}
+
+TEST(Handshake13, StateNamesFollowTheHandshake) {
+  ServerConfig13 scfg = server_config({&certs().ecdsa256});
+  ClientConfig13 ccfg;
+  ServerConn s(scfg, true);
+  ClientConn c(ccfg, false);
+  EXPECT_EQ(s.machine().state_name(), "read_client_hello");
+  EXPECT_EQ(c.machine().state_name(), "start");
+  c.start();
+  EXPECT_EQ(c.machine().state_name(), "read_server_hello");
+  s.receive(c.out, 1 << 20);
+  c.out.clear();
+  EXPECT_EQ(s.machine().state_name(), "read_client_finished");
+  EXPECT_EQ(s.machine().read_level(), Level::kHandshake);
+  pump(c, s);
+  EXPECT_EQ(c.machine().state_name(), "done");
+  EXPECT_EQ(s.machine().state_name(), "done");
+  EXPECT_EQ(std::string(to_string(Wait::kNeedMessage)), "need_message");
+}
+
+// ---- Malformed and misordered messages, each answered with one alert ----
+
+// Returns the offset of the first handshake message of type t in a flight's bytes.
+std::optional<size_t> find_message(const Bytes& b, HandshakeType t) {
+  size_t at = 0;
+  while (at + 4 <= b.size()) {
+    const size_t len = size_t{b[at + 1]} << 16 | size_t{b[at + 2]} << 8 | b[at + 3];
+    if (b[at] == static_cast<uint8_t>(t)) {
+      return at;
+    }
+    at += 4 + len;
+  }
+  return std::nullopt;
+}
+
+struct BadCase {
+  const char* name;
+  std::function<void(ClientConfig13&, ServerConfig13&)> configure;
+  std::function<void(ClientConn&, ServerConn&)> tamper;
+  bool server_fails;  // else the client detects it
+  Error error;
+  AlertDescription alert;
+};
+
+std::vector<BadCase> bad_cases() {
+  auto none = [](ClientConfig13&, ServerConfig13&) {};
+  auto no_tamper = [](ClientConn&, ServerConn&) {};
+  // Flips the last byte of message t in one side's flight at level l.
+  auto flip_last = [](HandshakeType t, Level l) {
+    return [t, l](Level at, Bytes& b) {
+      if (at != l) {
+        return;
+      }
+      auto off = find_message(b, t);
+      if (!off) {
+        return;
+      }
+      const size_t len = size_t{b[*off + 1]} << 16 | size_t{b[*off + 2]} << 8 | b[*off + 3];
+      b[*off + 4 + len - 1] ^= 1;
+    };
+  };
+  return {
+      {"MissingSupportedVersions",
+       [](ClientConfig13& c, ServerConfig13&) { c.omit_supported_versions = true; }, no_tamper,
+       true, Error::kProtocolVersion, AlertDescription::kProtocolVersion},
+      {"MissingKeyShare", [](ClientConfig13& c, ServerConfig13&) { c.omit_key_share = true; },
+       no_tamper, true, Error::kMissingExtension, AlertDescription::kMissingExtension},
+      {"MissingSignatureAlgorithms",
+       [](ClientConfig13& c, ServerConfig13&) { c.omit_signature_algorithms = true; }, no_tamper,
+       true, Error::kMissingExtension, AlertDescription::kMissingExtension},
+      {"DuplicateExtension",
+       [](ClientConfig13& c, ServerConfig13&) { c.duplicate_supported_groups = true; }, no_tamper,
+       true, Error::kDuplicateExtension, AlertDescription::kIllegalParameter},
+      {"CompressionNotNull",
+       [](ClientConfig13& c, ServerConfig13&) { c.compression_method = 1; }, no_tamper, true,
+       Error::kBadCompressionMethod, AlertDescription::kIllegalParameter},
+      {"NoCommonSuite",
+       [](ClientConfig13& c, ServerConfig13& s) {
+         c.cipher_suites = {CipherSuite::kChacha20Poly1305Sha256};
+         s.cipher_suites = {CipherSuite::kAes128GcmSha256};
+       },
+       no_tamper, true, Error::kNoCommonCipherSuite, AlertDescription::kHandshakeFailure},
+      {"NoCommonGroup",
+       [](ClientConfig13& c, ServerConfig13& s) {
+         c.groups = {NamedGroup::kX25519};
+         s.groups = {NamedGroup::kSecp256r1};
+       },
+       no_tamper, true, Error::kNoCommonGroup, AlertDescription::kHandshakeFailure},
+      {"NoCommonSignatureScheme",
+       [](ClientConfig13& c, ServerConfig13&) { c.signature_algorithms = {0x0601}; }, no_tamper,
+       true, Error::kNoCommonSignatureScheme, AlertDescription::kHandshakeFailure},
+      {"NoApplicationProtocol",
+       [](ClientConfig13& c, ServerConfig13& s) {
+         c.alpn = {"spdy/3"};
+         s.alpn = {"h2", "http/1.1"};
+       },
+       no_tamper, true, Error::kNoApplicationProtocol, AlertDescription::kNoApplicationProtocol},
+      {"BadServerFinished", none,
+       [=](ClientConn&, ServerConn& s) {
+         s.tamper = flip_last(HandshakeType::kFinished, Level::kHandshake);
+       },
+       false, Error::kBadFinished, AlertDescription::kDecryptError},
+      {"BadClientFinished", none,
+       [=](ClientConn& c, ServerConn&) {
+         c.tamper = flip_last(HandshakeType::kFinished, Level::kHandshake);
+       },
+       true, Error::kBadFinished, AlertDescription::kDecryptError},
+      {"BadCertificateVerify", none,
+       [=](ClientConn&, ServerConn& s) {
+         s.tamper = flip_last(HandshakeType::kCertificateVerify, Level::kHandshake);
+       },
+       false, Error::kBadCertificateVerify, AlertDescription::kDecryptError},
+      {"CertificateBeforeEncryptedExtensions", none,
+       [](ClientConn&, ServerConn& s) {
+         s.tamper = [](Level l, Bytes& b) {
+           if (l != Level::kHandshake) {
+             return;
+           }
+           auto ee = find_message(b, HandshakeType::kEncryptedExtensions);
+           auto cert = find_message(b, HandshakeType::kCertificate);
+           ASSERT_TRUE(ee && cert);
+           b.erase(b.begin() + static_cast<ptrdiff_t>(*ee), b.begin() + static_cast<ptrdiff_t>(*cert));
+         };
+       },
+       false, Error::kUnexpectedMessage, AlertDescription::kUnexpectedMessage},
+      {"FinishedInsteadOfClientHello", none,
+       [](ClientConn& c, ServerConn&) {
+         c.tamper = [](Level, Bytes& b) { b[0] = static_cast<uint8_t>(HandshakeType::kFinished); };
+       },
+       true, Error::kUnexpectedMessage, AlertDescription::kUnexpectedMessage},
+      {"TruncatedClientHello", none,
+       [](ClientConn& c, ServerConn&) {
+         c.tamper = [](Level, Bytes& b) {
+           b.pop_back();
+           b[3]--;  // keeps the header consistent: the body itself is short
+         };
+       },
+       true, Error::kDecodeError, AlertDescription::kDecodeError},
+      {"SecondClientHelloChanged",
+       [](ClientConfig13&, ServerConfig13& s) { s.groups = {NamedGroup::kSecp256r1}; },
+       [](ClientConn& c, ServerConn&) {
+         c.tamper = [n = 0](Level l, Bytes& b) mutable {
+           if (l == Level::kInitial && n++ == 1) {
+             b[4 + 2] ^= 1;  // §4.1.2: the random must not change
+           }
+         };
+       },
+       true, Error::kIllegalParameter, AlertDescription::kIllegalParameter},
+      {"SecondClientHelloWithoutTheSelectedShare",
+       [](ClientConfig13& c, ServerConfig13& s) {
+         s.groups = {NamedGroup::kSecp256r1};
+         c.groups = {NamedGroup::kX25519, NamedGroup::kSecp256r1};
+       },
+       [](ClientConn& c, ServerConn&) {
+         c.tamper = [n = 0](Level l, Bytes& b) mutable {
+           if (l != Level::kInitial || n++ != 1) {
+             return;
+           }
+           // Rename the P-256 share's group to X25519 (also in supported_groups' list).
+           for (size_t i = 0; i + 4 <= b.size(); i++) {
+             if (b[i] == 0x00 && b[i + 1] == 0x17 && b[i + 2] == 0x00 && b[i + 3] == 0x41) {
+               b[i + 1] = 0x1d;
+             }
+           }
+         };
+       },
+       true, Error::kIllegalParameter, AlertDescription::kIllegalParameter},
+      {"ServerHelloSessionIdNotEchoed", none,
+       [](ClientConn&, ServerConn& s) {
+         s.tamper = [](Level l, Bytes& b) {
+           if (l == Level::kInitial) {
+             b[4 + 2 + 32 + 1] ^= 1;  // first byte of legacy_session_id_echo
+           }
+         };
+       },
+       false, Error::kIllegalParameter, AlertDescription::kIllegalParameter},
+  };
+}
+
+class Malformed : public ::testing::TestWithParam<size_t> {};
+
+TEST_P(Malformed, AnsweredWithTheRightAlert) {
+  const BadCase bc = bad_cases()[GetParam()];
+  ServerConfig13 scfg = server_config({&certs().ecdsa256});
+  ClientConfig13 ccfg;
+  bc.configure(ccfg, scfg);
+  ServerConn s(scfg, true);
+  ClientConn c(ccfg, false);
+  bc.tamper(c, s);
+  c.start();
+  pump(c, s);
+  // The side that detects the error sends exactly one alert, the peer receives it, and
+  // neither side completes.
+  if (bc.server_fails) {
+    ASSERT_TRUE(s.error) << bc.name;
+    EXPECT_EQ(*s.error, bc.error) << bc.name << ": " << to_string(*s.error);
+    EXPECT_EQ(s.alerts_sent, 1);
+    EXPECT_FALSE(c.error) << to_string(*c.error);
+    ASSERT_TRUE(c.alert_received);
+    EXPECT_EQ(*c.alert_received, static_cast<uint8_t>(bc.alert));
+    EXPECT_FALSE(s.done());
+  } else {
+    ASSERT_TRUE(c.error) << bc.name;
+    EXPECT_EQ(*c.error, bc.error) << bc.name << ": " << to_string(*c.error);
+    EXPECT_EQ(c.alerts_sent, 1);
+    EXPECT_FALSE(s.error) << to_string(*s.error);
+    ASSERT_TRUE(s.alert_received);
+    EXPECT_EQ(*s.alert_received, static_cast<uint8_t>(bc.alert));
+    EXPECT_FALSE(c.done());
+  }
+  EXPECT_EQ(to_alert(bc.error), bc.alert);
+}
+
+INSTANTIATE_TEST_SUITE_P(Handshake13, Malformed, ::testing::Range<size_t>(0, bad_cases().size()),
+                         [](const ::testing::TestParamInfo<size_t>& i) {
+                           return std::string(bad_cases()[i.param].name);
+                         });
+
+TEST(Handshake13, FailedMachineStaysFailedAndKeepsItsError) {
+  ServerConfig13 scfg = server_config({&certs().ecdsa256});
+  Server13 s(scfg);
+  const uint8_t fin[] = {20, 0, 0, 0};
+  HandshakeMessage m{HandshakeType::kFinished, fin, std::span(fin).subspan(4), false};
+  EXPECT_EQ(s.handle(m), Wait::kError);
+  EXPECT_EQ(s.error(), Error::kUnexpectedMessage);
+  EXPECT_EQ(s.state_name(), "failed");
+  EXPECT_EQ(s.handle(m), Wait::kError);
+  EXPECT_EQ(s.error(), Error::kUnexpectedMessage);
+  EXPECT_TRUE(s.take_flight().empty());
+}
+
+}  // namespace
+}  // namespace linetls::tls
