@@ -25,9 +25,34 @@ const char* to_string(Wait w) noexcept {
   return "?";
 }
 
+namespace {
+
+class KeySigner final : public CertificateSigner {
+ public:
+  explicit KeySigner(const crypto::PrivateKey& key) noexcept : key_(key) {}
+  Result<crypto::SignatureScheme, crypto::Error> choose_scheme(
+      std::span<const uint16_t> peer_schemes) const noexcept override {
+    return crypto::choose_scheme(key_, peer_schemes, crypto::TlsVersion::kTls13);
+  }
+  size_t max_signature_len() const noexcept override { return key_.max_signature_len(); }
+  Result<size_t, crypto::Error> sign(crypto::SignatureScheme scheme,
+                                     std::span<const uint8_t> message,
+                                     std::span<uint8_t> out) const noexcept override {
+    return crypto::sign(key_, scheme, message, out);
+  }
+
+ private:
+  const crypto::PrivateKey& key_;
+};
+
+}  // namespace
+
 ServerCertificate ServerCertificate::from(const crypto::CertifiedKey& key) {
   ServerCertificate c;
-  c.key = &key;
+  for (const crypto::Certificate& cert : key.chain()) {
+    c.chain.push_back(cert.der());
+  }
+  c.signer = std::make_shared<KeySigner>(key.key());
   for (const std::string& san : key.leaf().subject_alt_names()) {
     if (san.starts_with("DNS:")) {
       c.names.push_back(san.substr(4));
@@ -197,7 +222,7 @@ Result<Server13::Chosen, Error> Server13::negotiate(const ClientHello& ch) const
                                     [&](const std::string& n) { return name_matches(n, sni); })) {
         continue;
       }
-      auto scheme = crypto::choose_scheme(cert.key->key(), schemes, crypto::TlsVersion::kTls13);
+      auto scheme = cert.signer->choose_scheme(schemes);
       if (scheme) {
         c.cert_index = i;
         c.scheme = *scheme;
@@ -385,13 +410,14 @@ Result<void, Error> Server13::send_server_flight(const Chosen& c, crypto::Transc
   secrets_.server_handshake = std::move(*shs);
 
   // EncryptedExtensions, Certificate, CertificateVerify, Finished at the handshake level.
-  const crypto::CertifiedKey& ck = *config_.certificates[c.cert_index].key;
+  const ServerCertificate& cert = config_.certificates[c.cert_index];
   size_t chain_len = 0;
-  for (const crypto::Certificate& cert : ck.chain()) {
-    chain_len += cert.der().size() + 5;
+  for (auto der : cert.chain) {
+    chain_len += der.size() + 5;
   }
   std::vector<uint8_t>& hs = flight_.bytes[1];
-  hs.resize(1024 + chain_len + ck.key().max_signature_len() + crypto::kMaxHashLen);
+  hs.resize(1024 + 2 * config_.advertised_groups.size() + chain_len +
+            cert.signer->max_signature_len() + crypto::kMaxHashLen);
   ByteWriter w(hs);
   size_t at = 0;
   auto absorb = [&]() -> bool {
@@ -399,14 +425,8 @@ Result<void, Error> Server13::send_server_flight(const Chosen& c, crypto::Transc
     at = w.size();
     return ok;
   };
-  std::vector<uint16_t> groups;
-  if (config_.send_supported_groups) {
-    for (crypto::NamedGroup g : config_.groups) {
-      groups.push_back(static_cast<uint16_t>(g));
-    }
-  }
   EncryptedExtensionsParams ee;
-  ee.supported_groups = groups;
+  ee.supported_groups = config_.advertised_groups;
   if (c.client_record_size_limit != 0 && config_.record_size_limit) {
     ee.record_size_limit = config_.record_size_limit;
   }
@@ -415,11 +435,7 @@ Result<void, Error> Server13::send_server_flight(const Chosen& c, crypto::Transc
   if (auto ok = write_encrypted_extensions(w, ee); !ok) {
     return fail(ok.error());
   }
-  std::vector<std::span<const uint8_t>> chain;
-  for (const crypto::Certificate& cert : ck.chain()) {
-    chain.push_back(cert.der());
-  }
-  if (auto ok = write_certificate(w, chain); !ok) {
+  if (auto ok = write_certificate(w, cert.chain); !ok) {
     return fail(ok.error());
   }
   if (!absorb()) {
@@ -431,8 +447,8 @@ Result<void, Error> Server13::send_server_flight(const Chosen& c, crypto::Transc
     return fail(Error::kCryptoFailure);
   }
   const CertificateVerifyContent content = certificate_verify_content(true, cv_hash->view());
-  std::vector<uint8_t> sig(ck.key().max_signature_len());
-  auto sig_len = crypto::sign(ck.key(), c.scheme, content.view(), sig);
+  std::vector<uint8_t> sig(cert.signer->max_signature_len());
+  auto sig_len = cert.signer->sign(c.scheme, content.view(), sig);
   if (!sig_len) {
     return fail(Error::kCryptoFailure);
   }

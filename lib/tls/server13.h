@@ -42,13 +42,32 @@
 
 namespace linetls::tls {
 
+// Makes the server's CertificateVerify signature. The usual one wraps a CertifiedKey's
+// private key (ServerCertificate::from); tests replaying RFC 8448 supply their own for its
+// 1024-bit RSA key, and a signing offload can later plug in here.
+class CertificateSigner {
+ public:
+  virtual ~CertificateSigner() = default;
+  // Returns the scheme to sign with among the peer's signature_algorithms (wire codes, in
+  // the peer's order), or kNoCommonScheme.
+  virtual Result<crypto::SignatureScheme, crypto::Error> choose_scheme(
+      std::span<const uint16_t> peer_schemes) const noexcept = 0;
+  virtual size_t max_signature_len() const noexcept = 0;
+  // Signs message (borrowed) under scheme into the front of out; returns the length.
+  virtual Result<size_t, crypto::Error> sign(crypto::SignatureScheme scheme,
+                                             std::span<const uint8_t> message,
+                                             std::span<uint8_t> out) const noexcept = 0;
+};
+
 // One certificate the server may present, with the names it answers to (its DNS
 // subjectAltNames, "*.example.com" wildcards matching one label).
 struct ServerCertificate {
-  const crypto::CertifiedKey* key = nullptr;  // borrowed; outlives the config
+  std::vector<std::span<const uint8_t>> chain;  // DER, leaf first; borrowed, outlives config
+  std::shared_ptr<const CertificateSigner> signer;
   std::vector<std::string> names;
 
-  // Returns key with the DNS names of its leaf's subjectAltName.
+  // Returns key's chain, a signer over its private key (key is borrowed and must outlive
+  // the result) and the DNS names of its leaf's subjectAltName.
   static ServerCertificate from(const crypto::CertifiedKey& key);
 };
 
@@ -65,8 +84,10 @@ struct ServerConfig13 {
   // Server preference order. Empty: ALPN is not negotiated. Otherwise a client that offers
   // ALPN with no protocol in common is refused with no_application_protocol (RFC 7301 §3.2).
   std::vector<std::string> alpn;
-  // EncryptedExtensions options (RFC 8448 §3's server sends both).
-  bool send_supported_groups = false;
+  // EncryptedExtensions options (RFC 8448 §3's server sends both). supported_groups codes
+  // sent in EE (§4.2.7: "servers are permitted to send the "supported_groups" extension");
+  // empty: not sent.
+  std::vector<uint16_t> advertised_groups;
   std::optional<uint16_t> record_size_limit;  // sent only if the client sent one
   crypto::Rng* rng = nullptr;                 // nullptr: crypto::os_rng()
 };
