@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/fuzz/fuzz_eal.h"
 #include "lib/net/stack.h"
 
 namespace {
@@ -93,23 +94,7 @@ void drain(linetls::net::Stack& s) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
-  const std::string prefix = "--file-prefix=lt-fuzz-" + std::to_string(getpid());
-  std::vector<std::string> args = {
-      "net_input_fuzz", "--no-huge",         "-m", "128", "--no-pci", "--no-shconf",
-      prefix,           "--log-level=error", "-l", "0"};
-  std::vector<char*> cargs;
-  for (auto& a : args) {
-    cargs.push_back(a.data());
-  }
-  if (rte_eal_init(static_cast<int>(cargs.size()), cargs.data()) < 0) {
-    std::fprintf(stderr, "rte_eal_init failed: %s\n", rte_strerror(rte_errno));
-    std::abort();
-  }
-  g_pool = rte_pktmbuf_pool_create("fuzz_pool", kPoolSize, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                   SOCKET_ID_ANY);
-  if (g_pool == nullptr) {
-    std::abort();
-  }
+  g_pool = linetls::fuzz::init_eal_and_pool("net_input", 128, kPoolSize);
   return 0;
 }
 

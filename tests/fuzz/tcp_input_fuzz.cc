@@ -44,6 +44,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/fuzz/fuzz_eal.h"
 #include "lib/net/stack.h"
 #include "lib/net/tcp/tcp.h"
 
@@ -282,23 +283,7 @@ void App::on_closed(tcp::Connection* c, tcp::CloseReason) noexcept {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
-  const std::string prefix = "--file-prefix=lt-tcpfuzz-" + std::to_string(getpid());
-  std::vector<std::string> args = {
-      "tcp_input_fuzz", "--no-huge",         "-m", "256", "--no-pci", "--no-shconf",
-      prefix,           "--log-level=error", "-l", "0"};
-  std::vector<char*> cargs;
-  for (auto& a : args) {
-    cargs.push_back(a.data());
-  }
-  if (rte_eal_init(static_cast<int>(cargs.size()), cargs.data()) < 0) {
-    std::fprintf(stderr, "rte_eal_init failed: %s\n", rte_strerror(rte_errno));
-    std::abort();
-  }
-  g_pool = rte_pktmbuf_pool_create("tcp_fuzz_pool", kPoolSize, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                   SOCKET_ID_ANY);
-  if (g_pool == nullptr) {
-    std::abort();
-  }
+  g_pool = linetls::fuzz::init_eal_and_pool("tcp_input", 256, kPoolSize);
   return 0;
 }
 
