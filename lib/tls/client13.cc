@@ -37,28 +37,15 @@ Wait Client13::wait() const noexcept {
 }
 
 Level Client13::read_level() const noexcept {
-  switch (state_.index()) {
-    case 0:
-    case 1:
-      return Level::kInitial;
-    case 6:
-      return Level::kApplication;
-    default:
-      return Level::kHandshake;
+  if (std::holds_alternative<Start>(state_) || std::holds_alternative<ReadServerHello>(state_)) {
+    return Level::kInitial;
   }
+  return std::holds_alternative<Done>(state_) ? Level::kApplication : Level::kHandshake;
 }
 
 Level Client13::write_level() const noexcept {
   // After the ServerHello our alerts (and later our Finished) go under the handshake keys.
-  switch (state_.index()) {
-    case 0:
-    case 1:
-      return Level::kInitial;
-    case 6:
-      return Level::kApplication;
-    default:
-      return Level::kHandshake;
-  }
+  return read_level();
 }
 
 Wait Client13::finish_step(Result<void, Error> r) noexcept {
@@ -141,27 +128,20 @@ Wait Client13::handle(const HandshakeMessage& msg) noexcept {
   Result<void, Error> r = fail(Error::kInternalError);
   State old = std::move(state_);
   state_.emplace<Failed>();
-  switch (old.index()) {
-    case 1:
-      r = on_server_hello(std::get<ReadServerHello>(std::move(old)), msg);
-      break;
-    case 2:
-      r = on_encrypted_extensions(std::get<ReadEncryptedExtensions>(std::move(old)), msg);
-      break;
-    case 3:
-      r = on_certificate(std::get<ReadCertificate>(std::move(old)), msg);
-      break;
-    case 4:
-      r = on_certificate_verify(std::get<ReadCertificateVerify>(std::move(old)), msg);
-      break;
-    case 5:
-      r = on_finished(std::get<ReadFinished>(std::move(old)), msg);
-      break;
-    case 7:
-      return Wait::kError;
-    default:  // Start (no ClientHello sent yet) or Done: nothing is expected
-      r = fail(Error::kUnexpectedMessage);
-      break;
+  if (auto* a = std::get_if<ReadServerHello>(&old)) {
+    r = on_server_hello(std::move(*a), msg);
+  } else if (auto* b = std::get_if<ReadEncryptedExtensions>(&old)) {
+    r = on_encrypted_extensions(std::move(*b), msg);
+  } else if (auto* c = std::get_if<ReadCertificate>(&old)) {
+    r = on_certificate(std::move(*c), msg);
+  } else if (auto* d = std::get_if<ReadCertificateVerify>(&old)) {
+    r = on_certificate_verify(std::move(*d), msg);
+  } else if (auto* e = std::get_if<ReadFinished>(&old)) {
+    r = on_finished(std::move(*e), msg);
+  } else if (std::holds_alternative<Failed>(old)) {
+    return Wait::kError;
+  } else {
+    r = fail(Error::kUnexpectedMessage);  // Start (no ClientHello yet) or Done
   }
   return finish_step(std::move(r));
 }

@@ -134,21 +134,16 @@ Wait Server13::handle(const HandshakeMessage& msg) noexcept {
   Result<void, Error> r = fail(Error::kInternalError);
   State old = std::move(state_);
   state_.emplace<Failed>();  // each transition emplaces the next state on success
-  switch (old.index()) {
-    case 0:
-      r = on_client_hello(std::get<ReadClientHello>(std::move(old)), msg);
-      break;
-    case 1:
-      r = on_second_client_hello(std::get<ReadSecondClientHello>(std::move(old)), msg);
-      break;
-    case 2:
-      r = on_client_finished(std::get<ReadClientFinished>(std::move(old)), msg);
-      break;
-    case 3:  // Done: post-handshake messages are not this machine's
-      r = fail(Error::kUnexpectedMessage);
-      break;
-    default:  // Failed: stays failed, error_ unchanged
-      return Wait::kError;
+  if (auto* st = std::get_if<ReadClientHello>(&old)) {
+    r = on_client_hello(std::move(*st), msg);
+  } else if (auto* st2 = std::get_if<ReadSecondClientHello>(&old)) {
+    r = on_second_client_hello(std::move(*st2), msg);
+  } else if (auto* st3 = std::get_if<ReadClientFinished>(&old)) {
+    r = on_client_finished(std::move(*st3), msg);
+  } else if (std::holds_alternative<Done>(old)) {
+    r = fail(Error::kUnexpectedMessage);  // post-handshake messages are not this machine's
+  } else {
+    return Wait::kError;  // Failed stays failed, error_ unchanged
   }
   if (!r) {
     // §6: drop the half-built flight; the caller sends exactly one alert.

@@ -719,6 +719,29 @@ std::vector<BadCase> bad_cases() {
          };
        },
        true, Error::kIllegalParameter, AlertDescription::kIllegalParameter},
+      {"LowOrderX25519Share", none,
+       [](ClientConn& c, ServerConn&) {
+         c.tamper = [](Level, Bytes& b) {
+           // The key_share entry: group 0x001d, length 0x0020, then the key.
+           for (size_t i = 0; i + 4 + 32 <= b.size(); i++) {
+             if (b[i] == 0x00 && b[i + 1] == 0x1d && b[i + 2] == 0x00 && b[i + 3] == 0x20) {
+               std::fill(b.begin() + static_cast<ptrdiff_t>(i + 4),
+                         b.begin() + static_cast<ptrdiff_t>(i + 36), 0);
+             }
+           }
+         };
+       },
+       true, Error::kBadKeyShare, AlertDescription::kIllegalParameter},
+      {"ShortClientFinished", none,
+       [](ClientConn& c, ServerConn&) {
+         c.tamper = [](Level l, Bytes& b) {
+           if (l == Level::kHandshake) {
+             b.pop_back();
+             b[3]--;
+           }
+         };
+       },
+       true, Error::kDecodeError, AlertDescription::kDecodeError},
       {"ServerHelloSessionIdNotEchoed", none,
        [](ClientConn&, ServerConn& s) {
          s.tamper = [](Level l, Bytes& b) {
