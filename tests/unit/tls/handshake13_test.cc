@@ -15,6 +15,7 @@
 #include "lib/crypto/cert.h"
 #include "lib/tls/client13.h"
 #include "lib/tls/handshake_msg.h"
+#include "lib/tls/hello.h"
 #include "lib/tls/key_schedule.h"
 #include "lib/tls/messages13.h"
 #include "lib/tls/record.h"
@@ -28,6 +29,7 @@ namespace {
 using Bytes = std::vector<uint8_t>;
 using crypto::NamedGroup;
 using crypto::testing::read_text;
+using crypto::testing::to_hex;
 using crypto::testing::vector_path;
 
 crypto::CertifiedKey load_cert(const std::string& name) {
@@ -804,6 +806,135 @@ TEST(Handshake13, FailedMachineStaysFailedAndKeepsItsError) {
   EXPECT_EQ(s.handle(m), Wait::kError);
   EXPECT_EQ(s.error(), Error::kUnexpectedMessage);
   EXPECT_TRUE(s.take_flight().empty());
+}
+
+// ---- The client alone, fed hand-made server messages ----
+
+class ClientAlone : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cfg_.cipher_suites = {CipherSuite::kAes128GcmSha256};
+    client_ = std::make_unique<Client13>(cfg_);
+    ASSERT_EQ(client_->start(), Wait::kFlush);
+    ch_ = client_->take_flight().bytes[0];
+    auto ch = parse_client_hello(std::span(ch_).subspan(4));
+    ASSERT_TRUE(ch);
+    session_id_.assign(ch->legacy_session_id.begin(), ch->legacy_session_id.end());
+    ASSERT_EQ(ch->num_key_shares, 1u);
+    client_share_.assign(ch->key_shares[0].key_exchange.begin(),
+                         ch->key_shares[0].key_exchange.end());
+  }
+
+  Wait feed(const Bytes& m) {
+    return client_->handle(
+        HandshakeMessage{static_cast<HandshakeType>(m[0]), m, std::span(m).subspan(4), false});
+  }
+
+  Bytes hrr(uint16_t group, CipherSuite suite = CipherSuite::kAes128GcmSha256) {
+    Bytes b(256);
+    ByteWriter w(b);
+    HelloRetryRequestParams p;
+    p.legacy_session_id_echo = session_id_;
+    p.cipher_suite = suite;
+    p.selected_group = group;
+    EXPECT_TRUE(write_hello_retry_request(w, p));
+    b.resize(w.size());
+    return b;
+  }
+
+  Bytes server_hello(uint16_t suite_code = 0x1301, uint16_t group = 0x001d) {
+    const uint8_t random[32] = {42};
+    Bytes b(256);
+    ByteWriter w(b);
+    ServerHelloParams p;
+    p.random = random;
+    p.legacy_session_id_echo = session_id_;
+    p.cipher_suite = static_cast<CipherSuite>(suite_code);
+    p.key_share_group = group;
+    p.key_share = server_share_.public_key();
+    EXPECT_TRUE(write_server_hello(w, p));
+    b.resize(w.size());
+    return b;
+  }
+
+  Bytes encrypted_extensions(std::string_view alpn = {}) {
+    Bytes b(64);
+    ByteWriter w(b);
+    EncryptedExtensionsParams p;
+    p.alpn_protocol = std::span(reinterpret_cast<const uint8_t*>(alpn.data()), alpn.size());
+    EXPECT_TRUE(write_encrypted_extensions(w, p));
+    b.resize(w.size());
+    return b;
+  }
+
+  ClientConfig13 cfg_;
+  std::unique_ptr<Client13> client_;
+  Bytes ch_, session_id_, client_share_;
+  crypto::KeyShare server_share_ =
+      crypto::KeyShare::generate(NamedGroup::kX25519, crypto::os_rng()).value();
+};
+
+TEST_F(ClientAlone, HelloRetryRequestForAGroupAlreadySharedIsIllegal) {
+  // §4.2.8: the selected_group must not be one the client already sent a share for.
+  EXPECT_EQ(feed(hrr(0x001d)), Wait::kError);
+  EXPECT_EQ(client_->error(), Error::kIllegalParameter);
+}
+
+TEST_F(ClientAlone, HelloRetryRequestForAnUnsupportedGroupIsIllegal) {
+  EXPECT_EQ(feed(hrr(0x0019)), Wait::kError);
+  EXPECT_EQ(client_->error(), Error::kIllegalParameter);
+}
+
+TEST_F(ClientAlone, SecondHelloRetryRequestIsUnexpected) {
+  ASSERT_EQ(feed(hrr(0x0017)), Wait::kFlush);
+  const Bytes ch2 = client_->take_flight().bytes[0];
+  auto parsed = parse_client_hello(std::span(ch2).subspan(4));
+  ASSERT_TRUE(parsed);
+  ASSERT_EQ(parsed->num_key_shares, 1u);
+  EXPECT_EQ(parsed->key_shares[0].group, 0x0017);
+  EXPECT_EQ(to_hex(parsed->random), to_hex(std::span(ch_).subspan(6, 32)));
+  // §4.1.4: "If a client receives a second HelloRetryRequest ... unexpected_message".
+  EXPECT_EQ(feed(hrr(0x0018)), Wait::kError);
+  EXPECT_EQ(client_->error(), Error::kUnexpectedMessage);
+}
+
+TEST_F(ClientAlone, ServerHelloWithASuiteNotOfferedIsIllegal) {
+  EXPECT_EQ(feed(server_hello(0x1302)), Wait::kError);
+  EXPECT_EQ(client_->error(), Error::kIllegalParameter);
+}
+
+TEST_F(ClientAlone, ServerHelloWithAShareForAnotherGroupIsIllegal) {
+  EXPECT_EQ(feed(server_hello(0x1301, 0x0017)), Wait::kError);
+  EXPECT_EQ(client_->error(), Error::kIllegalParameter);
+}
+
+TEST_F(ClientAlone, UnsolicitedAlpnIsUnsupportedExtension) {
+  ASSERT_EQ(feed(server_hello()), Wait::kNeedMessage);
+  EXPECT_EQ(client_->read_level(), Level::kHandshake);
+  EXPECT_EQ(feed(encrypted_extensions("h2")), Wait::kError);
+  EXPECT_EQ(client_->error(), Error::kUnsolicitedExtension);
+  EXPECT_EQ(to_alert(client_->error()), AlertDescription::kUnsupportedExtension);
+}
+
+TEST_F(ClientAlone, EmptyCertificateIsDecodeError) {
+  ASSERT_EQ(feed(server_hello()), Wait::kNeedMessage);
+  ASSERT_EQ(feed(encrypted_extensions()), Wait::kNeedMessage);
+  // §4.4.2.4: "If the server supplies an empty Certificate message, the client MUST abort
+  // the handshake with a "decode_error" alert."
+  EXPECT_EQ(feed(Bytes{11, 0, 0, 4, 0, 0, 0, 0}), Wait::kError);
+  EXPECT_EQ(client_->error(), Error::kDecodeError);
+}
+
+TEST_F(ClientAlone, FinishedBeforeCertificateIsUnexpected) {
+  ASSERT_EQ(feed(server_hello()), Wait::kNeedMessage);
+  ASSERT_EQ(feed(encrypted_extensions()), Wait::kNeedMessage);
+  EXPECT_EQ(client_->state_name(), "read_certificate");
+  Bytes fin(4 + 32);
+  fin[0] = 20;
+  fin[3] = 32;
+  EXPECT_EQ(feed(fin), Wait::kError);
+  EXPECT_EQ(client_->error(), Error::kUnexpectedMessage);
+  EXPECT_EQ(client_->state_name(), "failed");
 }
 
 }  // namespace
