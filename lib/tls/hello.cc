@@ -294,7 +294,6 @@ Result<void, Error> write_hello_retry_request(ByteWriter& w,
   w.put_u16(ext_code(ExtensionType::kKeyShare));
   w.put_u16(2);
   w.put_u16(p.selected_group);
-  put_supported_versions_13(w);
   if (!p.cookie.empty()) {
     w.put_u16(ext_code(ExtensionType::kCookie));
     auto ext = w.begin_prefixed(2);
@@ -303,6 +302,7 @@ Result<void, Error> write_hello_retry_request(ByteWriter& w,
     w.end_prefixed(c);
     w.end_prefixed(ext);
   }
+  put_supported_versions_13(w);
   return finish(w, o);
 }
 

@@ -113,7 +113,7 @@ struct HelloRetryRequestParams {
 };
 
 // Writes a HelloRetryRequest (§4.1.4): a ServerHello with the special random, extensions
-// key_share (selected_group), supported_versions and cookie.
+// key_share (selected_group), cookie and supported_versions, in RFC 8448 §5's order.
 Result<void, Error> write_hello_retry_request(ByteWriter& w,
                                               const HelloRetryRequestParams& p) noexcept;
 

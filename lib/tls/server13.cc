@@ -279,15 +279,31 @@ Result<void, Error> Server13::on_client_hello(ReadClientHello, const HandshakeMe
   // is able to find an acceptable set of parameters but the ClientHello does not contain
   // sufficient information to proceed with the handshake." §4.4.1: the transcript restarts
   // with message_hash(ClientHello1).
+  std::vector<uint8_t> cookie;
+  if (config_.cookie) {
+    auto ch1_hash = transcript->digest();
+    if (!ch1_hash) {
+      return fail(Error::kCryptoFailure);
+    }
+    auto c = config_.cookie->make(ch1_hash->view());
+    if (!c) {
+      return fail(c.error());
+    }
+    cookie = std::move(*c);
+    if (cookie.empty() || cookie.size() > 0xffff - 2) {
+      return fail(Error::kInternalError);
+    }
+  }
   if (!crypto::restart_with_message_hash(&*transcript)) {
     return fail(Error::kCryptoFailure);
   }
-  flight_.bytes[0].resize(256);
+  flight_.bytes[0].resize(256 + cookie.size());
   ByteWriter w(flight_.bytes[0]);
   HelloRetryRequestParams hrr;
   hrr.legacy_session_id_echo = chosen->session_id;
   hrr.cipher_suite = chosen->suite.suite;
   hrr.selected_group = static_cast<uint16_t>(chosen->group);
+  hrr.cookie = cookie;
   if (auto ok = write_hello_retry_request(w, hrr); !ok) {
     return fail(ok.error());
   }
@@ -298,7 +314,7 @@ Result<void, Error> Server13::on_client_hello(ReadClientHello, const HandshakeMe
   hrr_sent_ = true;
   state_.emplace<ReadSecondClientHello>(ReadSecondClientHello{
       chosen->suite, chosen->group, std::move(*transcript),
-      std::vector<uint8_t>(m.body.begin(), m.body.end())});
+      std::vector<uint8_t>(m.body.begin(), m.body.end()), std::move(cookie)});
   return {};
 }
 
@@ -334,7 +350,12 @@ Result<void, Error> Server13::on_second_client_hello(ReadSecondClientHello s,
   // the "supported_groups" extension ... [and] MUST [send] a "key_share" extension
   // containing only a new KeyShareEntry for the group indicated in the selected_group".
   const auto code = static_cast<uint16_t>(s.group);
-  if (!consistent || ch->num_key_shares != 1 || ch->key_shares[0].group != code) {
+  // §4.2.2: "When sending the new ClientHello, the client MUST copy the contents of the
+  // extension received in the HelloRetryRequest into a "cookie" extension in the new
+  // ClientHello."
+  const bool cookie_ok = same(ch->cookie, s.cookie) &&
+                         ch->has(ExtensionType::kCookie) == !s.cookie.empty();
+  if (!consistent || !cookie_ok || ch->num_key_shares != 1 || ch->key_shares[0].group != code) {
     return fail(Error::kIllegalParameter);
   }
   auto chosen = negotiate(*ch);

@@ -71,6 +71,19 @@ struct ServerCertificate {
   static ServerCertificate from(const crypto::CertifiedKey& key);
 };
 
+// Makes the cookie a HelloRetryRequest carries (§4.2.2). This server keeps its state across
+// the retry, so the cookie only has to come back unchanged: the second ClientHello must
+// echo it exactly (illegal_parameter otherwise). A stateless cookie, which would carry the
+// ClientHello1 hash sealed under a server key, is for a later step.
+class CookieSource {
+ public:
+  virtual ~CookieSource() = default;
+  // Returns the cookie (1..2^16-1 bytes) for a retry of the ClientHello whose transcript hash
+  // is client_hello1_hash.
+  virtual Result<std::vector<uint8_t>, Error> make(
+      std::span<const uint8_t> client_hello1_hash) const = 0;
+};
+
 struct ServerConfig13 {
   // Candidates in order of preference. With SNI the first whose names match and whose key
   // can sign a scheme the client offers wins; without a match, the first that can sign.
@@ -90,6 +103,8 @@ struct ServerConfig13 {
   std::vector<uint16_t> advertised_groups;
   std::optional<uint16_t> record_size_limit;  // sent only if the client sent one
   crypto::Rng* rng = nullptr;                 // nullptr: crypto::os_rng()
+  // nullptr: HelloRetryRequests carry no cookie.
+  std::shared_ptr<const CookieSource> cookie;
 };
 
 class Server13 {
@@ -131,6 +146,7 @@ class Server13 {
     crypto::NamedGroup group;
     crypto::Transcript transcript;  // message_hash(ClientHello1), HelloRetryRequest
     std::vector<uint8_t> client_hello1;  // body, for the §4.1.2 consistency check
+    std::vector<uint8_t> cookie;         // sent in the HRR; empty: none
   };
   struct ReadClientFinished {
     SuiteInfo suite;

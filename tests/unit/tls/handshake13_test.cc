@@ -325,6 +325,13 @@ ServerConfig13 server_config(std::vector<const crypto::CertifiedKey*> keys) {
 
 Bytes bytes(std::string_view s) { return Bytes(s.begin(), s.end()); }
 
+class FixedCookie final : public CookieSource {
+ public:
+  Result<std::vector<uint8_t>, Error> make(std::span<const uint8_t> ch1_hash) const override {
+    return Bytes(ch1_hash.begin(), ch1_hash.end());
+  }
+};
+
 // Checks that both sides derived the same secrets and that data flows both ways.
 void expect_established(ClientConn& c, ServerConn& s, size_t segment_size = 1 << 20) {
   ASSERT_FALSE(c.error) << to_string(*c.error);
@@ -449,6 +456,19 @@ TEST(Handshake13, HelloRetryRequestWhenNoShareFits) {
   EXPECT_TRUE(s.machine().sent_hello_retry_request());
   EXPECT_TRUE(c.machine().received_hello_retry_request());
   EXPECT_EQ(s.machine().group(), NamedGroup::kSecp384r1);
+}
+
+TEST(Handshake13, HelloRetryRequestWithACookieTheClientEchoes) {
+  ServerConfig13 scfg = server_config({&certs().ecdsa384});
+  scfg.groups = {NamedGroup::kSecp384r1};
+  scfg.cookie = std::make_shared<FixedCookie>();
+  ClientConfig13 ccfg;
+  ServerConn s(scfg, true);
+  ClientConn c(ccfg, false);
+  c.start();
+  pump(c, s, 1);
+  expect_established(c, s);
+  EXPECT_TRUE(c.machine().received_hello_retry_request());
 }
 
 TEST(Handshake13, HelloRetryRequestForAGroupTheServerSupportsOnly) {
@@ -698,6 +718,19 @@ std::vector<BadCase> bad_cases() {
          c.tamper = [n = 0](Level l, Bytes& b) mutable {
            if (l == Level::kInitial && n++ == 1) {
              b[4 + 2] ^= 1;  // §4.1.2: the random must not change
+           }
+         };
+       },
+       true, Error::kIllegalParameter, AlertDescription::kIllegalParameter},
+      {"CookieNotEchoedUnchanged",
+       [](ClientConfig13&, ServerConfig13& s) {
+         s.groups = {NamedGroup::kSecp256r1};
+         s.cookie = std::make_shared<FixedCookie>();
+       },
+       [](ClientConn& c, ServerConn&) {
+         c.tamper = [n = 0](Level l, Bytes& b) mutable {
+           if (l == Level::kInitial && n++ == 1) {
+             b.back() ^= 1;  // the cookie extension is the last one our client writes
            }
          };
        },

@@ -380,7 +380,7 @@ TEST(HelloRetryRequestWrite, SpecialRandomAndExtensions) {
   EXPECT_EQ(sid_r.remaining(), 32u);
   EXPECT_EQ(suite, 0x1302);
   EXPECT_EQ(comp, 0);
-  EXPECT_EQ(to_hex(exts.rest()), "003300020017002b00020304002c00050003c001e5");
+  EXPECT_EQ(to_hex(exts.rest()), "003300020017002c00050003c001e5002b00020304");
   RawExtension out[kMaxExtensions];
   size_t n = 0;
   EXPECT_TRUE(check_extension_block(exts.rest(), ExtMessage::kHelloRetryRequest, out, &n));

@@ -1,4 +1,6 @@
-// RFC 8448 §3 "Simple 1-RTT Handshake" replayed through Server13: the RFC's ClientHello in,
+// RFC 8448 §3 "Simple 1-RTT Handshake" and §5 "HelloRetryRequest" replayed through Server13.
+//
+// §3: the RFC's ClientHello in,
 // the server's randomness (random, X25519 key) injected with a ScriptedRng, the RFC's RSA
 // certificate and key. ServerHello, EncryptedExtensions and Certificate must come out byte
 // for byte and the handshake secrets must equal the RFC's. RSA-PSS is randomized, so our
@@ -6,6 +8,11 @@
 // signature (checked first against the content Server13 asks to sign), which makes the
 // whole flight, the Finished, and the application, exporter and resumption secrets
 // comparable with the RFC's.
+//
+// §5: the ClientHello with only an X25519 share draws a HelloRetryRequest for secp256r1
+// with the RFC's cookie (injected through CookieSource), then the second ClientHello gives the
+// ServerHello and the whole flight byte for byte (again with the RFC's checked signature)
+// and every secret.
 //
 // The RFC's key is 1024-bit RSA, below what lib/crypto accepts for service, so the test
 // signs through its own CertificateSigner over libcrypto directly.
@@ -36,8 +43,8 @@ using crypto::testing::Record;
 using crypto::testing::to_hex;
 using crypto::testing::vector_path;
 
-Record section(const std::string& name) {
-  for (auto& r : read_records("tls13/rfc8448_simple.txt")) {
+Record section(const std::string& name, const char* file = "tls13/rfc8448_simple.txt") {
+  for (auto& r : read_records(file)) {
     if (r["name"] == name) {
       return r;
     }
@@ -249,6 +256,99 @@ TEST_F(Rfc8448Server, ATamperedClientFinishedIsDecryptError) {
   EXPECT_EQ(s.handle(message_of(bad)), Wait::kError);
   EXPECT_EQ(s.error(), Error::kBadFinished);
   EXPECT_EQ(to_alert(s.error()), AlertDescription::kDecryptError);
+}
+
+// Hands out one fixed cookie: the RFC's (its server's cookie is opaque to us).
+class FixedCookie final : public CookieSource {
+ public:
+  explicit FixedCookie(Bytes cookie) : cookie_(std::move(cookie)) {}
+  Result<std::vector<uint8_t>, Error> make(std::span<const uint8_t>) const override {
+    return cookie_;
+  }
+
+ private:
+  Bytes cookie_;
+};
+
+TEST(Rfc8448HelloRetryRequest, ServerReplayByteForByte) {
+  const char* kFile = "tls13/rfc8448_hrr.txt";
+  Record msgs = section("messages", kFile);
+  Record sched = section("schedule", kFile);
+  Record rnd = section("server_randomness", kFile);
+  const Bytes ch1 = hex(msgs["client_hello1"]), hrr = hex(msgs["hello_retry_request"]);
+  const Bytes ch2 = hex(msgs["client_hello2"]), sh = hex(msgs["server_hello"]);
+  const Bytes ee = hex(msgs["encrypted_extensions"]), cert = hex(msgs["certificate"]);
+  const Bytes cv = hex(msgs["certificate_verify"]), fin = hex(msgs["server_finished"]);
+  crypto::ScriptedRng rng;
+  rng.append(hex(rnd["server_random"]));
+  rng.append(hex(rnd["server_p256_private"]));
+  PkeyPtr key = load_rfc_key();
+  auto parsed_cert = parse_certificate(std::span(cert).subspan(4));
+  ASSERT_TRUE(parsed_cert);
+  auto parsed_cv = parse_certificate_verify(std::span(cv).subspan(4));
+  ASSERT_TRUE(parsed_cv);
+
+  // The RFC's server: no X25519 among the groups it takes (so the X25519 share draws the
+  // retry), EE advertising secp256r1, secp384r1, x25519.
+  ServerConfig13 cfg;
+  ServerCertificate sc;
+  sc.chain = {parsed_cert->entries[0]};
+  sc.signer = std::make_shared<RfcSigner>(
+      key.get(), Bytes(parsed_cv->signature.begin(), parsed_cv->signature.end()));
+  sc.names = {"server"};
+  cfg.certificates.push_back(std::move(sc));
+  cfg.groups = {crypto::NamedGroup::kSecp256r1, crypto::NamedGroup::kSecp384r1};
+  cfg.advertised_groups = {0x0017, 0x0018, 0x001d};
+  cfg.record_size_limit = 0x4001;
+  cfg.rng = &rng;
+  cfg.cookie = std::make_shared<FixedCookie>(hex(rnd["cookie"]));
+
+  Server13 s(cfg);
+  ASSERT_EQ(s.handle(message_of(ch1)), Wait::kFlush) << to_string(s.error());
+  EXPECT_EQ(s.state_name(), "read_second_client_hello");
+  Flight f = s.take_flight();
+  EXPECT_EQ(to_hex(f.bytes[0]), to_hex(hrr));
+  EXPECT_TRUE(f.bytes[1].empty());
+  EXPECT_EQ(rng.remaining(), 64u);  // the retry draws nothing
+
+  ASSERT_EQ(s.handle(message_of(ch2)), Wait::kFlush) << to_string(s.error());
+  EXPECT_EQ(rng.remaining(), 0u);
+  f = s.take_flight();
+  EXPECT_EQ(to_hex(f.bytes[0]), to_hex(sh));
+  EXPECT_EQ(to_hex(f.bytes[1]), to_hex(cat({&ee, &cert, &cv, &fin})));
+  EXPECT_TRUE(s.sent_hello_retry_request());
+  const Secrets13& sec = s.secrets();
+  EXPECT_EQ(to_hex(sec.client_handshake.view()), sched["c_hs_traffic"]);
+  EXPECT_EQ(to_hex(sec.server_handshake.view()), sched["s_hs_traffic"]);
+  EXPECT_EQ(to_hex(sec.client_application.view()), sched["c_ap_traffic"]);
+  EXPECT_EQ(to_hex(sec.server_application.view()), sched["s_ap_traffic"]);
+  EXPECT_EQ(to_hex(sec.exporter_master.view()), sched["exp_master"]);
+}
+
+TEST(Rfc8448HelloRetryRequest, SecondClientHelloWithoutTheCookieIsIllegal) {
+  const char* kFile = "tls13/rfc8448_hrr.txt";
+  Record msgs = section("messages", kFile);
+  Record rnd = section("server_randomness", kFile);
+  const Bytes ch1 = hex(msgs["client_hello1"]);
+  Bytes ch2 = hex(msgs["client_hello2"]);
+  PkeyPtr key = load_rfc_key();
+  Bytes cert = hex(msgs["certificate"]);
+  auto parsed_cert = parse_certificate(std::span(cert).subspan(4));
+  ASSERT_TRUE(parsed_cert);
+  ServerConfig13 cfg;
+  ServerCertificate sc;
+  sc.chain = {parsed_cert->entries[0]};
+  sc.signer = std::make_shared<RfcSigner>(key.get(), std::nullopt);
+  cfg.certificates.push_back(std::move(sc));
+  cfg.groups = {crypto::NamedGroup::kSecp256r1};
+  Bytes other_cookie = hex(rnd["cookie"]);
+  other_cookie[0] ^= 1;  // the client echoes the RFC's cookie, not this one
+  cfg.cookie = std::make_shared<FixedCookie>(other_cookie);
+  Server13 s(cfg);
+  ASSERT_EQ(s.handle(message_of(ch1)), Wait::kFlush);
+  (void)s.take_flight();
+  EXPECT_EQ(s.handle(message_of(ch2)), Wait::kError);
+  EXPECT_EQ(s.error(), Error::kIllegalParameter);
 }
 
 }  // namespace
