@@ -58,6 +58,13 @@ Wait Client13::finish_step(Result<void, Error> r) noexcept {
   return flight_.empty() ? wait() : Wait::kFlush;
 }
 
+Wait Client13::update_keys(bool request_peer) noexcept {
+  if (!std::holds_alternative<Done>(state_)) {
+    return wait();
+  }
+  return finish_step(send_key_update13(false, request_peer, secrets_, flight_, post_));
+}
+
 Wait Client13::start() noexcept {
   if (!std::holds_alternative<Start>(state_)) {
     return finish_step(fail(Error::kInternalError));
@@ -138,10 +145,13 @@ Wait Client13::handle(const HandshakeMessage& msg) noexcept {
     r = on_certificate_verify(std::move(*d), msg);
   } else if (auto* e = std::get_if<ReadFinished>(&old)) {
     r = on_finished(std::move(*e), msg);
+  } else if (std::holds_alternative<Done>(old)) {
+    state_.emplace<Done>();
+    r = handle_post_handshake13(false, msg, secrets_, flight_, post_);
   } else if (std::holds_alternative<Failed>(old)) {
     return Wait::kError;
   } else {
-    r = fail(Error::kUnexpectedMessage);  // Start (no ClientHello yet) or Done
+    r = fail(Error::kUnexpectedMessage);  // Start: no ClientHello sent yet
   }
   return finish_step(std::move(r));
 }

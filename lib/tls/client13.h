@@ -68,6 +68,9 @@ class Client13 {
   Wait handle(const HandshakeMessage& msg) noexcept;
   Wait wait() const noexcept;
   Flight take_flight() noexcept { return std::move(flight_); }
+  // Once done: queues our KeyUpdate, as Server13::update_keys.
+  Wait update_keys(bool request_peer) noexcept;
+  const PostHandshake13& post_handshake() const noexcept { return post_; }
 
   // The level the next handshake message must arrive at; kApplication once done.
   Level read_level() const noexcept;
@@ -140,6 +143,7 @@ class Client13 {
   State state_;
   Flight flight_;
   Secrets13 secrets_;
+  PostHandshake13 post_;
   Error error_ = Error::kInternalError;
   std::vector<uint8_t> alpn_;
   crypto::Digest leaf_sha256_;

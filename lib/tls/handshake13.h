@@ -15,8 +15,11 @@
 #include <cstdint>
 #include <vector>
 
+#include "lib/base/result.h"
 #include "lib/crypto/hash.h"
 #include "lib/tls/cipher_suite.h"
+#include "lib/tls/errors.h"
+#include "lib/tls/handshake_msg.h"
 
 namespace linetls::tls {
 
@@ -41,6 +44,9 @@ const char* to_string(Wait w) noexcept;
 // everything at kInitial before anything at kHandshake, and so on.
 struct Flight {
   std::vector<uint8_t> bytes[kNumLevels];
+  // True when bytes[kApplication] ends with our KeyUpdate: after sending it, switch the
+  // application write keys to the new secret in secrets() (§4.6.3).
+  bool rekey_after_application = false;
 
   bool empty() const noexcept {
     return bytes[0].empty() && bytes[1].empty() && bytes[2].empty();
@@ -58,5 +64,27 @@ struct Secrets13 {
   crypto::HashSecret exporter_master;
   crypto::HashSecret resumption_master;
 };
+
+// Post-handshake bookkeeping shared by both machines once they are done (§4.6).
+struct PostHandshake13 {
+  uint64_t peer_key_updates = 0;  // the peer's application secret generation
+  uint64_t own_key_updates = 0;   // ours
+  uint64_t tickets = 0;           // NewSessionTickets received (client)
+};
+
+// Handles one post-handshake message for the side is_server. KeyUpdate (§4.6.3): the peer's
+// application traffic secret moves to the next generation (peer_key_updates grows; the
+// caller checks the message ended its record and installs the new read key), and
+// "update_requested" is answered with our own KeyUpdate appended to flight (our secret moves
+// on; flight.rekey_after_application is set). NewSessionTicket (§4.6.1) is checked and
+// counted by a client; a server receiving one, or anything else, is kUnexpectedMessage.
+Result<void, Error> handle_post_handshake13(bool is_server, const HandshakeMessage& m,
+                                            Secrets13& secrets, Flight& flight,
+                                            PostHandshake13& counters) noexcept;
+
+// Appends our KeyUpdate (asking the peer to update too if request_peer) to flight and moves
+// our application traffic secret to the next generation.
+Result<void, Error> send_key_update13(bool is_server, bool request_peer, Secrets13& secrets,
+                                      Flight& flight, PostHandshake13& counters) noexcept;
 
 }  // namespace linetls::tls

@@ -9,22 +9,6 @@
 
 namespace linetls::tls {
 
-const char* to_string(Wait w) noexcept {
-  switch (w) {
-    case Wait::kNeedMessage:
-      return "need_message";
-    case Wait::kFlush:
-      return "flush";
-    case Wait::kPendingSignature:
-      return "pending_signature";
-    case Wait::kDone:
-      return "done";
-    case Wait::kError:
-      return "error";
-  }
-  return "?";
-}
-
 namespace {
 
 class KeySigner final : public CertificateSigner {
@@ -141,7 +125,8 @@ Wait Server13::handle(const HandshakeMessage& msg) noexcept {
   } else if (auto* st3 = std::get_if<ReadClientFinished>(&old)) {
     r = on_client_finished(std::move(*st3), msg);
   } else if (std::holds_alternative<Done>(old)) {
-    r = fail(Error::kUnexpectedMessage);  // post-handshake messages are not this machine's
+    state_.emplace<Done>();
+    r = handle_post_handshake13(true, msg, secrets_, flight_, post_);
   } else {
     return Wait::kError;  // Failed stays failed, error_ unchanged
   }
@@ -546,6 +531,23 @@ Result<void, Error> Server13::on_client_finished(ReadClientFinished s,
   secrets_.resumption_master = std::move(*res);
   state_.emplace<Done>();
   return {};
+}
+
+}  // namespace linetls::tls
+
+namespace linetls::tls {
+
+Wait Server13::update_keys(bool request_peer) noexcept {
+  if (!std::holds_alternative<Done>(state_)) {
+    return wait();
+  }
+  if (auto ok = send_key_update13(true, request_peer, secrets_, flight_, post_); !ok) {
+    error_ = ok.error();
+    flight_ = Flight{};
+    state_.emplace<Failed>();
+    return Wait::kError;
+  }
+  return Wait::kFlush;
 }
 
 }  // namespace linetls::tls

@@ -13,8 +13,11 @@
 // next. Any error moves to Failed, drops the half-built flight and reports kError once;
 // the caller sends to_alert(error()).
 //
-// Not here yet (issue 5, later steps): PSK resumption and tickets, 0-RTT rejection, client
-// certificates, the stateless HRR cookie, TLS 1.2 (issue 6: a ClientHello without TLS 1.3 in
+// Once done, the machine takes post-handshake messages (KeyUpdate, handshake13.h) and can
+// start a KeyUpdate of its own (update_keys).
+//
+// Not here yet (issue 5, later steps): PSK resumption and sending tickets, 0-RTT rejection,
+// client certificates, a stateless HRR cookie (CookieSource only round-trips one), TLS 1.2 (issue 6: a ClientHello without TLS 1.3 in
 // supported_versions is refused with protocol_version).
 #pragma once
 
@@ -117,6 +120,12 @@ class Server13 {
   Wait handle(const HandshakeMessage& msg) noexcept;
   // Returns the reason the machine is stopped now (never kFlush).
   Wait wait() const noexcept;
+  // Once done: queues our KeyUpdate (asking the peer to update too if request_peer) and
+  // returns kFlush; the flight's rekey_after_application says when to switch keys. Before
+  // the handshake is done it does nothing and returns wait().
+  Wait update_keys(bool request_peer) noexcept;
+  // Post-handshake counters: key update generations, tickets.
+  const PostHandshake13& post_handshake() const noexcept { return post_; }
   // Hands over the bytes to send, leaving the flight empty.
   Flight take_flight() noexcept { return std::move(flight_); }
 
@@ -187,6 +196,7 @@ class Server13 {
   State state_;
   Flight flight_;
   Secrets13 secrets_;
+  PostHandshake13 post_;
   Error error_ = Error::kInternalError;
   crypto::NamedGroup group_ = crypto::NamedGroup::kX25519;
   std::vector<uint8_t> alpn_;

@@ -1,8 +1,10 @@
 // TLS 1.3 handshakes in process: our client against our server, each joined to a
 // Deframer + HandshakeReassembler + RecordProtector "connection" over the OpenSSL AeadBatch,
 // passing bytes in memory with arbitrary record sizes and segment sizes. Every suite x group
-// x certificate type, HelloRetryRequest, ALPN, SNI, application data both ways, and a table
-// of malformed or misordered messages each answered with the alert the RFC names.
+// x certificate type, HelloRetryRequest (with and without a cookie), ALPN, SNI, application
+// data both ways, KeyUpdate one at a time and in storms, and tables of malformed or
+// misordered messages (during and after the handshake) each answered with the alert the RFC
+// names. The client's own refusals are also checked against hand-made server messages.
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -111,6 +113,12 @@ class Conn {
     }
   }
 
+  void update_keys(bool request_peer) { after(machine_.update_keys(request_peer)); }
+  // Sends handshake bytes as they are under the current write keys (tests: bad messages).
+  void send_handshake(std::span<const uint8_t> msgs) {
+    send_records(ContentType::kHandshake, msgs);
+  }
+
   void send_app(std::span<const uint8_t> data) {
     ASSERT_EQ(write_level_, Level::kApplication);
     send_records(ContentType::kApplicationData, data);
@@ -180,6 +188,9 @@ class Conn {
         }
         set_write_level(static_cast<Level>(l));
         send_records(ContentType::kHandshake, f.bytes[l]);
+      }
+      if (f.rekey_after_application) {
+        write_ = protector(Level::kApplication, is_server_);  // §4.6.3: after our KeyUpdate
       }
     }
     set_write_level(machine_.write_level());
@@ -280,7 +291,9 @@ class Conn {
         return;
       }
       const Level want = machine_.read_level();
-      if (want != read_level_) {
+      const uint64_t generation = machine_.post_handshake().peer_key_updates;
+      if (want != read_level_ || generation != read_generation_) {
+        read_generation_ = generation;
         if (auto ok = reasm_.check_key_change(content); !ok) {
           return fail(ok.error());
         }
@@ -298,6 +311,7 @@ class Conn {
   std::optional<RecordProtector> read_, write_;
   Level read_level_ = Level::kInitial;
   Level write_level_ = Level::kInitial;
+  uint64_t read_generation_ = 0;
 };
 
 using ServerConn = Conn<Server13>;
@@ -839,6 +853,146 @@ TEST(Handshake13, FailedMachineStaysFailedAndKeepsItsError) {
   EXPECT_EQ(s.handle(m), Wait::kError);
   EXPECT_EQ(s.error(), Error::kUnexpectedMessage);
   EXPECT_TRUE(s.take_flight().empty());
+}
+
+// ---- Post-handshake: KeyUpdate (§4.6.3) ----
+
+void expect_data_flows(ClientConn& c, ServerConn& s, size_t segment_size, int tag) {
+  const Bytes up = bytes("up " + std::to_string(tag));
+  const Bytes down = bytes("down " + std::to_string(tag));
+  c.send_app(up);
+  s.send_app(down);
+  c.app_in.clear();
+  s.app_in.clear();
+  pump(c, s, segment_size);
+  ASSERT_FALSE(c.error) << to_string(*c.error);
+  ASSERT_FALSE(s.error) << to_string(*s.error);
+  EXPECT_EQ(s.app_in, up) << tag;
+  EXPECT_EQ(c.app_in, down) << tag;
+}
+
+TEST(KeyUpdate13, RequestedUpdateIsAnsweredAndKeysMoveBothWays) {
+  ServerConfig13 scfg = server_config({&certs().ecdsa256});
+  ClientConfig13 ccfg;
+  ServerConn s(scfg, true);
+  ClientConn c(ccfg, false);
+  c.start();
+  pump(c, s);
+  expect_established(c, s);
+  const Bytes before(c.machine().secrets().client_application.view().begin(),
+                     c.machine().secrets().client_application.view().end());
+  c.update_keys(true);
+  pump(c, s);
+  EXPECT_EQ(c.machine().post_handshake().own_key_updates, 1u);
+  EXPECT_EQ(s.machine().post_handshake().peer_key_updates, 1u);
+  EXPECT_EQ(s.machine().post_handshake().own_key_updates, 1u);  // the answer
+  EXPECT_EQ(c.machine().post_handshake().peer_key_updates, 1u);
+  auto next = next_traffic_secret(c.machine().secrets().suite.hash, before);
+  ASSERT_TRUE(next);
+  EXPECT_EQ(to_hex(c.machine().secrets().client_application.view()), to_hex(next->view()));
+  EXPECT_EQ(to_hex(s.machine().secrets().client_application.view()), to_hex(next->view()));
+  expect_data_flows(c, s, 1 << 20, 0);
+}
+
+TEST(KeyUpdate13, StormWithFragmentation) {
+  ServerConfig13 scfg = server_config({&certs().ed25519});
+  scfg.cipher_suites = {CipherSuite::kChacha20Poly1305Sha256};
+  ClientConfig13 ccfg;
+  ServerConn s(scfg, true);
+  ClientConn c(ccfg, false);
+  c.record_size = 3;
+  s.record_size = 5;
+  c.start();
+  pump(c, s, 7);
+  expect_established(c, s, 7);
+  for (int i = 0; i < 60; i++) {
+    // Unrequested and requested, from either side, sometimes several before a flush.
+    if (i % 3 == 0) {
+      c.update_keys(i % 2 == 0);
+    }
+    if (i % 4 == 1) {
+      s.update_keys(i % 8 == 1);
+      s.update_keys(false);
+    }
+    if (i % 5 == 2) {
+      c.update_keys(true);
+      s.update_keys(true);
+    }
+    expect_data_flows(c, s, i % 2 == 0 ? 1 : 11, i);
+  }
+  const auto& cp = c.machine().post_handshake();
+  const auto& sp = s.machine().post_handshake();
+  EXPECT_EQ(cp.own_key_updates, sp.peer_key_updates);
+  EXPECT_EQ(sp.own_key_updates, cp.peer_key_updates);
+  EXPECT_GT(cp.own_key_updates, 20u);
+  EXPECT_GT(sp.own_key_updates, 20u);
+}
+
+struct PostCase {
+  const char* name;
+  Bytes msgs;  // sent by the client after the handshake, in one record
+  Error error;
+  AlertDescription alert;
+};
+
+class BadPostHandshake : public ::testing::TestWithParam<PostCase> {};
+
+TEST_P(BadPostHandshake, AnsweredWithTheRightAlert) {
+  const PostCase pc = GetParam();
+  ServerConfig13 scfg = server_config({&certs().ecdsa256});
+  ClientConfig13 ccfg;
+  ServerConn s(scfg, true);
+  ClientConn c(ccfg, false);
+  c.start();
+  pump(c, s);
+  expect_established(c, s);
+  c.send_handshake(pc.msgs);
+  pump(c, s);
+  ASSERT_TRUE(s.error);
+  EXPECT_EQ(*s.error, pc.error) << to_string(*s.error);
+  EXPECT_EQ(s.alerts_sent, 1);
+  ASSERT_TRUE(c.alert_received);
+  EXPECT_EQ(*c.alert_received, static_cast<uint8_t>(pc.alert));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    KeyUpdate13, BadPostHandshake,
+    ::testing::Values(
+        PostCase{"BadRequestValue", {24, 0, 0, 1, 2}, Error::kIllegalParameter,
+                 AlertDescription::kIllegalParameter},
+        PostCase{"LongKeyUpdate", {24, 0, 0, 2, 0, 0}, Error::kDecodeError,
+                 AlertDescription::kDecodeError},
+        // §5.1: the message before a key change must end its record.
+        PostCase{"KeyUpdateNotRecordAligned", {24, 0, 0, 1, 0, 24, 0, 0, 1, 0},
+                 Error::kHandshakeSpansKeyChange, AlertDescription::kUnexpectedMessage},
+        PostCase{"NewSessionTicketToServer",
+                 {4, 0, 0, 14, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 1, 0xaa, 0, 0},
+                 Error::kUnexpectedMessage, AlertDescription::kUnexpectedMessage},
+        PostCase{"ClientHelloAfterHandshake", {1, 0, 0, 0}, Error::kUnexpectedMessage,
+                 AlertDescription::kUnexpectedMessage}),
+    [](const ::testing::TestParamInfo<PostCase>& i) { return std::string(i.param.name); });
+
+TEST(KeyUpdate13, ClientCountsTicketsAfterTheHandshake) {
+  ServerConfig13 scfg = server_config({&certs().ecdsa256});
+  ClientConfig13 ccfg;
+  ServerConn s(scfg, true);
+  ClientConn c(ccfg, false);
+  c.start();
+  pump(c, s);
+  expect_established(c, s);
+  Bytes nst(64);
+  ByteWriter w(nst);
+  const uint8_t ticket[3] = {1, 2, 3};
+  NewSessionTicketMsg m;
+  m.ticket_lifetime = 3600;
+  m.ticket = ticket;
+  ASSERT_TRUE(write_new_session_ticket(w, m));
+  nst.resize(w.size());
+  s.send_handshake(nst);
+  pump(c, s);
+  EXPECT_FALSE(c.error);
+  EXPECT_EQ(c.machine().post_handshake().tickets, 1u);
+  expect_data_flows(c, s, 1 << 20, 1);
 }
 
 // ---- The client alone, fed hand-made server messages ----
