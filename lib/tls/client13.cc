@@ -121,7 +121,12 @@ Result<void, Error> Client13::write_hello(ReadServerHello& s,
   p.omit_signature_algorithms = config_.omit_signature_algorithms;
   p.omit_key_share = config_.omit_key_share;
   p.duplicate_supported_groups = config_.duplicate_supported_groups;
-  s.client_hello.resize(2048 + config_.server_name.size());
+  size_t room = 2048 + config_.server_name.size() + cookie.size() +
+                config_.signature_algorithms.size() * 2;
+  for (const std::string& a : config_.alpn) {
+    room += 1 + a.size();
+  }
+  s.client_hello.resize(room);
   ByteWriter w(s.client_hello);
   if (auto ok = write_client_hello(w, p); !ok) {
     return ok;

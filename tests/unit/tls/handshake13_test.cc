@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -606,6 +607,61 @@ TEST(Handshake13, StateNamesFollowTheHandshake) {
   EXPECT_EQ(c.machine().state_name(), "done");
   EXPECT_EQ(s.machine().state_name(), "done");
   EXPECT_EQ(std::string(to_string(Wait::kNeedMessage)), "need_message");
+}
+
+// Flips one bit of one flight, chosen at random, on either side: whatever the bit, the
+// handshake must not complete on both sides, and a side that fails sends exactly one alert.
+// Run under ASan this is also a cheap fuzz of both machines.
+TEST(Handshake13, AnyFlippedByteStopsTheHandshake) {
+  std::mt19937 gen(8446);
+  ServerConfig13 scfg = server_config({&certs().ecdsa256, &certs().ed25519});
+  scfg.alpn = {"h2"};
+  int num_flipped = 0;
+  int num_errors = 0;
+  for (int i = 0; i < 300; i++) {
+    ClientConfig13 ccfg;
+    ccfg.alpn = {"h2"};
+    ccfg.server_name = "ed25519.test";
+    if (i % 3 == 0) {
+      ccfg.key_share_groups = {NamedGroup::kSecp384r1};  // HRR to P-256 or X25519
+      scfg.groups = {NamedGroup::kX25519, NamedGroup::kSecp256r1};
+    } else {
+      scfg.groups = {NamedGroup::kX25519, NamedGroup::kSecp256r1, NamedGroup::kSecp384r1};
+    }
+    ServerConn s(scfg, true);
+    ClientConn c(ccfg, false);
+    const bool client_side = gen() % 2 == 0;
+    const int target = static_cast<int>(gen() % 3);  // 2 or 3 flights per side
+    const uint32_t pick = static_cast<uint32_t>(gen());
+    auto flipped = std::make_shared<bool>(false);
+    auto flip = [target, pick, flipped, n = 0](Level, Bytes& b) mutable {
+      if (n++ == target && !b.empty()) {
+        b[pick % b.size()] ^= static_cast<uint8_t>(1u << (pick >> 24) % 8);
+        *flipped = true;
+      }
+    };
+    if (client_side) {
+      c.tamper = flip;
+    } else {
+      s.tamper = flip;
+    }
+    c.start();
+    pump(c, s, 1 + gen() % 64);
+    SCOPED_TRACE(std::to_string(i));
+    if (*flipped) {
+      num_flipped++;
+      EXPECT_FALSE(c.done() && s.done()) << "flight " << target << " byte " << pick;
+      // Else a length grew and a side waits for bytes that never come (the engine's
+      // handshake timeout ends that).
+      num_errors += c.error || s.error ? 1 : 0;
+    } else {
+      EXPECT_TRUE(c.done() && s.done());
+    }
+    EXPECT_LE(c.alerts_sent, 1);
+    EXPECT_LE(s.alerts_sent, 1);
+  }
+  EXPECT_GT(num_flipped, 200);
+  EXPECT_GT(num_errors, num_flipped * 9 / 10);
 }
 
 // ---- Malformed and misordered messages, each answered with one alert ----
