@@ -121,8 +121,8 @@ Result<void, Error> Client13::write_hello(ReadServerHello& s,
   p.omit_signature_algorithms = config_.omit_signature_algorithms;
   p.omit_key_share = config_.omit_key_share;
   p.duplicate_supported_groups = config_.duplicate_supported_groups;
-  size_t room = 2048 + config_.server_name.size() + cookie.size() +
-                config_.signature_algorithms.size() * 2;
+  size_t room =
+      2048 + config_.server_name.size() + cookie.size() + config_.signature_algorithms.size() * 2;
   for (const std::string& a : config_.alpn) {
     room += 1 + a.size();
   }
@@ -195,13 +195,11 @@ Result<void, Error> Client13::on_server_hello(ReadServerHello s,
     // "If either of these checks fails, then the client MUST abort the handshake with an
     // "illegal_parameter" alert."
     auto group = crypto::named_group_from_code(sh->key_share_group);
-    const bool supported =
-        group && std::find(config_.groups.begin(), config_.groups.end(), *group) !=
-                     config_.groups.end();
-    const bool had_share = std::any_of(s.shares.begin(), s.shares.end(),
-                                       [&](const crypto::KeyShare& k) {
-                                         return group && k.group() == *group;
-                                       });
+    const bool supported = group && std::find(config_.groups.begin(), config_.groups.end(),
+                                              *group) != config_.groups.end();
+    const bool had_share =
+        std::any_of(s.shares.begin(), s.shares.end(),
+                    [&](const crypto::KeyShare& k) { return group && k.group() == *group; });
     if (!supported || had_share) {
       return fail(Error::kIllegalParameter);
     }
@@ -312,7 +310,8 @@ Result<void, Error> Client13::on_encrypted_extensions(ReadEncryptedExtensions s,
   return {};
 }
 
-Result<void, Error> Client13::on_certificate(ReadCertificate s, const HandshakeMessage& m) noexcept {
+Result<void, Error> Client13::on_certificate(ReadCertificate s,
+                                             const HandshakeMessage& m) noexcept {
   // No CertificateRequest support yet: the server's Certificate must follow EE.
   if (m.type != HandshakeType::kCertificate) {
     return fail(Error::kUnexpectedMessage);
@@ -364,9 +363,9 @@ Result<void, Error> Client13::on_certificate_verify(ReadCertificateVerify s,
   // MUST be one offered in the client's "signature_algorithms" extension unless no valid
   // certificate chain can be produced without unsupported algorithms."
   auto scheme = crypto::signature_scheme_from_code(cv->scheme);
-  const bool offered = std::find(config_.signature_algorithms.begin(),
-                                 config_.signature_algorithms.end(),
-                                 cv->scheme) != config_.signature_algorithms.end();
+  const bool offered =
+      std::find(config_.signature_algorithms.begin(), config_.signature_algorithms.end(),
+                cv->scheme) != config_.signature_algorithms.end();
   if (!scheme || !offered || !crypto::scheme_allowed(*scheme, crypto::TlsVersion::kTls13) ||
       !crypto::key_supports_scheme(s.server_key.type(), *scheme)) {
     return fail(Error::kIllegalParameter);

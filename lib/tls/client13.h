@@ -39,9 +39,8 @@ struct ClientConfig13 {
                                             CipherSuite::kAes256GcmSha384,
                                             CipherSuite::kChacha20Poly1305Sha256};
   // supported_groups, in order of preference.
-  std::vector<crypto::NamedGroup> groups = {crypto::NamedGroup::kX25519,
-                                            crypto::NamedGroup::kSecp256r1,
-                                            crypto::NamedGroup::kSecp384r1};
+  std::vector<crypto::NamedGroup> groups = {
+      crypto::NamedGroup::kX25519, crypto::NamedGroup::kSecp256r1, crypto::NamedGroup::kSecp384r1};
   // The groups the first ClientHello carries key shares for (a group the server does not
   // prefer provokes a HelloRetryRequest). Empty: none at all.
   std::vector<crypto::NamedGroup> key_share_groups = {crypto::NamedGroup::kX25519};
@@ -92,7 +91,7 @@ class Client13 {
   struct Start {};
   struct ReadServerHello {
     std::vector<crypto::KeyShare> shares;
-    std::vector<uint8_t> client_hello;  // the last ClientHello sent (whole message)
+    std::vector<uint8_t> client_hello;             // the last ClientHello sent (whole message)
     std::optional<crypto::Transcript> transcript;  // after an HRR: message_hash .. CH2
     std::optional<uint16_t> hrr_suite;
     uint8_t random[32];
@@ -123,10 +122,14 @@ class Client13 {
   struct Failed {};
   using State = std::variant<Start, ReadServerHello, ReadEncryptedExtensions, ReadCertificate,
                              ReadCertificateVerify, ReadFinished, Done, Failed>;
-  static constexpr std::string_view kStateNames[] = {
-      "start",       "read_server_hello",        "read_encrypted_extensions",
-      "read_certificate", "read_certificate_verify", "read_finished",
-      "done",        "failed"};
+  static constexpr std::string_view kStateNames[] = {"start",
+                                                     "read_server_hello",
+                                                     "read_encrypted_extensions",
+                                                     "read_certificate",
+                                                     "read_certificate_verify",
+                                                     "read_finished",
+                                                     "done",
+                                                     "failed"};
 
  private:
   Result<void, Error> write_hello(ReadServerHello& s, std::span<const uint8_t> cookie) noexcept;

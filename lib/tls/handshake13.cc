@@ -43,13 +43,13 @@ Result<void, Error> send_key_update13(bool is_server, bool request_peer, Secrets
   const size_t at = out.size();
   out.resize(at + 5);
   ByteWriter w(std::span<uint8_t>(out).subspan(at));
-  if (auto ok = write_key_update(w, request_peer ? KeyUpdateRequest::kRequested
-                                                 : KeyUpdateRequest::kNotRequested);
+  if (auto ok = write_key_update(
+          w, request_peer ? KeyUpdateRequest::kRequested : KeyUpdateRequest::kNotRequested);
       !ok) {
     return ok;
   }
-  if (auto ok = advance(secrets, is_server ? secrets.server_application
-                                           : secrets.client_application);
+  if (auto ok =
+          advance(secrets, is_server ? secrets.server_application : secrets.client_application);
       !ok) {
     return ok;
   }
@@ -67,8 +67,8 @@ Result<void, Error> handle_post_handshake13(bool is_server, const HandshakeMessa
       if (!req) {
         return fail(req.error());
       }
-      if (auto ok = advance(secrets, is_server ? secrets.client_application
-                                               : secrets.server_application);
+      if (auto ok =
+              advance(secrets, is_server ? secrets.client_application : secrets.server_application);
           !ok) {
         return ok;
       }

@@ -48,9 +48,7 @@ struct Flight {
   // application write keys to the new secret in secrets() (§4.6.3).
   bool rekey_after_application = false;
 
-  bool empty() const noexcept {
-    return bytes[0].empty() && bytes[1].empty() && bytes[2].empty();
-  }
+  bool empty() const noexcept { return bytes[0].empty() && bytes[1].empty() && bytes[2].empty(); }
 };
 
 // The secrets a handshake derives, filled in as it goes: handshake secrets once the

@@ -197,48 +197,49 @@ Result<EncryptedExtensions, Error> parse_encrypted_extensions(
   if (!r.read_u16_prefixed(&exts) || !r.empty()) {
     return fail(Error::kDecodeError);
   }
-  auto ok = walk_extensions(exts.rest(), ExtMessage::kEncryptedExtensions,
-                            [&](const RawExtension& e) -> Result<void, Error> {
-                              switch (static_cast<ExtensionType>(e.type)) {
-                                case ExtensionType::kAlpn: {
-                                  auto l = parse_alpn(e.data);
-                                  if (!l) {
-                                    return fail(l.error());
-                                  }
-                                  ByteReader names(*l);
-                                  ByteReader name;
-                                  if (!names.read_u8_prefixed(&name) || name.empty() ||
-                                      !names.empty()) {
-                                    return fail(Error::kDecodeError);
-                                  }
-                                  ee.alpn_protocol = name.rest();
-                                  return {};
-                                }
-                                case ExtensionType::kServerName:
-                                  ee.server_name_ack = true;
-                                  return parse_empty(e.data);
-                                case ExtensionType::kEarlyData:
-                                  ee.early_data = true;
-                                  return parse_empty(e.data);
-                                case ExtensionType::kRecordSizeLimit: {
-                                  auto l = parse_record_size_limit(e.data);
-                                  if (!l) {
-                                    return fail(l.error());
-                                  }
-                                  ee.record_size_limit = *l;
-                                  return {};
-                                }
-                                default:
-                                  return {};
-                              }
-                            });
+  auto ok =
+      walk_extensions(exts.rest(), ExtMessage::kEncryptedExtensions,
+                      [&](const RawExtension& e) -> Result<void, Error> {
+                        switch (static_cast<ExtensionType>(e.type)) {
+                          case ExtensionType::kAlpn: {
+                            auto l = parse_alpn(e.data);
+                            if (!l) {
+                              return fail(l.error());
+                            }
+                            ByteReader names(*l);
+                            ByteReader name;
+                            if (!names.read_u8_prefixed(&name) || name.empty() || !names.empty()) {
+                              return fail(Error::kDecodeError);
+                            }
+                            ee.alpn_protocol = name.rest();
+                            return {};
+                          }
+                          case ExtensionType::kServerName:
+                            ee.server_name_ack = true;
+                            return parse_empty(e.data);
+                          case ExtensionType::kEarlyData:
+                            ee.early_data = true;
+                            return parse_empty(e.data);
+                          case ExtensionType::kRecordSizeLimit: {
+                            auto l = parse_record_size_limit(e.data);
+                            if (!l) {
+                              return fail(l.error());
+                            }
+                            ee.record_size_limit = *l;
+                            return {};
+                          }
+                          default:
+                            return {};
+                        }
+                      });
   if (!ok) {
     return fail(ok.error());
   }
   return ee;
 }
 
-Result<void, Error> write_certificate(ByteWriter& w, std::span<const std::span<const uint8_t>> chain,
+Result<void, Error> write_certificate(ByteWriter& w,
+                                      std::span<const std::span<const uint8_t>> chain,
                                       std::span<const uint8_t> request_context) noexcept {
   w.put_u8(static_cast<uint8_t>(HandshakeType::kCertificate));
   auto msg = w.begin_prefixed(3);
@@ -343,8 +344,7 @@ Result<std::span<const uint8_t>, Error> parse_finished(std::span<const uint8_t> 
   return body;
 }
 
-Result<void, Error> write_new_session_ticket(ByteWriter& w,
-                                             const NewSessionTicketMsg& m) noexcept {
+Result<void, Error> write_new_session_ticket(ByteWriter& w, const NewSessionTicketMsg& m) noexcept {
   w.put_u8(static_cast<uint8_t>(HandshakeType::kNewSessionTicket));
   auto msg = w.begin_prefixed(3);
   w.put_u32(m.ticket_lifetime);

@@ -89,7 +89,8 @@ struct CertificateMsg {
 
 // Writes Certificate with one CertificateEntry per DER certificate (leaf first), each with
 // empty extensions; request_context is empty for the server's certificate.
-Result<void, Error> write_certificate(ByteWriter& w, std::span<const std::span<const uint8_t>> chain,
+Result<void, Error> write_certificate(ByteWriter& w,
+                                      std::span<const std::span<const uint8_t>> chain,
                                       std::span<const uint8_t> request_context = {}) noexcept;
 // Parses Certificate. Entry extensions are walked under the §4.2 table (kCertificate).
 // More than kMaxCertificateEntries entries is kTooManyListEntries; an empty cert_data is
@@ -107,8 +108,8 @@ struct CertificateVerifyContent {
 };
 // Returns the content covered by the signature: "TLS 1.3, server CertificateVerify" when
 // server, else "TLS 1.3, client CertificateVerify".
-CertificateVerifyContent certificate_verify_content(bool server,
-                                                    std::span<const uint8_t> transcript_hash) noexcept;
+CertificateVerifyContent certificate_verify_content(
+    bool server, std::span<const uint8_t> transcript_hash) noexcept;
 
 struct CertificateVerifyMsg {
   uint16_t scheme = 0;
@@ -117,7 +118,8 @@ struct CertificateVerifyMsg {
 Result<void, Error> write_certificate_verify(ByteWriter& w, uint16_t scheme,
                                              std::span<const uint8_t> signature) noexcept;
 // signature<0..2^16-1>; an empty signature parses and fails verification.
-Result<CertificateVerifyMsg, Error> parse_certificate_verify(std::span<const uint8_t> body) noexcept;
+Result<CertificateVerifyMsg, Error> parse_certificate_verify(
+    std::span<const uint8_t> body) noexcept;
 
 // ---- Finished (§4.4.4) ----
 

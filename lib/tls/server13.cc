@@ -222,8 +222,8 @@ Result<Server13::Chosen, Error> Server13::negotiate(const ClientHello& ch) const
       ByteReader names(ch.alpn);
       ByteReader name;
       while (c.alpn.empty() && names.read_u8_prefixed(&name)) {
-        if (same(name.rest(), std::span(reinterpret_cast<const uint8_t*>(ours.data()),
-                                        ours.size()))) {
+        if (same(name.rest(),
+                 std::span(reinterpret_cast<const uint8_t*>(ours.data()), ours.size()))) {
           c.alpn = name.rest();
         }
       }
@@ -297,9 +297,9 @@ Result<void, Error> Server13::on_client_hello(ReadClientHello, const HandshakeMe
     return fail(Error::kCryptoFailure);
   }
   hrr_sent_ = true;
-  state_.emplace<ReadSecondClientHello>(ReadSecondClientHello{
-      chosen->suite, chosen->group, std::move(*transcript),
-      std::vector<uint8_t>(m.body.begin(), m.body.end()), std::move(cookie)});
+  state_.emplace<ReadSecondClientHello>(
+      ReadSecondClientHello{chosen->suite, chosen->group, std::move(*transcript),
+                            std::vector<uint8_t>(m.body.begin(), m.body.end()), std::move(cookie)});
   return {};
 }
 
@@ -320,16 +320,16 @@ Result<void, Error> Server13::on_second_client_hello(ReadSecondClientHello s,
   // follows: [key_share replaced by one share of the indicated group; early_data removed;
   // cookie added; pre_shared_key updated; padding changed]". A server that finds otherwise
   // aborts with illegal_parameter (§4.1.4 consistency, as BoringSSL and rustls do).
-  const bool consistent =
-      ch->legacy_version == ch1->legacy_version && same(ch->random, ch1->random) &&
-      same(ch->legacy_session_id, ch1->legacy_session_id) &&
-      same(ch->cipher_suites, ch1->cipher_suites) &&
-      same(ch->legacy_compression_methods, ch1->legacy_compression_methods) &&
-      same(ch->server_name, ch1->server_name) &&
-      same(ch->supported_versions, ch1->supported_versions) &&
-      same(ch->supported_groups, ch1->supported_groups) &&
-      same(ch->signature_algorithms, ch1->signature_algorithms) && same(ch->alpn, ch1->alpn) &&
-      !ch->early_data;
+  const bool consistent = ch->legacy_version == ch1->legacy_version &&
+                          same(ch->random, ch1->random) &&
+                          same(ch->legacy_session_id, ch1->legacy_session_id) &&
+                          same(ch->cipher_suites, ch1->cipher_suites) &&
+                          same(ch->legacy_compression_methods, ch1->legacy_compression_methods) &&
+                          same(ch->server_name, ch1->server_name) &&
+                          same(ch->supported_versions, ch1->supported_versions) &&
+                          same(ch->supported_groups, ch1->supported_groups) &&
+                          same(ch->signature_algorithms, ch1->signature_algorithms) &&
+                          same(ch->alpn, ch1->alpn) && !ch->early_data;
   // §4.2.8: "Upon receipt of this [HRR] extension in a HelloRetryRequest, the client MUST
   // verify that ... the selected_group field corresponds to a group which was provided in
   // the "supported_groups" extension ... [and] MUST [send] a "key_share" extension
@@ -338,8 +338,8 @@ Result<void, Error> Server13::on_second_client_hello(ReadSecondClientHello s,
   // §4.2.2: "When sending the new ClientHello, the client MUST copy the contents of the
   // extension received in the HelloRetryRequest into a "cookie" extension in the new
   // ClientHello."
-  const bool cookie_ok = same(ch->cookie, s.cookie) &&
-                         ch->has(ExtensionType::kCookie) == !s.cookie.empty();
+  const bool cookie_ok =
+      same(ch->cookie, s.cookie) && ch->has(ExtensionType::kCookie) == !s.cookie.empty();
   if (!consistent || !cookie_ok || ch->num_key_shares != 1 || ch->key_shares[0].group != code) {
     return fail(Error::kIllegalParameter);
   }
@@ -512,8 +512,8 @@ Result<void, Error> Server13::on_client_finished(ReadClientFinished s,
   }
   // §4.4.4: "Recipients of Finished messages MUST verify that the contents are correct and
   // if incorrect MUST terminate the connection with a "decrypt_error" alert."
-  if (auto ok = verify_finished(s.suite.hash, secrets_.client_handshake.view(), h->view(),
-                                *received);
+  if (auto ok =
+          verify_finished(s.suite.hash, secrets_.client_handshake.view(), h->view(), *received);
       !ok) {
     return fail(ok.error());
   }

@@ -17,8 +17,8 @@
 // start a KeyUpdate of its own (update_keys).
 //
 // Not here yet (issue 5, later steps): PSK resumption and sending tickets, 0-RTT rejection,
-// client certificates, a stateless HRR cookie (CookieSource only round-trips one), TLS 1.2 (issue 6: a ClientHello without TLS 1.3 in
-// supported_versions is refused with protocol_version).
+// client certificates, a stateless HRR cookie (CookieSource only round-trips one), TLS 1.2 (issue
+// 6: a ClientHello without TLS 1.3 in supported_versions is refused with protocol_version).
 #pragma once
 
 #include <cstddef>
@@ -94,9 +94,8 @@ struct ServerConfig13 {
   std::vector<CipherSuite> cipher_suites = {CipherSuite::kAes128GcmSha256,
                                             CipherSuite::kAes256GcmSha384,
                                             CipherSuite::kChacha20Poly1305Sha256};
-  std::vector<crypto::NamedGroup> groups = {crypto::NamedGroup::kX25519,
-                                            crypto::NamedGroup::kSecp256r1,
-                                            crypto::NamedGroup::kSecp384r1};
+  std::vector<crypto::NamedGroup> groups = {
+      crypto::NamedGroup::kX25519, crypto::NamedGroup::kSecp256r1, crypto::NamedGroup::kSecp384r1};
   // Server preference order. Empty: ALPN is not negotiated. Otherwise a client that offers
   // ALPN with no protocol in common is refused with no_application_protocol (RFC 7301 §3.2).
   std::vector<std::string> alpn;
@@ -153,7 +152,7 @@ class Server13 {
   struct ReadSecondClientHello {
     SuiteInfo suite;
     crypto::NamedGroup group;
-    crypto::Transcript transcript;  // message_hash(ClientHello1), HelloRetryRequest
+    crypto::Transcript transcript;       // message_hash(ClientHello1), HelloRetryRequest
     std::vector<uint8_t> client_hello1;  // body, for the §4.1.2 consistency check
     std::vector<uint8_t> cookie;         // sent in the HRR; empty: none
   };
@@ -164,8 +163,8 @@ class Server13 {
   };
   struct Done {};
   struct Failed {};
-  using State = std::variant<ReadClientHello, ReadSecondClientHello, ReadClientFinished, Done,
-                             Failed>;
+  using State =
+      std::variant<ReadClientHello, ReadSecondClientHello, ReadClientFinished, Done, Failed>;
   // Names in the order of State's alternatives.
   static constexpr std::string_view kStateNames[] = {
       "read_client_hello", "read_second_client_hello", "read_client_finished", "done", "failed"};

@@ -77,9 +77,9 @@ class Conn {
   // Called on each level's bytes of each flight before they are framed (tests corrupt them).
   std::function<void(Level, Bytes&)> tamper;
 
-  Bytes out;     // wire bytes for the peer
-  Bytes app_in;  // application data received
-  std::optional<Error> error;            // our fatal error
+  Bytes out;                   // wire bytes for the peer
+  Bytes app_in;                // application data received
+  std::optional<Error> error;  // our fatal error
   int alerts_sent = 0;
   std::optional<uint8_t> alert_received;  // the peer's alert description
   bool ccs_dropped = false;
@@ -717,9 +717,8 @@ std::vector<BadCase> bad_cases() {
       {"DuplicateExtension",
        [](ClientConfig13& c, ServerConfig13&) { c.duplicate_supported_groups = true; }, no_tamper,
        true, Error::kDuplicateExtension, AlertDescription::kIllegalParameter},
-      {"CompressionNotNull",
-       [](ClientConfig13& c, ServerConfig13&) { c.compression_method = 1; }, no_tamper, true,
-       Error::kBadCompressionMethod, AlertDescription::kIllegalParameter},
+      {"CompressionNotNull", [](ClientConfig13& c, ServerConfig13&) { c.compression_method = 1; },
+       no_tamper, true, Error::kBadCompressionMethod, AlertDescription::kIllegalParameter},
       {"NoCommonSuite",
        [](ClientConfig13& c, ServerConfig13& s) {
          c.cipher_suites = {CipherSuite::kChacha20Poly1305Sha256};
@@ -765,7 +764,8 @@ std::vector<BadCase> bad_cases() {
            auto ee = find_message(b, HandshakeType::kEncryptedExtensions);
            auto cert = find_message(b, HandshakeType::kCertificate);
            ASSERT_TRUE(ee && cert);
-           b.erase(b.begin() + static_cast<ptrdiff_t>(*ee), b.begin() + static_cast<ptrdiff_t>(*cert));
+           b.erase(b.begin() + static_cast<ptrdiff_t>(*ee),
+                   b.begin() + static_cast<ptrdiff_t>(*cert));
          };
        },
        false, Error::kUnexpectedMessage, AlertDescription::kUnexpectedMessage},
@@ -1013,19 +1013,27 @@ TEST_P(BadPostHandshake, AnsweredWithTheRightAlert) {
 
 INSTANTIATE_TEST_SUITE_P(
     KeyUpdate13, BadPostHandshake,
-    ::testing::Values(
-        PostCase{"BadRequestValue", {24, 0, 0, 1, 2}, Error::kIllegalParameter,
-                 AlertDescription::kIllegalParameter},
-        PostCase{"LongKeyUpdate", {24, 0, 0, 2, 0, 0}, Error::kDecodeError,
-                 AlertDescription::kDecodeError},
-        // §5.1: the message before a key change must end its record.
-        PostCase{"KeyUpdateNotRecordAligned", {24, 0, 0, 1, 0, 24, 0, 0, 1, 0},
-                 Error::kHandshakeSpansKeyChange, AlertDescription::kUnexpectedMessage},
-        PostCase{"NewSessionTicketToServer",
-                 {4, 0, 0, 14, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 1, 0xaa, 0, 0},
-                 Error::kUnexpectedMessage, AlertDescription::kUnexpectedMessage},
-        PostCase{"ClientHelloAfterHandshake", {1, 0, 0, 0}, Error::kUnexpectedMessage,
-                 AlertDescription::kUnexpectedMessage}),
+    ::testing::Values(PostCase{"BadRequestValue",
+                               {24, 0, 0, 1, 2},
+                               Error::kIllegalParameter,
+                               AlertDescription::kIllegalParameter},
+                      PostCase{"LongKeyUpdate",
+                               {24, 0, 0, 2, 0, 0},
+                               Error::kDecodeError,
+                               AlertDescription::kDecodeError},
+                      // §5.1: the message before a key change must end its record.
+                      PostCase{"KeyUpdateNotRecordAligned",
+                               {24, 0, 0, 1, 0, 24, 0, 0, 1, 0},
+                               Error::kHandshakeSpansKeyChange,
+                               AlertDescription::kUnexpectedMessage},
+                      PostCase{"NewSessionTicketToServer",
+                               {4, 0, 0, 14, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 1, 0xaa, 0, 0},
+                               Error::kUnexpectedMessage,
+                               AlertDescription::kUnexpectedMessage},
+                      PostCase{"ClientHelloAfterHandshake",
+                               {1, 0, 0, 0},
+                               Error::kUnexpectedMessage,
+                               AlertDescription::kUnexpectedMessage}),
     [](const ::testing::TestParamInfo<PostCase>& i) { return std::string(i.param.name); });
 
 TEST(KeyUpdate13, ClientCountsTicketsAfterTheHandshake) {

@@ -96,8 +96,7 @@ class RfcSigner final : public CertificateSigner {
     return crypto::SignatureScheme::kRsaPssRsaeSha256;
   }
   size_t max_signature_len() const noexcept override { return 128; }
-  Result<size_t, crypto::Error> sign(crypto::SignatureScheme scheme,
-                                     std::span<const uint8_t> msg,
+  Result<size_t, crypto::Error> sign(crypto::SignatureScheme scheme, std::span<const uint8_t> msg,
                                      std::span<uint8_t> out) const noexcept override {
     if (scheme != crypto::SignatureScheme::kRsaPssRsaeSha256 || out.size() < 128) {
       return fail(crypto::Error::kInvalidArgument);
@@ -170,8 +169,7 @@ class Rfc8448Server : public ::testing::Test {
     sc.signer = std::make_shared<RfcSigner>(key_.get(), std::move(replay));
     sc.names = {"server"};
     c.certificates.push_back(std::move(sc));
-    c.advertised_groups = {0x001d, 0x0017, 0x0018, 0x0019, 0x0100,
-                           0x0101, 0x0102, 0x0103, 0x0104};
+    c.advertised_groups = {0x001d, 0x0017, 0x0018, 0x0019, 0x0100, 0x0101, 0x0102, 0x0103, 0x0104};
     c.record_size_limit = 0x4001;
     c.rng = &rng_;
     return c;
@@ -222,8 +220,8 @@ TEST_F(Rfc8448Server, FlightByteForByteAndCertificateVerifyVerifies) {
   ASSERT_TRUE(h2);
   const auto fin = rest.subspan(cv_len);
   ASSERT_EQ(fin.size(), 36u);
-  EXPECT_TRUE(verify_finished(crypto::HashAlgo::kSha256, hex(schedule_["s_hs_traffic"]),
-                              h2->view(), fin.subspan(4)));
+  EXPECT_TRUE(verify_finished(crypto::HashAlgo::kSha256, hex(schedule_["s_hs_traffic"]), h2->view(),
+                              fin.subspan(4)));
 }
 
 TEST_F(Rfc8448Server, WithTheRfcSignatureEveryByteAndSecretMatches) {
