@@ -4,7 +4,8 @@
 // (deliver_at_ns, seq): seq is a per-direction sequence number, so frames due at the same
 // time leave in the order they were sent. The wire behaves like two NICs and a cable:
 //
-//   tx_burst: tail drop (max_queued) -> loss -> take a private copy if the frame is shared
+//   tx_burst: TSO (a TCP_SEG frame becomes MSS-sized frames, each taking the rest of the
+//             path on its own) -> tail drop (max_queued) -> loss -> take a private copy if the frame is shared
 //             (the sender may keep references for retransmission, the receiver modifies
 //             frames in place) -> TX checksum offloads the caps promise -> one flipped bit
 //             -> steer to an RX queue -> schedule (delay, jitter, reorder) -> duplicate
@@ -42,6 +43,9 @@ constexpr uint16_t kTcpCksumOffset = 16;
 constexpr uint16_t kUdpCksumOffset = 6;
 constexpr uint16_t kTcpMinHdrLen = 20;
 constexpr uint16_t kUdpHdrLen = 8;
+constexpr uint8_t kTcpFin = 0x01;
+constexpr uint8_t kTcpPsh = 0x08;
+constexpr uint8_t kTcpCwr = 0x80;
 // Frames reach RX queue reta[hash % kRetaSize], with reta[i] = i % num_queues: the default
 // redirection table most PMDs install.
 constexpr uint32_t kRetaSize = 128;
@@ -246,6 +250,133 @@ void apply_tx_offloads(rte_mbuf* m, const net::PortCaps& caps) noexcept {
   *cksum = c;
 }
 
+// Appends len bytes of src from offset off to the chain dst, growing it with segments
+// from pool when the last one is full; false when the pool is empty or src too short.
+bool append_copy(rte_mbuf* dst, rte_mempool* pool, const rte_mbuf* src, uint32_t off,
+                 uint32_t len) noexcept {
+  if (off + len > src->pkt_len) {
+    return false;
+  }
+  const rte_mbuf* s = src;
+  while (s != nullptr && off >= s->data_len) {
+    off -= s->data_len;
+    s = s->next;
+  }
+  rte_mbuf* last = rte_pktmbuf_lastseg(dst);
+  while (len > 0 && s != nullptr) {
+    if (rte_pktmbuf_tailroom(last) == 0) {
+      rte_mbuf* seg = rte_pktmbuf_alloc(pool);
+      if (seg == nullptr) {
+        return false;
+      }
+      last->next = seg;
+      last = seg;
+      dst->nb_segs++;
+    }
+    const uint32_t take = std::min<uint32_t>(
+        {len, uint32_t{s->data_len} - off, uint32_t{rte_pktmbuf_tailroom(last)}});
+    std::memcpy(rte_pktmbuf_mtod_offset(last, uint8_t*, last->data_len),
+                rte_pktmbuf_mtod_offset(s, const uint8_t*, off), take);
+    last->data_len = static_cast<uint16_t>(last->data_len + take);
+    dst->pkt_len += take;
+    len -= take;
+    off += take;
+    if (off == s->data_len) {
+      off = 0;
+      s = s->next;
+    }
+  }
+  return len == 0;
+}
+
+// What a NIC does with a frame flagged RTE_MBUF_F_TX_TCP_SEG (DPDK contract: l2_len,
+// l3_len, l4_len and tso_segsz set, IPv4 and TCP headers in the first segment, the TCP
+// checksum field holding the pseudo-header sum without the length): cuts the payload into
+// tso_segsz pieces, each sent behind a copy of the headers with its own IPv4 total length,
+// ID (incremented per frame), header checksum, TCP sequence number and TCP checksum; FIN
+// and PSH stay on the last frame only, CWR on the first only. Appends the frames to out
+// (plain frames, no TX flags left) and returns false when the frame breaks the contract
+// or the pool runs dry (nothing is appended then).
+bool tso_segment(const rte_mbuf* m, rte_mempool* pool, std::vector<rte_mbuf*>* out) noexcept {
+  const uint32_t l3_off = m->l2_len;
+  const uint32_t l4_off = l3_off + m->l3_len;
+  const uint32_t hdr_len = l4_off + m->l4_len;
+  const uint32_t mss = m->tso_segsz;
+  if (m->l3_len < sizeof(rte_ipv4_hdr) || m->l4_len < kTcpMinHdrLen || mss == 0 ||
+      hdr_len > m->data_len || hdr_len > m->pkt_len ||
+      (m->ol_flags & RTE_MBUF_F_TX_IPV4) == 0) {
+    return false;
+  }
+  const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, l3_off);
+  if (ip->next_proto_id != kProtoTcp) {
+    return false;
+  }
+  const auto* tcp = rte_pktmbuf_mtod_offset(m, const uint8_t*, l4_off);
+  const uint32_t seq0 = load_be32(tcp + 4);
+  const uint8_t flags0 = tcp[13];
+  const uint16_t id0 = rte_be_to_cpu_16(ip->packet_id);
+  const uint32_t payload = m->pkt_len - hdr_len;
+  const size_t first = out->size();
+  uint32_t off = 0;
+  uint16_t i = 0;
+  do {
+    const uint32_t take = std::min(mss, payload - off);
+    rte_mbuf* f = rte_pktmbuf_alloc(pool);
+    if (f == nullptr || hdr_len > rte_pktmbuf_tailroom(f)) {
+      rte_pktmbuf_free(f);
+      break;
+    }
+    out->push_back(f);
+    auto* h = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(f, static_cast<uint16_t>(hdr_len)));
+    std::memcpy(h, rte_pktmbuf_mtod(m, const uint8_t*), hdr_len);
+    if (!append_copy(f, pool, m, hdr_len + off, take)) {
+      break;
+    }
+    auto* fip = reinterpret_cast<rte_ipv4_hdr*>(h + l3_off);
+    fip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(m->l3_len + m->l4_len + take));
+    fip->packet_id = rte_cpu_to_be_16(static_cast<uint16_t>(id0 + i));
+    fip->hdr_checksum = 0;
+    fip->hdr_checksum = rte_ipv4_cksum(fip);
+    uint8_t* th = h + l4_off;
+    const uint32_t seq = seq0 + off;
+    th[4] = static_cast<uint8_t>(seq >> 24);
+    th[5] = static_cast<uint8_t>(seq >> 16);
+    th[6] = static_cast<uint8_t>(seq >> 8);
+    th[7] = static_cast<uint8_t>(seq);
+    const bool last = off + take == payload;
+    uint8_t fl = flags0;
+    if (!last) {
+      fl &= static_cast<uint8_t>(~(kTcpFin | kTcpPsh));
+    }
+    if (i != 0) {
+      fl &= static_cast<uint8_t>(~kTcpCwr);
+    }
+    th[13] = fl;
+    // The field already holds the pseudo-header sum without the length: the sum over the
+    // segment as it is, plus the length, is the full sum.
+    const uint32_t tcp_len = m->l4_len + take;
+    uint16_t raw = 0;
+    if (rte_raw_cksum_mbuf(f, l4_off, tcp_len, &raw) != 0) {
+      break;
+    }
+    const uint16_t sum = fold(uint32_t{raw} + rte_cpu_to_be_16(static_cast<uint16_t>(tcp_len)));
+    const uint16_t c = static_cast<uint16_t>(~sum);
+    std::memcpy(th + kTcpCksumOffset, &c, 2);
+    f->ol_flags = 0;
+    f->tx_offload = 0;
+    off += take;
+    i++;
+    if (last) {
+      return true;
+    }
+  } while (true);
+  for (size_t k = first; k < out->size(); k++) {
+    rte_pktmbuf_free((*out)[k]);
+  }
+  out->resize(first);
+  return false;
+}
+
 // RTE_MBUF_F_RX_{IP,L4}_CKSUM_* for a received frame, as a checksumming NIC reports them.
 uint64_t rx_cksum_flags(const rte_mbuf* m, const Ipv4View& v, const net::PortCaps& caps) noexcept {
   if (!v.valid) {
@@ -336,7 +467,8 @@ struct WirePair::Impl {
       return w_->transmit(*this, queue, pkts, n);
     }
     rte_mempool* pktmbuf_pool(uint16_t /*queue*/) noexcept override { return w_->pool; }
-    // tx_* count what tx_burst took and tx_dropped its tail drops; rx_* count what rx_burst
+    // tx_* count the frames tx_burst put on the cable (after TSO) and tx_dropped its tail
+    // drops and malformed TSO frames; rx_* count what rx_burst
     // handed out. Frames lost on the cable are seen by neither NIC: see WireStats.
     net::PortStats stats() const noexcept override { return stats_; }
 
@@ -368,7 +500,6 @@ struct WirePair::Impl {
         clock(monotonic_ns) {
     caps.driver = "wire";
     caps.num_queues = std::max<uint16_t>(caps.num_queues, 1);
-    caps.tx_tso = false;  // the wire does not segment
     for (Direction d : {Direction::kAtoB, Direction::kBtoA}) {
       Lane& l = lane(d);
       l.rng = Rng(dir_seed(d, l.imp.seed));
@@ -425,63 +556,86 @@ struct WirePair::Impl {
     for (uint16_t i = 0; i < n; i++) {
       rte_mbuf* m = pkts[i];
       l.stats.sent++;
-      end.stats_.tx_packets++;
-      end.stats_.tx_bytes += m->pkt_len;
-      if (l.in_flight >= l.imp.max_queued) {
-        l.stats.queue_full++;
-        end.stats_.tx_dropped++;
+      if (caps.tx_tso && (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) != 0) {
+        // The NIC segments first; each resulting frame then meets the cable on its own.
+        l.stats.tso_frames++;
+        tso_out.clear();
+        const bool ok = tso_segment(m, pool, &tso_out);
         rte_pktmbuf_free(m);
-        continue;
-      }
-      if (l.rng.chance(l.imp.loss)) {
-        l.stats.lost++;
-        rte_pktmbuf_free(m);
-        continue;
-      }
-      if (!is_private(m)) {
-        rte_mbuf* c = rte_pktmbuf_copy(m, pool, 0, UINT32_MAX);
-        rte_pktmbuf_free(m);
-        if (c == nullptr) {
-          l.stats.lost++;  // no buffer at the receiver: dropped like an RX no-mbuf miss
+        if (!ok) {
+          l.stats.tso_bad++;
+          end.stats_.tx_dropped++;
           continue;
         }
-        m = c;
-      }
-      apply_tx_offloads(m, caps);
-      if (m->pkt_len > 0 && l.rng.chance(l.imp.corrupt)) {
-        flip_bit(m, l.rng.next() % (uint64_t{m->pkt_len} * 8));
-        l.stats.corrupted++;
-      }
-      Flight f{0, 0, m, 0, false};
-      const uint16_t rxq = steer(m, queue, &f);
-      const uint64_t base = std::max(
-          sat_add(sat_add(now, l.imp.delay_ns), l.rng.upto(l.imp.jitter_ns)), l.fifo_floor_ns);
-      if (l.rng.chance(l.imp.reorder)) {
-        f.deliver_at_ns = sat_add(base, l.imp.reorder_delay_ns);
-        l.stats.reordered++;
-      } else {
-        f.deliver_at_ns = base;
-        l.fifo_floor_ns = base;
-      }
-      f.seq = l.next_seq++;
-      enqueue(l, rxq, f);
-      if (l.rng.chance(l.imp.duplicate)) {
-        if (l.in_flight >= l.imp.max_queued) {
-          l.stats.queue_full++;
-          continue;
+        l.stats.tso_segments += tso_out.size();
+        for (rte_mbuf* f : tso_out) {
+          put_on_wire(end, l, queue, now, f);
         }
-        rte_mbuf* c = rte_pktmbuf_copy(m, pool, 0, UINT32_MAX);
-        if (c == nullptr) {
-          continue;  // no buffer for the copy: the frame simply is not duplicated
-        }
-        Flight dup = f;
-        dup.m = c;
-        dup.seq = l.next_seq++;
-        enqueue(l, rxq, dup);
-        l.stats.duplicated++;
+        continue;
       }
+      put_on_wire(end, l, queue, now, m);
     }
     return n;
+  }
+
+  // One frame as the NIC puts it on the cable: tail drop, loss, a private copy, checksum
+  // offloads, corruption, steering, scheduling and duplication.
+  void put_on_wire(End& end, Lane& l, uint16_t queue, uint64_t now, rte_mbuf* m) noexcept {
+    end.stats_.tx_packets++;
+    end.stats_.tx_bytes += m->pkt_len;
+    if (l.in_flight >= l.imp.max_queued) {
+      l.stats.queue_full++;
+      end.stats_.tx_dropped++;
+      rte_pktmbuf_free(m);
+      return;
+    }
+    if (l.rng.chance(l.imp.loss)) {
+      l.stats.lost++;
+      rte_pktmbuf_free(m);
+      return;
+    }
+    if (!is_private(m)) {
+      rte_mbuf* c = rte_pktmbuf_copy(m, pool, 0, UINT32_MAX);
+      rte_pktmbuf_free(m);
+      if (c == nullptr) {
+        l.stats.lost++;  // no buffer at the receiver: dropped like an RX no-mbuf miss
+        return;
+      }
+      m = c;
+    }
+    apply_tx_offloads(m, caps);
+    if (m->pkt_len > 0 && l.rng.chance(l.imp.corrupt)) {
+      flip_bit(m, l.rng.next() % (uint64_t{m->pkt_len} * 8));
+      l.stats.corrupted++;
+    }
+    Flight f{0, 0, m, 0, false};
+    const uint16_t rxq = steer(m, queue, &f);
+    const uint64_t base = std::max(
+        sat_add(sat_add(now, l.imp.delay_ns), l.rng.upto(l.imp.jitter_ns)), l.fifo_floor_ns);
+    if (l.rng.chance(l.imp.reorder)) {
+      f.deliver_at_ns = sat_add(base, l.imp.reorder_delay_ns);
+      l.stats.reordered++;
+    } else {
+      f.deliver_at_ns = base;
+      l.fifo_floor_ns = base;
+    }
+    f.seq = l.next_seq++;
+    enqueue(l, rxq, f);
+    if (l.rng.chance(l.imp.duplicate)) {
+      if (l.in_flight >= l.imp.max_queued) {
+        l.stats.queue_full++;
+        return;
+      }
+      rte_mbuf* c = rte_pktmbuf_copy(m, pool, 0, UINT32_MAX);
+      if (c == nullptr) {
+        return;  // no buffer for the copy: the frame simply is not duplicated
+      }
+      Flight dup = f;
+      dup.m = c;
+      dup.seq = l.next_seq++;
+      enqueue(l, rxq, dup);
+      l.stats.duplicated++;
+    }
   }
 
   uint16_t receive(End& end, uint16_t queue, rte_mbuf** pkts, uint16_t max) noexcept {
@@ -526,6 +680,7 @@ struct WirePair::Impl {
   End end_b;
   std::function<uint64_t()> clock;
   std::array<Lane, 2> lanes;
+  std::vector<rte_mbuf*> tso_out;  // scratch: the frames one TSO frame became
 };
 
 WirePair::WirePair(rte_mempool* pool, net::MacAddr mac_a, net::MacAddr mac_b,

@@ -16,7 +16,14 @@
 //    the receiver's in-place writes ever reach the sender's buffer.
 //  - TX IPv4/TCP/UDP checksum offloads in caps are computed by the wire (DPDK contract:
 //    l2_len/l3_len set, headers in the first segment); RX checksum caps make rx_burst set
-//    RTE_MBUF_F_RX_{IP,L4}_CKSUM_{GOOD,BAD}. TSO is not emulated: caps().tx_tso is false.
+//    RTE_MBUF_F_RX_{IP,L4}_CKSUM_{GOOD,BAD}.
+//  - With caps.tx_tso, a frame flagged RTE_MBUF_F_TX_TCP_SEG is segmented as a NIC does it
+//    (DPDK contract: l2_len/l3_len/l4_len/tso_segsz set, headers in the first segment, the
+//    TCP checksum field preset to the pseudo-header sum without the length): tso_segsz
+//    payload bytes per frame, headers copied with per-frame IPv4 total length, ID + i,
+//    header checksum, TCP sequence number and checksum; FIN/PSH only on the last frame, CWR
+//    only on the first. The impairments then apply to each resulting frame. A frame that
+//    breaks the contract is dropped (tso_bad).
 //  - With caps.num_queues > 1 and caps.rss, IPv4 frames are steered by the symmetric
 //    Toeplitz hash (key 0x6d5a..., RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP: 4-tuple for TCP,
 //    2-tuple otherwise) to RX queue (hash % 128) % num_queues, with the hash in
@@ -45,13 +52,16 @@ struct Impairments {
 };
 
 struct WireStats {
-  uint64_t sent = 0;        // frames offered to tx_burst and accepted
+  uint64_t sent = 0;        // frames offered to tx_burst and accepted (a TSO frame once)
   uint64_t delivered = 0;   // frames handed out by the far end's rx_burst
   uint64_t lost = 0;
   uint64_t duplicated = 0;
   uint64_t corrupted = 0;
   uint64_t reordered = 0;
   uint64_t queue_full = 0;  // tail drops
+  uint64_t tso_frames = 0;    // of sent: frames flagged RTE_MBUF_F_TX_TCP_SEG (with tx_tso)
+  uint64_t tso_segments = 0;  // the frames they were cut into
+  uint64_t tso_bad = 0;       // TSO frames dropped for breaking the contract
 };
 
 enum class Direction { kAtoB, kBtoA };
