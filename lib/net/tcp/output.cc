@@ -34,9 +34,21 @@ uint32_t write_header(uint8_t* p, const FourTuple& t, Seq seq, Seq ack, uint8_t 
 }  // namespace
 
 // Sets the checksum of the segment m (data starts at the TCP header of hdr_len bytes).
-static void finish_checksum(rte_mbuf* m, const FourTuple& t, uint32_t hdr_len,
-                            bool offload) noexcept {
+// tso_segsz > 0 asks the port to cut m into segments of that many payload bytes.
+static void finish_checksum(rte_mbuf* m, const FourTuple& t, uint32_t hdr_len, bool offload,
+                            uint16_t tso_segsz = 0) noexcept {
   auto* p = rte_pktmbuf_mtod(m, uint8_t*);
+  if (tso_segsz > 0) {
+    // DPDK TSO contract (rte_ipv4_phdr_cksum with RTE_MBUF_F_TX_TCP_SEG): the field holds
+    // the pseudo-header sum without the length, which differs per segment. The IPv4
+    // header checksum is left to the port too (Stack::finish_ipv4_header; TSO is only used
+    // with tx_ip_cksum).
+    store_be16(p + 16, ipv4_pseudo_cksum(t.local_ip, t.remote_ip, 6, 0));
+    m->ol_flags |= RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_IPV4;
+    m->l4_len = hdr_len;
+    m->tso_segsz = tso_segsz;
+    return;
+  }
   const uint16_t pseudo =
       ipv4_pseudo_cksum(t.local_ip, t.remote_ip, 6, static_cast<uint16_t>(m->pkt_len));
   if (offload) {
@@ -55,6 +67,16 @@ static void finish_checksum(rte_mbuf* m, const FourTuple& t, uint32_t hdr_len,
 
 uint16_t Tcp::Impl::seg_payload_max(const Connection* c) const noexcept {
   return static_cast<uint16_t>(c->mss - (c->ts_ok ? 12 : 0));
+}
+
+uint32_t Tcp::Impl::seg_send_max(const Connection* c) const noexcept {
+  const uint32_t maxp = seg_payload_max(c);
+  if (!tso) {
+    return maxp;
+  }
+  // The whole frame must stay one IPv4 datagram: 20 bytes of IPv4 and up to 60 of TCP.
+  const uint32_t lim = std::min<uint32_t>(uint32_t{cfg.tso_max_segs} * maxp, 0xffff - 80);
+  return std::max(maxp, lim - lim % maxp);
 }
 
 uint32_t Tcp::Impl::rcv_buf_free(const Connection* c) const noexcept {
@@ -158,7 +180,13 @@ bool Tcp::Impl::send_segment(Connection* c, Seq seq, uint32_t len, uint8_t flags
       c->sndq.copy(seq, len, d);
     }
   }
-  finish_checksum(m, c->tuple, hdr_len, stack.caps().tx_tcp_cksum);
+  // A payload beyond one segment goes out as TSO (output() sizes it by seg_send_max, so
+  // only when tso is on): the port cuts it into segments of what fits beside the options
+  // of this header (no SACK blocks then: they only go where the payload leaves room).
+  const uint32_t segsz = c->mss - static_cast<uint32_t>(opt_len);
+  const bool tso_frame = tso && !syn && len > segsz;
+  finish_checksum(m, c->tuple, hdr_len, stack.caps().tx_tcp_cksum,
+                  tso_frame ? static_cast<uint16_t>(segsz) : 0);
   if (flags & kAck) {
     c->last_ack_sent = c->rcv_nxt;
     if (c->ooo.empty() || !c->sack_ok || sack_sent) {
@@ -170,7 +198,8 @@ bool Tcp::Impl::send_segment(Connection* c, Seq seq, uint32_t len, uint8_t flags
   if (flags & kRst) {
     counters.inc(TcpCounter::kRstSent);
   }
-  counters.inc(TcpCounter::kSegsOut);
+  // Segments as the peer sees them: a TSO frame counts once per segment it becomes.
+  counters.inc(TcpCounter::kSegsOut, tso_frame ? (len + segsz - 1) / segsz : 1);
   counters.inc(TcpCounter::kBytesOut, len);
   stack.ip_output(m, c->tuple.remote_ip, 6, now_ns);
   return true;
@@ -256,6 +285,7 @@ void Tcp::Impl::output(Connection* c, uint64_t now_ns) noexcept {
       break;
   }
   const uint16_t maxp = seg_payload_max(c);
+  const uint32_t send_max = seg_send_max(c);  // > maxp with TSO
   const Seq data_end = c->sndq.end_seq();
   const bool may_send_new =
       c->state == State::kEstablished || c->state == State::kCloseWait;
@@ -284,8 +314,13 @@ void Tcp::Impl::output(Connection* c, uint64_t now_ns) noexcept {
         len = 0;
         flags |= kFin;
       } else {
-        len = std::min<uint32_t>({maxp, static_cast<uint32_t>(run_end - s),
+        len = std::min<uint32_t>({send_max, static_cast<uint32_t>(run_end - s),
                                   static_cast<uint32_t>(std::max<int32_t>(data_end - s, 0))});
+        if (len > maxp) {
+          // TSO: as many whole segments as cwnd allows (at least one, as without TSO).
+          const uint32_t room = std::max<uint32_t>(budget, maxp);
+          len = std::min(len, room - room % maxp);
+        }
         if (c->fin_sent && s + len == c->snd_fin_seq && run_end > c->snd_fin_seq) {
           flags |= kFin;
         }
@@ -297,8 +332,9 @@ void Tcp::Impl::output(Connection* c, uint64_t now_ns) noexcept {
       if (!send_segment(c, s, len, flags, now_ns)) {
         break;
       }
-      c->retransmits++;
-      counters.inc(TcpCounter::kRetransSegs);
+      const uint32_t nsegs = len > maxp ? (len + maxp - 1) / maxp : 1;
+      c->retransmits += nsegs;
+      counters.inc(TcpCounter::kRetransSegs, nsegs);
       c->rtt_start_ns = 0;  // Karn
       c->rtx_nxt = s + len + ((flags & kFin) ? 1 : 0);
       if (!c->rexmit.armed()) {
@@ -314,13 +350,26 @@ void Tcp::Impl::output(Connection* c, uint64_t now_ns) noexcept {
         break;  // window closed: persist timer below
       }
       uint32_t len = std::min<uint32_t>({avail, maxp, static_cast<uint32_t>(win_left)});
+      if (send_max > maxp) {
+        // TSO: several segments in one frame, within the window and cwnd. Only the last
+        // of all queued data may be short, and (with Nagle) only with nothing in flight:
+        // otherwise whole segments, as the rules below would send them one by one.
+        uint32_t big =
+            std::min<uint32_t>({avail, send_max, static_cast<uint32_t>(win_left), budget});
+        if (big > maxp) {
+          if (big < avail || (cfg.nagle && c->in_flight() > 0)) {
+            big -= big % maxp;
+          }
+          len = big;
+        }
+      }
       if (len > budget && in_pipe > 0) {
         break;  // cwnd full
       }
       // Sender SWS avoidance (RFC 9293 §3.8.6.2.1): send a full segment; or all that is
       // queued when nothing is unacknowledged (or Nagle is off); or at least half the
       // largest window the peer offered. Otherwise wait for an ACK.
-      const bool full = len == maxp;
+      const bool full = len >= maxp;
       const bool all = len == avail && (!cfg.nagle || c->in_flight() == 0);
       const bool half = len >= c->max_snd_wnd / 2;
       if (!full && !all && !half && c->in_flight() > 0) {

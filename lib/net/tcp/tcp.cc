@@ -79,7 +79,9 @@ Tcp::Impl::Impl(Stack& s, const TcpConfig& c, std::span<const uint8_t, 16> secre
       queue(q),
       num_queues(nq == 0 ? 1 : nq),
       our_mss(static_cast<uint16_t>(
-          std::min<uint32_t>(c.mss, s.caps().mtu > 40 ? s.caps().mtu - 40u : 536u))) {
+          std::min<uint32_t>(c.mss, s.caps().mtu > 40 ? s.caps().mtu - 40u : 536u))),
+      tso(c.tso && c.tso_max_segs > 1 && s.caps().tx_tso && s.caps().tx_ip_cksum &&
+          s.caps().tx_tcp_cksum && s.caps().tx_multi_seg) {
   // Spread the first ephemeral port per worker.
   port_cursor = static_cast<uint16_t>(kEphemeralLo + (seed_from(secret) % 4096) + q * 7);
 }

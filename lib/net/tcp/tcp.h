@@ -88,6 +88,11 @@ struct TcpConfig {
   bool sack = true;
   bool timestamps = true;
   bool nagle = false;
+  // TCP segmentation offload: hand the port up to tso_max_segs segments' worth of payload
+  // as one frame. Used only when the port offers TSO together with IPv4 and TCP checksum
+  // offload and chained mbufs.
+  bool tso = true;
+  uint16_t tso_max_segs = 16;
   CcAlgo cc = CcAlgo::kCubic;
   uint32_t rto_initial_ms = 1000;  // RFC 6298 §2.1
   uint32_t rto_min_ms = 200;

@@ -96,6 +96,9 @@ struct Tcp::Impl {
   uint32_t rcv_buf_free(const Connection* c) const noexcept;
   uint32_t pipe(const Connection* c) const noexcept;
   uint16_t seg_payload_max(const Connection* c) const noexcept;
+  // The most payload one send_segment may carry: seg_payload_max, or with TSO a whole
+  // number of those up to cfg.tso_max_segs (and within an IPv4 datagram).
+  uint32_t seg_send_max(const Connection* c) const noexcept;
 
   Stack& stack;
   TcpConfig cfg;
@@ -111,6 +114,7 @@ struct Tcp::Impl {
   uint16_t num_queues;
   uint16_t port_cursor = kEphemeralLo;
   uint16_t our_mss;  // advertised MSS: min(cfg.mss, mtu - 40)
+  bool tso;          // cfg.tso and the port can segment (see TcpConfig::tso)
   Connection* flush_head = nullptr;
   std::vector<Connection*> dead;
   int depth = 0;  // nesting of entry points (frees wait until it is 0)

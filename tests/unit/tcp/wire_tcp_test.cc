@@ -137,7 +137,17 @@ class Bulk : public Handler {
 struct LossCase {
   const char* name;
   double loss;
+  bool tso = false;  // both ports offer TSO (with checksum offloads and chains)
 };
+
+// What a NIC with TCP segmentation offload offers.
+PortCaps tso_caps() {
+  PortCaps caps = wire::WirePair::default_caps();
+  caps.tx_multi_seg = true;
+  caps.tx_tso = caps.tx_ip_cksum = caps.tx_tcp_cksum = true;
+  caps.rx_ip_cksum = caps.rx_l4_cksum = true;
+  return caps;
+}
 
 class WireTcp : public ::testing::TestWithParam<LossCase> {
  protected:
@@ -149,6 +159,15 @@ class WireTcp : public ::testing::TestWithParam<LossCase> {
     ASSERT_NE(pool_, nullptr);
     PortCaps caps = wire::WirePair::default_caps();
     caps.tx_multi_seg = true;
+    build(caps, TcpConfig{});
+  }
+  // (Re)creates the wire, both stacks and both Tcps; nothing may be running.
+  void build(const PortCaps& caps, TcpConfig cfg) {
+    ta_.reset();
+    tb_.reset();
+    a_.reset();
+    b_.reset();
+    wire_.reset();
     wire_ = std::make_unique<wire::WirePair>(pool_, kMacA, kMacB, caps);
     wire_->set_clock([this] { return now_; });
     StackConfig sa, sb;
@@ -158,7 +177,6 @@ class WireTcp : public ::testing::TestWithParam<LossCase> {
     a_ = std::make_unique<Stack>(sa, kMacA, pool_, caps);
     b_ = std::make_unique<Stack>(sb, kMacB, pool_, caps);
     const uint8_t ka[16] = {1}, kb[16] = {2};
-    TcpConfig cfg;
     cfg.max_connections = 16384;
     ta_ = std::make_unique<Tcp>(*a_, cfg, std::span<const uint8_t, 16>(ka), now_);
     tb_ = std::make_unique<Tcp>(*b_, cfg, std::span<const uint8_t, 16>(kb), now_);
@@ -225,6 +243,9 @@ TEST_P(WireTcp, BulkBothDirectionsArrivesIntact) {
   const LossCase& p = GetParam();
   const bool big = std::getenv("LT_TCP_BIG") != nullptr;
   const uint64_t size = big ? (256ull << 20) : (32ull << 20);
+  if (p.tso) {
+    build(tso_caps(), TcpConfig{});
+  }
   impair(p.loss);
   Bulk server(pool_, size, 2), client(pool_, size, 1);
   server.tcp = tb_.get();
@@ -249,6 +270,19 @@ TEST_P(WireTcp, BulkBothDirectionsArrivesIntact) {
   std::printf("%s: B: %lu segs out, %lu retrans, %lu fast, %lu rto\n", p.name,
               (unsigned long)cb.get(TcpCounter::kSegsOut), (unsigned long)cb.get(TcpCounter::kRetransSegs),
               (unsigned long)cb.get(TcpCounter::kFastRetrans), (unsigned long)cb.get(TcpCounter::kRtoFired));
+  for (wire::Direction d : {wire::Direction::kAtoB, wire::Direction::kBtoA}) {
+    const wire::WireStats& ws = wire_->stats(d);
+    std::printf("%s: %s: %lu frames offered (%lu TSO, cut into %lu), %lu delivered\n", p.name,
+                d == wire::Direction::kAtoB ? "A->B" : "B->A", (unsigned long)ws.sent,
+                (unsigned long)ws.tso_frames, (unsigned long)ws.tso_segments,
+                (unsigned long)ws.delivered);
+    EXPECT_EQ(ws.tso_bad, 0u);
+    if (p.tso) {
+      EXPECT_GT(ws.tso_frames, 0u) << "the stack used TSO";
+    } else {
+      EXPECT_EQ(ws.tso_frames, 0u);
+    }
+  }
   EXPECT_EQ(client.reason, CloseReason::kNormal);
   EXPECT_EQ(server.reason, CloseReason::kNormal);
   EXPECT_EQ(server.received, size);
@@ -280,8 +314,99 @@ TEST_P(WireTcp, BulkBothDirectionsArrivesIntact) {
 
 INSTANTIATE_TEST_SUITE_P(Loss, WireTcp,
                          ::testing::Values(LossCase{"loss0", 0}, LossCase{"loss1", 0.01},
-                                           LossCase{"loss5", 0.05}, LossCase{"loss10", 0.10}),
+                                           LossCase{"loss5", 0.05}, LossCase{"loss10", 0.10},
+                                           LossCase{"tso_loss0", 0, true},
+                                           LossCase{"tso_loss1", 0.01, true},
+                                           LossCase{"tso_loss5", 0.05, true}),
                          [](const auto& info) { return std::string(info.param.name); });
+
+// A one-way transfer of size bytes from A to B with only delay on the wire (so every
+// frame offered arrives): what A handed its port and what reached B.
+struct OneWay {
+  uint64_t offered = 0;       // frames A's stack gave the port
+  uint64_t tso_frames = 0;    // of those, TSO frames
+  uint64_t delivered = 0;     // frames that reached B
+  uint64_t segs_out = 0;      // A's kSegsOut
+  uint64_t arp_out = 0;       // ARP frames A sent (requests and replies)
+};
+
+class WireTso : public WireTcp {
+ protected:
+  OneWay one_way(const PortCaps& caps, const TcpConfig& cfg, uint64_t size) {
+    build(caps, cfg);
+    wire::Impairments imp;
+    imp.delay_ns = 1 * kMs;
+    wire_->set_impairments(wire::Direction::kAtoB, imp);
+    wire_->set_impairments(wire::Direction::kBtoA, imp);
+    Bulk server(pool_, 0, 2), client(pool_, size, 1);
+    server.tcp = tb_.get();
+    client.tcp = ta_.get();
+    OneWay r;
+    if (!tb_->listen(5002, &server).ok() || !ta_->connect(kIpB, 5002, &client, now_).ok()) {
+      ADD_FAILURE() << "no connection";
+      return r;
+    }
+    const uint64_t deadline = now_ + 600000 * kMs;
+    while (!(client.closed && server.closed) && now_ < deadline) {
+      step();
+    }
+    EXPECT_TRUE(client.closed && server.closed);
+    EXPECT_EQ(server.received, size);
+    EXPECT_EQ(server.got_digest(), client.want_digest());
+    for (int i = 0; i < 70000 && ta_->num_connections() + tb_->num_connections() > 0; i++) {
+      now_ += 1 * kMs;
+      pump(*a_, *ta_, wire_->a(), now_);
+      pump(*b_, *tb_, wire_->b(), now_);
+    }
+    const wire::WireStats& ws = wire_->stats(wire::Direction::kAtoB);
+    r.offered = ws.sent;
+    r.tso_frames = ws.tso_frames;
+    r.delivered = ws.delivered;
+    r.segs_out = ta_->counters().get(TcpCounter::kSegsOut);
+    r.arp_out = a_->counters().get(NetCounter::kArpRequestSent) +
+                a_->counters().get(NetCounter::kArpRequestAnswered);
+    EXPECT_EQ(ws.tso_bad, 0u);
+    EXPECT_EQ(ws.lost + ws.duplicated + ws.queue_full, 0u);
+    EXPECT_EQ(ta_->counters().get(TcpCounter::kRetransSegs), 0u);
+    EXPECT_EQ(ta_->counters().get(TcpCounter::kBytesOut), size);
+    return r;
+  }
+};
+
+TEST_F(WireTso, WithTsoTheStackHandsThePortFewerLargerFrames) {
+  constexpr uint64_t kSize = 8ull << 20;
+  const OneWay on = one_way(tso_caps(), TcpConfig{}, kSize);
+  std::printf("TSO on: %lu frames offered (%lu TSO), %lu delivered, %lu segs out\n",
+              (unsigned long)on.offered, (unsigned long)on.tso_frames,
+              (unsigned long)on.delivered, (unsigned long)on.segs_out);
+  EXPECT_GT(on.tso_frames, 0u);
+  EXPECT_EQ(on.segs_out + on.arp_out, on.delivered)
+      << "kSegsOut counts segments as the peer sees them";
+  // Every 1448-byte payload crossed the wire as its own frame...
+  EXPECT_GE(on.delivered, kSize / 1448);
+  // ...but the port was handed far fewer frames.
+  EXPECT_LT(on.offered * 2, on.delivered);
+
+  TcpConfig off_cfg;
+  off_cfg.tso = false;
+  const OneWay off = one_way(tso_caps(), off_cfg, kSize);
+  std::printf("TSO off: %lu frames offered, %lu delivered\n", (unsigned long)off.offered,
+              (unsigned long)off.delivered);
+  EXPECT_EQ(off.tso_frames, 0u) << "TcpConfig::tso switches it off";
+  EXPECT_EQ(off.offered, off.delivered);
+  EXPECT_EQ(off.segs_out + off.arp_out, off.delivered);
+  // TSO sizes frames by the same window, cwnd and sender SWS rules, in whole segments:
+  // the peer sees exactly the segments it would see without it.
+  EXPECT_EQ(on.delivered, off.delivered);
+  EXPECT_EQ(on.segs_out, off.segs_out);
+
+  // A port that segments but does not fill in IPv4 checksums is not used for TSO.
+  PortCaps no_ip = tso_caps();
+  no_ip.tx_ip_cksum = false;
+  const OneWay partial = one_way(no_ip, TcpConfig{}, 1ull << 20);
+  EXPECT_EQ(partial.tso_frames, 0u);
+  EXPECT_EQ(partial.offered, partial.delivered);
+}
 
 }  // namespace
 }  // namespace linetls::net::tcp
