@@ -658,5 +658,115 @@ TEST_F(Script, ActiveOpenEstablishes) {
   EXPECT_FALSE(tcp_->info(*r).sack);
 }
 
+// ---- TCP segmentation offload ----
+
+// A port with TSO: drain() checks each TSO frame against DPDK's contract and cuts it into
+// the segments the peer would see.
+class Tso : public TcpHarness {
+ protected:
+  void SetUp() override {
+    PortCaps caps;
+    caps.tx_tso = caps.tx_ip_cksum = caps.tx_tcp_cksum = caps.tx_multi_seg = true;
+    setup_with(test_config(), caps);
+  }
+  // An ACK from the peer for everything below ack, echoing seg's timestamp.
+  void ack(uint32_t ack_seq, const OutSeg& seg, uint32_t tsval) {
+    SegSpec a;
+    a.seq = 1001;
+    a.ack = ack_seq;
+    a.flags = F_ACK;
+    a.opts.ts = std::make_pair(tsval, seg.opts.timestamp ? seg.opts.timestamp->first : 0u);
+    inject(a);
+  }
+};
+
+TEST_F(Tso, OneFrameCarriesTheInitialWindowAndRetransmissionsUseItToo) {
+  handshake(all_opts());
+  Connection* c = h_.connected[0];
+  const uint64_t segs0 = tcp_->counters().get(TcpCounter::kSegsOut);
+  const uint64_t frames0 = frames_out_;
+  const Bytes p = net::testing::pattern(20000, 5);
+  std::vector<size_t> splits;
+  for (size_t off = 1500; off < p.size(); off += 1500) {
+    splits.push_back(off);
+  }
+  ASSERT_TRUE(tcp_->send(c, net::testing::make_mbuf(pool_, p, splits)).ok());
+  tcp_->flush(now_);
+  auto out = drain();
+  // The initial window (RFC 6928: 10 segments of 1448) leaves as one frame.
+  EXPECT_EQ(frames_out_ - frames0, 1u);
+  EXPECT_EQ(tso_frames_out_, 1u);
+  ASSERT_EQ(out.size(), 10u);
+  const uint32_t base = our_isn_ + 1;
+  for (size_t i = 0; i < out.size(); i++) {
+    EXPECT_TRUE(out[i].from_tso);
+    EXPECT_EQ(out[i].seq, base + 1448 * i);
+    EXPECT_EQ(out[i].payload, Bytes(p.begin() + static_cast<long>(1448 * i),
+                                    p.begin() + static_cast<long>(1448 * (i + 1))));
+    EXPECT_EQ(out[i].flags, F_ACK) << "not the end of the queued data: no PSH";
+    EXPECT_TRUE(out[i].opts.timestamp.has_value());
+  }
+  EXPECT_EQ(tcp_->counters().get(TcpCounter::kSegsOut) - segs0, 10u) << "segments, not frames";
+
+  // Nothing is acknowledged: the RTO resends one segment (the loss window is one MSS).
+  auto r = advance(250 * kMs);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_FALSE(r[0].from_tso);
+  EXPECT_EQ(r[0].seq, base);
+  EXPECT_EQ(r[0].payload.size(), 1448u);
+  EXPECT_EQ(tcp_->counters().get(TcpCounter::kRetransSegs), 1u);
+  // Its ACK doubles cwnd (slow start): the next two lost segments go out as one frame.
+  const uint64_t tso0 = tso_frames_out_;
+  ack(base + 1448, r[0], 5002);
+  r = drain();
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(tso_frames_out_ - tso0, 1u);
+  EXPECT_TRUE(r[0].from_tso && r[1].from_tso);
+  EXPECT_EQ(r[0].seq, base + 1448);
+  EXPECT_EQ(r[1].seq, base + 2 * 1448);
+  EXPECT_EQ(r[1].payload, Bytes(p.begin() + 2 * 1448, p.begin() + 3 * 1448));
+  EXPECT_EQ(tcp_->counters().get(TcpCounter::kRetransSegs), 3u);
+
+  // Everything sent is acknowledged: the rest of the data, 5520 bytes, ends with a short
+  // segment carrying PSH, and the FIN after shutdown() rides on it.
+  tcp_->shutdown(c);
+  ack(base + 14480, r[1], 5003);
+  r = drain();
+  Bytes rest;
+  for (const OutSeg& s : r) {
+    rest.insert(rest.end(), s.payload.begin(), s.payload.end());
+  }
+  EXPECT_EQ(rest, Bytes(p.begin() + 14480, p.end()));
+  ASSERT_FALSE(r.empty());
+  EXPECT_EQ(r.back().payload.size(), 20000u - 14480 - 3 * 1448);
+  EXPECT_EQ(r.back().flags, F_ACK | F_PSH | F_FIN);
+  for (size_t i = 0; i + 1 < r.size(); i++) {
+    EXPECT_EQ(r[i].flags, F_ACK) << "FIN and PSH only on the last segment";
+  }
+  tcp_->abort(c);
+  drain();
+}
+
+TEST_F(Tso, SwitchedOffByConfig) {
+  TcpConfig cfg = test_config();
+  cfg.tso = false;
+  PortCaps caps;
+  caps.tx_tso = caps.tx_ip_cksum = caps.tx_tcp_cksum = caps.tx_multi_seg = true;
+  setup_with(cfg, caps);
+  handshake(all_opts());
+  ASSERT_TRUE(tcp_->send(h_.connected[0], net::testing::make_mbuf(pool_, net::testing::pattern(6000),
+                                                                  {1500, 3000, 4500}))
+                  .ok());
+  tcp_->flush(now_);
+  auto out = drain();
+  ASSERT_EQ(out.size(), 5u);
+  EXPECT_EQ(tso_frames_out_, 0u);
+  for (const OutSeg& s : out) {
+    EXPECT_FALSE(s.from_tso);
+  }
+  tcp_->abort(h_.connected[0]);
+  drain();
+}
+
 }  // namespace
 }  // namespace linetls::net::tcp::testing

@@ -120,6 +120,7 @@ struct OutSeg {
   TcpOptions opts;
   Bytes payload;
   bool cksum_ok = false;
+  bool from_tso = false;  // cut from a TSO frame (by drain(), as the port would)
 };
 
 class RecordingHandler : public Handler {
@@ -210,42 +211,115 @@ class TcpHarness : public ::testing::Test {
     tcp_->flush(now_);
   }
 
-  // Takes every TCP segment the stack queued.
+  // Takes every TCP segment the stack queued. Offloads the port's caps promise are done
+  // here as a NIC would, after checking the stack kept DPDK's contract: a checksum-offload
+  // frame carries the pseudo-header sum in its TCP checksum field, a TSO frame (which
+  // becomes several segments, each marked from_tso) the same sum without the length.
   std::vector<OutSeg> drain() {
     std::vector<OutSeg> out;
     TxQueue& q = stack_->tx();
     for (uint32_t i = 0; i < q.size(); i++) {
       rte_mbuf* m = q.data()[i];
       Bytes f = net::testing::mbuf_bytes(m);
+      const uint64_t ol = m->ol_flags;
+      const uint32_t l2 = m->l2_len, l3 = m->l3_len, l4 = m->l4_len, segsz = m->tso_segsz;
       rte_pktmbuf_free(m);
       if (f.size() < 54 || get16(f, 12) != 0x0800 || f[23] != 6) {
         continue;
       }
-      const size_t tcp_off = 14 + (f[14] & 0xf) * 4;
-      const size_t l4_len = get16(f, 16) - (f[14] & 0xf) * 4;
-      Bytes t(f.begin() + static_cast<long>(tcp_off), f.begin() + static_cast<long>(tcp_off + l4_len));
-      OutSeg s;
-      s.sport = get16(t, 0);
-      s.dport = get16(t, 2);
-      s.seq = get32(t, 4);
-      s.ack = get32(t, 8);
-      s.flags = t[13];
-      s.wnd = get16(t, 14);
-      const size_t doff = (t[12] >> 4) * 4;
-      EXPECT_TRUE(parse_options(std::span<const uint8_t>(t.data() + 20, doff - 20), &s.opts));
-      s.payload.assign(t.begin() + static_cast<long>(doff), t.end());
-      Bytes pseudo;
-      put32(pseudo, get32(f, 26));
-      put32(pseudo, get32(f, 30));
-      put16(pseudo, 6);
-      put16(pseudo, static_cast<uint16_t>(t.size()));
-      pseudo.insert(pseudo.end(), t.begin(), t.end());
-      s.cksum_ok = net::testing::ref_cksum(pseudo.data(), pseudo.size()) == 0;
-      EXPECT_TRUE(s.cksum_ok);
-      out.push_back(s);
+      frames_out_++;
+      const size_t ihl = (f[14] & 0xfu) * 4;
+      const size_t tcp_off = 14 + ihl;
+      const size_t doff = (f[tcp_off + 12] >> 4) * 4u;
+      const uint16_t l4_total = static_cast<uint16_t>(get16(f, 16) - ihl);
+      if ((ol & RTE_MBUF_F_TX_TCP_SEG) != 0) {
+        tso_frames_out_++;
+        EXPECT_EQ(ol & (RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_CKSUM),
+                  RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_CKSUM);
+        EXPECT_EQ(l2, 14u);
+        EXPECT_EQ(l3, ihl);
+        EXPECT_EQ(l4, doff);
+        EXPECT_EQ(get16(f, tcp_off + 16), pseudo_sum(f, 0)) << "pseudo-header sum, no length";
+        EXPECT_GT(segsz, 0u);
+        if (segsz == 0 || l4 != doff) {
+          continue;
+        }
+        const size_t hdr = tcp_off + doff;
+        const size_t payload = f.size() - hdr;
+        for (size_t off = 0; off < payload; off += segsz) {
+          const size_t take = std::min<size_t>(segsz, payload - off);
+          Bytes g(f.begin(), f.begin() + static_cast<long>(hdr));
+          g.insert(g.end(), f.begin() + static_cast<long>(hdr + off),
+                   f.begin() + static_cast<long>(hdr + off + take));
+          const uint16_t tl = static_cast<uint16_t>(ihl + doff + take);
+          g[16] = static_cast<uint8_t>(tl >> 8);
+          g[17] = static_cast<uint8_t>(tl);
+          const uint32_t seq = get32(f, tcp_off + 4) + static_cast<uint32_t>(off);
+          for (int k = 0; k < 4; k++) {
+            g[tcp_off + 4 + k] = static_cast<uint8_t>(seq >> (24 - 8 * k));
+          }
+          if (off + take < payload) {
+            g[tcp_off + 13] &= static_cast<uint8_t>(~(F_FIN | F_PSH));
+          }
+          fill_tcp_cksum(g, tcp_off);
+          out.push_back(parse_out(g, tcp_off, static_cast<uint16_t>(doff + take)));
+          out.back().from_tso = true;
+        }
+        continue;
+      }
+      if ((ol & RTE_MBUF_F_TX_L4_MASK) == RTE_MBUF_F_TX_TCP_CKSUM) {
+        EXPECT_EQ(get16(f, tcp_off + 16), pseudo_sum(f, l4_total)) << "pseudo-header sum";
+        fill_tcp_cksum(f, tcp_off);
+      }
+      out.push_back(parse_out(f, tcp_off, l4_total));
     }
     q.consume(q.size());
     return out;
+  }
+  // The RFC 793 pseudo-header sum (not complemented) of frame f with the given TCP length.
+  static uint16_t pseudo_sum(const Bytes& f, uint16_t tcp_len) {
+    Bytes ph;
+    put32(ph, get32(f, 26));
+    put32(ph, get32(f, 30));
+    put16(ph, 6);
+    put16(ph, tcp_len);
+    return static_cast<uint16_t>(~net::testing::ref_cksum(ph.data(), ph.size()));
+  }
+  static void fill_tcp_cksum(Bytes& f, size_t tcp_off) {
+    f[tcp_off + 16] = f[tcp_off + 17] = 0;
+    const uint16_t tcp_len = static_cast<uint16_t>(f.size() - tcp_off);
+    Bytes pseudo;
+    put32(pseudo, get32(f, 26));
+    put32(pseudo, get32(f, 30));
+    put16(pseudo, 6);
+    put16(pseudo, tcp_len);
+    pseudo.insert(pseudo.end(), f.begin() + static_cast<long>(tcp_off), f.end());
+    const uint16_t c = net::testing::ref_cksum(pseudo.data(), pseudo.size());
+    f[tcp_off + 16] = static_cast<uint8_t>(c >> 8);
+    f[tcp_off + 17] = static_cast<uint8_t>(c);
+  }
+  // The segment in frame f (TCP header at tcp_off, l4_len bytes of TCP).
+  static OutSeg parse_out(const Bytes& f, size_t tcp_off, size_t l4_len) {
+    Bytes t(f.begin() + static_cast<long>(tcp_off), f.begin() + static_cast<long>(tcp_off + l4_len));
+    OutSeg s;
+    s.sport = get16(t, 0);
+    s.dport = get16(t, 2);
+    s.seq = get32(t, 4);
+    s.ack = get32(t, 8);
+    s.flags = t[13];
+    s.wnd = get16(t, 14);
+    const size_t doff = (t[12] >> 4) * 4;
+    EXPECT_TRUE(parse_options(std::span<const uint8_t>(t.data() + 20, doff - 20), &s.opts));
+    s.payload.assign(t.begin() + static_cast<long>(doff), t.end());
+    Bytes pseudo;
+    put32(pseudo, get32(f, 26));
+    put32(pseudo, get32(f, 30));
+    put16(pseudo, 6);
+    put16(pseudo, static_cast<uint16_t>(t.size()));
+    pseudo.insert(pseudo.end(), t.begin(), t.end());
+    s.cksum_ok = net::testing::ref_cksum(pseudo.data(), pseudo.size()) == 0;
+    EXPECT_TRUE(s.cksum_ok);
+    return s;
   }
 
   // Advances virtual time, firing TCP timers; returns what was sent meanwhile.
@@ -298,6 +372,8 @@ class TcpHarness : public ::testing::Test {
   RecordingHandler h_;
   uint32_t our_isn_ = 0;
   bool split_header = false;
+  uint64_t frames_out_ = 0;      // TCP frames drain() took from the TX queue
+  uint64_t tso_frames_out_ = 0;  // of those, TSO frames
 };
 
 }  // namespace linetls::net::tcp::testing
