@@ -1,6 +1,7 @@
 #include "lib/tls/client13.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include "lib/base/bytes.h"
@@ -23,6 +24,15 @@ crypto::Rng& rng_of(const ClientConfig13& c) noexcept {
 }  // namespace
 
 Client13::Client13(const ClientConfig13& config) noexcept : config_(config) {}
+
+uint64_t Client13::now_ms() const noexcept {
+  if (config_.now_ms) {
+    return config_.now_ms();
+  }
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
 
 std::string_view Client13::state_name() const noexcept { return kStateNames[state_.index()]; }
 
@@ -81,15 +91,20 @@ Wait Client13::start() noexcept {
     }
     s.shares.push_back(std::move(*ks));
   }
-  auto r = write_hello(s, {});
+  if (const Session* ses = config_.session) {
+    const crypto::HashAlgo h = suite_info(ses->suite).hash;
+    s.psk_offered = std::any_of(config_.cipher_suites.begin(), config_.cipher_suites.end(),
+                                [&](CipherSuite c) { return suite_info(c).hash == h; });
+  }
+  auto r = write_hello(s, {}, nullptr);
   if (r) {
     state_.emplace<ReadServerHello>(std::move(s));
   }
   return finish_step(std::move(r));
 }
 
-Result<void, Error> Client13::write_hello(ReadServerHello& s,
-                                          std::span<const uint8_t> cookie) noexcept {
+Result<void, Error> Client13::write_hello(ReadServerHello& s, std::span<const uint8_t> cookie,
+                                          const crypto::Transcript* prefix) noexcept {
   std::vector<uint16_t> suites, groups;
   for (CipherSuite c : config_.cipher_suites) {
     suites.push_back(static_cast<uint16_t>(c));
@@ -121,7 +136,18 @@ Result<void, Error> Client13::write_hello(ReadServerHello& s,
   p.omit_signature_algorithms = config_.omit_signature_algorithms;
   p.omit_key_share = config_.omit_key_share;
   p.duplicate_supported_groups = config_.duplicate_supported_groups;
-  size_t room =
+  p.early_data = config_.offer_early_data && !prefix;  // §4.2.10: none after an HRR
+  const Session* ses = s.psk_offered ? config_.session : nullptr;
+  crypto::HashAlgo psk_hash = crypto::HashAlgo::kSha256;
+  if (ses != nullptr) {
+    p.psk_modes = config_.psk_modes;
+    psk_hash = suite_info(ses->suite).hash;
+    // §4.2.11.1: obfuscated_ticket_age = (ticket age in ms + ticket_age_add) mod 2^32.
+    p.psk_identity = ses->ticket;
+    p.psk_obfuscated_age = static_cast<uint32_t>(now_ms() - ses->received_ms) + ses->age_add;
+    p.psk_binder_len = crypto::hash_len(psk_hash);
+  }
+  size_t room = 64 + p.psk_identity.size() + p.psk_binder_len +
       2048 + config_.server_name.size() + cookie.size() + config_.signature_algorithms.size() * 2;
   for (const std::string& a : config_.alpn) {
     room += 1 + a.size();
@@ -132,6 +158,36 @@ Result<void, Error> Client13::write_hello(ReadServerHello& s,
     return ok;
   }
   s.client_hello.resize(w.size());
+  if (ses != nullptr) {
+    // §4.2.11.2: the binder is a Finished MAC keyed by the "res binder" key over the
+    // transcript up to and including the truncated ClientHello.
+    KeySchedule early(psk_hash);
+    if (!early.start(ses->psk.view())) {
+      return fail(Error::kCryptoFailure);
+    }
+    auto binder_key = early.binder_key(true);
+    if (!binder_key) {
+      return fail(binder_key.error());
+    }
+    auto th = prefix != nullptr ? prefix->clone() : crypto::Transcript::create(psk_hash);
+    const size_t tail = kPskBindersTail + p.psk_binder_len;
+    if (!th || !th->update(std::span(s.client_hello).first(s.client_hello.size() - tail))) {
+      return fail(Error::kCryptoFailure);
+    }
+    auto h = th->digest();
+    if (!h) {
+      return fail(Error::kCryptoFailure);
+    }
+    auto binder = finished_verify_data(psk_hash, binder_key->view(), h->view());
+    if (!binder) {
+      return fail(binder.error());
+    }
+    std::memcpy(s.client_hello.data() + s.client_hello.size() - p.psk_binder_len,
+                binder->view().data(), p.psk_binder_len);
+    if (config_.corrupt_binder) {
+      s.client_hello.back() ^= 1;
+    }
+  }
   flight_.bytes[0].insert(flight_.bytes[0].end(), s.client_hello.begin(), s.client_hello.end());
   return {};
 }
@@ -153,6 +209,9 @@ Wait Client13::handle(const HandshakeMessage& msg) noexcept {
   } else if (std::holds_alternative<Done>(old)) {
     state_.emplace<Done>();
     r = handle_post_handshake13(false, msg, secrets_, flight_, post_);
+    if (r && msg.type == HandshakeType::kNewSessionTicket) {
+      r = store_ticket(msg);
+    }
   } else if (std::holds_alternative<Failed>(old)) {
     return Wait::kError;
   } else {
@@ -179,7 +238,7 @@ Result<void, Error> Client13::on_server_hello(ReadServerHello s,
                        [&](CipherSuite c) { return static_cast<uint16_t>(c) == suite; });
   };
   if (!same(sh->legacy_session_id_echo, s.session_id) || !offered(sh->cipher_suite) ||
-      sh->selected_version != kTls13 || sh->selected_psk ||
+      sh->selected_version != kTls13 || (sh->selected_psk && sh->is_hello_retry_request) ||
       (s.hrr_suite && *s.hrr_suite != sh->cipher_suite)) {
     return fail(Error::kIllegalParameter);
   }
@@ -216,8 +275,12 @@ Result<void, Error> Client13::on_server_hello(ReadServerHello s,
     s.shares.push_back(std::move(*ks));
     hrr_ = true;
     s.hrr_suite = sh->cipher_suite;
+    // §4.1.4: the client "SHOULD" drop PSKs whose hash does not match the selected suite.
+    if (s.psk_offered && suite_info(config_.session->suite).hash != suite.hash) {
+      s.psk_offered = false;
+    }
     std::vector<uint8_t> cookie(sh->cookie.begin(), sh->cookie.end());
-    if (auto ok = write_hello(s, cookie); !ok) {
+    if (auto ok = write_hello(s, cookie, &*t); !ok) {
       return ok;
     }
     if (!t->update(s.client_hello)) {
@@ -258,9 +321,22 @@ Result<void, Error> Client13::on_server_hello(ReadServerHello s,
   if (!transcript.update(m.bytes)) {
     return fail(Error::kCryptoFailure);
   }
+  // §4.2.11: "Clients MUST verify that the server's selected_identity is within the range
+  // supplied by the client, that the server selected a cipher suite indicating a Hash
+  // associated with the PSK ... If these values are not consistent, the client MUST abort
+  // the handshake with an "illegal_parameter" alert."
+  std::span<const uint8_t> psk;
+  if (sh->selected_psk) {
+    if (!s.psk_offered || *sh->selected_psk != 0 ||
+        suite_info(config_.session->suite).hash != suite.hash) {
+      return fail(Error::kIllegalParameter);
+    }
+    psk = config_.session->psk.view();
+    resumed_ = true;
+  }
   KeySchedule schedule(suite.hash);
   auto h = transcript.digest();
-  if (!h || !schedule.start() || !schedule.add_handshake(shared->view())) {
+  if (!h || !schedule.start(psk) || !schedule.add_handshake(shared->view())) {
     return fail(Error::kCryptoFailure);
   }
   auto chs = schedule.client_handshake_traffic_secret(h->view());
@@ -304,6 +380,11 @@ Result<void, Error> Client13::on_encrypted_extensions(ReadEncryptedExtensions s,
   sni_ack_ = ee->server_name_ack;
   if (!s.transcript.update(m.bytes)) {
     return fail(Error::kCryptoFailure);
+  }
+  if (resumed_) {  // §2.2: authenticated by the PSK, Finished follows
+    state_.emplace<ReadFinished>(
+        ReadFinished{s.suite, std::move(s.transcript), std::move(s.schedule)});
+    return {};
   }
   state_.emplace<ReadCertificate>(
       ReadCertificate{s.suite, std::move(s.transcript), std::move(s.schedule)});
@@ -443,6 +524,31 @@ Result<void, Error> Client13::on_finished(ReadFinished s, const HandshakeMessage
   }
   secrets_.resumption_master = std::move(*res);
   state_.emplace<Done>();
+  return {};
+}
+
+Result<void, Error> Client13::store_ticket(const HandshakeMessage& m) noexcept {
+  auto nst = parse_new_session_ticket(m.body);
+  if (!nst) {
+    return fail(nst.error());
+  }
+  // §4.6.1: "The value of zero indicates that the ticket should be discarded immediately."
+  if (nst->ticket_lifetime == 0) {
+    return {};
+  }
+  auto psk =
+      resumption_psk(secrets_.suite.hash, secrets_.resumption_master.view(), nst->ticket_nonce);
+  if (!psk) {
+    return fail(psk.error());
+  }
+  Session ses;
+  ses.ticket.assign(nst->ticket.begin(), nst->ticket.end());
+  ses.psk = std::move(*psk);
+  ses.suite = secrets_.suite.suite;
+  ses.lifetime_s = nst->ticket_lifetime;
+  ses.age_add = nst->ticket_age_add;
+  ses.received_ms = now_ms();
+  sessions_.push_back(std::move(ses));
   return {};
 }
 

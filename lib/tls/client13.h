@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -34,6 +35,17 @@
 
 namespace linetls::tls {
 
+// A resumable session from one NewSessionTicket (§4.6.1), as Client13::take_sessions()
+// returns it and ClientConfig13::session offers it.
+struct Session {
+  std::vector<uint8_t> ticket;
+  crypto::HashSecret psk;  // HKDF-Expand-Label(resumption_master_secret, "resumption", nonce)
+  CipherSuite suite = CipherSuite::kAes128GcmSha256;
+  uint32_t lifetime_s = 0;
+  uint32_t age_add = 0;
+  uint64_t received_ms = 0;  // ClientConfig13::now_ms at receipt
+};
+
 struct ClientConfig13 {
   std::vector<CipherSuite> cipher_suites = {CipherSuite::kAes128GcmSha256,
                                             CipherSuite::kAes256GcmSha384,
@@ -48,7 +60,16 @@ struct ClientConfig13 {
   std::string server_name;        // empty: no SNI
   std::vector<std::string> alpn;  // empty: no ALPN
   crypto::Rng* rng = nullptr;     // nullptr: crypto::os_rng()
-  // Tests only: ClientHello defects to check the server's answers.
+  // Resumption: the session to offer (borrowed; nullptr: none). It is offered only if its
+  // suite's hash matches one of cipher_suites, and dropped after a HelloRetryRequest that
+  // selects a suite with another hash.
+  const Session* session = nullptr;
+  // psk_key_exchange_modes, sent with a session; 1 = psk_dhe_ke.
+  std::vector<uint8_t> psk_modes = {1};
+  std::function<uint64_t()> now_ms;      // milliseconds; empty: the system clock
+  // Tests only: ClientHello defects and options to check the server's answers.
+  bool offer_early_data = false;
+  bool corrupt_binder = false;
   uint8_t compression_method = 0;
   bool omit_supported_versions = false;
   bool omit_signature_algorithms = false;
@@ -83,6 +104,10 @@ class Client13 {
   bool server_name_acknowledged() const noexcept { return sni_ack_; }
   bool received_hello_retry_request() const noexcept { return hrr_; }
   crypto::NamedGroup group() const noexcept { return group_; }
+  // True when the server selected our PSK (no Certificate was received).
+  bool resumed() const noexcept { return resumed_; }
+  // Sessions from the NewSessionTickets received so far, handed over.
+  std::vector<Session> take_sessions() noexcept { return std::move(sessions_); }
   // SHA-256 of the server's leaf certificate, once received.
   const crypto::Digest& server_certificate_sha256() const noexcept { return leaf_sha256_; }
 
@@ -94,6 +119,7 @@ class Client13 {
     std::vector<uint8_t> client_hello;             // the last ClientHello sent (whole message)
     std::optional<crypto::Transcript> transcript;  // after an HRR: message_hash .. CH2
     std::optional<uint16_t> hrr_suite;
+    bool psk_offered = false;  // the last ClientHello offered config.session
     uint8_t random[32];
     uint8_t session_id[32];
   };
@@ -132,7 +158,12 @@ class Client13 {
                                                      "failed"};
 
  private:
-  Result<void, Error> write_hello(ReadServerHello& s, std::span<const uint8_t> cookie) noexcept;
+  // Writes a ClientHello; with s.psk_offered its binder covers prefix (the transcript so far,
+  // after an HRR; nullptr before) and the truncated message.
+  Result<void, Error> write_hello(ReadServerHello& s, std::span<const uint8_t> cookie,
+                                  const crypto::Transcript* prefix) noexcept;
+  Result<void, Error> store_ticket(const HandshakeMessage& m) noexcept;
+  uint64_t now_ms() const noexcept;
   Result<void, Error> on_server_hello(ReadServerHello s, const HandshakeMessage& m) noexcept;
   Result<void, Error> on_encrypted_extensions(ReadEncryptedExtensions s,
                                               const HandshakeMessage& m) noexcept;
@@ -153,6 +184,8 @@ class Client13 {
   crypto::NamedGroup group_ = crypto::NamedGroup::kX25519;
   bool sni_ack_ = false;
   bool hrr_ = false;
+  bool resumed_ = false;
+  std::vector<Session> sessions_;
 };
 
 }  // namespace linetls::tls

@@ -107,6 +107,34 @@ Result<void, Error> write_client_hello(ByteWriter& w, const ClientHelloParams& p
     w.end_prefixed(c);
     w.end_prefixed(ext);
   }
+  if (!p.psk_modes.empty()) {
+    w.put_u16(code(ExtensionType::kPskKeyExchangeModes));
+    auto ext = w.begin_prefixed(2);
+    auto modes = w.begin_prefixed(1);
+    w.put_bytes(p.psk_modes);
+    w.end_prefixed(modes);
+    w.end_prefixed(ext);
+  }
+  if (p.early_data) {
+    w.put_u16(code(ExtensionType::kEarlyData));
+    w.put_u16(0);
+  }
+  if (p.psk_binder_len != 0) {
+    w.put_u16(code(ExtensionType::kPreSharedKey));
+    auto ext = w.begin_prefixed(2);
+    auto ids = w.begin_prefixed(2);
+    auto id = w.begin_prefixed(2);
+    w.put_bytes(p.psk_identity);
+    w.end_prefixed(id);
+    w.put_u32(p.psk_obfuscated_age);
+    w.end_prefixed(ids);
+    auto binders = w.begin_prefixed(2);
+    auto binder = w.begin_prefixed(1);
+    w.put_zeros(p.psk_binder_len);
+    w.end_prefixed(binder);
+    w.end_prefixed(binders);
+    w.end_prefixed(ext);
+  }
   w.end_prefixed(exts);
   w.end_prefixed(msg);
   return done(w);

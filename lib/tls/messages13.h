@@ -34,6 +34,14 @@ struct ClientHelloParams {
   std::span<const uint8_t> server_name;            // empty: not sent
   std::span<const std::span<const uint8_t>> alpn;  // empty: not sent
   std::span<const uint8_t> cookie;                 // empty: not sent (§4.2.2 echo after HRR)
+  std::span<const uint8_t> psk_modes;              // empty: not sent
+  bool early_data = false;                         // an empty early_data extension
+  // One PSK identity with a zero binder of psk_binder_len bytes (0: no pre_shared_key). The
+  // binder is the last psk_binder_len bytes of the message; the caller computes and patches
+  // it over everything before the last kPskBindersTail + psk_binder_len bytes.
+  std::span<const uint8_t> psk_identity;
+  uint32_t psk_obfuscated_age = 0;
+  size_t psk_binder_len = 0;
   uint8_t compression_method = 0;                  // tests only: anything but 0 is illegal
   bool omit_supported_versions = false;            // tests only
   bool omit_signature_algorithms = false;          // tests only
@@ -41,8 +49,13 @@ struct ClientHelloParams {
   bool duplicate_supported_groups = false;         // tests only
 };
 
+// Bytes after Truncate(ClientHello) besides the binder itself: the binders list length (2)
+// and the binder's length (1).
+inline constexpr size_t kPskBindersTail = 3;
+
 // Writes a ClientHello offering only TLS 1.3: extensions server_name, supported_groups,
-// signature_algorithms, ALPN, key_share, supported_versions, cookie.
+// signature_algorithms, ALPN, key_share, supported_versions, cookie, psk_key_exchange_modes,
+// early_data, pre_shared_key (last, §4.2.11).
 Result<void, Error> write_client_hello(ByteWriter& w, const ClientHelloParams& p) noexcept;
 
 // ---- ServerHello / HelloRetryRequest (client side) ----

@@ -1,6 +1,7 @@
 #include "lib/tls/server13.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include "lib/base/bytes.h"
@@ -236,6 +237,7 @@ Result<Server13::Chosen, Error> Server13::negotiate(const ClientHello& ch) const
     }
   }
   c.session_id = ch.legacy_session_id;
+  c.server_name = ch.server_name;
   c.client_record_size_limit = ch.record_size_limit;
   return c;
 }
@@ -249,6 +251,7 @@ Result<void, Error> Server13::on_client_hello(ReadClientHello, const HandshakeMe
   if (!ch) {
     return fail(ch.error());
   }
+  early_data_offered_ = ch->early_data;
   auto chosen = negotiate(*ch);
   if (!chosen) {
     return fail(chosen.error());
@@ -258,7 +261,13 @@ Result<void, Error> Server13::on_client_hello(ReadClientHello, const HandshakeMe
     return fail(Error::kCryptoFailure);
   }
   if (chosen->share != nullptr) {
-    return send_server_flight(*chosen, std::move(*transcript), chosen->share->key_exchange);
+    // The binder covers the truncated ClientHello alone (no HelloRetryRequest before it).
+    auto psk = select_psk(*ch, m.bytes, nullptr, *chosen);
+    if (!psk) {
+      return fail(psk.error());
+    }
+    return send_server_flight(*chosen, std::move(*transcript), chosen->share->key_exchange,
+                              *psk);
   }
   // §4.1.4: the server "will send this message in response to a ClientHello message if it
   // is able to find an acceptable set of parameters but the ClientHello does not contain
@@ -350,20 +359,186 @@ Result<void, Error> Server13::on_second_client_hello(ReadSecondClientHello s,
   if (chosen->suite.suite != s.suite.suite || chosen->group != s.group || !chosen->share) {
     return fail(Error::kIllegalParameter);
   }
+  // §4.2.11.2: after a HelloRetryRequest the binder covers message_hash(ClientHello1),
+  // the HelloRetryRequest and the truncated ClientHello2.
+  auto psk = select_psk(*ch, m.bytes, &s.transcript, *chosen);
+  if (!psk) {
+    return fail(psk.error());
+  }
   if (!s.transcript.update(m.bytes)) {
     return fail(Error::kCryptoFailure);
   }
-  return send_server_flight(*chosen, std::move(s.transcript), chosen->share->key_exchange);
+  return send_server_flight(*chosen, std::move(s.transcript), chosen->share->key_exchange, *psk);
+}
+
+uint64_t Server13::now_ms() const noexcept {
+  if (config_.now_ms) {
+    return config_.now_ms();
+  }
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+Result<std::optional<Server13::PskChoice>, Error> Server13::select_psk(
+    const ClientHello& ch, std::span<const uint8_t> message, const crypto::Transcript* prefix,
+    const Chosen& c) const noexcept {
+  const TicketDecoder* decoder =
+      config_.ticket_decoder != nullptr ? config_.ticket_decoder : config_.ticket_keys;
+  std::optional<PskChoice> none;
+  // §4.2.9: "Servers MUST NOT select a key exchange mode that is not listed by the client."
+  // Only psk_dhe_ke (1) is implemented; psk_ke alone means a full handshake.
+  if (decoder == nullptr || ch.num_psks == 0 ||
+      std::find(ch.psk_modes.begin(), ch.psk_modes.end(), uint8_t{1}) == ch.psk_modes.end()) {
+    return none;
+  }
+  const uint64_t now = now_ms();
+  for (size_t i = 0; i < ch.num_psks; i++) {
+    const PskIdentity& id = ch.psks[i];
+    std::optional<TicketContents> t = decoder->open(id.identity);
+    // §4.2.11: "the server MUST ensure that it selects a compatible PSK (if any) and cipher
+    // suite"; a ticket resumes only under a suite with the same hash (§4.6.1).
+    if (!t || suite_info(t->suite).hash != c.suite.hash || now < t->issued_ms ||
+        !same(t->server_name, c.server_name)) {
+      continue;
+    }
+    // §4.6.1 lifetime, §8.3 age: the client's view of the ticket age must be within a small
+    // window of the server's.
+    const uint64_t server_age = now - t->issued_ms;
+    const uint64_t client_age = static_cast<uint32_t>(id.obfuscated_ticket_age - t->age_add);
+    const uint64_t skew =
+        client_age > server_age ? client_age - server_age : server_age - client_age;
+    if (server_age > uint64_t{std::min(t->lifetime_s, kMaxTicketLifetime)} * 1000 ||
+        skew > config_.max_ticket_age_skew_ms) {
+      continue;
+    }
+    // §4.2.11: "Prior to accepting PSK key establishment, the server MUST validate the
+    // corresponding binder value ... If this value does not validate, the server MUST abort
+    // the handshake."
+    KeySchedule early(c.suite.hash);
+    if (!early.start(t->psk.view())) {
+      return fail(Error::kCryptoFailure);
+    }
+    auto binder_key = early.binder_key(true);
+    if (!binder_key) {
+      return fail(binder_key.error());
+    }
+    auto th = prefix != nullptr ? prefix->clone() : crypto::Transcript::create(c.suite.hash);
+    if (!th || !th->update(message.first(kHandshakeHeaderLen + ch.binders_offset))) {
+      return fail(Error::kCryptoFailure);
+    }
+    auto h = th->digest();
+    if (!h) {
+      return fail(Error::kCryptoFailure);
+    }
+    if (auto ok = verify_finished(c.suite.hash, binder_key->view(), h->view(), id.binder,
+                                  Error::kBadPskBinder);
+        !ok) {
+      return fail(ok.error());
+    }
+    PskChoice choice;
+    choice.index = static_cast<uint16_t>(i);
+    choice.psk = std::move(t->psk);
+    return std::optional<PskChoice>(std::move(choice));
+  }
+  return none;
+}
+
+Result<void, Error> Server13::send_tickets() noexcept {
+  if (config_.ticket_keys == nullptr) {
+    return {};
+  }
+  crypto::Rng& rng = config_.rng != nullptr ? *config_.rng : crypto::os_rng();
+  const uint32_t lifetime = std::min(config_.ticket_lifetime_s, kMaxTicketLifetime);
+  std::vector<uint8_t>& out = flight_.bytes[2];
+  for (size_t i = 0; i < config_.tickets_to_send; i++) {
+    // §4.6.1: "The PSK associated with the ticket is computed as HKDF-Expand-Label(
+    // resumption_master_secret, "resumption", ticket_nonce, Hash.length)"; nonces are unique
+    // per connection.
+    uint8_t nonce[8];
+    ByteWriter nw(nonce);
+    nw.put_u64(i);
+    uint8_t age_add[4];
+    if (!rng.fill(age_add)) {
+      return fail(Error::kCryptoFailure);
+    }
+    TicketContents t;
+    t.suite = secrets_.suite.suite;
+    auto psk = resumption_psk(secrets_.suite.hash, secrets_.resumption_master.view(), nonce);
+    if (!psk) {
+      return fail(psk.error());
+    }
+    t.psk = std::move(*psk);
+    t.issued_ms = now_ms();
+    t.lifetime_s = lifetime;
+    t.age_add = uint32_t{age_add[0]} << 24 | uint32_t{age_add[1]} << 16 |
+                uint32_t{age_add[2]} << 8 | age_add[3];
+    t.alpn = alpn_;
+    t.server_name = server_name_;
+    auto ticket = config_.ticket_keys->seal(t);
+    if (!ticket) {
+      return fail(ticket.error());
+    }
+    NewSessionTicketMsg msg;
+    msg.ticket_lifetime = lifetime;
+    msg.ticket_age_add = t.age_add;
+    msg.ticket_nonce = nonce;
+    msg.ticket = *ticket;
+    const size_t at = out.size();
+    out.resize(at + 64 + ticket->size());
+    ByteWriter w(std::span<uint8_t>(out).subspan(at));
+    if (auto ok = write_new_session_ticket(w, msg); !ok) {
+      return fail(ok.error());
+    }
+    out.resize(at + w.size());
+  }
+  return {};
+}
+
+Result<void, Error> Server13::send_certificate(ByteWriter& w, const Chosen& c,
+                                               crypto::Transcript& transcript) noexcept {
+  const size_t at = w.size();
+  const ServerCertificate& cert = config_.certificates[c.cert_index];
+  if (auto ok = write_certificate(w, cert.chain); !ok) {
+    return fail(ok.error());
+  }
+  if (!transcript.update(w.written().subspan(at))) {
+    return fail(Error::kCryptoFailure);
+  }
+  const size_t cv_at = w.size();
+  // §4.4.3: the signature covers Transcript-Hash(Handshake Context, Certificate).
+  auto cv_hash = transcript.digest();
+  if (!cv_hash) {
+    return fail(Error::kCryptoFailure);
+  }
+  const CertificateVerifyContent content = certificate_verify_content(true, cv_hash->view());
+  std::vector<uint8_t> sig(cert.signer->max_signature_len());
+  auto sig_len = cert.signer->sign(c.scheme, content.view(), sig);
+  if (!sig_len) {
+    return fail(Error::kCryptoFailure);
+  }
+  if (auto ok = write_certificate_verify(w, static_cast<uint16_t>(c.scheme),
+                                         std::span(sig).first(*sig_len));
+      !ok) {
+    return fail(ok.error());
+  }
+  if (!transcript.update(w.written().subspan(cv_at))) {
+    return fail(Error::kCryptoFailure);
+  }
+  return {};
 }
 
 Result<void, Error> Server13::send_server_flight(const Chosen& c, crypto::Transcript transcript,
-                                                 std::span<const uint8_t> client_share) noexcept {
+                                                 std::span<const uint8_t> client_share,
+                                                 const std::optional<PskChoice>& psk) noexcept {
   crypto::Rng& rng = config_.rng != nullptr ? *config_.rng : crypto::os_rng();
   const crypto::HashAlgo algo = c.suite.hash;
   group_ = c.group;
   cert_index_ = c.cert_index;
   alpn_.assign(c.alpn.begin(), c.alpn.end());
+  server_name_.assign(c.server_name.begin(), c.server_name.end());
   secrets_.suite = c.suite;
+  resumed_ = psk.has_value();
 
   // ServerHello (§4.1.3): random first, then our key share, from rng.
   uint8_t random[kRandomLen];
@@ -388,6 +563,9 @@ Result<void, Error> Server13::send_server_flight(const Chosen& c, crypto::Transc
   shp.cipher_suite = c.suite.suite;
   shp.key_share_group = static_cast<uint16_t>(c.group);
   shp.key_share = share->public_key();
+  if (psk) {
+    shp.selected_psk = psk->index;
+  }
   if (auto ok = write_server_hello(shw, shp); !ok) {
     return fail(ok.error());
   }
@@ -399,7 +577,8 @@ Result<void, Error> Server13::send_server_flight(const Chosen& c, crypto::Transc
   // §7.1 Handshake Secret and the handshake traffic secrets over ClientHello..ServerHello.
   KeySchedule schedule(algo);
   auto h = transcript.digest();
-  if (!h || !schedule.start() || !schedule.add_handshake(shared->view())) {
+  if (!h || !schedule.start(psk ? psk->psk.view() : std::span<const uint8_t>()) ||
+      !schedule.add_handshake(shared->view())) {
     return fail(Error::kCryptoFailure);
   }
   auto chs = schedule.client_handshake_traffic_secret(h->view());
@@ -436,30 +615,15 @@ Result<void, Error> Server13::send_server_flight(const Chosen& c, crypto::Transc
   if (auto ok = write_encrypted_extensions(w, ee); !ok) {
     return fail(ok.error());
   }
-  if (auto ok = write_certificate(w, cert.chain); !ok) {
-    return fail(ok.error());
-  }
   if (!absorb()) {
     return fail(Error::kCryptoFailure);
   }
-  // §4.4.3: the signature covers Transcript-Hash(Handshake Context, Certificate).
-  auto cv_hash = transcript.digest();
-  if (!cv_hash) {
-    return fail(Error::kCryptoFailure);
-  }
-  const CertificateVerifyContent content = certificate_verify_content(true, cv_hash->view());
-  std::vector<uint8_t> sig(cert.signer->max_signature_len());
-  auto sig_len = cert.signer->sign(c.scheme, content.view(), sig);
-  if (!sig_len) {
-    return fail(Error::kCryptoFailure);
-  }
-  if (auto ok = write_certificate_verify(w, static_cast<uint16_t>(c.scheme),
-                                         std::span(sig).first(*sig_len));
-      !ok) {
-    return fail(ok.error());
-  }
-  if (!absorb()) {
-    return fail(Error::kCryptoFailure);
+  // §2.2: a PSK handshake authenticates by the PSK; no Certificate or CertificateVerify.
+  if (!psk) {
+    if (auto ok = send_certificate(w, c, transcript); !ok) {
+      return ok;
+    }
+    at = w.size();
   }
   // §4.4.4: verify_data over Handshake Context, Certificate, CertificateVerify.
   auto fin_hash = transcript.digest();
@@ -530,7 +694,8 @@ Result<void, Error> Server13::on_client_finished(ReadClientFinished s,
   }
   secrets_.resumption_master = std::move(*res);
   state_.emplace<Done>();
-  return {};
+  // §4.6.1: tickets go out once the client's Finished is verified.
+  return send_tickets();
 }
 
 }  // namespace linetls::tls

@@ -16,13 +16,29 @@
 // Once done, the machine takes post-handshake messages (KeyUpdate, handshake13.h) and can
 // start a KeyUpdate of its own (update_keys).
 //
-// Not here yet (issue 5, later steps): PSK resumption and sending tickets, 0-RTT rejection,
-// client certificates, a stateless HRR cookie (CookieSource only round-trips one), TLS 1.2 (issue
+// Resumption (ticket13.h): with config.ticket_keys set, the server sends
+// config.tickets_to_send NewSessionTickets right after the client's Finished (kFlush at the
+// application level), and accepts psk_dhe_ke resumption: the first offered identity whose
+// ticket opens, is within its lifetime, whose obfuscated age is within max_ticket_age_skew_ms
+// of the server's own idea of it, whose suite hash matches the negotiated suite and whose
+// server_name matches is selected; its binder must verify (kBadPskBinder, decrypt_error,
+// otherwise). Anything else falls back to a full handshake. A resumed handshake sends no
+// Certificate or CertificateVerify.
+//
+// 0-RTT is never accepted: EncryptedExtensions carries no early_data. When the ClientHello
+// offered early data (early_data_offered()), the client follows it with 0-RTT records
+// protected under keys the server does not have; the connection layer must skip records it
+// cannot decrypt under the handshake keys, up to a bound of its own (RFC 8446 §4.2.10: "up
+// to the configured max_early_data_size"), until the client's Finished-level records decrypt.
+// After a HelloRetryRequest no early data follows (§4.2.10).
+//
+// Not here yet (issue 5, later steps): client certificates, a stateless HRR cookie (CookieSource only round-trips one), TLS 1.2 (issue
 // 6: a ClientHello without TLS 1.3 in supported_versions is refused with protocol_version).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -31,6 +47,7 @@
 #include <variant>
 #include <vector>
 
+#include "lib/base/bytes.h"
 #include "lib/crypto/cert.h"
 #include "lib/crypto/hash.h"
 #include "lib/crypto/kx.h"
@@ -42,6 +59,7 @@
 #include "lib/tls/handshake_msg.h"
 #include "lib/tls/hello.h"
 #include "lib/tls/key_schedule.h"
+#include "lib/tls/ticket13.h"
 
 namespace linetls::tls {
 
@@ -107,6 +125,14 @@ struct ServerConfig13 {
   crypto::Rng* rng = nullptr;                 // nullptr: crypto::os_rng()
   // nullptr: HelloRetryRequests carry no cookie.
   std::shared_ptr<const CookieSource> cookie;
+  // Resumption. nullptr: no tickets are sent and offered PSKs are ignored.
+  TicketKeys* ticket_keys = nullptr;
+  // Opens offered tickets; nullptr: ticket_keys does. Tests inject known PSKs here.
+  const TicketDecoder* ticket_decoder = nullptr;
+  size_t tickets_to_send = 2;
+  uint32_t ticket_lifetime_s = 7200;  // clamped to kMaxTicketLifetime (7 days)
+  uint32_t max_ticket_age_skew_ms = 10000;
+  std::function<uint64_t()> now_ms;  // milliseconds; empty: the system clock
 };
 
 class Server13 {
@@ -144,6 +170,10 @@ class Server13 {
   // Index into config.certificates of the certificate sent.
   size_t certificate_index() const noexcept { return cert_index_; }
   bool sent_hello_retry_request() const noexcept { return hrr_sent_; }
+  // True once a ServerHello selected an offered PSK (a resumed handshake).
+  bool resumed() const noexcept { return resumed_; }
+  // True if the first ClientHello carried early_data: see the 0-RTT note above.
+  bool early_data_offered() const noexcept { return early_data_offered_; }
 
   // The current state's name, from kStateNames ("read_client_hello").
   std::string_view state_name() const noexcept;
@@ -183,13 +213,31 @@ class Server13 {
     crypto::SignatureScheme scheme = crypto::SignatureScheme::kEd25519;
     std::span<const uint8_t> alpn;
     bool sni_used = false;
+    std::span<const uint8_t> server_name;
     std::span<const uint8_t> session_id;
     uint16_t client_record_size_limit = 0;
   };
   Result<Chosen, Error> negotiate(const ClientHello& ch) const noexcept;
+  struct PskChoice {
+    uint16_t index = 0;
+    crypto::HashSecret psk;
+  };
+  // Picks the PSK to resume with (see the top of this file) and verifies its binder over
+  // prefix (the transcript before this ClientHello, or nullptr) and the truncated message.
+  Result<std::optional<PskChoice>, Error> select_psk(const ClientHello& ch,
+                                                     std::span<const uint8_t> message,
+                                                     const crypto::Transcript* prefix,
+                                                     const Chosen& c) const noexcept;
+  uint64_t now_ms() const noexcept;
   // Sends ServerHello .. Finished and moves to ReadClientFinished.
   Result<void, Error> send_server_flight(const Chosen& c, crypto::Transcript transcript,
-                                         std::span<const uint8_t> client_share) noexcept;
+                                         std::span<const uint8_t> client_share,
+                                         const std::optional<PskChoice>& psk) noexcept;
+  // Writes Certificate and CertificateVerify to w, absorbing both into transcript.
+  Result<void, Error> send_certificate(ByteWriter& w, const Chosen& c,
+                                       crypto::Transcript& transcript) noexcept;
+  // Appends config_.tickets_to_send NewSessionTickets to the application-level flight.
+  Result<void, Error> send_tickets() noexcept;
 
   const ServerConfig13& config_;
   State state_;
@@ -200,8 +248,11 @@ class Server13 {
   crypto::NamedGroup group_ = crypto::NamedGroup::kX25519;
   std::vector<uint8_t> alpn_;
   size_t cert_index_ = 0;
+  std::vector<uint8_t> server_name_;
   bool hrr_sent_ = false;
   bool client_hello_seen_ = false;
+  bool resumed_ = false;
+  bool early_data_offered_ = false;
 };
 
 }  // namespace linetls::tls

@@ -14,6 +14,12 @@
 // ServerHello and the whole flight byte for byte (again with the RFC's checked signature)
 // and every secret.
 //
+// §4: the resumed ClientHello offers the §3 ticket (opaque to us) with the RFC's binder and
+// early data. A test TicketDecoder maps the RFC's identity to the §3 PSK; the server must
+// verify the RFC's binder, select the PSK, reject the early data and send no Certificate.
+// The server's §4 randomness is not among the vectors, so that flight is checked by
+// structure, not byte for byte.
+//
 // The RFC's key is 1024-bit RSA, below what lib/crypto accepts for service, so the test
 // signs through its own CertificateSigner over libcrypto directly.
 #include <gtest/gtest.h>
@@ -23,6 +29,7 @@
 
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -30,6 +37,7 @@
 #include "lib/tls/key_schedule.h"
 #include "lib/tls/messages13.h"
 #include "lib/tls/server13.h"
+#include "lib/tls/ticket13.h"
 #include "tests/unit/crypto/test_util.h"
 
 namespace linetls::tls {
@@ -347,6 +355,116 @@ TEST(Rfc8448HelloRetryRequest, SecondClientHelloWithoutTheCookieIsIllegal) {
   (void)s.take_flight();
   EXPECT_EQ(s.handle(message_of(ch2)), Wait::kError);
   EXPECT_EQ(s.error(), Error::kIllegalParameter);
+}
+
+// The §3 session as the §4 ClientHello names it: its identity opens to the §3 PSK, issued
+// "now" with an age_add that makes the RFC's obfuscated age a plausible zero.
+class RfcTicket final : public TicketDecoder {
+ public:
+  RfcTicket(Bytes identity, Bytes psk, uint32_t obfuscated_age)
+      : identity_(std::move(identity)), psk_(std::move(psk)), age_add_(obfuscated_age) {}
+  std::optional<TicketContents> open(std::span<const uint8_t> ticket) const override {
+    if (!std::equal(ticket.begin(), ticket.end(), identity_.begin(), identity_.end())) {
+      return std::nullopt;
+    }
+    TicketContents c;
+    c.suite = CipherSuite::kAes128GcmSha256;
+    c.psk.assign(psk_);
+    c.issued_ms = kNowMs;
+    c.lifetime_s = 7200;
+    c.age_add = age_add_;
+    const std::string_view sni = "server";
+    c.server_name.assign(sni.begin(), sni.end());
+    return c;
+  }
+  static constexpr uint64_t kNowMs = 1'000'000;
+
+ private:
+  Bytes identity_, psk_;
+  uint32_t age_add_;
+};
+
+class Rfc8448Resumption : public Rfc8448Server {
+ protected:
+  void SetUp() override {
+    Rfc8448Server::SetUp();
+    ch4_ = hex(section("client_hello_psk", "tls13/rfc8448_resumption.txt")["client_hello"]);
+    auto ch = parse_client_hello(std::span(ch4_).subspan(4));
+    ASSERT_TRUE(ch);
+    ASSERT_EQ(ch->num_psks, 1u);
+    identity_.assign(ch->psks[0].identity.begin(), ch->psks[0].identity.end());
+    age_ = ch->psks[0].obfuscated_ticket_age;
+    psk_ = hex(section("resumption")["psk"]);
+  }
+
+  ServerConfig13 resuming_config(const TicketDecoder* decoder) {
+    ServerConfig13 c = config(std::nullopt);
+    c.rng = nullptr;  // the §4 server randomness is not vendored
+    c.ticket_decoder = decoder;
+    c.now_ms = [] { return RfcTicket::kNowMs; };
+    return c;
+  }
+
+  Bytes ch4_, identity_, psk_;
+  uint32_t age_ = 0;
+};
+
+TEST_F(Rfc8448Resumption, SelectsTheSection3PskAndRejectsEarlyData) {
+  const RfcTicket ticket(identity_, psk_, age_);
+  const ServerConfig13 cfg = resuming_config(&ticket);
+  Server13 s(cfg);
+  ASSERT_EQ(s.handle(message_of(ch4_)), Wait::kFlush) << to_string(s.error());
+  EXPECT_TRUE(s.resumed());
+  EXPECT_TRUE(s.early_data_offered());
+  const Flight f = s.take_flight();
+  auto sh = parse_server_hello(std::span(f.bytes[0]).subspan(4));
+  ASSERT_TRUE(sh);
+  ASSERT_TRUE(sh->selected_psk);
+  EXPECT_EQ(*sh->selected_psk, 0);
+  // EncryptedExtensions then Finished: no Certificate, no CertificateVerify, no early_data.
+  const Bytes& hs = f.bytes[1];
+  ASSERT_GT(hs.size(), 4u);
+  ASSERT_EQ(hs[0], static_cast<uint8_t>(HandshakeType::kEncryptedExtensions));
+  const size_t ee_len = 4 + (size_t{hs[1]} << 16 | size_t{hs[2]} << 8 | hs[3]);
+  auto ee = parse_encrypted_extensions(std::span(hs).subspan(4, ee_len - 4));
+  ASSERT_TRUE(ee);
+  EXPECT_FALSE(ee->early_data);
+  ASSERT_EQ(hs.size(), ee_len + 4 + 32);
+  EXPECT_EQ(hs[ee_len], static_cast<uint8_t>(HandshakeType::kFinished));
+}
+
+TEST_F(Rfc8448Resumption, BinderMismatchAborts) {
+  // The RFC's binder under another PSK, and a flipped binder under the right one.
+  Bytes other = psk_;
+  other[0] ^= 1;
+  const RfcTicket wrong_psk(identity_, other, age_);
+  const ServerConfig13 cfg1 = resuming_config(&wrong_psk);
+  Server13 s1(cfg1);
+  EXPECT_EQ(s1.handle(message_of(ch4_)), Wait::kError);
+  EXPECT_EQ(s1.error(), Error::kBadPskBinder);
+  EXPECT_EQ(to_alert(s1.error()), AlertDescription::kDecryptError);
+
+  const RfcTicket ticket(identity_, psk_, age_);
+  const ServerConfig13 cfg2 = resuming_config(&ticket);
+  Server13 s2(cfg2);
+  Bytes flipped = ch4_;
+  flipped.back() ^= 1;  // the binder is the ClientHello's last byte
+  EXPECT_EQ(s2.handle(message_of(flipped)), Wait::kError);
+  EXPECT_EQ(s2.error(), Error::kBadPskBinder);
+}
+
+TEST_F(Rfc8448Resumption, UnknownIdentityIsAFullHandshake) {
+  Bytes other = identity_;
+  other[0] ^= 1;
+  const RfcTicket ticket(other, psk_, age_);
+  const ServerConfig13 cfg = resuming_config(&ticket);
+  Server13 s(cfg);
+  ASSERT_EQ(s.handle(message_of(ch4_)), Wait::kFlush) << to_string(s.error());
+  EXPECT_FALSE(s.resumed());
+  const Flight f = s.take_flight();
+  auto sh = parse_server_hello(std::span(f.bytes[0]).subspan(4));
+  ASSERT_TRUE(sh);
+  EXPECT_FALSE(sh->selected_psk);
 }
 
 }  // namespace

@@ -1,0 +1,82 @@
+// Stateless TLS 1.3 session tickets (RFC 8446 §4.6.1, §4.2.11, §8): what a ticket carries,
+// and TicketKeys, which seals and opens tickets with rotating AES-256-GCM keys.
+//
+// ticket = key_id (4) || nonce (12) || AES-256-GCM(key[key_id], nonce, aad = key_id,
+//                                                  TicketContents) || tag (16)
+//
+// TicketKeys holds the current key and the one before it. rotate() makes a fresh current key
+// and keeps the old current as previous; a ticket under any older key (or an unknown key id,
+// or one that fails to authenticate) simply does not open, and the server falls back to a
+// full handshake: a ticket that does not open is never an error.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "lib/base/result.h"
+#include "lib/crypto/aead.h"
+#include "lib/crypto/hash.h"
+#include "lib/crypto/rng.h"
+#include "lib/tls/cipher_suite.h"
+#include "lib/tls/errors.h"
+
+namespace linetls::tls {
+
+// What the server needs to resume a session from a ticket.
+struct TicketContents {
+  CipherSuite suite = CipherSuite::kAes128GcmSha256;
+  crypto::HashSecret psk;   // §4.6.1 resumption PSK for this ticket's nonce
+  uint64_t issued_ms = 0;   // server clock at issue
+  uint32_t lifetime_s = 0;  // ticket_lifetime sent
+  uint32_t age_add = 0;     // ticket_age_add sent
+  std::vector<uint8_t> alpn;
+  std::vector<uint8_t> server_name;  // SNI of the original connection; empty: none
+};
+
+// The plaintext encoding inside a ticket (version byte first). Exposed for tests.
+std::vector<uint8_t> encode_ticket_contents(const TicketContents& c);
+std::optional<TicketContents> decode_ticket_contents(std::span<const uint8_t> plain);
+
+inline constexpr size_t kTicketKeyIdLen = 4;
+inline constexpr size_t kTicketOverhead =
+    kTicketKeyIdLen + crypto::kAeadNonceLen + crypto::kAeadTagLen;
+
+// Opens tickets for the server. TicketKeys is the production one; tests may inject PSKs
+// for identities they know (RFC 8448 §4).
+class TicketDecoder {
+ public:
+  virtual ~TicketDecoder() = default;
+  // Returns the contents of ticket, or nullopt when it does not open (never an error).
+  virtual std::optional<TicketContents> open(std::span<const uint8_t> ticket) const = 0;
+};
+
+class TicketKeys final : public TicketDecoder {
+ public:
+  // batch (an AES-256-GCM capable AeadBatch, used for one op at a time) and rng are
+  // borrowed and must outlive the object. Call rotate() once before use.
+  TicketKeys(crypto::AeadBatch& batch, crypto::Rng& rng) noexcept : batch_(batch), rng_(rng) {}
+
+  // Draws a new current key with a new key id; the old current becomes previous and the old
+  // previous is forgotten. kCryptoFailure if the rng or the backend fails.
+  Result<void, Error> rotate() noexcept;
+  // Seals contents into a new ticket under the current key (kInternalError before rotate()).
+  Result<std::vector<uint8_t>, Error> seal(const TicketContents& contents) const;
+  std::optional<TicketContents> open(std::span<const uint8_t> ticket) const override;
+
+  // The current key id, for tests (0 before rotate()).
+  uint32_t current_id() const noexcept { return keys_[0].key ? keys_[0].id : 0; }
+
+ private:
+  struct Key {
+    uint32_t id = 0;
+    crypto::AeadKeyPtr key;
+  };
+  crypto::AeadBatch& batch_;
+  crypto::Rng& rng_;
+  Key keys_[2];  // current, previous
+};
+
+}  // namespace linetls::tls
