@@ -268,6 +268,12 @@ Result<void, Error> finish(ByteWriter& w, const Open& o) noexcept {
 
 Result<void, Error> write_server_hello(ByteWriter& w, const ServerHelloParams& p) noexcept {
   Open o = begin_server_hello(w, p.random, p.legacy_session_id_echo, p.cipher_suite);
+  if (p.selected_psk) {
+    // §4.2.11: uint16 selected_identity.
+    w.put_u16(ext_code(ExtensionType::kPreSharedKey));
+    w.put_u16(2);
+    w.put_u16(*p.selected_psk);
+  }
   // §4.2.8 KeyShareServerHello: KeyShareEntry server_share.
   w.put_u16(ext_code(ExtensionType::kKeyShare));
   auto ks = w.begin_prefixed(2);
@@ -277,12 +283,6 @@ Result<void, Error> write_server_hello(ByteWriter& w, const ServerHelloParams& p
   w.end_prefixed(key);
   w.end_prefixed(ks);
   put_supported_versions_13(w);
-  if (p.selected_psk) {
-    // §4.2.11: uint16 selected_identity.
-    w.put_u16(ext_code(ExtensionType::kPreSharedKey));
-    w.put_u16(2);
-    w.put_u16(*p.selected_psk);
-  }
   return finish(w, o);
 }
 

@@ -100,9 +100,9 @@ struct ServerHelloParams {
 };
 
 // Writes a whole TLS 1.3 ServerHello message (header included) to w: legacy_version
-// 0x0303, extensions key_share, supported_versions (0x0304) and pre_shared_key if a PSK
-// was selected, in that order. Returns kInternalError if w overflows or a length is out of
-// range.
+// 0x0303, extensions pre_shared_key if a PSK was selected, key_share and
+// supported_versions (0x0304), in that order (RFC 8448 §3's and §4's). Returns
+// kInternalError if w overflows or a length is out of range.
 Result<void, Error> write_server_hello(ByteWriter& w, const ServerHelloParams& p) noexcept;
 
 struct HelloRetryRequestParams {

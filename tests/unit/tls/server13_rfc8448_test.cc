@@ -17,8 +17,8 @@
 // §4: the resumed ClientHello offers the §3 ticket (opaque to us) with the RFC's binder and
 // early data. A test TicketDecoder maps the RFC's identity to the §3 PSK; the server must
 // verify the RFC's binder, select the PSK, reject the early data and send no Certificate.
-// The server's §4 randomness is not among the vectors, so that flight is checked by
-// structure, not byte for byte.
+// With the RFC's §4 server randomness the ServerHello comes out byte for byte; the
+// EncryptedExtensions differ from the RFC's only by the early_data we refuse.
 //
 // The RFC's key is 1024-bit RSA, below what lib/crypto accepts for service, so the test
 // signs through its own CertificateSigner over libcrypto directly.
@@ -33,9 +33,12 @@
 #include <string>
 #include <vector>
 
+#include "drivers/ossl/ossl_aead.h"
 #include "lib/crypto/rng.h"
 #include "lib/tls/key_schedule.h"
 #include "lib/tls/messages13.h"
+#include "lib/tls/record.h"
+#include "lib/tls/record_protection.h"
 #include "lib/tls/server13.h"
 #include "lib/tls/ticket13.h"
 #include "tests/unit/crypto/test_util.h"
@@ -384,6 +387,40 @@ class RfcTicket final : public TicketDecoder {
   uint32_t age_add_;
 };
 
+// Opens one protected record (header included), the first under traffic_secret; returns its
+// inner content, or nullopt if it does not authenticate.
+std::optional<Bytes> open_first_record(const SuiteInfo& suite,
+                                       std::span<const uint8_t> traffic_secret, Bytes rec) {
+  auto keys = derive_traffic_keys(suite, traffic_secret);
+  auto batch = ossl::OsslAeadBatch::create(1);
+  if (!keys || !batch) {
+    ADD_FAILURE() << "no keys or batch";
+    return std::nullopt;
+  }
+  auto protector = RecordProtector::create(**batch, *keys);
+  if (!protector) {
+    ADD_FAILURE() << "no protector";
+    return std::nullopt;
+  }
+  tls::Record r;
+  r.type = ContentType::kApplicationData;
+  r.version = 0x0303;
+  r.header = std::span(rec).first(kRecordHeaderLen);
+  r.fragment = std::span(rec).subspan(kRecordHeaderLen);
+  RecordSlot slot;
+  auto q = protector->queue_open(**batch, r, &slot);
+  if (!q || !*q) {
+    ADD_FAILURE() << "cannot queue the open";
+    return std::nullopt;
+  }
+  (*batch)->run();
+  auto inner = finish_open((*batch)->status(0), slot);
+  if (!inner || inner->type != ContentType::kHandshake) {
+    return std::nullopt;
+  }
+  return Bytes(inner->content.begin(), inner->content.end());
+}
+
 class Rfc8448Resumption : public Rfc8448Server {
  protected:
   void SetUp() override {
@@ -399,7 +436,7 @@ class Rfc8448Resumption : public Rfc8448Server {
 
   ServerConfig13 resuming_config(const TicketDecoder* decoder) {
     ServerConfig13 c = config(std::nullopt);
-    c.rng = nullptr;  // the §4 server randomness is not vendored
+    c.rng = nullptr;  // tests that compare bytes script their own
     c.ticket_decoder = decoder;
     c.now_ms = [] { return RfcTicket::kNowMs; };
     return c;
@@ -411,26 +448,40 @@ class Rfc8448Resumption : public Rfc8448Server {
 
 TEST_F(Rfc8448Resumption, SelectsTheSection3PskAndRejectsEarlyData) {
   const RfcTicket ticket(identity_, psk_, age_);
-  const ServerConfig13 cfg = resuming_config(&ticket);
+  ServerConfig13 cfg = resuming_config(&ticket);
+  Record r = section("server_psk", "tls13/rfc8448_resumption.txt");
+  crypto::ScriptedRng rng;
+  rng.append(hex(r["server_random"]));
+  rng.append(hex(r["server_x25519_private"]));
+  cfg.rng = &rng;
   Server13 s(cfg);
   ASSERT_EQ(s.handle(message_of(ch4_)), Wait::kFlush) << to_string(s.error());
+  EXPECT_EQ(rng.remaining(), 0u);
   EXPECT_TRUE(s.resumed());
   EXPECT_TRUE(s.early_data_offered());
   const Flight f = s.take_flight();
-  auto sh = parse_server_hello(std::span(f.bytes[0]).subspan(4));
-  ASSERT_TRUE(sh);
-  ASSERT_TRUE(sh->selected_psk);
-  EXPECT_EQ(*sh->selected_psk, 0);
-  // EncryptedExtensions then Finished: no Certificate, no CertificateVerify, no early_data.
+  // The RFC's ServerHello byte for byte: selected_identity 0, our share from its key.
+  EXPECT_EQ(to_hex(f.bytes[0]), r["server_hello"]);
+  // The RFC's EncryptedExtensions accept 0-RTT; ours are the same without early_data, which
+  // makes them §3's. Then Finished: no Certificate, no CertificateVerify.
   const Bytes& hs = f.bytes[1];
-  ASSERT_GT(hs.size(), 4u);
-  ASSERT_EQ(hs[0], static_cast<uint8_t>(HandshakeType::kEncryptedExtensions));
-  const size_t ee_len = 4 + (size_t{hs[1]} << 16 | size_t{hs[2]} << 8 | hs[3]);
-  auto ee = parse_encrypted_extensions(std::span(hs).subspan(4, ee_len - 4));
+  ASSERT_EQ(hs.size(), ee_.size() + 4 + 32);
+  EXPECT_EQ(to_hex(std::span(hs).first(ee_.size())), to_hex(ee_));
+  auto ee = parse_encrypted_extensions(std::span(ee_).subspan(4));
   ASSERT_TRUE(ee);
   EXPECT_FALSE(ee->early_data);
-  ASSERT_EQ(hs.size(), ee_len + 4 + 32);
-  EXPECT_EQ(hs[ee_len], static_cast<uint8_t>(HandshakeType::kFinished));
+  EXPECT_EQ(hs[ee_.size()], static_cast<uint8_t>(HandshakeType::kFinished));
+  // Our handshake secrets are the RFC's: its server's handshake record and its client's
+  // Finished record open under them.
+  auto server_hs = open_first_record(s.secrets().suite, s.secrets().server_handshake.view(),
+                                     hex(r["server_handshake_record"]));
+  ASSERT_TRUE(server_hs);
+  EXPECT_EQ(to_hex(*server_hs), r["rfc_encrypted_extensions"] + r["rfc_server_finished"]);
+  auto client_fin = open_first_record(s.secrets().suite, s.secrets().client_handshake.view(),
+                                      hex(r["client_finished_record"]));
+  ASSERT_TRUE(client_fin);
+  ASSERT_EQ(client_fin->size(), 4u + 32u);
+  EXPECT_EQ((*client_fin)[0], static_cast<uint8_t>(HandshakeType::kFinished));
 }
 
 TEST_F(Rfc8448Resumption, BinderMismatchAborts) {
