@@ -1,7 +1,6 @@
 #include "lib/tls/client13.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cstring>
 
 #include "lib/base/bytes.h"
@@ -25,26 +24,11 @@ crypto::Rng& rng_of(const ClientConfig13& c) noexcept {
 
 Client13::Client13(const ClientConfig13& config) noexcept : config_(config) {}
 
-uint64_t Client13::now_ms() const noexcept {
-  if (config_.now_ms) {
-    return config_.now_ms();
-  }
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
-}
+uint64_t Client13::now_ms() const noexcept { return clock_ms(config_.now_ms); }
 
 std::string_view Client13::state_name() const noexcept { return kStateNames[state_.index()]; }
 
-Wait Client13::wait() const noexcept {
-  if (std::holds_alternative<Done>(state_)) {
-    return Wait::kDone;
-  }
-  if (std::holds_alternative<Failed>(state_)) {
-    return Wait::kError;
-  }
-  return Wait::kNeedMessage;
-}
+Wait Client13::wait() const noexcept { return wait_of<Done, Failed>(state_); }
 
 Level Client13::read_level() const noexcept {
   if (std::holds_alternative<Start>(state_) || std::holds_alternative<ReadServerHello>(state_)) {

@@ -1,5 +1,7 @@
 #include "lib/tls/handshake13.h"
 
+#include <chrono>
+
 #include "lib/base/bytes.h"
 #include "lib/tls/key_schedule.h"
 #include "lib/tls/messages13.h"
@@ -98,6 +100,15 @@ Result<void, Error> handle_post_handshake13(bool is_server, const HandshakeMessa
       // unexpected too.
       return fail(Error::kUnexpectedMessage);
   }
+}
+
+uint64_t clock_ms(const std::function<uint64_t()>& injected) noexcept {
+  if (injected) {
+    return injected();
+  }
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
 }
 
 }  // namespace linetls::tls

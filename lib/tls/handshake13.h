@@ -13,6 +13,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <variant>
 #include <vector>
 
 #include "lib/base/result.h"
@@ -84,5 +86,21 @@ Result<void, Error> handle_post_handshake13(bool is_server, const HandshakeMessa
 // our application traffic secret to the next generation.
 Result<void, Error> send_key_update13(bool is_server, bool request_peer, Secrets13& secrets,
                                       Flight& flight, PostHandshake13& counters) noexcept;
+
+// Milliseconds of wall-clock time from the injected clock, or the system clock when none
+// is injected (ticket ages and lifetimes are wall-clock quantities).
+uint64_t clock_ms(const std::function<uint64_t()>& injected) noexcept;
+
+// The wait reason of a machine between steps: done, failed, or waiting for a message.
+template <typename Done, typename Failed, typename State>
+Wait wait_of(const State& state) noexcept {
+  if (std::holds_alternative<Done>(state)) {
+    return Wait::kDone;
+  }
+  if (std::holds_alternative<Failed>(state)) {
+    return Wait::kError;
+  }
+  return Wait::kNeedMessage;
+}
 
 }  // namespace linetls::tls

@@ -1,7 +1,6 @@
 #include "lib/tls/server13.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cstring>
 
 #include "lib/base/bytes.h"
@@ -92,15 +91,7 @@ Server13::Server13(const ServerConfig13& config) noexcept : config_(config) {}
 
 std::string_view Server13::state_name() const noexcept { return kStateNames[state_.index()]; }
 
-Wait Server13::wait() const noexcept {
-  if (std::holds_alternative<Done>(state_)) {
-    return Wait::kDone;
-  }
-  if (std::holds_alternative<Failed>(state_)) {
-    return Wait::kError;
-  }
-  return Wait::kNeedMessage;
-}
+Wait Server13::wait() const noexcept { return wait_of<Done, Failed>(state_); }
 
 Level Server13::read_level() const noexcept {
   if (std::holds_alternative<ReadClientFinished>(state_)) {
@@ -371,14 +362,7 @@ Result<void, Error> Server13::on_second_client_hello(ReadSecondClientHello s,
   return send_server_flight(*chosen, std::move(s.transcript), chosen->share->key_exchange, *psk);
 }
 
-uint64_t Server13::now_ms() const noexcept {
-  if (config_.now_ms) {
-    return config_.now_ms();
-  }
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
-}
+uint64_t Server13::now_ms() const noexcept { return clock_ms(config_.now_ms); }
 
 Result<std::optional<Server13::PskChoice>, Error> Server13::select_psk(
     const ClientHello& ch, std::span<const uint8_t> message, const crypto::Transcript* prefix,
