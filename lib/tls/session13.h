@@ -1,0 +1,237 @@
+// tls::ServerSession13: one server-side TLS 1.3 connection's record layer around Server13,
+// shaped for an engine that batches AEAD work across connections (ARCHITECTURE.md "The poll
+// loop", "Buffers").
+//
+// Sans-IO and buffer-agnostic: the engine owns every byte of memory (mbufs) and the
+// AeadBatch; the session decides what each record means. Nothing here copies application
+// data except the deframer's counted assembly of records split across pieces.
+//
+// Input, per poll iteration, in rounds:
+//   1. next(piece)        deframe stream bytes (like Deframer::next). For each complete
+//                         record call
+//   2. accept(rec, ...)   plaintext records (ClientHello, compat change_cipher_spec, a plain
+//                         alert) are handled now (kHandled); protected ones are queued into
+//                         the batch (kQueued) and the record's memory must stay put until
+//      batch.run()        the engine runs the batch once for every connection, then calls
+//   3. on_opened(...)     for each queued op, in order: handshake messages go to Server13,
+//                         alerts are acted on, application data comes back as a view for the
+//                         application to consume before the session's next call.
+//   A session says barrier() when it must not queue another record before on_opened() of
+//   the last one: while the handshake runs (any record may change the read keys), after a
+//   record small enough to be a KeyUpdate (any record at most kKeyUpdateBarrierLen bytes of
+//   ciphertext), and while the deframer's assembly buffer is held. The engine then runs
+//   another round for the sessions that still have input.
+//
+// Output, per poll iteration:
+//   next_output(max_content) says what the next record to send is (a control record: flight
+//   bytes at some level, an alert, a KeyUpdate; or application data the engine supplies once
+//   app_writable()), and write_control()/seal_app() write the record into caller memory and
+//   queue its seal into the batch. Records are queued in the order they must go on the
+//   wire; the engine runs the batch once for every connection, then hands the records to TCP
+//   in the same order. Keys replaced while records are queued stay alive until
+//   batch_done().
+//
+// Errors: any Error is fatal. The session drops whatever handshake output was pending,
+// queues exactly one alert (to_alert(error)) under the current write keys, then reports
+// kAlert from next_output() once and is closed(): the engine sends what was queued and
+// closes TCP. A fatal alert from the peer closes the session without any alert in return.
+//
+// Closure (§6.1): close_notify from the peer sets peer_closed(); the application finishes
+// its output and the engine calls close(), which queues our close_notify after the
+// application data already handed over. close() may also come first (server-initiated).
+//
+// Limits against abuse (SessionLimits): consecutive empty application records, warning
+// alerts (user_canceled) in a row, KeyUpdates without application data between them, the
+// handshake message size (HandshakeReassembler), and rejected 0-RTT bytes skipped. The
+// handshake timeout is the engine's (it has the clock): it calls fail(kHandshakeTimeout).
+//
+// KeyUpdate: after limits.key_update_records records sealed under one application key
+// (RFC 8446 §5.5: AES-GCM is good for 2^24.5 full-size records), the session sends its own
+// KeyUpdate (update_not_requested) before the next application record and switches keys.
+//
+// 0-RTT: never accepted (Server13 sends no early_data). When the ClientHello offered it, the
+// protected records that follow and fail to open under the client handshake key are
+// skipped, up to limits.max_early_data_bytes of ciphertext (RFC 8446 §4.2.10), until one
+// opens; more is kDecryptFailed.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "lib/base/result.h"
+#include "lib/crypto/aead.h"
+#include "lib/tls/errors.h"
+#include "lib/tls/handshake13.h"
+#include "lib/tls/handshake_msg.h"
+#include "lib/tls/record.h"
+#include "lib/tls/record_protection.h"
+#include "lib/tls/server13.h"
+
+namespace linetls::tls {
+
+struct SessionLimits {
+  uint32_t max_empty_records = 32;            // consecutive application records with no content
+  uint32_t max_warning_alerts = 4;            // non-fatal alerts other than close_notify in a row
+  uint32_t max_key_updates_without_data = 32; // KeyUpdates received with no data between
+  uint32_t max_early_data_bytes = 1u << 16;   // rejected 0-RTT ciphertext skipped
+  uint64_t key_update_records = uint64_t{1} << 24;  // our own KeyUpdate after this many records
+  size_t max_handshake_message = kDefaultMaxHandshakeMessageLen;
+};
+
+// A record at most this long (whole record, header included) may be a KeyUpdate
+// (5 + 4 + 1 + 16 = 26 bytes unpadded): a barrier after the handshake. Padded KeyUpdates
+// longer than this followed by data in the same round fail as bad_record_mac (documented
+// limitation; no client we know pads KeyUpdate).
+inline constexpr size_t kKeyUpdateBarrierLen = 64;
+
+// Counters a session keeps for itself; the engine adds them to the worker's at close.
+struct SessionStats {
+  uint64_t records_opened = 0;
+  uint64_t bytes_opened = 0;  // application content bytes received
+  uint64_t records_sealed = 0;
+  uint64_t bytes_sealed = 0;  // application content bytes sent
+  uint64_t early_data_skipped = 0;  // bytes of rejected 0-RTT ciphertext skipped
+  uint64_t key_updates_sent = 0;
+  uint64_t key_updates_received = 0;
+  std::optional<uint8_t> alert_sent;      // description
+  std::optional<uint8_t> alert_received;  // description of the last alert received
+};
+
+class ServerSession13 {
+ public:
+  // config must outlive the session.
+  ServerSession13(const ServerConfig13& config, const SessionLimits& limits) noexcept;
+
+  // ---- Input.
+  // Deframes from piece (stream bytes following everything consumed before). Same contract
+  // as Deframer::next; a deframing error is fatal (fail() has been called; returns it).
+  Result<Deframer::Step, Error> next(std::span<uint8_t> piece) noexcept;
+
+  enum class Accepted : uint8_t {
+    kHandled,    // processed now (plaintext); nothing queued
+    kQueued,     // an open was queued into batch with slot; call on_opened() after run()
+    kBatchFull,  // nothing queued and nothing consumed: run the batch, then accept(rec) again
+  };
+  // Takes the record next() returned. rec and slot stay valid until on_opened() (or, for
+  // kHandled, until this returns). A fatal error is returned (and fail() has been called).
+  Result<Accepted, Error> accept(const Record& rec, crypto::AeadBatch& batch, RecordSlot* slot,
+                                 void* user_data = nullptr) noexcept;
+  // True when the caller must run the batch and call on_opened() before next()/accept() of
+  // another record of this session.
+  bool barrier() const noexcept;
+
+  // After batch.run(): the result of one queued open, in queue order. Returns the
+  // application data the record carried (possibly empty), a view into the record's memory
+  // valid until the next call into this session, or the fatal error (alert queued).
+  Result<std::span<uint8_t>, Error> on_opened(crypto::AeadStatus status,
+                                              const RecordSlot& slot) noexcept;
+
+  // ---- Output.
+  enum class OutKind : uint8_t {
+    kNone,     // nothing to send now (or only application data, see app_writable())
+    kControl,  // a handshake, alert or KeyUpdate record: write_control()
+    kAlert,    // the one fatal alert (a control record); after it the session is closed()
+  };
+  struct Out {
+    OutKind kind = OutKind::kNone;
+    size_t record_len = 0;  // bytes write_control() needs, header and protection included
+  };
+  // What the next record to send is, with at most max_content content bytes (the engine's
+  // buffer size; capped further by the peer's record_size_limit and 2^14).
+  Out next_output(size_t max_content) const noexcept;
+  // Writes the next control record into out (out.size() >= next_output(max).record_len)
+  // and, when it is protected, queues its seal; returns the bytes written. kBatchFull-like
+  // refusal: returns 0 with nothing consumed when the batch is full.
+  Result<size_t, Error> write_control(std::span<uint8_t> out, size_t max_content,
+                                      crypto::AeadBatch& batch, RecordSlot* slot,
+                                      void* user_data = nullptr) noexcept;
+
+  // True once application records may be sealed: the handshake is done, no control
+  // record is waiting, and close() has not been called.
+  bool app_writable() const noexcept;
+  // Content bytes one application record may carry (2^14 or the peer's record_size_limit).
+  size_t max_app_content() const noexcept;
+  // Bytes a record with n content bytes takes on the wire (n + kProtectedOverhead).
+  static constexpr size_t record_len(size_t content_len) noexcept {
+    return content_len + kProtectedOverhead;
+  }
+  // Seals one application record in place: record.size() == record_len(content_len), the
+  // content already at record[5, 5 + content_len). Returns false (nothing consumed) when
+  // the batch is full. May first need a KeyUpdate: then it returns false as well and
+  // next_output() reports kControl; send that first.
+  Result<bool, Error> seal_app(std::span<uint8_t> record, size_t content_len,
+                               crypto::AeadBatch& batch, RecordSlot* slot,
+                               void* user_data = nullptr) noexcept;
+
+  // After the batch that carried this session's seals (and opens) ran: frees keys retired
+  // since the previous call. Call once per batch run in which the session took part.
+  void batch_done() noexcept;
+
+  // ---- Lifecycle.
+  // Server-initiated or end-of-stream closure: queues close_notify (once) after everything
+  // already sealed. No application record may follow.
+  void close() noexcept;
+  // A local fatal error (the engine's handshake timeout, resource exhaustion): queues the
+  // one alert. Does nothing if the session already failed.
+  void fail(Error e) noexcept;
+
+  bool handshake_done() const noexcept;
+  // True exactly once, the first time it is asked after the handshake completed (the
+  // engine counts handshakes by version, suite, group and resumption).
+  bool take_handshake_completed() noexcept;
+  bool peer_closed() const noexcept { return peer_closed_; }  // close_notify received
+  // No more input will be accepted: a fatal error, a fatal alert received, or close_notify
+  // received.
+  bool input_closed() const noexcept;
+  // The session will never write again (alert or close_notify handed out): close TCP once
+  // the queued records are out.
+  bool closed() const noexcept;
+  std::optional<Error> error() const noexcept { return error_; }
+
+  const Server13& machine() const noexcept { return machine_; }
+  const SessionStats& stats() const noexcept { return stats_; }
+  const Deframer::Stats& deframer_stats() const noexcept { return deframer_.stats(); }
+
+ private:
+  struct ControlChunk;  // defined in session13.cc
+
+  const ServerConfig13& config_;
+  SessionLimits limits_;
+  Server13 machine_;
+  Deframer deframer_;
+  HandshakeReassembler reasm_;
+  std::optional<RecordProtector> read_, write_;
+  std::vector<RecordProtector> retired_;  // keys replaced while seals were queued
+  Level read_level_ = Level::kInitial;
+  Level write_level_ = Level::kInitial;
+  uint64_t read_generation_ = 0;
+  // Control bytes to send, in order: (level, content type, bytes, rekey after).
+  struct Pending {
+    Level level;
+    ContentType type;
+    std::vector<uint8_t> bytes;
+    size_t off = 0;
+    bool rekey_after = false;
+  };
+  std::vector<Pending> out_;
+  size_t out_head_ = 0;
+  SessionStats stats_;
+  std::optional<Error> error_;
+  uint32_t empty_records_ = 0;
+  uint32_t warning_alerts_ = 0;
+  uint32_t key_updates_without_data_ = 0;
+  uint32_t queued_opens_ = 0;
+  bool last_queued_was_barrier_ = false;
+  bool peer_closed_ = false;
+  bool fatal_alert_received_ = false;
+  bool close_queued_ = false;
+  bool alert_handed_out_ = false;
+  bool close_handed_out_ = false;
+  bool handshake_reported_ = false;
+  bool skipping_early_data_ = false;
+};
+
+}  // namespace linetls::tls
