@@ -196,7 +196,32 @@ class ServerSession13 {
   const Deframer::Stats& deframer_stats() const noexcept { return deframer_.stats(); }
 
  private:
-  struct ControlChunk;  // defined in session13.cc
+  // Control bytes to send, in order. A chunk with no bytes only installs keys: the write
+  // level the machine moved to once everything before it is out.
+  struct Pending {
+    ContentType type = ContentType::kHandshake;
+    std::vector<uint8_t> bytes;
+    size_t off = 0;
+    std::optional<TrafficKeys> install_before;  // write keys to switch to before the chunk
+    std::optional<TrafficKeys> install_after;   // after it (our KeyUpdate, §4.6.3)
+    bool fatal_alert = false;
+  };
+
+  void handle_record(ContentType type, std::span<uint8_t> content) noexcept;
+  void handle_handshake(std::span<const uint8_t> content) noexcept;
+  void handle_alert(std::span<const uint8_t> content) noexcept;
+  void after_machine(Wait w) noexcept;
+  void take_flight() noexcept;
+  Result<void, Error> install_write(crypto::AeadBatch& batch, TrafficKeys keys) noexcept;
+  Result<void, Error> install_markers(crypto::AeadBatch& batch) noexcept;
+  Result<void, Error> prepare_read(crypto::AeadBatch& batch) noexcept;
+  std::optional<TrafficKeys> keys_for(const crypto::HashSecret& secret) noexcept;
+  // Index of the first pending chunk with bytes, or out_.size().
+  size_t head() const noexcept;
+  bool have_pending_control() const noexcept { return head() < out_.size(); }
+  // Whether the record written for chunk i (the head) will be protected.
+  bool head_protected(size_t i) const noexcept;
+  void skip_early(size_t ciphertext_len) noexcept;
 
   const ServerConfig13& config_;
   SessionLimits limits_;
@@ -204,30 +229,31 @@ class ServerSession13 {
   Deframer deframer_;
   HandshakeReassembler reasm_;
   std::optional<RecordProtector> read_, write_;
-  std::vector<RecordProtector> retired_;  // keys replaced while seals were queued
+  std::vector<RecordProtector> retired_;  // keys replaced while ops were queued
+  // Read keys to build at the next accept() (key changes happen in on_opened(), which has
+  // no batch to prepare a key with), and the sequence number they start at.
+  std::optional<TrafficKeys> pending_read_keys_;
+  uint64_t pending_read_seq_ = 0;
   Level read_level_ = Level::kInitial;
-  Level write_level_ = Level::kInitial;
+  Level plan_level_ = Level::kInitial;  // the write level once out_ is sent
   uint64_t read_generation_ = 0;
-  // Control bytes to send, in order: (level, content type, bytes, rekey after).
-  struct Pending {
-    Level level;
-    ContentType type;
-    std::vector<uint8_t> bytes;
-    size_t off = 0;
-    bool rekey_after = false;
-  };
   std::vector<Pending> out_;
   size_t out_head_ = 0;
   SessionStats stats_;
   std::optional<Error> error_;
+  std::span<uint8_t> app_view_;  // application data of the record being opened
   uint32_t empty_records_ = 0;
   uint32_t warning_alerts_ = 0;
   uint32_t key_updates_without_data_ = 0;
-  uint32_t queued_opens_ = 0;
+  uint64_t opens_queued_ = 0;  // opens queued / handed back through on_opened()
+  uint64_t opens_done_ = 0;
+  std::optional<uint64_t> assembled_op_;  // the op number of a queued assembled record
+  bool release_pending_ = false;          // release the assembly buffer at the next call
   bool last_queued_was_barrier_ = false;
   bool peer_closed_ = false;
   bool fatal_alert_received_ = false;
   bool close_queued_ = false;
+  bool alert_queued_ = false;
   bool alert_handed_out_ = false;
   bool close_handed_out_ = false;
   bool handshake_reported_ = false;
