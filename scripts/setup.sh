@@ -12,7 +12,9 @@ packages=(
   # tests, benchmarks, fuzzing (clang + libFuzzer + sanitizer runtimes)
   libgtest-dev libbenchmark-dev clang-14 libclang-rt-14-dev
   # integration tests: kernel-side clients and packet crafting
-  iproute2 iputils-ping ethtool python3 python3-scapy curl socat
+  iproute2 iputils-ping ethtool python3 python3-scapy curl socat gnutls-bin
+  # TLS benchmark (scripts/bench_tls.sh): nginx as the kernel-TCP + OpenSSL baseline
+  nginx
 )
 
 missing=()
