@@ -84,6 +84,52 @@ Result<void, Error> TicketKeys::rotate() noexcept {
   return {};
 }
 
+Result<TicketKeys::Key, Error> TicketKeys::derive(uint32_t epoch,
+                                                  std::span<const uint8_t, 32> master) const noexcept {
+  static constexpr char kLabel[] = "linetls ticket key";
+  constexpr size_t kLabelLen = sizeof(kLabel) - 1;
+  uint8_t info[kLabelLen + 4];
+  std::memcpy(info, kLabel, kLabelLen);
+  store_be32(info + kLabelLen, epoch);
+  auto prk = crypto::hkdf_extract(crypto::HashAlgo::kSha256, {}, master);
+  if (!prk) {
+    return fail(Error::kCryptoFailure);
+  }
+  uint8_t material[32];
+  if (!crypto::hkdf_expand(crypto::HashAlgo::kSha256, prk->view(), info, material)) {
+    return fail(Error::kCryptoFailure);
+  }
+  auto key = batch_.make_key(crypto::AeadAlgo::kAes256Gcm, material);
+  secure_wipe(std::span<uint8_t>(material));
+  if (!key) {
+    return fail(Error::kCryptoFailure);
+  }
+  return Key{epoch, std::move(*key)};
+}
+
+Result<void, Error> TicketKeys::rotate_to(uint32_t epoch,
+                                          std::span<const uint8_t, 32> master) noexcept {
+  if (keys_[0].key && keys_[0].id == epoch) {
+    return {};
+  }
+  auto current = derive(epoch, master);
+  if (!current) {
+    return fail(current.error());
+  }
+  if (keys_[0].key && keys_[0].id + 1 == epoch) {
+    keys_[1] = std::move(keys_[0]);
+    keys_[0] = std::move(*current);
+    return {};
+  }
+  auto previous = derive(epoch - 1, master);
+  if (!previous) {
+    return fail(previous.error());
+  }
+  keys_[0] = std::move(*current);
+  keys_[1] = std::move(*previous);
+  return {};
+}
+
 Result<std::vector<uint8_t>, Error> TicketKeys::seal(const TicketContents& contents) const {
   if (!keys_[0].key) {
     return fail(Error::kInternalError);

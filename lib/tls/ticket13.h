@@ -5,7 +5,8 @@
 //                                                  TicketContents) || tag (16)
 //
 // TicketKeys holds the current key and the one before it. rotate() makes a fresh current key
-// and keeps the old current as previous; a ticket under any older key (or an unknown key id,
+// and keeps the old current as previous; rotate_to() derives the key of a numbered epoch from
+// a master secret, so workers that share the master agree on the keys without sharing state; a ticket under any older key (or an unknown key id,
 // or one that fails to authenticate) simply does not open, and the server falls back to a
 // full handshake: a ticket that does not open is never an error.
 #pragma once
@@ -62,6 +63,12 @@ class TicketKeys final : public TicketDecoder {
   // Draws a new current key with a new key id; the old current becomes previous and the old
   // previous is forgotten. kCryptoFailure if the rng or the backend fails.
   Result<void, Error> rotate() noexcept;
+  // Moves to the key of epoch: HKDF-Expand(HKDF-Extract(salt = "", master),
+  // "linetls ticket key" || uint32_be(epoch), 32) with SHA-256, key id epoch. Does nothing
+  // if epoch is the current id; from epoch - 1 the current key becomes previous; otherwise
+  // both are derived (previous = epoch - 1), so a ticket of the previous epoch still opens.
+  // kCryptoFailure if HKDF or the backend fails (the keys are then unchanged).
+  Result<void, Error> rotate_to(uint32_t epoch, std::span<const uint8_t, 32> master) noexcept;
   // Seals contents into a new ticket under the current key (kInternalError before rotate()).
   Result<std::vector<uint8_t>, Error> seal(const TicketContents& contents) const;
   std::optional<TicketContents> open(std::span<const uint8_t> ticket) const override;
@@ -74,6 +81,7 @@ class TicketKeys final : public TicketDecoder {
     uint32_t id = 0;
     crypto::AeadKeyPtr key;
   };
+  Result<Key, Error> derive(uint32_t epoch, std::span<const uint8_t, 32> master) const noexcept;
   crypto::AeadBatch& batch_;
   crypto::Rng& rng_;
   Key keys_[2];  // current, previous
