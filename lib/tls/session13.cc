@@ -19,8 +19,7 @@ Unexpected<Error> err(Error e) noexcept { return ::linetls::fail(e); }
 }  // namespace
 
 ServerSession13::ServerSession13(const ServerConfig13& config, const SessionLimits& limits) noexcept
-    : config_(config),
-      limits_(limits),
+    : limits_(limits),
       machine_(config),
       reasm_(limits.max_handshake_message) {}
 

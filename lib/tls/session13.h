@@ -223,7 +223,6 @@ class ServerSession13 {
   bool head_protected(size_t i) const noexcept;
   void skip_early(size_t ciphertext_len) noexcept;
 
-  const ServerConfig13& config_;
   SessionLimits limits_;
   Server13 machine_;
   Deframer deframer_;
