@@ -629,6 +629,29 @@ TEST(Session13, PeerFatalAlertClosesWithoutAnswer) {
   }
 }
 
+TEST(Session13, HandshakeTimeoutSendsOneAlertUnderTheCurrentKeys) {
+  ServerConfig13 scfg = server_config({&certs().ecdsa256});
+  Driver d(scfg);
+  ClientConfig13 ccfg;
+  ClientConn c(ccfg, false);
+  c.start();
+  d.receive(c.out);  // the server flight is out; the client never answers
+  c.out.clear();
+  c.receive(d.wire, 1 << 20);
+  d.wire.clear();
+  c.out.clear();  // its Finished is lost
+  ASSERT_FALSE(d.s.handshake_done());
+  d.s.fail(Error::kHandshakeTimeout);
+  d.s.fail(Error::kInternalError);  // ignored: one alert only
+  d.drain();
+  EXPECT_EQ(d.alerts, 1);
+  EXPECT_TRUE(d.s.closed());
+  EXPECT_EQ(*d.s.error(), Error::kHandshakeTimeout);
+  c.receive(d.wire, 1 << 20);  // readable under the keys after our Finished
+  ASSERT_TRUE(c.alert_received);
+  EXPECT_EQ(*c.alert_received, static_cast<uint8_t>(to_alert(Error::kHandshakeTimeout)));
+}
+
 // ---- One alert for each violation.
 
 enum class When { kFirst, kAfterClientHello, kBeforeClientFinished, kEstablished };
