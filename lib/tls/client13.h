@@ -19,6 +19,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -87,7 +88,7 @@ class Client13 {
   // Feeds one whole handshake message (borrowed for the call).
   Wait handle(const HandshakeMessage& msg) noexcept;
   Wait wait() const noexcept;
-  Flight take_flight() noexcept { return std::move(flight_); }
+  Flight take_flight() noexcept { return std::exchange(flight_, Flight{}); }
   // Once done: queues our KeyUpdate, as Server13::update_keys.
   Wait update_keys(bool request_peer) noexcept;
   const PostHandshake13& post_handshake() const noexcept { return post_; }

@@ -44,6 +44,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -152,7 +153,7 @@ class Server13 {
   // Post-handshake counters: key update generations, tickets.
   const PostHandshake13& post_handshake() const noexcept { return post_; }
   // Hands over the bytes to send, leaving the flight empty.
-  Flight take_flight() noexcept { return std::move(flight_); }
+  Flight take_flight() noexcept { return std::exchange(flight_, Flight{}); }
 
   // The level the next handshake message must arrive at; kApplication once done.
   Level read_level() const noexcept;
