@@ -114,6 +114,7 @@ Result<void, Error> Client13::write_hello(ReadServerHello& s, std::span<const ui
   p.server_name = std::span(reinterpret_cast<const uint8_t*>(config_.server_name.data()),
                             config_.server_name.size());
   p.alpn = alpn;
+  p.record_size_limit = config_.record_size_limit;
   p.cookie = cookie;
   p.compression_method = config_.compression_method;
   p.omit_supported_versions = config_.omit_supported_versions;
@@ -358,7 +359,8 @@ Result<void, Error> Client13::on_encrypted_extensions(ReadEncryptedExtensions s,
     }
     alpn_.assign(ee->alpn_protocol.begin(), ee->alpn_protocol.end());
   }
-  if ((ee->server_name_ack && config_.server_name.empty()) || ee->early_data) {
+  if ((ee->server_name_ack && config_.server_name.empty()) || ee->early_data ||
+      (ee->record_size_limit != 0 && !config_.record_size_limit)) {
     return fail(Error::kUnsolicitedExtension);
   }
   sni_ack_ = ee->server_name_ack;

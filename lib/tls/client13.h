@@ -60,6 +60,7 @@ struct ClientConfig13 {
   std::vector<uint16_t> signature_algorithms = {0x0403, 0x0503, 0x0807, 0x0804, 0x0805, 0x0806};
   std::string server_name;        // empty: no SNI
   std::vector<std::string> alpn;  // empty: no ALPN
+  std::optional<uint16_t> record_size_limit;  // RFC 8449, offered when set
   crypto::Rng* rng = nullptr;     // nullptr: crypto::os_rng()
   // Resumption: the session to offer (borrowed; nullptr: none). It is offered only if its
   // suite's hash matches one of cipher_suites, and dropped after a HelloRetryRequest that

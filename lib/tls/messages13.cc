@@ -115,6 +115,11 @@ Result<void, Error> write_client_hello(ByteWriter& w, const ClientHelloParams& p
     w.end_prefixed(modes);
     w.end_prefixed(ext);
   }
+  if (p.record_size_limit) {
+    w.put_u16(code(ExtensionType::kRecordSizeLimit));
+    w.put_u16(2);
+    w.put_u16(*p.record_size_limit);
+  }
   if (p.early_data) {
     w.put_u16(code(ExtensionType::kEarlyData));
     w.put_u16(0);

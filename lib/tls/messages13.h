@@ -36,6 +36,7 @@ struct ClientHelloParams {
   std::span<const uint8_t> cookie;                 // empty: not sent (§4.2.2 echo after HRR)
   std::span<const uint8_t> psk_modes;              // empty: not sent
   bool early_data = false;                         // an empty early_data extension
+  std::optional<uint16_t> record_size_limit;       // RFC 8449; not sent when empty
   // One PSK identity with a zero binder of psk_binder_len bytes (0: no pre_shared_key). The
   // binder is the last psk_binder_len bytes of the message; the caller computes and patches
   // it over everything before the last kPskBindersTail + psk_binder_len bytes.

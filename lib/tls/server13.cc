@@ -591,8 +591,10 @@ Result<void, Error> Server13::send_server_flight(const Chosen& c, crypto::Transc
   };
   EncryptedExtensionsParams ee;
   ee.supported_groups = config_.advertised_groups;
+  peer_record_size_limit_ = c.client_record_size_limit;
   if (c.client_record_size_limit != 0 && config_.record_size_limit) {
     ee.record_size_limit = config_.record_size_limit;
+    own_record_size_limit_ = *config_.record_size_limit;
   }
   ee.server_name_ack = c.sni_used;
   ee.alpn_protocol = c.alpn;

@@ -171,6 +171,11 @@ class Server13 {
   // Index into config.certificates of the certificate sent.
   size_t certificate_index() const noexcept { return cert_index_; }
   bool sent_hello_retry_request() const noexcept { return hrr_sent_; }
+  // RFC 8449, valid once the ServerHello is sent: the client's record_size_limit (0: none;
+  // it bounds our protected records), and ours as sent in EncryptedExtensions (0: not sent;
+  // it bounds the client's protected records).
+  uint16_t peer_record_size_limit() const noexcept { return peer_record_size_limit_; }
+  uint16_t own_record_size_limit() const noexcept { return own_record_size_limit_; }
   // True once a ServerHello selected an offered PSK (a resumed handshake).
   bool resumed() const noexcept { return resumed_; }
   // True if the first ClientHello carried early_data: see the 0-RTT note above.
@@ -250,6 +255,8 @@ class Server13 {
   std::vector<uint8_t> alpn_;
   size_t cert_index_ = 0;
   std::vector<uint8_t> server_name_;
+  uint16_t peer_record_size_limit_ = 0;
+  uint16_t own_record_size_limit_ = 0;
   bool hrr_sent_ = false;
   bool client_hello_seen_ = false;
   bool resumed_ = false;

@@ -223,7 +223,8 @@ Result<std::span<uint8_t>, Error> ServerSession13::on_opened(crypto::AeadStatus 
   if (input_closed()) {
     return std::span<uint8_t>();
   }
-  auto inner = finish_open(status, slot, kMaxPlaintextLen);
+  auto inner = finish_open(
+      status, slot, read_level_ == Level::kApplication ? max_read_content() : kMaxPlaintextLen);
   if (!inner) {
     if (inner.error() == Error::kDecryptFailed && skipping_early_data_) {
       // A 0-RTT record under keys we do not have (§4.2.10): skip it and give its sequence
@@ -355,6 +356,11 @@ void ServerSession13::handle_handshake(std::span<const uint8_t> content) noexcep
     pending_read_keys_ = std::move(keys);
     pending_read_seq_ = 0;
     deframer_.set_protected(true);
+    if (want == Level::kApplication) {
+      // RFC 8449: our limit binds the client once it has read EncryptedExtensions; applied
+      // from the application keys on so rejected 0-RTT records (sent before) still deframe.
+      deframer_.set_max_plaintext_len(max_read_content());
+    }
     if (first_keys && want == Level::kHandshake && machine_.early_data_offered() &&
         !machine_.sent_hello_retry_request()) {
       skipping_early_data_ = true;
@@ -444,7 +450,8 @@ ServerSession13::Out ServerSession13::next_output(size_t max_content) const noex
     return o;
   }
   const Pending& p = out_[i];
-  const size_t n = std::min({p.bytes.size() - p.off, max_content, kMaxPlaintextLen});
+  const size_t n = std::min({p.bytes.size() - p.off, max_content,
+                             head_protected(i) ? max_app_content() : kMaxPlaintextLen});
   o.kind = p.fatal_alert ? OutKind::kAlert : OutKind::kControl;
   o.record_len = head_protected(i) ? record_len(n) : n + kRecordHeaderLen;
   return o;
@@ -478,7 +485,8 @@ Result<size_t, Error> ServerSession13::write_control(std::span<uint8_t> out, siz
     }
     p.install_before.reset();
   }
-  const size_t n = std::min({p.bytes.size() - p.off, max_content, kMaxPlaintextLen});
+  const size_t n = std::min({p.bytes.size() - p.off, max_content,
+                             write_ ? max_app_content() : kMaxPlaintextLen});
   size_t written = 0;
   if (write_) {
     written = record_len(n);
@@ -530,7 +538,17 @@ bool ServerSession13::app_writable() const noexcept {
          !fatal_alert_received_ && write_.has_value();
 }
 
-size_t ServerSession13::max_app_content() const noexcept { return kMaxPlaintextLen; }
+// RFC 8449 §4: the client's record_size_limit bounds every protected record we send; in TLS
+// 1.3 it counts the inner content type (and padding, which we do not add).
+size_t ServerSession13::max_app_content() const noexcept {
+  const uint16_t limit = machine_.peer_record_size_limit();
+  return limit == 0 ? kMaxPlaintextLen : plaintext_limit_for_record_size_limit(limit, true);
+}
+
+size_t ServerSession13::max_read_content() const noexcept {
+  const uint16_t limit = machine_.own_record_size_limit();
+  return limit == 0 ? kMaxPlaintextLen : plaintext_limit_for_record_size_limit(limit, true);
+}
 
 Result<bool, Error> ServerSession13::seal_app(std::span<uint8_t> record, size_t content_len,
                                               crypto::AeadBatch& batch, RecordSlot* slot,

@@ -154,6 +154,8 @@ class ServerSession13 {
   bool app_writable() const noexcept;
   // Content bytes one application record may carry (2^14 or the peer's record_size_limit).
   size_t max_app_content() const noexcept;
+  // Content bytes a record from the client may carry (2^14 or our record_size_limit).
+  size_t max_read_content() const noexcept;
   // Bytes a record with n content bytes takes on the wire (n + kProtectedOverhead).
   static constexpr size_t record_len(size_t content_len) noexcept {
     return content_len + kProtectedOverhead;

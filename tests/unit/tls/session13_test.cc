@@ -551,6 +551,50 @@ TEST(Session13, OwnKeyUpdateAfterKeyUpdateRecords) {
   EXPECT_FALSE(c.alert_received);
 }
 
+// RFC 8449: the client's record_size_limit bounds every protected record we send (it counts
+// the inner content type in TLS 1.3); our own limit, sent in EncryptedExtensions, bounds
+// the client's records (one byte over is record_overflow).
+TEST(Session13, RecordSizeLimitBothWays) {
+  ServerConfig13 scfg = server_config({&certs().ecdsa256});
+  scfg.record_size_limit = 1025;  // 1024 content bytes per client record
+  Driver d(scfg);
+  ClientConfig13 ccfg;
+  ccfg.record_size_limit = 513;  // 512 content bytes per server record
+  ClientConn c(ccfg, false);
+  c.start();
+  pump(c, d);
+  ASSERT_TRUE(d.s.handshake_done());
+  EXPECT_EQ(d.s.max_app_content(), 512u);
+  EXPECT_EQ(d.s.max_read_content(), 1024u);
+  const Bytes down = pattern(5000, 3);
+  d.send_app(down);
+  d.drain();
+  // Every record on the wire: body at most 512 + 1 + 16.
+  size_t records = 0;
+  for (size_t at = 0; at + kRecordHeaderLen <= d.wire.size(); records++) {
+    const size_t len = size_t{d.wire[at + 3]} << 8 | d.wire[at + 4];
+    EXPECT_LE(len, 512u + 1 + crypto::kAeadTagLen);
+    at += kRecordHeaderLen + len;
+  }
+  EXPECT_GE(records, 10u);
+  pump(c, d);
+  EXPECT_EQ(c.app_in, down);
+  // A client record of exactly 1024 content bytes passes; 1025 is record_overflow.
+  c.record_size = 1024;
+  const Bytes up = pattern(4096, 5);
+  c.send_app(up);
+  pump(c, d);
+  EXPECT_EQ(d.app_in, up);
+  c.record_size = 1025;
+  c.send_app(pattern(1025, 6));
+  pump(c, d);
+  ASSERT_TRUE(d.s.error());
+  // The ciphertext is within the deframer's bound (limit + 256); the inner plaintext is not.
+  EXPECT_EQ(*d.s.error(), Error::kPlaintextOverflow);
+  ASSERT_TRUE(c.alert_received);
+  EXPECT_EQ(*c.alert_received, static_cast<uint8_t>(AlertDescription::kRecordOverflow));
+}
+
 TEST(Session13, ServerCloseNotify) {
   ServerConfig13 scfg = server_config({&certs().ecdsa256});
   Driver d(scfg);
