@@ -1,0 +1,575 @@
+#include "lib/tls/v12/server12.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "lib/base/bytes.h"
+#include "lib/tls/extensions.h"
+#include "lib/tls/v12/messages12.h"
+
+namespace linetls::tls::v12 {
+
+namespace {
+
+// What our CertificateRequest offers (RFC 5246 §7.4.4 supported_signature_algorithms), best
+// first; every one is a scheme lib/crypto can verify under TLS 1.2.
+constexpr uint16_t kClientSchemes[] = {0x0403, 0x0503, 0x0804, 0x0805, 0x0806,
+                                       0x0807, 0x0401, 0x0501, 0x0601};
+constexpr uint8_t kClientCertTypes[] = {kCertTypeEcdsaSign, kCertTypeRsaSign};
+
+bool ascii_iequal(std::string_view a, std::string_view b) noexcept {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
+           return lower(x) == lower(y);
+         });
+}
+
+// RFC 6125 §6.4.3, simplified as in Server13: exact, or "*.rest" for one left-most label.
+bool name_matches(std::string_view pattern, std::string_view host) noexcept {
+  if (pattern.starts_with("*.")) {
+    const size_t dot = host.find('.');
+    return dot != std::string_view::npos && dot != 0 &&
+           ascii_iequal(pattern.substr(1), host.substr(dot));
+  }
+  return ascii_iequal(pattern, host);
+}
+
+bool same(std::span<const uint8_t> a, std::span<const uint8_t> b) noexcept {
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size()) == 0);
+}
+
+Error crypto_failure(crypto::Error) noexcept { return Error::kCryptoFailure; }
+
+// The TLS 1.2 extensions of a ClientHello that parse_client_hello leaves unread.
+struct ClientHello12Extensions {
+  bool renegotiation_info = false;
+  bool ec_point_formats = false;
+};
+
+Result<ClientHello12Extensions, Error> read_tls12_extensions(const ClientHello& ch) noexcept {
+  ClientHello12Extensions x;
+  auto ok = walk_extensions(
+      ch.extensions, ExtMessage::kClientHello, [&x](const RawExtension& e) -> Result<void, Error> {
+        ByteReader r(e.data);
+        ByteReader v;
+        switch (static_cast<ExtensionType>(e.type)) {
+          case ExtensionType::kRenegotiationInfo:
+            // RFC 5746 §3.2 opaque renegotiated_connection<0..255>; §3.6: the server "MUST
+            // then verify that the length of the "renegotiated_connection" field is zero,
+            // and if it is not, MUST abort the handshake (by sending a fatal
+            // handshake_failure alert)".
+            if (!r.read_u8_prefixed(&v) || !r.empty()) {
+              return fail(Error::kDecodeError);
+            }
+            if (!v.empty()) {
+              return fail(Error::kHandshakeFailure);
+            }
+            x.renegotiation_info = true;
+            return {};
+          case ExtensionType::kEcPointFormats: {
+            // RFC 8422 §5.1.2: ec_point_format_list<1..2^8-1>, and "If the client sends the
+            // extension and the extension does not contain the uncompressed point format,
+            // and the client has used the Supported Groups extension ..., then the server
+            // MUST abort the handshake and return an illegal_parameter alert."
+            if (!r.read_u8_prefixed(&v) || !r.empty() || v.empty()) {
+              return fail(Error::kDecodeError);
+            }
+            const auto formats = v.rest();
+            if (std::find(formats.begin(), formats.end(), uint8_t{0}) == formats.end()) {
+              return fail(Error::kIllegalParameter);
+            }
+            x.ec_point_formats = true;
+            return {};
+          }
+          case ExtensionType::kExtendedMasterSecret:
+            return parse_empty(e.data);  // RFC 7627 §5.1: empty
+          default:
+            return {};
+        }
+      });
+  if (!ok) {
+    return fail(ok.error());
+  }
+  return x;
+}
+
+}  // namespace
+
+Server12::Server12(const ServerConfig12& config) noexcept : config_(config) {}
+
+std::string_view Server12::state_name() const noexcept { return kStateNames[state_.index()]; }
+
+Wait Server12::wait() const noexcept { return wait_of<Done, Failed>(state_); }
+
+bool Server12::expecting_change_cipher_spec() const noexcept {
+  return std::holds_alternative<ReadChangeCipherSpec>(state_);
+}
+
+std::span<const uint16_t> Server12::client_schemes() const noexcept { return kClientSchemes; }
+
+std::time_t Server12::now() const noexcept {
+  return config_.now ? config_.now() : std::time(nullptr);
+}
+
+Wait Server12::handle(const HandshakeMessage& msg) noexcept {
+  Result<void, Error> r = fail(Error::kInternalError);
+  State old = std::move(state_);
+  state_.emplace<Failed>();  // each transition emplaces the next state on success
+  if (auto* s1 = std::get_if<ReadClientHello>(&old)) {
+    r = on_client_hello(std::move(*s1), msg);
+  } else if (auto* s2 = std::get_if<ReadClientCertificate>(&old)) {
+    r = on_client_certificate(std::move(*s2), msg);
+  } else if (auto* s3 = std::get_if<ReadClientKeyExchange>(&old)) {
+    r = on_client_key_exchange(std::move(*s3), msg);
+  } else if (auto* s4 = std::get_if<ReadCertificateVerify>(&old)) {
+    r = on_certificate_verify(std::move(*s4), msg);
+  } else if (std::holds_alternative<ReadChangeCipherSpec>(old)) {
+    // RFC 5246 §7.4.9: "It is a fatal error if a Finished message is not preceded by a
+    // ChangeCipherSpec message at the appropriate point in the handshake."
+    r = fail(Error::kUnexpectedMessage);
+  } else if (auto* s6 = std::get_if<ReadClientFinished>(&old)) {
+    r = on_client_finished(std::move(*s6), msg);
+  } else if (std::holds_alternative<Done>(old)) {
+    // RFC 5746 §4.4 / RFC 5246 §7.4.1.2: a ClientHello on an established connection asks
+    // for renegotiation, which this server refuses (no_renegotiation); the alert is fatal
+    // here, as the issue chose. Nothing else may follow the handshake in TLS 1.2.
+    r = fail(msg.type == HandshakeType::kClientHello ? Error::kRenegotiationRefused
+                                                     : Error::kUnexpectedMessage);
+  } else {
+    return Wait::kError;  // Failed stays failed, error_ unchanged
+  }
+  if (!r) {
+    error_ = r.error();
+    flight_ = Flight12{};  // drop the half-built flight: exactly one alert goes out
+    state_.emplace<Failed>();
+    return Wait::kError;
+  }
+  return flight_.empty() ? wait() : Wait::kFlush;
+}
+
+Wait Server12::handle_change_cipher_spec(bool handshake_pending) noexcept {
+  if (std::holds_alternative<Failed>(state_)) {
+    return Wait::kError;
+  }
+  Error e = Error::kUnexpectedChangeCipherSpec;
+  if (auto* s = std::get_if<ReadChangeCipherSpec>(&state_)) {
+    if (!handshake_pending) {
+      Context ctx = std::move(s->ctx);
+      state_.emplace<ReadClientFinished>(ReadClientFinished{std::move(ctx)});
+      return Wait::kNeedMessage;
+    }
+    // RFC 5246 §7.4.1.1 / RFC 8446 §5.1: handshake messages must not span a key change.
+    e = Error::kHandshakeSpansKeyChange;
+  }
+  error_ = e;
+  flight_ = Flight12{};
+  state_.emplace<Failed>();
+  return Wait::kError;
+}
+
+Result<Server12::Chosen, Error> Server12::negotiate(const ClientHello& ch) const noexcept {
+  Chosen c;
+  // RFC 5246 Appendix E.1: a server that does not support the client's version "MUST send
+  // a "protocol_version" alert message and close the connection"; SSL 3.0, TLS 1.0 and 1.1
+  // are refused (issue 6, RFC 8996).
+  if (ch.legacy_version < kTls12 ||
+      (ch.has(ExtensionType::kSupportedVersions) &&
+       !u16_list_contains(ch.supported_versions, kTls12))) {
+    return fail(Error::kProtocolVersion);
+  }
+  // RFC 7507 §3: "If TLS_FALLBACK_SCSV appears in ClientHello.cipher_suites and the highest
+  // protocol version supported by the server is higher than the version indicated by the
+  // client, the server MUST respond with a fatal inappropriate_fallback alert".
+  if (config_.tls13_enabled && !ch.offers_tls13() &&
+      u16_list_contains(ch.cipher_suites, kFallbackScsv)) {
+    return fail(Error::kInappropriateFallback);
+  }
+  auto ext = read_tls12_extensions(ch);
+  if (!ext) {
+    return fail(ext.error());
+  }
+  // RFC 7627 §5.2: a server that requires EMS and gets a ClientHello without it "MUST abort
+  // the handshake with a "handshake_failure" alert" when it does not fall back (we never do).
+  if (!ch.has(ExtensionType::kExtendedMasterSecret)) {
+    return fail(Error::kHandshakeFailure);
+  }
+  // RFC 5746 §3.6: the client signalled with the extension or the SCSV.
+  c.secure_renegotiation = ext->renegotiation_info ||
+                           u16_list_contains(ch.cipher_suites, kEmptyRenegotiationInfoScsv);
+  // Group: ours in our order among the client's; RFC 8422 §5.1: "If no Supported Elliptic
+  // Curves Extension is present, the server may choose any curve".
+  bool have_group = false;
+  for (crypto::NamedGroup g : config_.groups) {
+    if (!ch.has(ExtensionType::kSupportedGroups) ||
+        u16_list_contains(ch.supported_groups, static_cast<uint16_t>(g))) {
+      c.group = g;
+      have_group = true;
+      break;
+    }
+  }
+  // Suite, certificate and scheme together: a suite is usable only with a certificate of
+  // its key kind that can sign a scheme the client accepts.
+  const std::vector<uint16_t> schemes = u16_values(ch.signature_algorithms);
+  const std::string_view sni(reinterpret_cast<const char*>(ch.server_name.data()),
+                             ch.server_name.size());
+  bool offered = false;
+  bool found = false;
+  for (size_t si = 0; si < config_.cipher_suites.size() && !found; si++) {
+    const SuiteInfo info = suite_info(config_.cipher_suites[si]);
+    if (!u16_list_contains(ch.cipher_suites, static_cast<uint16_t>(info.suite))) {
+      continue;
+    }
+    offered = true;
+    if (!have_group) {
+      break;
+    }
+    for (int pass = sni.empty() ? 1 : 0; pass < 2 && !found; pass++) {
+      for (size_t i = 0; i < config_.certificates.size() && !found; i++) {
+        const Certificate12& cert = config_.certificates[i];
+        if (cert.key == nullptr || !key_serves(cert.key->type(), info.auth)) {
+          continue;
+        }
+        if (pass == 0 && std::none_of(cert.names.begin(), cert.names.end(),
+                                      [&](const std::string& n) { return name_matches(n, sni); })) {
+          continue;
+        }
+        auto scheme = crypto::choose_scheme(*cert.key, schemes, crypto::TlsVersion::kTls12);
+        if (scheme) {
+          c.suite = info;
+          c.cert_index = i;
+          c.scheme = *scheme;
+          c.sni_used = pass == 0;
+          found = true;
+        }
+      }
+    }
+  }
+  // RFC 5246 §7.4.1.3: "If no acceptable choices are presented, return a handshake failure
+  // alert and close the connection." The three errors all map to handshake_failure.
+  if (!offered) {
+    return fail(Error::kNoCommonCipherSuite);
+  }
+  if (!have_group) {
+    return fail(Error::kNoCommonGroup);
+  }
+  if (!found) {
+    return fail(config_.certificates.empty() ? Error::kInternalError
+                                             : Error::kNoCommonSignatureScheme);
+  }
+  // RFC 7301 §3.2: no protocol in common is no_application_protocol.
+  if (!config_.alpn.empty() && ch.has(ExtensionType::kAlpn)) {
+    for (const std::string& ours : config_.alpn) {
+      ByteReader names(ch.alpn);
+      ByteReader name;
+      while (c.alpn.empty() && names.read_u8_prefixed(&name)) {
+        if (same(name.rest(),
+                 std::span(reinterpret_cast<const uint8_t*>(ours.data()), ours.size()))) {
+          c.alpn = name.rest();
+        }
+      }
+      if (!c.alpn.empty()) {
+        break;
+      }
+    }
+    if (c.alpn.empty()) {
+      return fail(Error::kNoApplicationProtocol);
+    }
+  }
+  return c;
+}
+
+Result<void, Error> Server12::on_client_hello(ReadClientHello, const HandshakeMessage& m) noexcept {
+  if (m.type != HandshakeType::kClientHello) {
+    return fail(Error::kUnexpectedMessage);
+  }
+  auto ch = parse_client_hello(m.body);
+  if (!ch) {
+    return fail(ch.error());
+  }
+  auto chosen = negotiate(*ch);
+  if (!chosen) {
+    return fail(chosen.error());
+  }
+  const Chosen& c = *chosen;
+  const bool want_cert = config_.client_auth != ClientAuth::kNone;
+  if (want_cert && config_.client_ca == nullptr) {
+    return fail(Error::kInternalError);
+  }
+  crypto::Rng& rng = config_.rng != nullptr ? *config_.rng : crypto::os_rng();
+  auto transcript = crypto::Transcript::create(c.suite.hash);
+  if (!transcript) {
+    return fail(Error::kCryptoFailure);
+  }
+  Context ctx{std::move(transcript).value(), {}, {}, {}};
+  std::memcpy(ctx.client_random, ch->random.data(), kRandomLen);
+  if (!rng.fill(ctx.server_random)) {
+    return fail(Error::kCryptoFailure);
+  }
+  if (config_.tls13_enabled) {
+    set_downgrade_sentinel(ctx.server_random);
+  }
+  auto ephemeral = crypto::KeyShare::generate(c.group, rng);
+  if (!ephemeral) {
+    return fail(Error::kCryptoFailure);
+  }
+  if (!ctx.transcript.update(m.bytes)) {
+    return fail(Error::kCryptoFailure);
+  }
+  if (want_cert) {
+    ctx.messages.assign(m.bytes.begin(), m.bytes.end());
+  }
+
+  const Certificate12& cert = config_.certificates[c.cert_index];
+  size_t need = 1024 + cert.key->max_signature_len();
+  for (auto der : cert.chain) {
+    need += der.size() + 3;
+  }
+  for (const auto& dn : config_.client_ca_names) {
+    need += dn.size() + 2;
+  }
+  std::vector<uint8_t> out(need);
+  ByteWriter w(out);
+
+  // RFC 5246 §7.4.1.3 ServerHello; RFC 8422 §5.2: ec_point_formats only in answer to the
+  // client's; RFC 5746 §3.6: an empty renegotiation_info when the client signalled.
+  ServerHelloParams sh;
+  sh.random = ctx.server_random;
+  sh.cipher_suite = c.suite.suite;
+  sh.renegotiation_info = c.secure_renegotiation;
+  sh.extended_master_secret = true;
+  sh.ec_point_formats = ch->has(ExtensionType::kEcPointFormats);
+  sh.alpn_protocol = c.alpn;
+  sh.server_name_ack = c.sni_used;
+  if (auto ok = write_server_hello(w, sh); !ok) {
+    return ok;
+  }
+  if (auto ok = write_certificate(w, cert.chain); !ok) {
+    return ok;
+  }
+  // RFC 8422 §5.4: the signature covers ClientHello.random + ServerHello.random +
+  // ServerECDHParams.
+  const uint16_t group_code = static_cast<uint16_t>(c.group);
+  auto content = server_key_exchange_signed_content(ctx.client_random, ctx.server_random,
+                                                    group_code, ephemeral->public_key());
+  if (!content) {
+    return fail(content.error());
+  }
+  std::vector<uint8_t> sig(cert.key->max_signature_len());
+  auto sig_len = crypto::sign(*cert.key, c.scheme, content->view(), sig);
+  if (!sig_len) {
+    return fail(crypto_failure(sig_len.error()));
+  }
+  if (auto ok = write_server_key_exchange(w, group_code, ephemeral->public_key(),
+                                          static_cast<uint16_t>(c.scheme),
+                                          std::span(sig).first(*sig_len));
+      !ok) {
+    return ok;
+  }
+  if (want_cert) {
+    std::vector<std::span<const uint8_t>> cas;
+    for (const auto& dn : config_.client_ca_names) {
+      cas.emplace_back(dn);
+    }
+    CertificateRequestParams cr{kClientCertTypes, client_schemes(), cas};
+    if (auto ok = write_certificate_request(w, cr); !ok) {
+      return ok;
+    }
+  }
+  if (auto ok = write_server_hello_done(w); !ok) {
+    return ok;
+  }
+  out.resize(w.size());
+  if (!ctx.transcript.update(out)) {
+    return fail(Error::kCryptoFailure);
+  }
+  if (want_cert) {
+    ctx.messages.insert(ctx.messages.end(), out.begin(), out.end());
+  }
+  flight_.handshake = std::move(out);
+
+  suite_ = c.suite;
+  group_ = c.group;
+  alpn_.assign(c.alpn.begin(), c.alpn.end());
+  cert_index_ = c.cert_index;
+  secure_renegotiation_ = c.secure_renegotiation;
+  if (want_cert) {
+    state_.emplace<ReadClientCertificate>(
+        ReadClientCertificate{std::move(ctx), std::move(ephemeral).value()});
+  } else {
+    state_.emplace<ReadClientKeyExchange>(
+        ReadClientKeyExchange{std::move(ctx), std::move(ephemeral).value(), std::nullopt});
+  }
+  return {};
+}
+
+Result<void, Error> Server12::on_client_certificate(ReadClientCertificate s,
+                                                    const HandshakeMessage& m) noexcept {
+  // RFC 5246 §7.4.6: "This is the first message the client can send after receiving a
+  // ServerHelloDone message. This message is only sent if the server requests a
+  // certificate."
+  if (m.type != HandshakeType::kCertificate) {
+    return fail(Error::kUnexpectedMessage);
+  }
+  auto list = parse_certificate(m.body);
+  if (!list) {
+    return fail(list.error());
+  }
+  if (!s.ctx.transcript.update(m.bytes)) {
+    return fail(Error::kCryptoFailure);
+  }
+  s.ctx.messages.insert(s.ctx.messages.end(), m.bytes.begin(), m.bytes.end());
+  if (list->num_certs == 0) {
+    // "If the client does not send any certificates, the server MAY at its discretion either
+    // continue the handshake without client authentication, or respond with a fatal
+    // handshake_failure alert."
+    if (config_.client_auth == ClientAuth::kRequired) {
+      return fail(Error::kHandshakeFailure);
+    }
+    state_.emplace<ReadClientKeyExchange>(
+        ReadClientKeyExchange{std::move(s.ctx), std::move(s.ephemeral), std::nullopt});
+    return {};
+  }
+  const std::span<const std::span<const uint8_t>> chain(list->certs, list->num_certs);
+  auto identity = config_.client_ca->verify_client_chain(chain, now());
+  if (!identity) {
+    return fail(from_crypto(identity.error()));
+  }
+  auto leaf = crypto::Certificate::from_der(list->certs[0]);
+  if (!leaf) {
+    return fail(from_crypto(leaf.error()));
+  }
+  auto key = leaf->public_key();
+  if (!key) {
+    return fail(from_crypto(key.error()));
+  }
+  pending_identity_ = std::move(identity).value();
+  state_.emplace<ReadClientKeyExchange>(
+      ReadClientKeyExchange{std::move(s.ctx), std::move(s.ephemeral), std::move(key).value()});
+  return {};
+}
+
+Result<void, Error> Server12::on_client_key_exchange(ReadClientKeyExchange s,
+                                                     const HandshakeMessage& m) noexcept {
+  if (m.type != HandshakeType::kClientKeyExchange) {
+    return fail(Error::kUnexpectedMessage);
+  }
+  auto point = parse_client_key_exchange(m.body);
+  if (!point) {
+    return fail(point.error());
+  }
+  // RFC 8422 §5.10: the premaster secret is the x-coordinate (NIST curves) or the X25519
+  // output; KeyShare::derive checks the point (RFC 8422 §5.11) and rejects all-zero X25519.
+  auto shared = s.ephemeral.derive(*point);
+  if (!shared) {
+    return fail(from_crypto(shared.error()));
+  }
+  if (!s.ctx.transcript.update(m.bytes)) {
+    return fail(Error::kCryptoFailure);
+  }
+  // RFC 7627 §3: session_hash = Hash(handshake_messages) "up to and including the
+  // ClientKeyExchange message".
+  auto session_hash = s.ctx.transcript.digest();
+  if (!session_hash) {
+    return fail(Error::kCryptoFailure);
+  }
+  auto master = extended_master_secret(suite_.hash, shared->view(), session_hash->view());
+  if (!master) {
+    return fail(master.error());
+  }
+  master_ = std::move(master).value();
+  auto keys = derive_key_block(suite_, master_.view(), s.ctx.client_random, s.ctx.server_random);
+  if (!keys) {
+    return fail(keys.error());
+  }
+  keys_ = std::move(keys).value();
+  if (s.client_key) {
+    s.ctx.messages.insert(s.ctx.messages.end(), m.bytes.begin(), m.bytes.end());
+    state_.emplace<ReadCertificateVerify>(
+        ReadCertificateVerify{std::move(s.ctx), std::move(*s.client_key)});
+  } else {
+    s.ctx.messages = {};
+    state_.emplace<ReadChangeCipherSpec>(ReadChangeCipherSpec{std::move(s.ctx)});
+  }
+  return {};
+}
+
+Result<void, Error> Server12::on_certificate_verify(ReadCertificateVerify s,
+                                                    const HandshakeMessage& m) noexcept {
+  // RFC 5246 §7.4.8: sent after the ClientKeyExchange by a client whose certificate can
+  // sign; a client that sent a certificate and skips it has not authenticated.
+  if (m.type != HandshakeType::kCertificateVerify) {
+    return fail(Error::kUnexpectedMessage);
+  }
+  auto cv = parse_certificate_verify(m.body);
+  if (!cv) {
+    return fail(cv.error());
+  }
+  // "The hash and signature algorithms used in the signature MUST be one of those present
+  // in the supported_signature_algorithms field of the CertificateRequest message."
+  const auto offered = client_schemes();
+  const auto scheme = crypto::signature_scheme_from_code(cv->scheme);
+  if (std::find(offered.begin(), offered.end(), cv->scheme) == offered.end() || !scheme ||
+      !crypto::scheme_allowed(*scheme, crypto::TlsVersion::kTls12) ||
+      !crypto::key_supports_scheme(s.client_key.type(), *scheme)) {
+    return fail(Error::kIllegalParameter);
+  }
+  // §7.4.8: "The handshake_messages refers to all handshake messages sent or received,
+  // starting at client hello and up to, but not including, this message".
+  if (auto ok = crypto::verify(s.client_key, *scheme, s.ctx.messages, cv->signature); !ok) {
+    return fail(Error::kBadCertificateVerify);
+  }
+  if (!s.ctx.transcript.update(m.bytes)) {
+    return fail(Error::kCryptoFailure);
+  }
+  s.ctx.messages = {};
+  client_identity_ = std::move(pending_identity_);
+  pending_identity_.reset();
+  state_.emplace<ReadChangeCipherSpec>(ReadChangeCipherSpec{std::move(s.ctx)});
+  return {};
+}
+
+Result<void, Error> Server12::on_client_finished(ReadClientFinished s,
+                                                 const HandshakeMessage& m) noexcept {
+  if (m.type != HandshakeType::kFinished) {
+    return fail(Error::kUnexpectedMessage);
+  }
+  auto received = parse_finished(m.body);
+  if (!received) {
+    return fail(received.error());
+  }
+  auto hash = s.ctx.transcript.digest();
+  if (!hash) {
+    return fail(Error::kCryptoFailure);
+  }
+  auto expected = finished_verify_data(suite_.hash, master_.view(), true, hash->view());
+  if (!expected) {
+    return fail(expected.error());
+  }
+  // §7.4.9: "Recipients of Finished messages MUST verify that the contents are correct."
+  if (auto ok = check_verify_data(*expected, *received); !ok) {
+    return ok;
+  }
+  // The server's Finished covers the client's too.
+  if (!s.ctx.transcript.update(m.bytes)) {
+    return fail(Error::kCryptoFailure);
+  }
+  auto hash2 = s.ctx.transcript.digest();
+  if (!hash2) {
+    return fail(Error::kCryptoFailure);
+  }
+  auto ours = finished_verify_data(suite_.hash, master_.view(), false, hash2->view());
+  if (!ours) {
+    return fail(ours.error());
+  }
+  std::vector<uint8_t> out(kHandshakeHeaderLen + kVerifyDataLen);
+  ByteWriter w(out);
+  if (auto ok = write_finished(w, *ours); !ok) {
+    return ok;
+  }
+  flight_.change_cipher_spec = true;
+  flight_.after_ccs = std::move(out);
+  state_.emplace<Done>();
+  return {};
+}
+
+}  // namespace linetls::tls::v12

@@ -1,0 +1,213 @@
+// The TLS 1.2 server handshake (RFC 5246 §7.3, ECDHE per RFC 8422, EMS per RFC 7627, the
+// renegotiation indication of RFC 5746) as a resumable state machine, in the shape of
+// Server13: one function per state over a std::variant of state structs, each transition
+// consuming the old state; any error moves to Failed, drops the half-built flight and
+// reports kError once.
+//
+//   ReadClientHello --(ServerHello, Certificate, ServerKeyExchange, [CertificateRequest],
+//        |             ServerHelloDone)
+//        v
+//   [ReadClientCertificate] --> ReadClientKeyExchange --> [ReadCertificateVerify]
+//                                                               |
+//                       ReadChangeCipherSpec <------------------+
+//                               | (the client's CCS: switch the read keys)
+//                               v
+//                       ReadClientFinished --(CCS, Finished)--> Done
+//
+// Negotiation (our order of preference throughout): the first of config.cipher_suites the
+// client offers for which some certificate of the right key type (AuthKind) can sign a
+// scheme from the client's signature_algorithms (certificates matching server_name first),
+// and for which a group is common; the first of config.groups the client lists in
+// supported_groups (RFC 8422 §5.1: any of ours when it sent none).
+//
+// Refusals: a legacy_version below TLS 1.2 or a supported_versions without it is
+// kProtocolVersion; TLS_FALLBACK_SCSV while config.tls13_enabled is kInappropriateFallback
+// (RFC 7507 §3: this server supports a higher version); a ClientHello without
+// extended_master_secret is kHandshakeFailure (RFC 7627 §5.2, required here); a non-empty
+// renegotiated_connection is kHandshakeFailure (RFC 5746 §3.6); ec_point_formats without
+// uncompressed is kIllegalParameter (RFC 8422 §5.1.2); a ClientHello after the handshake
+// (renegotiation) is kRenegotiationRefused (no_renegotiation). With config.tls13_enabled
+// the ServerHello.random carries the RFC 8446 §4.1.3 downgrade sentinel.
+//
+// Client certificates (config.client_auth): a CertificateRequest offers rsa_sign and
+// ecdsa_sign, our signature schemes and config.client_ca_names; an empty client Certificate
+// is accepted when optional and kHandshakeFailure when required (RFC 5246 §7.4.6: "respond
+// with a fatal handshake_failure alert"; certificate_required is TLS 1.3's); a chain is
+// verified against config.client_ca (kUnknownCa, kCertificateExpired, kBadCertificate, ...);
+// the CertificateVerify must use a scheme we offered that fits the leaf key
+// (kIllegalParameter) and verify over every handshake message before it
+// (kBadCertificateVerify, decrypt_error). For that the machine keeps the raw handshake
+// bytes, only when it asked for a certificate.
+//
+// Not here yet: session resumption (session IDs, RFC 5077 tickets; the ServerHello carries
+// an empty session_id, so clients will not try to resume), the version dispatch that picks
+// this machine or Server13 after the ClientHello.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <ctime>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "lib/crypto/cert.h"
+#include "lib/crypto/hash.h"
+#include "lib/crypto/kx.h"
+#include "lib/crypto/rng.h"
+#include "lib/crypto/sig.h"
+#include "lib/tls/errors.h"
+#include "lib/tls/handshake_msg.h"
+#include "lib/tls/hello.h"
+#include "lib/tls/v12/cipher_suite12.h"
+#include "lib/tls/v12/handshake12.h"
+#include "lib/tls/v12/key_schedule12.h"
+
+namespace linetls::tls::v12 {
+
+enum class ClientAuth : uint8_t { kNone, kOptional, kRequired };
+
+struct ServerConfig12 {
+  std::vector<Certificate12> certificates;
+  std::vector<CipherSuite> cipher_suites = {std::begin(kAllSuites), std::end(kAllSuites)};
+  std::vector<crypto::NamedGroup> groups = {
+      crypto::NamedGroup::kX25519, crypto::NamedGroup::kSecp256r1, crypto::NamedGroup::kSecp384r1};
+  // Server preference order. Empty: ALPN is not negotiated. Otherwise a client that offers
+  // ALPN with no protocol in common is refused with no_application_protocol (RFC 7301 §3.2).
+  std::vector<std::string> alpn;
+  ClientAuth client_auth = ClientAuth::kNone;
+  const crypto::CaStore* client_ca = nullptr;  // required unless client_auth is kNone
+  // DER DistinguishedNames for CertificateRequest.certificate_authorities; may be empty.
+  std::vector<std::vector<uint8_t>> client_ca_names;
+  // The server also speaks TLS 1.3: set the downgrade sentinel, honour TLS_FALLBACK_SCSV.
+  bool tls13_enabled = true;
+  crypto::Rng* rng = nullptr;         // nullptr: crypto::os_rng()
+  std::function<std::time_t()> now;   // certificate validity; empty: the system clock
+};
+
+class Server12 {
+ public:
+  // config must outlive the machine.
+  explicit Server12(const ServerConfig12& config) noexcept;
+
+  // Feeds one whole handshake message (borrowed for the call). Returns kFlush when
+  // take_flight() has bytes, kNeedMessage, kDone or kError.
+  Wait handle(const HandshakeMessage& msg) noexcept;
+  // Feeds the client's ChangeCipherSpec (already checked to be the single byte 1;
+  // parse_change_cipher_spec). handshake_pending: the caller's reassembler holds part of a
+  // message, which would span the key change (kHandshakeSpansKeyChange). Anywhere but right
+  // before the client's Finished it is kUnexpectedChangeCipherSpec. On success the caller
+  // switches its read state to keys().client_write.
+  Wait handle_change_cipher_spec(bool handshake_pending) noexcept;
+  // Returns the reason the machine is stopped now (never kFlush).
+  Wait wait() const noexcept;
+  // True while the next input must be the client's ChangeCipherSpec.
+  bool expecting_change_cipher_spec() const noexcept;
+  // Hands over the bytes to send, leaving the flight empty.
+  Flight12 take_flight() noexcept {
+    Flight12 f = std::move(flight_);
+    flight_ = Flight12{};  // a moved-from flight keeps its change_cipher_spec flag
+    return f;
+  }
+
+  // The negotiated suite (valid once the ServerHello is sent) and the record keys (valid
+  // once the ClientKeyExchange is processed).
+  const SuiteInfo& suite() const noexcept { return suite_; }
+  const KeyBlock& keys() const noexcept { return keys_; }
+  // The master secret, for key logs and tests (empty until the ClientKeyExchange).
+  std::span<const uint8_t> master_secret() const noexcept { return master_.view(); }
+
+  Error error() const noexcept { return error_; }
+  crypto::NamedGroup group() const noexcept { return group_; }
+  std::span<const uint8_t> alpn() const noexcept { return alpn_; }
+  size_t certificate_index() const noexcept { return cert_index_; }
+  // True if the client signalled RFC 5746 support (extension or SCSV).
+  bool secure_renegotiation() const noexcept { return secure_renegotiation_; }
+  // The verified client identity, once the client's CertificateVerify has checked out.
+  const std::optional<crypto::VerifiedIdentity>& client_identity() const noexcept {
+    return client_identity_;
+  }
+
+  std::string_view state_name() const noexcept;
+
+  // Data every state between the hellos and the end carries.
+  struct Context {
+    crypto::Transcript transcript;     // the PRF hash over every handshake message so far
+    std::vector<uint8_t> messages;     // the same messages raw, only when a client
+                                       // certificate was requested (CertificateVerify)
+    uint8_t client_random[kRandomLen] = {};
+    uint8_t server_random[kRandomLen] = {};
+  };
+  struct ReadClientHello {};
+  struct ReadClientCertificate {
+    Context ctx;
+    crypto::KeyShare ephemeral;
+  };
+  struct ReadClientKeyExchange {
+    Context ctx;
+    crypto::KeyShare ephemeral;
+    std::optional<crypto::PublicKey> client_key;  // from a non-empty client Certificate
+  };
+  struct ReadCertificateVerify {
+    Context ctx;
+    crypto::PublicKey client_key;
+  };
+  struct ReadChangeCipherSpec {
+    Context ctx;
+  };
+  struct ReadClientFinished {
+    Context ctx;
+  };
+  struct Done {};
+  struct Failed {};
+  using State = std::variant<ReadClientHello, ReadClientCertificate, ReadClientKeyExchange,
+                             ReadCertificateVerify, ReadChangeCipherSpec, ReadClientFinished,
+                             Done, Failed>;
+  static constexpr std::string_view kStateNames[] = {
+      "read_client_hello",      "read_client_certificate", "read_client_key_exchange",
+      "read_certificate_verify", "read_change_cipher_spec", "read_client_finished",
+      "done",                   "failed"};
+
+ private:
+  struct Chosen {
+    SuiteInfo suite{};
+    crypto::NamedGroup group = crypto::NamedGroup::kX25519;
+    size_t cert_index = 0;
+    crypto::SignatureScheme scheme = crypto::SignatureScheme::kEcdsaSecp256r1Sha256;
+    std::span<const uint8_t> alpn;
+    bool sni_used = false;
+    bool secure_renegotiation = false;
+  };
+  Result<Chosen, Error> negotiate(const ClientHello& ch) const noexcept;
+  Result<void, Error> on_client_hello(ReadClientHello s, const HandshakeMessage& m) noexcept;
+  Result<void, Error> on_client_certificate(ReadClientCertificate s,
+                                            const HandshakeMessage& m) noexcept;
+  Result<void, Error> on_client_key_exchange(ReadClientKeyExchange s,
+                                             const HandshakeMessage& m) noexcept;
+  Result<void, Error> on_certificate_verify(ReadCertificateVerify s,
+                                            const HandshakeMessage& m) noexcept;
+  Result<void, Error> on_client_finished(ReadClientFinished s, const HandshakeMessage& m) noexcept;
+  // The signature schemes our CertificateRequest offers.
+  std::span<const uint16_t> client_schemes() const noexcept;
+  std::time_t now() const noexcept;
+
+  const ServerConfig12& config_;
+  State state_;
+  Flight12 flight_;
+  Error error_ = Error::kInternalError;
+  SuiteInfo suite_{};
+  KeyBlock keys_;
+  MasterSecret master_;
+  crypto::NamedGroup group_ = crypto::NamedGroup::kX25519;
+  std::vector<uint8_t> alpn_;
+  size_t cert_index_ = 0;
+  bool secure_renegotiation_ = false;
+  std::optional<crypto::VerifiedIdentity> client_identity_;
+  std::optional<crypto::VerifiedIdentity> pending_identity_;  // until CertificateVerify
+};
+
+}  // namespace linetls::tls::v12
