@@ -19,9 +19,13 @@
 #include "apps/linetls/options.h"
 #include "drivers/dpdk/eal.h"
 #include "drivers/dpdk/port.h"
+#include "drivers/ipsecmb/ipsecmb_aead.h"
+#include "drivers/ossl/ossl_aead.h"
 #include "lib/base/clock.h"
 #include "lib/base/log.h"
+#include "lib/crypto/rng.h"
 #include "lib/engine/worker.h"
+#include "lib/tls/errors.h"
 
 namespace linetls::app {
 namespace {
@@ -84,6 +88,26 @@ std::string default_lcores(const Options& o) {
   return o.lcores ? *o.lcores : (o.workers == 1 ? "0" : "0-" + std::to_string(o.workers - 1));
 }
 
+// Records of up to 2^14 content bytes plus header, inner type and tag, in one mbuf.
+constexpr uint16_t kTlsRecordRoom = RTE_PKTMBUF_HEADROOM + 16384 + 64;
+constexpr unsigned kTlsRecordMbufs = 2047;  // per worker (~34 MiB)
+
+// The worker's AEAD batch: ipsec-mb, or OpenSSL's EVP when ipsec-mb cannot initialise.
+std::unique_ptr<crypto::AeadBatch> make_aead_batch(uint32_t capacity) {
+  auto b = ipsecmb::IpsecMbAeadBatch::create(capacity);
+  if (b) {
+    return std::move(b).value();
+  }
+  LT_WARN("ipsec-mb: %s; using OpenSSL EVP for record protection",
+          crypto::aead_error_name(b.error()));
+  auto o = ossl::OsslAeadBatch::create(capacity);
+  if (o) {
+    return std::move(o).value();
+  }
+  LT_ERROR("OpenSSL AEAD: %s", crypto::aead_error_name(o.error()));
+  return nullptr;
+}
+
 void print_counters(const std::vector<std::unique_ptr<engine::Worker>>& workers,
                     const net::Port& port) {
   for (const auto& w : workers) {
@@ -100,6 +124,26 @@ void print_counters(const std::vector<std::unique_ptr<engine::Worker>>& workers,
       std::printf("counter worker=%u tcp.%.*s %llu\n", id, static_cast<int>(n.size()), n.data(),
                   static_cast<unsigned long long>(v));
     });
+    if (const engine::TlsEngine* t = w->tls()) {
+      t->counters().for_each([&](std::string_view n, uint64_t v) {
+        std::printf("counter worker=%u tls.%.*s %llu\n", id, static_cast<int>(n.size()),
+                    n.data(), static_cast<unsigned long long>(v));
+      });
+      const engine::TlsAlertCounts a = t->alerts();
+      for (unsigned d = 0; d < 256; d++) {
+        const std::string_view name = tls::alert_name(static_cast<uint8_t>(d));
+        if (a.sent[d] != 0) {
+          std::printf("counter worker=%u tls.alert_sent.%.*s %llu\n", id,
+                      static_cast<int>(name.size()), name.data(),
+                      static_cast<unsigned long long>(a.sent[d]));
+        }
+        if (a.received[d] != 0) {
+          std::printf("counter worker=%u tls.alert_received.%.*s %llu\n", id,
+                      static_cast<int>(name.size()), name.data(),
+                      static_cast<unsigned long long>(a.received[d]));
+        }
+      }
+    }
     w->phase_cycles().for_each([&](std::string_view n, uint64_t v) {
       std::printf("counter worker=%u cycles.%.*s %llu\n", id, static_cast<int>(n.size()),
                   n.data(), static_cast<unsigned long long>(v));
@@ -128,6 +172,37 @@ int run(int argc, char** argv) {
     return 0;
   }
   set_log_level(static_cast<LogLevel>(o.log_level));
+
+  // TLS material before anything else, so a bad file is a configuration error (exit 2).
+  std::vector<crypto::CertifiedKey> cert_keys;
+  std::array<uint8_t, 32> ticket_master{};
+  if (has_tls_service(o)) {
+    auto keys = load_certificates(o);
+    if (!keys) {
+      std::fprintf(stderr, "linetls: %s\n", keys.error().c_str());
+      return 2;
+    }
+    cert_keys = std::move(keys).value();
+    if (cert_keys.empty()) {
+      const std::string ip = o.ip.addr.str();
+      const std::string_view sans[] = {ip, "localhost"};
+      auto k = crypto::CertifiedKey::self_signed("linetls", sans);
+      if (!k) {
+        std::fprintf(stderr, "linetls: self-signed certificate: %s\n",
+                     std::string(crypto::to_string(k.error())).c_str());
+        return 1;
+      }
+      cert_keys.push_back(std::move(k).value());
+      std::fprintf(stderr,
+                   "linetls: no --cert given: generated a self-signed ECDSA P-256 certificate "
+                   "(CN=linetls, SAN %s, localhost)\n",
+                   ip.c_str());
+    }
+    if (!crypto::os_rng().fill_private(ticket_master)) {
+      std::fprintf(stderr, "linetls: cannot draw the ticket key master secret\n");
+      return 1;
+    }
+  }
 
   std::string prefix = "linetls-" + std::to_string(getpid());
   std::vector<std::string> eal;
@@ -169,6 +244,11 @@ int run(int argc, char** argv) {
     // Per queue: TCP keeps unacknowledged data and held out-of-order segments as mbufs,
     // and ARP holds frames for unresolved neighbours; 32K buffers (~70 MiB) per queue.
     pc.mbufs_per_queue = 32768;
+    // DPDK 22.11's net_tap computes an offloaded TCP checksum segment by segment without
+    // carrying the byte phase across an odd-length segment, so frames chaining odd-length
+    // mbufs (TLS records: 127 + 579 bytes of a handshake flight) leave with bad checksums.
+    // With TLS in TAP mode the stack computes checksums itself (cksum_mbuf gets it right).
+    pc.want_cksum_offload = !(o.tap && has_tls_service(o));
     auto port_or = dpdk::DpdkPort::open(pc);
     if (!port_or) {
       std::fprintf(stderr, "linetls: port: %s\n", port_or.error().c_str());
@@ -195,6 +275,43 @@ int run(int argc, char** argv) {
       LT_WARN("link of %s is not up yet; continuing", device.c_str());
     }
 
+    // TLS: one pool of big mbufs per worker for full-size records, the settings all workers
+    // share (each makes its own batch, ticket keys and ServerConfig13 from them).
+    std::vector<rte_mempool*> record_pools;
+    engine::TlsSettings tls;
+    if (has_tls_service(o)) {
+      for (const auto& k : cert_keys) {
+        tls.certificates.push_back(tls::ServerCertificate::from(k));
+      }
+      tls.alpn = effective_alpn(o);
+      tls.handshake_timeout_ms = o.handshake_timeout_ms;
+      tls.ticket_rotation_s = o.ticket_rotation_s;
+      if (o.key_update_records) {
+        tls.key_update_records = *o.key_update_records;
+      }
+      tls.ticket_master = ticket_master;
+      tls.make_batch = make_aead_batch;
+      for (unsigned i = 0; i < num_workers; i++) {
+        const std::string name = "lt_tls_q" + std::to_string(i);
+        rte_mempool* mp = rte_pktmbuf_pool_create(name.c_str(), kTlsRecordMbufs, 64, 0,
+                                                  kTlsRecordRoom, rte_socket_id());
+        if (mp == nullptr) {
+          std::fprintf(stderr, "linetls: cannot create mempool %s (%u x %u bytes)\n",
+                       name.c_str(), kTlsRecordMbufs, unsigned{kTlsRecordRoom});
+          for (rte_mempool* p : record_pools) {
+            rte_mempool_free(p);
+          }
+          port.reset();
+          dpdk::eal_cleanup(prefix);
+          return 1;
+        }
+        record_pools.push_back(mp);
+      }
+      if (auto probe = make_aead_batch(1)) {
+        LT_INFO("tls: record protection by %s", probe->impl_name());
+      }
+    }
+
     std::vector<std::unique_ptr<engine::Worker>> workers;
     for (unsigned i = 0; i < num_workers; i++) {
       engine::WorkerConfig wc;
@@ -205,10 +322,17 @@ int run(int argc, char** argv) {
       wc.tcp.mss = static_cast<uint16_t>(port->caps().mtu - 40);
       wc.services = o.services;
       wc.idle.busy_poll = o.busy_poll;
+      if (!record_pools.empty()) {
+        wc.tls = tls;
+        wc.tls.record_pool = record_pools[i];
+      }
       auto w = engine::Worker::create(wc, *port);
       if (!w) {
         std::fprintf(stderr, "linetls: %s\n", w.error().c_str());
         workers.clear();
+        for (rte_mempool* p : record_pools) {
+          rte_mempool_free(p);
+        }
         port.reset();
         dpdk::eal_cleanup(prefix);
         return 1;
@@ -256,7 +380,7 @@ int run(int argc, char** argv) {
     }
     std::string serving;
     for (const auto& svc : o.services) {
-      serving += " " + std::to_string(svc.port) + "=" + std::string(engine::to_string(svc.app));
+      serving += " " + std::to_string(svc.port) + "=" + engine::to_string(svc);
     }
     std::printf("linetls ready: port=%s%s%s mac=%s ip=%s workers=%u driver=%s serve=[%s]\n",
                 device.c_str(), o.tap ? " tap=" : "", o.tap ? o.tap->c_str() : "",
@@ -274,6 +398,9 @@ int run(int argc, char** argv) {
         rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
       }
       rte_ring_free(r);
+    }
+    for (rte_mempool* p : record_pools) {
+      rte_mempool_free(p);  // after the workers: TCP's queues held references into them
     }
     port.reset();     // stops and closes the device: the TAP interface disappears
   }

@@ -24,6 +24,42 @@ bool parse_uint(std::string_view s, unsigned lo, unsigned hi, unsigned* out) {
   return true;
 }
 
+bool parse_u64(std::string_view s, uint64_t lo, uint64_t hi, uint64_t* out) {
+  uint64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || p != s.data() + s.size() || v < lo || v > hi) {
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
+// "h2,http/1.1": comma-separated protocol names of 1..255 printable bytes.
+bool parse_alpn(std::string_view s, std::vector<std::string>* out) {
+  out->clear();
+  while (!s.empty()) {
+    const size_t comma = s.find(',');
+    const std::string_view p = s.substr(0, comma);
+    if (p.empty() || p.size() > 255) {
+      return false;
+    }
+    for (char c : p) {
+      if (c <= ' ' || c > '~') {
+        return false;
+      }
+    }
+    out->emplace_back(p);
+    if (comma == std::string_view::npos) {
+      break;
+    }
+    s.remove_prefix(comma + 1);
+    if (s.empty()) {
+      return false;
+    }
+  }
+  return !out->empty();
+}
+
 bool is_hex(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
@@ -123,7 +159,9 @@ Result<Options, std::string> parse_options(int argc, const char* const* argv) {
         bool known = false;
         for (std::string_view k : {"--tap", "--host-ip", "--port", "--ip", "--gateway",
                                    "--workers", "--lcores", "--log-level", "--mem",
-                                   "--serve", "--cert", "--key", "--config"}) {
+                                   "--serve", "--cert", "--key", "--config", "--alpn",
+                                   "--key-update-records", "--handshake-timeout-ms",
+                                   "--ticket-rotation-s"}) {
           known |= flag == k;
         }
         if (known) {
@@ -198,9 +236,32 @@ Result<Options, std::string> parse_options(int argc, const char* const* argv) {
         }
       }
       o.services.push_back(*svc);
-    } else if (flag == "--cert" || flag == "--key" || flag == "--config") {
-      return fail(err(flag, "not available yet: TLS and config files arrive with the TLS "
-                            "layer"));
+    } else if (flag == "--cert") {
+      o.cert_files.emplace_back(value);
+    } else if (flag == "--key") {
+      o.key_files.emplace_back(value);
+    } else if (flag == "--alpn") {
+      std::vector<std::string> list;
+      if (!parse_alpn(value, &list)) {
+        return fail(err(flag, "expected comma-separated protocol names, e.g. http/1.1"));
+      }
+      o.alpn = std::move(list);
+    } else if (flag == "--key-update-records") {
+      uint64_t n = 0;
+      if (!parse_u64(value, 1, uint64_t{1} << 24, &n)) {
+        return fail(err(flag, "expected a record count from 1 to 16777216"));
+      }
+      o.key_update_records = n;
+    } else if (flag == "--handshake-timeout-ms") {
+      if (!parse_uint(value, 1, 3600000, &o.handshake_timeout_ms)) {
+        return fail(err(flag, "expected milliseconds from 1 to 3600000"));
+      }
+    } else if (flag == "--ticket-rotation-s") {
+      if (!parse_uint(value, 1, 7 * 86400, &o.ticket_rotation_s)) {
+        return fail(err(flag, "expected seconds from 1 to 604800"));
+      }
+    } else if (flag == "--config") {
+      return fail(err(flag, "not available yet"));
     } else {
       return fail(err(flag, "unknown option (see --help)"));
     }
@@ -209,6 +270,12 @@ Result<Options, std::string> parse_options(int argc, const char* const* argv) {
     return o;
   }
 
+  if (o.cert_files.size() != o.key_files.size()) {
+    return fail(std::string(o.cert_files.size() > o.key_files.size() ? "--cert" : "--key") +
+                ": --cert FILE and --key FILE come in pairs (" +
+                std::to_string(o.cert_files.size()) + " --cert, " +
+                std::to_string(o.key_files.size()) + " --key)");
+  }
   if (o.tap && !o.ports.empty()) {
     return fail(std::string("--tap and --port: choose one (TAP mode creates its own port)"));
   }
@@ -253,6 +320,40 @@ Result<Options, std::string> parse_options(int argc, const char* const* argv) {
   return o;
 }
 
+bool has_tls_service(const Options& o) {
+  for (const auto& s : o.services) {
+    if (s.tls) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::vector<std::string> effective_alpn(const Options& o) {
+  if (o.alpn) {
+    return *o.alpn;
+  }
+  for (const auto& s : o.services) {
+    if (s.tls && s.app == engine::AppKind::kHttp) {
+      return {"http/1.1"};
+    }
+  }
+  return {};
+}
+
+Result<std::vector<crypto::CertifiedKey>, std::string> load_certificates(const Options& o) {
+  std::vector<crypto::CertifiedKey> keys;
+  for (size_t i = 0; i < o.cert_files.size() && i < o.key_files.size(); i++) {
+    auto k = crypto::CertifiedKey::load(o.cert_files[i], o.key_files[i]);
+    if (!k) {
+      return fail("--cert " + o.cert_files[i] + " --key " + o.key_files[i] + ": " +
+                  std::string(crypto::to_string(k.error())));
+    }
+    keys.push_back(std::move(k).value());
+  }
+  return keys;
+}
+
 const char* usage() {
   return R"(usage: linetls [EAL args --] [options]
 
@@ -261,7 +362,16 @@ const char* usage() {
   --port SPEC         a DPDK device instead: PCI address or vdev spec (e.g. net_memif0,role=server)
   --ip CIDR           the engine's own address (default 10.99.0.2/24 in TAP mode)
   --gateway IP        next hop for addresses off the local subnet
-  --serve PORT=APP    serve APP on TCP PORT (repeatable): echo | discard | http
+  --serve PORT=APP    serve APP on TCP PORT (repeatable): echo | discard | http, or
+                      tls:echo | tls:discard | tls:http (TLS 1.3 terminated in the engine)
+  --cert FILE         PEM certificate chain, leaf first (repeatable; pairs with --key)
+  --key FILE          PEM private key of the preceding --cert; without any --cert a
+                      self-signed ECDSA P-256 certificate is generated at start
+  --alpn LIST         ALPN protocols to offer, e.g. http/1.1 (default: http/1.1 when a
+                      tls:http service exists, else none)
+  --handshake-timeout-ms N   TLS handshake deadline (default 10000)
+  --key-update-records N     send a KeyUpdate after N records under one key (default 2^24)
+  --ticket-rotation-s N      session ticket key lifetime (default 3600)
   --workers N         worker cores (one RX/TX queue each; default 1)
   --lcores LIST       EAL lcore list for the workers instead of --workers (e.g. 0-3)
   --busy-poll         never sleep when idle (benchmarks); default backs off when idle

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "lib/base/result.h"
+#include "lib/crypto/cert.h"
 #include "lib/engine/apps.h"
 #include "lib/net/addr.h"
 
@@ -32,7 +33,14 @@ struct Options {
   std::optional<net::Ipv4Addr> gateway;
   unsigned workers = 1;
   std::optional<std::string> lcores;  // EAL -l list; overrides workers' default lcores
-  std::vector<engine::ServiceSpec> services;  // --serve PORT=APP
+  std::vector<engine::ServiceSpec> services;  // --serve PORT=APP | PORT=tls:APP
+  // TLS: --cert/--key pairs in order (same count), ALPN list, limits.
+  std::vector<std::string> cert_files;
+  std::vector<std::string> key_files;
+  std::optional<std::vector<std::string>> alpn;  // --alpn LIST; unset: http/1.1 for tls:http
+  std::optional<uint64_t> key_update_records;    // our KeyUpdate after this many records
+  unsigned handshake_timeout_ms = 10000;
+  unsigned ticket_rotation_s = 3600;
   bool busy_poll = false;
   int log_level = 2;      // 0 error .. 3 debug
   unsigned mem_mb = 512;  // TAP mode EAL memory (no hugepages)
@@ -41,6 +49,15 @@ struct Options {
 
 // Parses argv. Returns the options, or a one-line error naming the bad flag or value.
 Result<Options, std::string> parse_options(int argc, const char* const* argv);
+
+// True when some --serve entry is tls:APP.
+bool has_tls_service(const Options& o);
+// The ALPN protocols to offer: --alpn, else "http/1.1" when a tls:http service exists.
+std::vector<std::string> effective_alpn(const Options& o);
+
+// Loads the --cert/--key pairs, in order. Returns them, or a one-line reason naming the
+// file that failed (missing, unreadable, not PEM, key not matching the certificate).
+Result<std::vector<crypto::CertifiedKey>, std::string> load_certificates(const Options& o);
 
 // The --help text.
 const char* usage();

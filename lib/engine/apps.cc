@@ -25,13 +25,17 @@ std::string_view to_string(AppKind k) noexcept {
   return "?";
 }
 
+std::string to_string(const ServiceSpec& s) {
+  return (s.tls ? "tls:" : "") + std::string(to_string(s.app));
+}
+
 Result<ServiceSpec, std::string> parse_service(std::string_view spec) {
   const size_t eq = spec.find('=');
   if (eq == std::string_view::npos) {
     return fail(std::string("expected PORT=APP, e.g. 7=echo"));
   }
   const std::string_view port = spec.substr(0, eq);
-  const std::string_view app = spec.substr(eq + 1);
+  std::string_view app = spec.substr(eq + 1);
   unsigned p = 0;
   auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
   if (port.empty() || ec != std::errc() || end != port.data() + port.size() || p == 0 ||
@@ -40,18 +44,21 @@ Result<ServiceSpec, std::string> parse_service(std::string_view spec) {
   }
   ServiceSpec s;
   s.port = static_cast<uint16_t>(p);
+  if (app.starts_with("tls:")) {
+    s.tls = true;
+    app.remove_prefix(4);
+  }
   if (app == "echo") {
     s.app = AppKind::kEcho;
   } else if (app == "discard") {
     s.app = AppKind::kDiscard;
   } else if (app == "http") {
     s.app = AppKind::kHttp;
-  } else if (app.starts_with("tls:")) {
-    return fail(std::string("TLS services (tls:APP) are not available yet"));
   } else if (app.starts_with("proxy:")) {
     return fail(std::string("the proxy app is not available yet"));
   } else {
-    return fail("unknown app '" + std::string(app) + "' (echo, discard, http)");
+    return fail("unknown app '" + std::string(app) + "' (echo, discard, http; tls:echo, " +
+                "tls:discard, tls:http)");
   }
   return s;
 }
@@ -174,7 +181,7 @@ class DiscardApp final : public App {
   Tcp& tcp_;
 };
 
-constexpr std::string_view kDefaultPage = "linetls: hello from a userspace TCP stack\n";
+constexpr std::string_view kDefaultPage = kHttpDefaultPage;
 
 // HTTP/1.1 responder: 200 with a small page, or /bytes/N with N pattern bytes.
 class HttpApp final : public App {
@@ -261,8 +268,7 @@ class HttpApp final : public App {
       const size_t end = s->in.find("\r\n\r\n");
       if (end == std::string::npos) {
         if (s->in.size() > kHttpMaxHead) {
-          start(s, "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\n"
-                   "Connection: close\r\n\r\n");
+          start(s, std::string(kHttp431));
           s->close_after = true;
           continue;
         }
@@ -274,19 +280,12 @@ class HttpApp final : public App {
       const auto req = parse_http_request(std::string_view(s->in).substr(0, end + 4));
       s->in.erase(0, end + 4);
       if (!req) {
-        start(s, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        start(s, std::string(kHttp400));
         s->close_after = true;
         continue;
       }
       const uint64_t body = req->is_bytes ? req->body_len : kDefaultPage.size();
-      std::string head = "HTTP/1.1 200 OK\r\nServer: linetls\r\nContent-Type: ";
-      head += req->is_bytes ? "application/octet-stream" : "text/plain";
-      head += "\r\nContent-Length: " + std::to_string(body) + "\r\n";
-      if (req->close) {
-        head += "Connection: close\r\n";
-      }
-      head += "\r\n";
-      start(s, std::move(head));
+      start(s, http_response_head(*req, body));
       s->body_left = req->head ? 0 : body;
       s->default_page = !req->is_bytes;
       s->close_after = req->close;
@@ -352,6 +351,17 @@ bool iequals(std::string_view a, std::string_view b) {
 }
 
 }  // namespace
+
+std::string http_response_head(const HttpRequest& req, uint64_t body_len) {
+  std::string head = "HTTP/1.1 200 OK\r\nServer: linetls\r\nContent-Type: ";
+  head += req.is_bytes ? "application/octet-stream" : "text/plain";
+  head += "\r\nContent-Length: " + std::to_string(body_len) + "\r\n";
+  if (req.close) {
+    head += "Connection: close\r\n";
+  }
+  head += "\r\n";
+  return head;
+}
 
 std::optional<HttpRequest> parse_http_request(std::string_view head) noexcept {
   // Request-line: method SP request-target SP HTTP-version CRLF (RFC 9112 §3).

@@ -22,14 +22,17 @@ namespace linetls::engine {
 
 enum class AppKind : uint8_t { kEcho, kDiscard, kHttp };
 
-// One --serve entry: "PORT=APP" (APP: echo | discard | http).
+// One --serve entry: "PORT=APP" or "PORT=tls:APP" (APP: echo | discard | http).
 struct ServiceSpec {
   uint16_t port = 0;
   AppKind app = AppKind::kEcho;
+  bool tls = false;  // TLS 1.3 terminated in the engine (tls_service.h), APP over plaintext
 };
-// Parses "PORT=APP"; a one-line reason on failure.
+// Parses "PORT=APP" or "PORT=tls:APP"; a one-line reason on failure.
 Result<ServiceSpec, std::string> parse_service(std::string_view spec);
 std::string_view to_string(AppKind k) noexcept;
+// "echo", "tls:http": the APP part of a --serve entry as given.
+std::string to_string(const ServiceSpec& s);
 
 // An application: TCP callbacks plus a per-iteration hook for work that waited on
 // something other than TCP (an empty mempool).
@@ -56,6 +59,15 @@ struct HttpRequest {
 std::optional<HttpRequest> parse_http_request(std::string_view head) noexcept;
 inline constexpr size_t kHttpMaxHead = 8192;
 inline constexpr uint64_t kHttpMaxBytes = uint64_t{1} << 40;
+// The status line and headers of the 200 answer to req (its body: body_len bytes), ending
+// with the empty line. Shared by the plain and the TLS responders.
+std::string http_response_head(const HttpRequest& req, uint64_t body_len);
+inline constexpr std::string_view kHttpDefaultPage = "linetls: hello from a userspace TCP stack\n";
+inline constexpr std::string_view kHttp400 =
+    "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+inline constexpr std::string_view kHttp431 =
+    "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\n"
+    "Connection: close\r\n\r\n";
 // The byte at offset i of a /bytes/N body, so clients can verify what they got.
 constexpr uint8_t http_body_byte(uint64_t i) noexcept { return static_cast<uint8_t>('a' + i % 26); }
 

@@ -1,9 +1,11 @@
 // engine::Worker: one pinned lcore's poll loop over one port queue.
 //
 // The loop is a flat list of named phases, each timed with the TSC (ARCHITECTURE.md "One
-// worker, one core"): rx_burst -> net input -> tx drain -> timers. Later issues insert the
-// TLS open/seal batches and application callbacks between input and tx. The worker owns
-// its Stack, counters and phase clocks; nothing in here is shared with another worker.
+// worker, one core"): rx_burst -> net input -> tls_open -> apps -> tls_seal -> tcp output
+// -> tx drain -> timers. tls_open and tls_seal (TlsEngine, tls_service.h) exist when the
+// worker serves a tls:APP service; the application callbacks tls_open runs are timed as
+// apps. The worker owns its Stack, counters and phase clocks; nothing in here is shared
+// with another worker.
 //
 // Idle behaviour: busy-poll (benchmarks) or adaptive back-off (tests, laptops): after
 // `spin_polls` empty polls the loop pauses, then sleeps, doubling from min_sleep_us up to
@@ -20,6 +22,7 @@
 #include "lib/base/counters.h"
 #include "lib/net/port.h"
 #include "lib/engine/apps.h"
+#include "lib/engine/tls_service.h"
 #include "lib/net/stack.h"
 #include "lib/net/tcp/tcp.h"
 
@@ -42,11 +45,14 @@ struct WorkerConfig {
   net::tcp::TcpConfig tcp;
   std::vector<ServiceSpec> services;  // listeners this worker serves
   IdleConfig idle;
+  TlsSettings tls;  // used when a service is tls:APP
 };
 
-enum class Phase : uint16_t { kRx, kNetInput, kApps, kTcpOutput, kTx, kTimers, kIdle, kCount };
+enum class Phase : uint16_t {
+  kRx, kNetInput, kTlsOpen, kApps, kTlsSeal, kTcpOutput, kTx, kTimers, kIdle, kCount
+};
 inline constexpr std::array<std::string_view, static_cast<size_t>(Phase::kCount)> kPhaseNames = {
-    "rx", "net_input", "apps", "tcp_output", "tx", "timers", "idle"};
+    "rx", "net_input", "tls_open", "apps", "tls_seal", "tcp_output", "tx", "timers", "idle"};
 using PhaseCycles = CounterSet<Phase, kPhaseNames>;
 
 enum class WorkerCounter : uint16_t {
@@ -58,11 +64,13 @@ enum class WorkerCounter : uint16_t {
   kSleeps,
   kArpMirrorSent,     // ARP frames cloned to peer workers
   kArpMirrorDropped,  // a peer's ring was full or no mbuf for the clone
+  kBusyCycles,  // TSC cycles of loops that did work: server CPU = busy_cycles / tsc_hz
   kCount
 };
 inline constexpr std::array<std::string_view, static_cast<size_t>(WorkerCounter::kCount)>
     kWorkerCounterNames = {"loops", "busy_loops", "rx_frames", "tx_frames", "tx_retries",
-                           "sleeps",    "arp_mirror_sent", "arp_mirror_dropped"};
+                           "sleeps",    "arp_mirror_sent", "arp_mirror_dropped",
+                           "busy_cycles"};
 using WorkerCounters = CounterSet<WorkerCounter, kWorkerCounterNames>;
 
 class alignas(64) Worker {
@@ -95,6 +103,8 @@ class alignas(64) Worker {
   const WorkerCounters& counters() const noexcept { return counters_; }
   const PhaseCycles& phase_cycles() const noexcept { return phase_cycles_; }
   uint16_t id() const noexcept { return cfg_.id; }
+  // The TLS engine, or nullptr when the worker serves no tls:APP service.
+  const TlsEngine* tls() const noexcept { return tls_.get(); }
 
  private:
   Worker(const WorkerConfig& cfg, net::Port& port);
@@ -108,6 +118,7 @@ class alignas(64) Worker {
   std::unique_ptr<net::Stack> stack_;
   std::unique_ptr<net::tcp::Tcp> tcp_;
   std::vector<std::unique_ptr<App>> apps_;
+  std::unique_ptr<TlsEngine> tls_;
   rte_ring* arp_inbox_ = nullptr;
   std::vector<rte_ring*> arp_peers_;
   WorkerCounters counters_;

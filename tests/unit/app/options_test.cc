@@ -1,5 +1,6 @@
 #include "apps/linetls/options.h"
 
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -82,8 +83,15 @@ TEST(Options, BadCommandLinesAreRejectedWithAReason) {
       {{"--tap", "t0", "--serve", "70000=echo"}, "--serve"},
       {{"--tap", "t0", "--serve", "7=telnet"}, "telnet"},
       {{"--tap", "t0", "--serve", "7=echo", "--serve", "7=http"}, "served twice"},
-      {{"--tap", "t0", "--serve", "443=tls:http"}, "TLS"},
+      {{"--tap", "t0", "--serve", "443=tls:gopher"}, "gopher"},
       {{"--tap", "t0", "--cert", "c.pem"}, "--cert"},
+      {{"--tap", "t0", "--key", "k.pem"}, "--key"},
+      {{"--tap", "t0", "--cert", "a.pem", "--key", "a.key", "--cert", "b.pem"}, "pairs"},
+      {{"--tap", "t0", "--alpn", ""}, "--alpn"},
+      {{"--tap", "t0", "--alpn", "h2,"}, "--alpn"},
+      {{"--tap", "t0", "--key-update-records", "0"}, "--key-update-records"},
+      {{"--tap", "t0", "--handshake-timeout-ms", "x"}, "--handshake-timeout-ms"},
+      {{"--tap", "t0", "--config", "x.toml"}, "--config"},
   };
   for (const Case& c : cases) {
     auto o = parse(c.args);
@@ -108,6 +116,65 @@ TEST(Options, ServicesAreRepeatable) {
   EXPECT_EQ(o->services[1].port, 9);
   EXPECT_EQ(o->services[1].app, engine::AppKind::kDiscard);
   EXPECT_EQ(o->services[2].app, engine::AppKind::kHttp);
+}
+
+TEST(Options, TlsServicesCertificatesAndAlpn) {
+  auto o = parse({"--tap", "t0", "--serve", "443=tls:http", "--serve", "7443=tls:echo",
+                  "--cert", "a.pem", "--key", "a.key", "--cert=b.pem", "--key=b.key",
+                  "--key-update-records", "8", "--handshake-timeout-ms", "250"});
+  ASSERT_TRUE(o.ok()) << o.error();
+  ASSERT_EQ(o->services.size(), 2u);
+  EXPECT_TRUE(o->services[0].tls);
+  EXPECT_EQ(o->services[0].app, engine::AppKind::kHttp);
+  EXPECT_TRUE(o->services[1].tls);
+  EXPECT_EQ(o->services[1].app, engine::AppKind::kEcho);
+  EXPECT_EQ(o->cert_files, (std::vector<std::string>{"a.pem", "b.pem"}));
+  EXPECT_EQ(o->key_files, (std::vector<std::string>{"a.key", "b.key"}));
+  EXPECT_EQ(*o->key_update_records, 8u);
+  EXPECT_EQ(o->handshake_timeout_ms, 250u);
+  EXPECT_TRUE(has_tls_service(*o));
+  EXPECT_EQ(effective_alpn(*o), (std::vector<std::string>{"http/1.1"}));
+
+  auto echo = parse({"--tap", "t0", "--serve", "7443=tls:echo"});
+  ASSERT_TRUE(echo.ok());
+  EXPECT_TRUE(effective_alpn(*echo).empty());
+  auto given = parse({"--tap", "t0", "--serve", "443=tls:http", "--alpn", "h2,http/1.1"});
+  ASSERT_TRUE(given.ok());
+  EXPECT_EQ(effective_alpn(*given), (std::vector<std::string>{"h2", "http/1.1"}));
+  auto plain = parse({"--tap", "t0", "--serve", "80=http"});
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(has_tls_service(*plain));
+}
+
+// Certificate files that cannot be used are a one-line error naming the file.
+TEST(Options, BadCertificateFilesAreRejectedWithAReason) {
+  const std::string dir = ::testing::TempDir();
+  const std::string garbage = dir + "/linetls_garbage.pem";
+  {
+    std::ofstream f(garbage);
+    f << "not a certificate\n";
+  }
+  struct Case {
+    std::vector<std::string> args;
+    const char* must_mention;
+  };
+  const Case cases[] = {
+      {{"--cert", dir + "/linetls_missing.pem", "--key", dir + "/linetls_missing.key"},
+       "linetls_missing.pem"},
+      {{"--cert", garbage, "--key", garbage}, "linetls_garbage.pem"},
+  };
+  for (const Case& c : cases) {
+    std::vector<const char*> args = {"--tap", "t0", "--serve", "443=tls:http"};
+    for (const auto& a : c.args) {
+      args.push_back(a.c_str());
+    }
+    auto o = parse(args);
+    ASSERT_TRUE(o.ok()) << o.error();
+    auto keys = load_certificates(*o);
+    ASSERT_FALSE(keys.ok());
+    EXPECT_NE(keys.error().find(c.must_mention), std::string::npos) << keys.error();
+    EXPECT_EQ(keys.error().find('\n'), std::string::npos) << "one line: " << keys.error();
+  }
 }
 
 TEST(Options, HelpNeedsNothingElse) {

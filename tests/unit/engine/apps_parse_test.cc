@@ -13,11 +13,25 @@ TEST(ParseService, AcceptsEveryApp) {
   EXPECT_EQ(e->app, AppKind::kEcho);
   EXPECT_EQ(parse_service("9=discard")->app, AppKind::kDiscard);
   EXPECT_EQ(parse_service("65535=http")->port, 65535);
+  EXPECT_FALSE(e->tls);
+}
+
+TEST(ParseService, TlsPrefixTerminatesTlsInTheEngine) {
+  for (auto [spec, app] : {std::pair{"443=tls:http", AppKind::kHttp},
+                           std::pair{"7443=tls:echo", AppKind::kEcho},
+                           std::pair{"9443=tls:discard", AppKind::kDiscard}}) {
+    auto s = parse_service(spec);
+    ASSERT_TRUE(s.ok()) << spec << ": " << s.error();
+    EXPECT_TRUE(s->tls);
+    EXPECT_EQ(s->app, app);
+    EXPECT_EQ(std::string(spec).substr(std::string(spec).find('=') + 1), to_string(*s));
+  }
 }
 
 TEST(ParseService, RejectsBadSpecsWithAReason) {
   for (const char* bad : {"", "7", "=echo", "7=", "x=echo", "0=echo", "65536=echo", "-1=echo",
-                          "7 =echo", "7=ECHO", "7=echo ", "443=tls:http", "80=proxy:a:1"}) {
+                          "7 =echo", "7=ECHO", "7=echo ", "443=tls:", "443=tls:tls:http",
+                          "443=TLS:http", "80=proxy:a:1"}) {
     auto r = parse_service(bad);
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_FALSE(r.error().empty());

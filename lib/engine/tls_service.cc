@@ -1,0 +1,967 @@
+#include "lib/engine/tls_service.h"
+
+#include <rte_mbuf.h>
+
+#include <algorithm>
+#include <cstring>
+#include <ctime>
+#include <optional>
+
+#include "lib/base/clock.h"
+#include "lib/base/log.h"
+
+namespace linetls::engine {
+
+using net::tcp::CloseReason;
+using net::tcp::Connection;
+
+namespace {
+
+constexpr uint64_t kRotationCheckNs = 1'000'000'000;
+// A record needs its header, inner type and tag around the content.
+constexpr size_t kOverhead = tls::kProtectedOverhead;
+// Room kept free when sizing an application record: the session may have to put a
+// KeyUpdate (a 27-byte record, kKeyUpdateBarrierLen at most) in front of it.
+constexpr size_t kKeyUpdateReserve = tls::kKeyUpdateBarrierLen;
+
+// The /bytes/N pattern, long enough that any 2^14-byte run starting at any phase of the
+// 26-byte cycle is one memcpy.
+constexpr size_t kPatternLen = tls::kMaxPlaintextLen + 26;
+constexpr std::array<uint8_t, kPatternLen> kPattern = [] {
+  std::array<uint8_t, kPatternLen> p{};
+  for (size_t i = 0; i < kPatternLen; i++) {
+    p[i] = http_body_byte(i);
+  }
+  return p;
+}();
+
+// Every worker derives the same keys for an epoch from the process's master secret, so a
+// ticket issued by one worker opens on any other and across rotations (current+previous).
+Result<void, tls::Error> rotate_ticket_keys(tls::TicketKeys& keys, uint64_t epoch,
+                                            const std::array<uint8_t, 32>& master) {
+  return keys.rotate_to(static_cast<uint32_t>(epoch), master);
+}
+
+// Frees the segments of a chain one by one (they may be linked without a consistent head).
+void free_segments(rte_mbuf* m) {
+  while (m != nullptr) {
+    rte_mbuf* next = m->next;
+    m->next = nullptr;
+    m->nb_segs = 1;
+    rte_pktmbuf_free_seg(m);
+    m = next;
+  }
+}
+
+}  // namespace
+
+// One TLS connection: the session, the received bytes not yet consumed, the plaintext
+// application's state and the engine's bookkeeping flags.
+struct TlsEngine::Conn {
+  Conn(const tls::ServerConfig13& config, const tls::SessionLimits& limits) noexcept
+      : session(config, limits) {}
+
+  Connection* tcp = nullptr;  // nullptr once TCP reported on_closed
+  uint64_t serial = 0;
+  AppKind app = AppKind::kEcho;
+  tls::ServerSession13 session;
+
+  // Received segments, linked through ->next; [rx_head, cur) are deframed and wait to be
+  // freed once no queued op can point into them; cur/cur_off is the deframing cursor.
+  rte_mbuf* rx_head = nullptr;
+  rte_mbuf* rx_tail = nullptr;
+  rte_mbuf* cur = nullptr;
+  uint32_t cur_off = 0;
+  uint32_t unreleased = 0;          // bytes deframed, not yet released to TCP
+  std::optional<tls::Record> held;  // taken from the deframer, refused by a full batch
+
+  // Records built in this seal pass, in wire order; an application record whose content is
+  // written but whose seal has not been queued yet.
+  std::vector<rte_mbuf*> sendq;
+  rte_mbuf* prepared = nullptr;
+  size_t prepared_len = 0;
+
+  // Echo: plaintext to send back. Http: request bytes, the response in progress.
+  std::string buf;
+  size_t buf_off = 0;
+  std::string head;
+  size_t head_off = 0;
+  uint64_t body_left = 0;
+  uint64_t body_off = 0;
+  bool default_page = false;
+  bool responding = false;
+  bool close_after = false;
+
+  bool dirty = false;
+  bool in_output = false;
+  bool starved = false;
+  bool in_batch = false;
+  bool sending = false;
+  bool dead = false;
+  bool tcp_fin = false;     // TCP FIN received
+  bool truncated = false;   // FIN without close_notify
+  bool close_called = false;
+  bool close_tcp = false;   // close TCP once this pass's records are handed over
+  bool tcp_done = false;    // FIN queued (shutdown/close called)
+  bool seal_failed = false;
+
+  bool has_input() const noexcept { return held.has_value() || cur != nullptr; }
+
+  // ---- The plaintext application.
+  bool wants_input() const noexcept {
+    switch (app) {
+      case AppKind::kEcho:
+        return buf.size() - buf_off < kEchoMaxPending;
+      case AppKind::kHttp:
+        return !close_after && buf.size() <= 2 * kHttpMaxHead;
+      case AppKind::kDiscard:
+        return true;
+    }
+    return true;
+  }
+
+  void input(std::span<const uint8_t> data) {
+    if (app == AppKind::kDiscard || data.empty()) {
+      return;
+    }
+    if (app == AppKind::kHttp && close_after) {
+      return;  // answered the last request; ignore anything after it
+    }
+    if (buf_off > 0 && buf_off * 2 >= buf.size()) {
+      buf.erase(0, buf_off);
+      buf_off = 0;
+    }
+    buf.append(reinterpret_cast<const char*>(data.data()), data.size());
+  }
+
+  void start(std::string h) {
+    head = std::move(h);
+    head_off = 0;
+    body_left = 0;
+    body_off = 0;
+    responding = true;
+  }
+
+  // Http: starts answering the next complete request, if any.
+  void advance() {
+    if (app != AppKind::kHttp) {
+      return;
+    }
+    while (!responding && !close_after) {
+      const std::string_view in = std::string_view(buf).substr(buf_off);
+      const size_t end = in.find("\r\n\r\n");
+      if (end == std::string_view::npos) {
+        if (in.size() > kHttpMaxHead) {
+          start(std::string(kHttp431));
+          close_after = true;
+        }
+        return;
+      }
+      const auto req = parse_http_request(in.substr(0, end + 4));
+      buf_off += end + 4;
+      if (!req) {
+        start(std::string(kHttp400));
+        close_after = true;
+        return;
+      }
+      const uint64_t body = req->is_bytes ? req->body_len : kHttpDefaultPage.size();
+      start(http_response_head(*req, body));
+      body_left = req->head ? 0 : body;
+      default_page = !req->is_bytes;
+      close_after = req->close;
+    }
+  }
+
+  // Bytes the application can write now.
+  uint64_t available() const noexcept {
+    switch (app) {
+      case AppKind::kEcho:
+        return buf.size() - buf_off;
+      case AppKind::kHttp:
+        return responding ? head.size() - head_off + body_left : 0;
+      case AppKind::kDiscard:
+        return 0;
+    }
+    return 0;
+  }
+
+  // Writes the next n (<= available()) bytes straight into the record at p.
+  void produce(uint8_t* p, size_t n) noexcept {
+    if (app == AppKind::kEcho) {
+      std::memcpy(p, buf.data() + buf_off, n);
+      buf_off += n;
+      if (buf_off == buf.size()) {
+        buf.clear();
+        buf_off = 0;
+      }
+      return;
+    }
+    size_t done = 0;
+    if (head_off < head.size()) {
+      done = std::min(n, head.size() - head_off);
+      std::memcpy(p, head.data() + head_off, done);
+      head_off += done;
+    }
+    while (done < n) {
+      const size_t b = n - done;
+      if (default_page) {
+        std::memcpy(p + done, kHttpDefaultPage.data() + body_off, b);
+      } else {
+        // b <= 2^14: one copy from the pattern at the right phase.
+        std::memcpy(p + done, kPattern.data() + body_off % 26, b);
+      }
+      body_off += b;
+      body_left -= b;
+      done += b;
+    }
+    if (head_off == head.size() && body_left == 0) {
+      responding = false;
+    }
+  }
+
+  // Http after a Connection: close (or an error page) has been written out.
+  bool wants_close() const noexcept { return app == AppKind::kHttp && close_after && !responding; }
+};
+
+struct TlsEngine::OpEntry {
+  Conn* conn = nullptr;
+  tls::RecordSlot slot;
+};
+
+class TlsEngine::Listener final : public net::tcp::Handler {
+ public:
+  Listener(TlsEngine& e, AppKind app) : e_(e), app_(app) {}
+  void on_connected(Connection* c) noexcept override { e_.on_connected(c, app_); }
+  void on_data(Connection* c, rte_mbuf* chain, uint32_t len) noexcept override {
+    e_.on_data(c, chain, len);
+  }
+  void on_writable(Connection* c) noexcept override { e_.on_writable(c); }
+  void on_peer_closed(Connection* c) noexcept override { e_.on_peer_closed(c); }
+  void on_closed(Connection* c, CloseReason why) noexcept override { e_.on_closed(c, why); }
+
+ private:
+  TlsEngine& e_;
+  AppKind app_;
+};
+
+TlsEngine::TlsEngine(const TlsSettings& settings, net::tcp::Tcp& tcp, rte_mempool* pool)
+    : settings_(settings), tcp_(tcp), pool_(pool) {}
+
+TlsEngine::~TlsEngine() {
+  // TCP is gone by now (the worker resets it first, without callbacks): free what we hold.
+  for (auto& [serial, k] : live_) {
+    k->tcp = nullptr;
+    free_segments(k->rx_head);
+    free_segments(k->prepared);
+    for (rte_mbuf* m : k->sendq) {
+      rte_pktmbuf_free(m);
+    }
+    delete k;
+  }
+}
+
+Result<std::unique_ptr<TlsEngine>, std::string> TlsEngine::create(const TlsSettings& settings,
+                                                                 net::tcp::Tcp& tcp,
+                                                                 rte_mempool* pool) {
+  if (!settings.make_batch) {
+    return fail(std::string("tls: no AEAD backend configured"));
+  }
+  if (settings.certificates.empty()) {
+    return fail(std::string("tls: no certificate"));
+  }
+  std::unique_ptr<TlsEngine> e(new TlsEngine(settings, tcp, pool));
+  e->batch_ = settings.make_batch(settings.batch_capacity);
+  e->ticket_batch_ = settings.make_batch(4);
+  if (e->batch_ == nullptr || e->ticket_batch_ == nullptr) {
+    return fail(std::string("tls: cannot create an AEAD batch"));
+  }
+  e->ops_.resize(e->batch_->capacity());
+  e->now_ns_ = monotonic_ns();
+  e->next_rotation_check_ns_ = e->now_ns_ + kRotationCheckNs;
+  e->ticket_keys_ = std::make_unique<tls::TicketKeys>(*e->ticket_batch_, crypto::os_rng());
+  e->ticket_epoch_ = static_cast<uint64_t>(std::time(nullptr)) /
+                     std::max<uint32_t>(settings.ticket_rotation_s, 1);
+  if (auto r = rotate_ticket_keys(*e->ticket_keys_, e->ticket_epoch_, settings.ticket_master);
+      !r) {
+    return fail("tls: ticket keys: " + std::string(tls::to_string(r.error())));
+  }
+  e->config_.certificates = settings.certificates;
+  e->config_.alpn = settings.alpn;
+  e->config_.ticket_keys = e->ticket_keys_.get();
+  e->limits_.key_update_records = settings.key_update_records;
+  return e;
+}
+
+net::tcp::Handler* TlsEngine::listener(AppKind app) {
+  listeners_.push_back(std::make_unique<Listener>(*this, app));
+  return listeners_.back().get();
+}
+
+// ---- TCP callbacks (run during net input, timers and our own phases).
+
+void TlsEngine::on_connected(Connection* c, AppKind app) noexcept {
+  Conn* k = new Conn(config_, limits_);
+  k->tcp = c;
+  k->app = app;
+  k->serial = next_serial_++;
+  tcp_.set_user_data(c, k);
+  live_.emplace(k->serial, k);
+  deadlines_.push_back({k->serial, now_ns_ + uint64_t{settings_.handshake_timeout_ms} * 1000000});
+  counters_.inc(TlsCounter::kConnections);
+}
+
+void TlsEngine::on_data(Connection* c, rte_mbuf* chain, uint32_t len) noexcept {
+  Conn* k = static_cast<Conn*>(tcp_.user_data(c));
+  if (k->session.input_closed()) {
+    rte_pktmbuf_free(chain);
+    tcp_.release(c, len);
+    return;
+  }
+  rte_mbuf* last = rte_pktmbuf_lastseg(chain);
+  if (k->rx_tail != nullptr) {
+    k->rx_tail->next = chain;
+  } else {
+    k->rx_head = chain;
+  }
+  k->rx_tail = last;
+  if (k->cur == nullptr) {
+    k->cur = chain;
+    k->cur_off = 0;
+  }
+  mark_dirty(k);
+}
+
+void TlsEngine::on_writable(Connection* c) noexcept {
+  mark_output(static_cast<Conn*>(tcp_.user_data(c)));
+}
+
+void TlsEngine::on_peer_closed(Connection* c) noexcept {
+  Conn* k = static_cast<Conn*>(tcp_.user_data(c));
+  k->tcp_fin = true;
+  mark_dirty(k);
+}
+
+void TlsEngine::on_closed(Connection* c, CloseReason) noexcept {
+  Conn* k = static_cast<Conn*>(tcp_.user_data(c));
+  k->tcp = nullptr;
+  k->dead = true;
+  dead_.push_back(k);  // freed by reap(): queued ops may still point into its buffers
+}
+
+void TlsEngine::mark_dirty(Conn* k) noexcept {
+  if (!k->dirty && !k->dead) {
+    k->dirty = true;
+    dirty_.push_back(k);
+  }
+}
+
+void TlsEngine::mark_output(Conn* k) noexcept {
+  if (!k->in_output && !k->dead) {
+    k->in_output = true;
+    output_.push_back(k);
+  }
+}
+
+// ---- tls_open.
+
+bool TlsEngine::collect(Conn* k) noexcept {
+  if (k->session.input_closed() || k->tcp == nullptr) {
+    return true;
+  }
+  for (;;) {
+    tls::Record rec;
+    if (k->held) {
+      rec = *k->held;
+    } else {
+      if (!k->wants_input() || k->cur == nullptr) {
+        return true;  // back-pressure: the seal phase marks it dirty again once drained
+      }
+      std::span<uint8_t> piece(rte_pktmbuf_mtod(k->cur, uint8_t*) + k->cur_off,
+                               k->cur->data_len - k->cur_off);
+      auto step = k->session.next(piece);
+      if (!step) {
+        return true;  // fatal; the alert goes out in tls_seal
+      }
+      k->cur_off += static_cast<uint32_t>(step->consumed);
+      k->unreleased += static_cast<uint32_t>(step->consumed);
+      while (k->cur != nullptr && k->cur_off >= k->cur->data_len) {
+        k->cur = k->cur->next;
+        k->cur_off = 0;
+      }
+      if (!step->has_record) {
+        if (step->consumed == 0 && !piece.empty()) {
+          return true;  // the assembly buffer is held: the next round goes on
+        }
+        continue;
+      }
+      rec = step->record;
+    }
+    if (batch_->full()) {
+      k->held = rec;
+      return false;
+    }
+    OpEntry& e = ops_[batch_->size()];
+    e.conn = k;
+    auto a = k->session.accept(rec, *batch_, &e.slot);
+    if (!a) {
+      k->held.reset();
+      return true;
+    }
+    if (*a == tls::ServerSession13::Accepted::kBatchFull) {
+      k->held = rec;
+      return false;
+    }
+    k->held.reset();
+    if (*a == tls::ServerSession13::Accepted::kQueued && !k->in_batch) {
+      k->in_batch = true;
+      in_batch_.push_back(k);
+    }
+    if (k->session.barrier()) {
+      return true;
+    }
+  }
+}
+
+void TlsEngine::free_consumed(Conn* k) noexcept {
+  if (k->held) {
+    return;  // the held record may point into any segment
+  }
+  while (k->rx_head != nullptr && k->rx_head != k->cur) {
+    rte_mbuf* m = k->rx_head;
+    k->rx_head = m->next;
+    m->next = nullptr;
+    m->nb_segs = 1;
+    rte_pktmbuf_free_seg(m);
+  }
+  if (k->rx_head == nullptr) {
+    k->rx_tail = nullptr;
+  }
+  if (k->session.input_closed()) {
+    // Nothing more will be read: drop the rest.
+    for (rte_mbuf* m = k->cur; m != nullptr; m = m->next) {
+      k->unreleased += m->data_len - (m == k->cur ? k->cur_off : 0);
+    }
+    free_segments(k->rx_head);
+    k->rx_head = k->rx_tail = k->cur = nullptr;
+    k->cur_off = 0;
+  }
+  if (k->unreleased != 0 && k->tcp != nullptr) {
+    tcp_.release(k->tcp, k->unreleased);
+  }
+  k->unreleased = 0;
+}
+
+void TlsEngine::count_handshake(Conn* k) noexcept {
+  if (!k->session.take_handshake_completed()) {
+    return;
+  }
+  const tls::Server13& m = k->session.machine();
+  counters_.inc(TlsCounter::kHandshakes);
+  counters_.inc(TlsCounter::kTls13);
+  if (m.resumed()) {
+    counters_.inc(TlsCounter::kHandshakesResumed);
+  }
+  if (m.sent_hello_retry_request()) {
+    counters_.inc(TlsCounter::kHelloRetryRequests);
+  }
+  switch (m.secrets().suite.suite) {
+    case tls::CipherSuite::kAes128GcmSha256:
+      counters_.inc(TlsCounter::kSuiteAes128);
+      break;
+    case tls::CipherSuite::kAes256GcmSha384:
+      counters_.inc(TlsCounter::kSuiteAes256);
+      break;
+    case tls::CipherSuite::kChacha20Poly1305Sha256:
+      counters_.inc(TlsCounter::kSuiteChacha20);
+      break;
+  }
+  switch (m.group()) {
+    case crypto::NamedGroup::kX25519:
+      counters_.inc(TlsCounter::kGroupX25519);
+      break;
+    case crypto::NamedGroup::kSecp256r1:
+      counters_.inc(TlsCounter::kGroupP256);
+      break;
+    case crypto::NamedGroup::kSecp384r1:
+      counters_.inc(TlsCounter::kGroupP384);
+      break;
+  }
+}
+
+void TlsEngine::after_input(Conn* k) noexcept {
+  if (k->dead) {
+    return;
+  }
+  free_consumed(k);
+  count_handshake(k);
+  k->advance();
+  if (k->tcp_fin && !k->has_input() && !k->session.input_closed() && !k->truncated) {
+    // FIN without close_notify: the peer cannot prove it sent everything (§6.1).
+    k->truncated = true;
+    if (k->session.handshake_done()) {
+      counters_.inc(TlsCounter::kTruncated);
+    }
+  }
+  if (k->has_input() && k->wants_input() && !k->session.input_closed()) {
+    mark_dirty(k);  // stopped at a barrier or a full batch
+  }
+  mark_output(k);
+}
+
+void TlsEngine::count_batch(bool open, uint32_t n) noexcept {
+  counters_.inc(open ? TlsCounter::kOpenBatches : TlsCounter::kSealBatches);
+  counters_.inc(open ? TlsCounter::kOpenOps : TlsCounter::kSealOps, n);
+  const uint32_t bucket = n >= 32 ? 5 : n >= 16 ? 4 : n >= 8 ? 3 : n >= 4 ? 2 : n >= 2 ? 1 : 0;
+  const auto first = open ? TlsCounter::kOpenBatch1 : TlsCounter::kSealBatch1;
+  counters_.inc(static_cast<TlsCounter>(static_cast<uint16_t>(first) + bucket));
+}
+
+bool TlsEngine::open_phase(uint64_t now_ns, uint64_t* out_app_cycles) noexcept {
+  now_ns_ = now_ns;
+  *out_app_cycles = 0;
+  reap();
+  if (dirty_.empty()) {
+    return false;
+  }
+  std::vector<Conn*> round;
+  for (uint32_t r = 0; r < settings_.max_rounds && !dirty_.empty(); r++) {
+    counters_.inc(TlsCounter::kOpenRounds);
+    round.clear();
+    round.swap(dirty_);
+    for (Conn* k : round) {
+      k->dirty = false;
+    }
+    for (Conn* k : round) {
+      if (!k->dead && !collect(k)) {
+        break;  // batch full: the rest (k included) are marked dirty by after_input
+      }
+    }
+    const uint64_t t0 = tsc();
+    const uint32_t n = batch_->size();
+    if (n != 0) {
+      batch_->run();
+      count_batch(true, n);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+      Conn* k = ops_[i].conn;
+      if (k->dead) {
+        continue;
+      }
+      auto plain = k->session.on_opened(batch_->status(i), ops_[i].slot);
+      if (plain) {
+        k->input(*plain);
+      }
+    }
+    for (Conn* k : in_batch_) {
+      k->session.batch_done();
+      k->in_batch = false;
+    }
+    in_batch_.clear();
+    batch_->clear();
+    for (Conn* k : round) {
+      after_input(k);
+    }
+    *out_app_cycles += tsc() - t0;
+  }
+  if (!dirty_.empty()) {
+    counters_.inc(TlsCounter::kOpenRoundsExhausted);
+  }
+  return true;
+}
+
+// ---- tls_seal.
+
+rte_mbuf* TlsEngine::alloc_record(size_t len) noexcept {
+  rte_mbuf* m = nullptr;
+  if (len <= size_t{rte_pktmbuf_data_room_size(pool_)} - RTE_PKTMBUF_HEADROOM) {
+    m = rte_pktmbuf_alloc(pool_);
+  }
+  if (m == nullptr && settings_.record_pool != nullptr) {
+    m = rte_pktmbuf_alloc(settings_.record_pool);
+  }
+  if (m == nullptr || rte_pktmbuf_tailroom(m) < len) {
+    rte_pktmbuf_free(m);
+    counters_.inc(TlsCounter::kRecordPoolEmpty);
+    return nullptr;
+  }
+  m->data_len = static_cast<uint16_t>(len);
+  m->pkt_len = static_cast<uint32_t>(len);
+  return m;
+}
+
+bool TlsEngine::build(Conn* k) noexcept {
+  if (k->tcp == nullptr || k->tcp_done || k->seal_failed) {
+    return true;
+  }
+  const size_t space = tcp_.send_space(k->tcp);
+  const size_t big = settings_.record_pool != nullptr
+                         ? rte_pktmbuf_data_room_size(settings_.record_pool) - RTE_PKTMBUF_HEADROOM
+                         : rte_pktmbuf_data_room_size(pool_) - RTE_PKTMBUF_HEADROOM;
+  size_t used = 0;
+  bool blocked = false;  // waits for something other than on_writable (mbufs, a tiny window)
+  for (int guard = 0; guard < 4096; guard++) {
+    const size_t room = space - used;
+    const size_t max_content =
+        std::min({tls::kMaxPlaintextLen, room > kOverhead ? room - kOverhead : size_t{0},
+                  big - kOverhead});
+    if (k->truncated && !k->session.closed()) {
+      k->close_tcp = true;  // no close_notify came: close without one of ours either
+      break;
+    }
+    const auto out = k->session.next_output(std::max<size_t>(max_content, 1));
+    if (out.kind != tls::ServerSession13::OutKind::kNone) {
+      if (out.record_len > room) {
+        blocked = room != 0;
+        break;
+      }
+      if (batch_->full()) {
+        return false;
+      }
+      rte_mbuf* m = alloc_record(out.record_len);
+      if (m == nullptr) {
+        blocked = true;
+        break;
+      }
+      OpEntry& e = ops_[batch_->size()];
+      e.conn = k;
+      const uint32_t before = batch_->size();
+      auto n = k->session.write_control(
+          std::span<uint8_t>(rte_pktmbuf_mtod(m, uint8_t*), out.record_len),
+          std::max<size_t>(max_content, 1), *batch_, &e.slot);
+      if (!n || *n == 0) {
+        rte_pktmbuf_free(m);
+        if (n) {
+          return false;  // batch full
+        }
+        continue;  // fatal: next_output() now reports the alert
+      }
+      m->data_len = static_cast<uint16_t>(*n);
+      m->pkt_len = static_cast<uint32_t>(*n);
+      k->sendq.push_back(m);
+      used += *n;
+      if (batch_->size() > before && !k->in_batch) {
+        k->in_batch = true;
+        in_batch_.push_back(k);
+      }
+      continue;
+    }
+    if (k->prepared != nullptr) {
+      if (batch_->full()) {
+        return false;
+      }
+      OpEntry& e = ops_[batch_->size()];
+      e.conn = k;
+      const size_t len = tls::ServerSession13::record_len(k->prepared_len);
+      if (len > room) {
+        blocked = true;  // retried next poll (a KeyUpdate went first and took the room)
+        break;
+      }
+      auto r = k->session.seal_app(
+          std::span<uint8_t>(rte_pktmbuf_mtod(k->prepared, uint8_t*), len), k->prepared_len,
+          *batch_, &e.slot);
+      if (!r) {
+        rte_pktmbuf_free(k->prepared);
+        k->prepared = nullptr;
+        continue;
+      }
+      if (!*r) {
+        if (batch_->full()) {
+          return false;
+        }
+        if (k->session.next_output(1).kind == tls::ServerSession13::OutKind::kNone) {
+          break;  // not writable any more (cannot happen: close() waits for us)
+        }
+        continue;  // a KeyUpdate goes first
+      }
+      k->sendq.push_back(k->prepared);
+      k->prepared = nullptr;
+      used += len;
+      if (!k->in_batch) {
+        k->in_batch = true;
+        in_batch_.push_back(k);
+      }
+      continue;
+    }
+    if (k->session.app_writable()) {
+      k->advance();
+      const uint64_t avail = k->available();
+      if (avail != 0) {
+        const size_t content = static_cast<size_t>(std::min<uint64_t>(
+            {avail, k->session.max_app_content(),
+             max_content > kKeyUpdateReserve ? max_content - kKeyUpdateReserve : 0}));
+        if (content == 0) {
+          blocked = room != 0;
+          break;
+        }
+        rte_mbuf* m = alloc_record(tls::ServerSession13::record_len(content));
+        if (m == nullptr) {
+          blocked = true;
+          break;
+        }
+        k->produce(rte_pktmbuf_mtod(m, uint8_t*) + tls::kRecordHeaderLen, content);
+        k->prepared = m;
+        k->prepared_len = content;
+        continue;
+      }
+    }
+    // Nothing to send now.
+    if (k->session.closed()) {
+      k->close_tcp = true;
+      break;
+    }
+    if (!k->close_called && k->session.app_writable() &&
+        (k->session.peer_closed() || k->wants_close())) {
+      k->session.close();  // our close_notify after everything sent
+      k->close_called = true;
+      continue;
+    }
+    break;
+  }
+  if (blocked && !k->starved) {
+    k->starved = true;
+    starved_.push_back(k);
+  }
+  if ((!k->sendq.empty() || k->close_tcp) && !k->sending) {
+    k->sending = true;
+    sending_scratch_.push_back(k);
+  }
+  return true;
+}
+
+void TlsEngine::finish_seal_batch() noexcept {
+  const uint32_t n = batch_->size();
+  if (n != 0) {
+    batch_->run();
+    count_batch(false, n);
+    for (uint32_t i = 0; i < n; i++) {
+      if (!batch_->ok(i)) {
+        counters_.inc(TlsCounter::kSealFailures);
+        ops_[i].conn->seal_failed = true;
+      }
+    }
+  }
+  for (Conn* k : in_batch_) {
+    k->session.batch_done();
+    k->in_batch = false;
+  }
+  in_batch_.clear();
+  batch_->clear();
+  for (Conn* k : sending_scratch_) {
+    k->sending = false;
+    if (k->dead || k->seal_failed || k->tcp == nullptr) {
+      for (rte_mbuf* m : k->sendq) {
+        rte_pktmbuf_free(m);
+      }
+      k->sendq.clear();
+      if (!k->dead && k->tcp != nullptr) {
+        tcp_.abort(k->tcp);  // on_closed runs now; k is reaped later
+      }
+      continue;
+    }
+    bool refused = false;
+    for (rte_mbuf* m : k->sendq) {
+      if (refused) {
+        rte_pktmbuf_free(m);
+        continue;
+      }
+      const uint32_t len = m->pkt_len;
+      if (auto r = tcp_.send(k->tcp, m); !r) {
+        // The record's sequence number is spent: the stream cannot go on without it.
+        LT_DEBUG("tls: conn %llu: tcp send of a %u-byte record refused: %.*s",
+                 static_cast<unsigned long long>(k->serial), len,
+                 static_cast<int>(net::tcp::to_string(r.error()).size()),
+                 net::tcp::to_string(r.error()).data());
+        rte_pktmbuf_free(m);
+        counters_.inc(TlsCounter::kSendRefused);
+        refused = true;
+      }
+    }
+    k->sendq.clear();
+    if (refused) {
+      if (!k->dead && k->tcp != nullptr) {
+        tcp_.abort(k->tcp);  // on_closed runs now; k is reaped later
+      }
+      continue;
+    }
+    if (k->close_tcp && !k->tcp_done) {
+      k->tcp_done = true;
+      // After our close_notify (answering theirs, or http's Connection: close) only a FIN;
+      // after a fatal alert, a truncation or the peer's fatal alert, stop reading too.
+      const bool graceful = !k->session.error() && !k->truncated &&
+                            (k->session.peer_closed() || !k->session.input_closed());
+      if (graceful) {
+        tcp_.shutdown(k->tcp);
+      } else {
+        tcp_.close(k->tcp);
+      }
+    }
+    if (k->has_input() && k->wants_input() && !k->session.input_closed()) {
+      mark_dirty(k);  // echo drained below its limit: read on
+    }
+  }
+  sending_scratch_.clear();
+}
+
+bool TlsEngine::seal_phase(uint64_t now_ns) noexcept {
+  now_ns_ = now_ns;
+  if (!starved_.empty()) {
+    std::vector<Conn*> retry;
+    retry.swap(starved_);
+    for (Conn* k : retry) {
+      k->starved = false;
+      mark_output(k);
+    }
+  }
+  bool worked = false;
+  std::vector<Conn*> list;
+  for (int pass = 0; pass < 8 && !output_.empty(); pass++) {
+    list.clear();
+    list.swap(output_);
+    for (Conn* k : list) {
+      k->in_output = false;
+    }
+    for (size_t i = 0; i < list.size(); i++) {
+      if (!list[i]->dead && !build(list[i])) {
+        for (size_t j = i; j < list.size(); j++) {
+          mark_output(list[j]);  // the batch is full: next pass
+        }
+        break;
+      }
+    }
+    worked |= batch_->size() != 0 || !sending_scratch_.empty();
+    finish_seal_batch();
+  }
+  reap();
+  return worked;
+}
+
+// ---- Timers, lifetime, statistics.
+
+void TlsEngine::rotate_tickets(uint64_t now_ns) noexcept {
+  next_rotation_check_ns_ = now_ns + kRotationCheckNs;
+  const uint64_t epoch = static_cast<uint64_t>(std::time(nullptr)) /
+                         std::max<uint32_t>(settings_.ticket_rotation_s, 1);
+  if (epoch == ticket_epoch_) {
+    return;
+  }
+  if (auto r = rotate_ticket_keys(*ticket_keys_, epoch, settings_.ticket_master); !r) {
+    LT_WARN("tls: ticket key rotation failed: %.*s",
+            static_cast<int>(tls::to_string(r.error()).size()), tls::to_string(r.error()).data());
+    return;
+  }
+  ticket_epoch_ = epoch;
+}
+
+bool TlsEngine::on_timer(uint64_t now_ns) noexcept {
+  now_ns_ = now_ns;
+  bool worked = false;
+  if (now_ns >= next_rotation_check_ns_) {
+    rotate_tickets(now_ns);
+  }
+  while (!deadlines_.empty() && deadlines_.front().deadline_ns <= now_ns) {
+    const uint64_t serial = deadlines_.front().serial;
+    deadlines_.pop_front();
+    auto it = live_.find(serial);
+    if (it == live_.end()) {
+      continue;
+    }
+    Conn* k = it->second;
+    if (k->dead || k->session.handshake_done() || k->session.closed() || k->session.error()) {
+      continue;
+    }
+    k->session.fail(tls::Error::kHandshakeTimeout);
+    counters_.inc(TlsCounter::kHandshakeTimeouts);
+    mark_output(k);
+    worked = true;
+  }
+  reap();
+  return worked;
+}
+
+void TlsEngine::add_session_stats(const Conn& k, TlsCounters* out) const noexcept {
+  const tls::SessionStats& s = k.session.stats();
+  out->inc(TlsCounter::kRecordsOpened, s.records_opened);
+  out->inc(TlsCounter::kBytesOpened, s.bytes_opened);
+  out->inc(TlsCounter::kRecordsSealed, s.records_sealed);
+  out->inc(TlsCounter::kBytesSealed, s.bytes_sealed);
+  out->inc(TlsCounter::kEarlyDataSkipped, s.early_data_skipped);
+  out->inc(TlsCounter::kKeyUpdatesSent, s.key_updates_sent);
+  out->inc(TlsCounter::kKeyUpdatesReceived, s.key_updates_received);
+  out->inc(TlsCounter::kAssembledRecords, k.session.deframer_stats().assembled);
+  out->inc(TlsCounter::kAssembledBytes, k.session.deframer_stats().bytes_copied);
+}
+
+void TlsEngine::reap() noexcept {
+  if (dead_.empty()) {
+    return;
+  }
+  std::vector<Conn*> dead;
+  dead.swap(dead_);
+  for (Conn* k : dead) {
+    destroy(k);
+  }
+}
+
+void TlsEngine::destroy(Conn* k) noexcept {
+  if (k->dirty) {
+    std::erase(dirty_, k);
+  }
+  if (k->in_output) {
+    std::erase(output_, k);
+  }
+  if (k->starved) {
+    std::erase(starved_, k);
+  }
+  free_segments(k->rx_head);
+  free_segments(k->prepared);
+  for (rte_mbuf* m : k->sendq) {
+    rte_pktmbuf_free(m);
+  }
+  add_session_stats(*k, &counters_);
+  const tls::SessionStats& s = k->session.stats();
+  if (s.alert_sent) {
+    alerts_.sent[*s.alert_sent]++;
+  }
+  if (s.alert_received) {
+    alerts_.received[*s.alert_received]++;
+  }
+  if (k->session.peer_closed()) {
+    counters_.inc(TlsCounter::kCloseNotifyReceived);
+  }
+  if (k->close_called && !k->session.error()) {
+    counters_.inc(TlsCounter::kCloseNotifySent);
+  }
+  const auto err = k->session.error();
+  if (!k->session.handshake_done() && err && *err != tls::Error::kHandshakeTimeout) {
+    counters_.inc(TlsCounter::kHandshakeFailures);
+  }
+  if (log_enabled(LogLevel::kDebug)) {
+    const std::string_view e = err ? tls::to_string(*err) : std::string_view("none");
+    LT_DEBUG("tls: conn %llu %s closed: handshake=%s resumed=%d opened=%llu/%lluB "
+             "sealed=%llu/%lluB key_updates=%llu/%llu alert_sent=%d alert_received=%d "
+             "error=%.*s assembled=%llu",
+             static_cast<unsigned long long>(k->serial), std::string(to_string(k->app)).c_str(),
+             k->session.handshake_done() ? "done" : "incomplete", k->session.machine().resumed(),
+             static_cast<unsigned long long>(s.records_opened),
+             static_cast<unsigned long long>(s.bytes_opened),
+             static_cast<unsigned long long>(s.records_sealed),
+             static_cast<unsigned long long>(s.bytes_sealed),
+             static_cast<unsigned long long>(s.key_updates_sent),
+             static_cast<unsigned long long>(s.key_updates_received),
+             s.alert_sent ? *s.alert_sent : -1, s.alert_received ? *s.alert_received : -1,
+             static_cast<int>(e.size()), e.data(),
+             static_cast<unsigned long long>(k->session.deframer_stats().assembled));
+  }
+  live_.erase(k->serial);
+  delete k;
+}
+
+TlsCounters TlsEngine::counters() const noexcept {
+  TlsCounters c = counters_;
+  for (const auto& [serial, k] : live_) {
+    add_session_stats(*k, &c);
+  }
+  return c;
+}
+
+}  // namespace linetls::engine
