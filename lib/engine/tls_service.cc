@@ -590,10 +590,25 @@ rte_mbuf* TlsEngine::alloc_record(size_t len) noexcept {
 }
 
 bool TlsEngine::build(Conn* k) noexcept {
+  const bool more = build_records(k);
+  // Records built before a full batch stopped us go out with this pass too.
+  if ((!k->sendq.empty() || k->close_tcp) && !k->sending) {
+    k->sending = true;
+    sending_scratch_.push_back(k);
+  }
+  return more;
+}
+
+bool TlsEngine::build_records(Conn* k) noexcept {
   if (k->tcp == nullptr || k->tcp_done || k->seal_failed) {
     return true;
   }
-  const size_t space = tcp_.send_space(k->tcp);
+  size_t queued = 0;  // built earlier in this pass, not yet handed to TCP
+  for (const rte_mbuf* m : k->sendq) {
+    queued += m->pkt_len;
+  }
+  const size_t tcp_space = tcp_.send_space(k->tcp);
+  const size_t space = tcp_space > queued ? tcp_space - queued : 0;
   const size_t big = settings_.record_pool != nullptr
                          ? rte_pktmbuf_data_room_size(settings_.record_pool) - RTE_PKTMBUF_HEADROOM
                          : rte_pktmbuf_data_room_size(pool_) - RTE_PKTMBUF_HEADROOM;
@@ -720,10 +735,6 @@ bool TlsEngine::build(Conn* k) noexcept {
   if (blocked && !k->starved) {
     k->starved = true;
     starved_.push_back(k);
-  }
-  if ((!k->sendq.empty() || k->close_tcp) && !k->sending) {
-    k->sending = true;
-    sending_scratch_.push_back(k);
   }
   return true;
 }

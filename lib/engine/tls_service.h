@@ -228,6 +228,7 @@ class TlsEngine {
   void free_consumed(Conn* k) noexcept;
   // Builds k's records into the batch; returns false if the batch filled up.
   bool build(Conn* k) noexcept;
+  bool build_records(Conn* k) noexcept;
   void finish_seal_batch() noexcept;
   void count_batch(bool open, uint32_t n) noexcept;
   void count_handshake(Conn* k) noexcept;
