@@ -246,6 +246,76 @@ TEST(Messages12, SmallMessagesRoundTrip) {
   EXPECT_TRUE(parse_change_cipher_spec(hex("01")));
 }
 
+// Every strict prefix of a valid body and every body with one byte appended is refused
+// (with no read past the end: the tests also run under ASan). The ServerHello is the one
+// message with an optional tail, so its prefix that stops before the extensions parses.
+TEST(Messages12, EveryTruncationAndExtensionIsRefused) {
+  const auto random = hex(kRandom);
+  const std::string h2 = "h2";
+  ServerHelloParams shp;
+  shp.random = random;
+  shp.renegotiation_info = shp.extended_master_secret = shp.ec_point_formats = true;
+  shp.alpn_protocol = bytes(h2);
+  const auto cert = hex("308201");
+  const std::span<const uint8_t> chain[] = {cert, cert};
+  const std::vector<uint8_t> point(65, 4), sig(71, 0x30);
+  const uint8_t types[] = {kCertTypeEcdsaSign};
+  const uint16_t algs[] = {0x0403};
+  const auto dn = hex("3000");
+  const std::span<const uint8_t> cas[] = {dn};
+  VerifyData vd;
+  const auto ticket = hex("0102");
+  struct Body {
+    const char* name;
+    std::vector<uint8_t> body;
+    std::function<bool(std::span<const uint8_t>)> parses;
+    size_t optional_tail_at;  // a prefix of this length is valid too (0: none)
+  };
+  auto ok = [](auto r) { return r.ok(); };
+  const Body bodies[] = {
+      {"server_hello",
+       written_body(HandshakeType::kServerHello, [&](ByteWriter& w) { return write_server_hello(w, shp); }),
+       [&](auto b) { return ok(parse_server_hello(b)); }, 2 + 32 + 1 + 2 + 1},
+      {"certificate",
+       written_body(HandshakeType::kCertificate, [&](ByteWriter& w) { return write_certificate(w, chain); }),
+       [&](auto b) { return ok(parse_certificate(b)); }, 0},
+      {"server_key_exchange",
+       written_body(HandshakeType::kServerKeyExchange,
+                    [&](ByteWriter& w) { return write_server_key_exchange(w, 0x17, point, 0x0403, sig); }),
+       [&](auto b) { return ok(parse_server_key_exchange(b)); }, 0},
+      {"certificate_request",
+       written_body(HandshakeType::kCertificateRequest, [&](ByteWriter& w) {
+         return write_certificate_request(w, CertificateRequestParams{types, algs, cas});
+       }),
+       [&](auto b) { return ok(parse_certificate_request(b)); }, 0},
+      {"client_key_exchange",
+       written_body(HandshakeType::kClientKeyExchange,
+                    [&](ByteWriter& w) { return write_client_key_exchange(w, point); }),
+       [&](auto b) { return ok(parse_client_key_exchange(b)); }, 0},
+      {"certificate_verify",
+       written_body(HandshakeType::kCertificateVerify,
+                    [&](ByteWriter& w) { return write_certificate_verify(w, 0x0403, sig); }),
+       [&](auto b) { return ok(parse_certificate_verify(b)); }, 0},
+      {"finished", written_body(HandshakeType::kFinished, [&](ByteWriter& w) { return write_finished(w, vd); }),
+       [&](auto b) { return ok(parse_finished(b)); }, 0},
+      {"new_session_ticket",
+       written_body(HandshakeType::kNewSessionTicket,
+                    [&](ByteWriter& w) { return write_new_session_ticket(w, NewSessionTicket{60, ticket}); }),
+       [&](auto b) { return ok(parse_new_session_ticket(b)); }, 0},
+  };
+  for (const Body& b : bodies) {
+    ASSERT_TRUE(b.parses(b.body)) << b.name;
+    for (size_t n = 0; n < b.body.size(); n++) {
+      // A copy of exactly n bytes, so ASan sees any read past the end.
+      const std::vector<uint8_t> prefix(b.body.begin(), b.body.begin() + n);
+      EXPECT_EQ(b.parses(prefix), n == b.optional_tail_at && n != 0) << b.name << " prefix " << n;
+    }
+    std::vector<uint8_t> longer = b.body;
+    longer.push_back(0);
+    EXPECT_FALSE(b.parses(longer)) << b.name << " + 1 byte";
+  }
+}
+
 // ---- Malformed inputs ----
 
 using Parser = std::function<Result<void, Error>(std::span<const uint8_t>)>;
