@@ -1,0 +1,230 @@
+#!/usr/bin/env bash
+# TLS 1.3 server cost: linetls in TAP mode beside nginx (Debian's, kernel TCP + OpenSSL)
+# on loopback. Server pinned to core 0, client to core 1; both servers use one ECDSA P-256
+# certificate made here, X25519 and TLS_AES_128_GCM_SHA256.
+#   A. CPU per connection, SECS seconds per mode, each connection fetching the same
+#      42-byte page with HTTP/1.0 (the server closes):
+#        new    openssl s_time -new: full handshakes;
+#        reuse  openssl s_time -reuse: resumed handshakes (psk_dhe_ke);
+#        plain  the same fetch without TLS (a Python client; linetls `http`, nginx plain
+#               listener): the TCP + transport floor under the two TLS modes.
+#   B. Bulk: curl downloading MiB mebibytes once over TLS and once in plain HTTP from each
+#      (linetls /bytes/N over TAP; nginx a same-size file on tmpfs over loopback):
+#      Gbit/s as curl measured it and server CPU seconds per GiB.
+# Server CPU, linetls: engine.busy_cycles / tsc_hz from its counters (one engine run per
+# measurement; busy cycles are TSC time of loops that did work, so preemption counts: run
+# on a quiet machine), and beside it the process's utime+stime delta (adds the polling
+# before the worker sleeps). nginx: utime+stime delta of its single process
+# (master_process off) from /proc/PID/stat. Per connection: divided by tls.handshakes
+# (linetls TLS modes) or by the count the client reports.
+# Needs root. Touches only its own TAP (ltbtls0, 10.99.32.0/24), 127.0.0.1:18443/18080
+# and temp dirs (nginx runs with -p on one). Figures go to docs/PERFORMANCE.md ("TLS 1.3").
+#   scripts/bench_tls.sh [SECS per mode, default 10] [MiB for B, default 1024]
+# LT_SKIP_SETUP=1 skips scripts/setup.sh (and so the rebuild of the whole tree).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-10}
+mib=${2:-1024}
+bytes=$((mib * 1024 * 1024))
+[[ -n ${LT_SKIP_SETUP:-} ]] || LT_BUILD_DIR=${LT_BUILD_DIR:-build} scripts/setup.sh
+bin=${LT_BUILD_DIR:-build}/apps/linetls/linetls
+tap=ltbtls0
+ip=10.99.32.2
+ng_tls=18443
+ng_plain=18080
+suite=TLS_AES_128_GCM_SHA256
+ticks=$(getconf CLK_TCK)
+
+dir=$(mktemp -d /tmp/linetls-bench-tls.XXXXXX)
+shm=$(mktemp -d /dev/shm/linetls-bench-tls.XXXXXX)
+lt_pid=
+ng_pid=
+cleanup() {
+  [[ -n $lt_pid ]] && kill "$lt_pid" 2>/dev/null || true
+  [[ -n $ng_pid ]] && kill "$ng_pid" 2>/dev/null || true
+  rm -rf "$dir" "$shm"
+}
+trap cleanup EXIT
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+  -subj /CN=linetls -addext "subjectAltName=DNS:localhost,IP:$ip,IP:127.0.0.1" \
+  -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
+printf 'linetls: hello from a userspace TCP stack\n' >"$shm/index.html"
+/usr/bin/python3 - "$shm/bytes" "$bytes" <<'PY'
+import sys
+block = bytes(ord("a") + i % 26 for i in range(26 * 40960))
+left = int(sys.argv[2])
+with open(sys.argv[1], "wb") as f:
+    while left > 0:
+        f.write(block[:min(left, len(block))])
+        left -= min(left, len(block))
+PY
+
+proc_cpu() {  # proc_cpu PID: utime + stime of the process (all threads), in seconds
+  awk -v t="$ticks" '{sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13) / t}' "/proc/$1/stat"
+}
+
+# ---- linetls
+
+lt_start() {
+  "$bin" --tap "$tap" --ip "$ip/24" --host-ip 10.99.32.1/24 --lcores 0 --log-level 1 \
+    --serve 443=tls:http --serve 8080=http --cert "$dir/cert.pem" --key "$dir/key.pem" \
+    >"$dir/lt.out" 2>"$dir/lt.err" &
+  lt_pid=$!
+  for _ in $(seq 100); do grep -q ready "$dir/lt.out" && break; sleep 0.1; done
+  grep -q ready "$dir/lt.out" || { echo "linetls did not start:" >&2; cat "$dir/lt.err" >&2; exit 1; }
+  lt_c0=$(proc_cpu "$lt_pid")
+}
+
+# Stops the engine (in this shell: it must be our child) and sets lt_busy (seconds),
+# lt_proc (process CPU seconds since lt_start) and lt_hs (tls.handshakes).
+lt_stop() {
+  lt_proc=$(awk -v a="$lt_c0" -v b="$(proc_cpu "$lt_pid")" 'BEGIN {printf "%.2f", b - a}')
+  kill -INT "$lt_pid"
+  if ! wait "$lt_pid"; then
+    echo "linetls exited with an error:" >&2; tail -5 "$dir/lt.err" >&2; exit 1
+  fi
+  lt_pid=
+  read -r lt_busy lt_hs < <(awk '
+       $1 == "counter" && $3 == "tsc_hz" {hz = $4}
+       $1 == "counter" && $3 ~ /busy_cycles$/ {busy += $4}
+       $1 == "counter" && $3 == "tls.handshakes" {hs += $4}
+       END {printf "%.6f %d\n", busy / hz, hs}' "$dir/lt.out")
+}
+
+# ---- nginx
+
+cat >"$dir/nginx.conf" <<EOF
+master_process off;
+daemon off;
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  root $shm;
+  server {
+    listen 127.0.0.1:$ng_tls ssl;
+    ssl_certificate $dir/cert.pem;
+    ssl_certificate_key $dir/key.pem;
+    ssl_protocols TLSv1.3;
+    ssl_ecdh_curve X25519;
+  }
+  server {
+    listen 127.0.0.1:$ng_plain;
+  }
+}
+EOF
+
+ng_start() {
+  taskset -c 0 nginx -p "$dir" -c "$dir/nginx.conf" &
+  ng_pid=$!
+  for _ in $(seq 50); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$ng_plain") 2>/dev/null && break
+    sleep 0.1
+  done
+  ng_c0=$(proc_cpu "$ng_pid")
+}
+ng_stop() {  # sets ng_proc (CPU seconds since ng_start)
+  ng_proc=$(awk -v a="$ng_c0" -v b="$(proc_cpu "$ng_pid")" 'BEGIN {printf "%.2f", b - a}')
+  kill "$ng_pid"
+  wait "$ng_pid" 2>/dev/null || true
+  ng_pid=
+}
+
+# ---- clients (core 1)
+
+s_time() {  # s_time -new|-reuse HOST:PORT: prints the connection count s_time reports
+  taskset -c 1 openssl s_time -connect "$2" "$1" -www / -time "$secs" -tls1_3 \
+    -ciphersuites "$suite" 2>&1 | tee -a "$dir/s_time.log" |
+    awk '/connections in [0-9]+ real seconds/ {n = $1} END {print n + 0}'
+}
+plain() {  # plain HOST PORT: fetches / in a loop for secs seconds; prints the count
+  taskset -c 1 /usr/bin/python3 - "$1" "$2" "$secs" <<'PY'
+import socket, sys, time
+host, port, secs = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+n, end = 0, time.monotonic() + secs
+while time.monotonic() < end:
+    with socket.create_connection((host, port)) as s:
+        s.sendall(b"GET /index.html HTTP/1.0\r\n\r\n")
+        while s.recv(65536):
+            pass
+    n += 1
+print(n)
+PY
+}
+fetch() {  # fetch URL: prints "bytes seconds"
+  taskset -c 1 curl -sk --tlsv1.3 --tls13-ciphers "$suite" -o /dev/null \
+    -w '%{size_download} %{time_total}\n' "$1"
+}
+per() { awk -v a="$1" -v b="$2" -v s="$3" 'BEGIN {printf "%.1f", b ? a / b * s : 0}'; }
+
+# ---- A: per connection
+
+declare -A res
+for mode in new reuse plain; do
+  lt_start
+  if [[ $mode == plain ]]; then n=$(plain "$ip" 8080); else n=$(s_time "-$mode" "$ip:443"); fi
+  lt_stop
+  count=$([[ $mode == plain ]] && echo "$n" || echo "$lt_hs")
+  res[lt_$mode]=$(per "$lt_busy" "$count" 1e6)
+  res[ltp_$mode]=$(per "$lt_proc" "$count" 1e6)
+  echo "linetls $mode: client $n, engine handshakes $lt_hs, busy ${lt_busy}s," \
+    "process ${lt_proc}s: ${res[lt_$mode]} us busy (${res[ltp_$mode]} us process) each"
+
+  ng_start
+  if [[ $mode == plain ]]; then
+    n=$(plain 127.0.0.1 "$ng_plain")
+  else
+    n=$(s_time "-$mode" "127.0.0.1:$ng_tls")
+  fi
+  ng_stop
+  res[ng_$mode]=$(per "$ng_proc" "$n" 1e6)
+  echo "nginx   $mode: client $n, process ${ng_proc}s: ${res[ng_$mode]} us each"
+done
+
+# ---- B: bulk
+
+gib() { awk -v c="$1" -v b="$2" 'BEGIN {printf "%.3f", b ? c / (b / 1073741824) : 0}'; }
+gbps() { awk -v b="$1" -v t="$2" 'BEGIN {printf "%.2f", b * 8 / t / 1e9}'; }
+for mode in tls plain; do
+  if [[ $mode == tls ]]; then url="https://$ip/bytes/$bytes"; else url="http://$ip:8080/bytes/$bytes"; fi
+  lt_start
+  read -r got t < <(fetch "$url")
+  lt_stop
+  [[ $got == "$bytes" ]] || echo "linetls $mode: got $got of $bytes bytes" >&2
+  res[ltg_$mode]=$(gbps "$got" "$t")
+  res[ltb_$mode]=$(gib "$lt_busy" "$got")
+  res[ltbp_$mode]=$(gib "$lt_proc" "$got")
+  echo "linetls bulk $mode: $got bytes in ${t}s = ${res[ltg_$mode]} Gbit/s;" \
+    "${res[ltb_$mode]} s/GiB busy (${res[ltbp_$mode]} s/GiB process)"
+
+  if [[ $mode == tls ]]; then url="https://127.0.0.1:$ng_tls/bytes"; else url="http://127.0.0.1:$ng_plain/bytes"; fi
+  ng_start
+  read -r got t < <(fetch "$url")
+  ng_stop
+  [[ $got == "$bytes" ]] || echo "nginx $mode: got $got of $bytes bytes" >&2
+  res[ngg_$mode]=$(gbps "$got" "$t")
+  res[ngb_$mode]=$(gib "$ng_proc" "$got")
+  echo "nginx   bulk $mode: $got bytes in ${t}s = ${res[ngg_$mode]} Gbit/s; ${res[ngb_$mode]} s/GiB"
+done
+
+echo "== summary: server CPU (linetls: busy cycles, process CPU in brackets); ratio nginx/linetls"
+for mode in new reuse plain; do
+  awk -v m="$mode" -v l="${res[lt_$mode]}" -v p="${res[ltp_$mode]}" -v n="${res[ng_$mode]}" \
+    'BEGIN {printf "per connection %-5s linetls %6.1f us (%6.1f)  nginx %6.1f us  ratio %.2f\n",
+            m, l, p, n, l ? n / l : 0}'
+done
+for mode in new reuse; do
+  awk -v m="$mode" -v l="${res[lt_$mode]}" -v lp="${res[lt_plain]}" -v n="${res[ng_$mode]}" \
+    -v np="${res[ng_plain]}" \
+    'BEGIN {printf "TLS part of %-5s (minus plain) linetls %6.1f us  nginx %6.1f us  ratio %.2f\n",
+            m, l - lp, n - np, l - lp ? (n - np) / (l - lp) : 0}'
+done
+for mode in tls plain; do
+  awk -v m="$mode" -v l="${res[ltb_$mode]}" -v p="${res[ltbp_$mode]}" -v n="${res[ngb_$mode]}" \
+    -v lg="${res[ltg_$mode]}" -v ng="${res[ngg_$mode]}" \
+    'BEGIN {printf "bulk %-5s linetls %.3f s/GiB (%.3f) %s Gbit/s  nginx %.3f s/GiB %s Gbit/s  ratio %.2f\n",
+            m, l, p, lg, n, ng, l ? n / l : 0}'
+done
