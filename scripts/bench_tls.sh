@@ -72,7 +72,9 @@ lt_start() {
     >"$dir/lt.out" 2>"$dir/lt.err" &
   lt_pid=$!
   for _ in $(seq 100); do grep -q ready "$dir/lt.out" && break; sleep 0.1; done
-  grep -q ready "$dir/lt.out" || { echo "linetls did not start:" >&2; cat "$dir/lt.err" >&2; exit 1; }
+  if ! grep -q ready "$dir/lt.out"; then
+    echo "linetls did not start:" >&2; cat "$dir/lt.err" >&2; exit 1
+  fi
   lt_c0=$(proc_cpu "$lt_pid")
 }
 
@@ -189,7 +191,8 @@ done
 gib() { awk -v c="$1" -v b="$2" 'BEGIN {printf "%.3f", b ? c / (b / 1073741824) : 0}'; }
 gbps() { awk -v b="$1" -v t="$2" 'BEGIN {printf "%.2f", b * 8 / t / 1e9}'; }
 for mode in tls plain; do
-  if [[ $mode == tls ]]; then url="https://$ip/bytes/$bytes"; else url="http://$ip:8080/bytes/$bytes"; fi
+  url="http://$ip:8080/bytes/$bytes"
+  [[ $mode == plain ]] || url="https://$ip/bytes/$bytes"
   lt_start
   read -r got t < <(fetch "$url")
   lt_stop
@@ -200,14 +203,16 @@ for mode in tls plain; do
   echo "linetls bulk $mode: $got bytes in ${t}s = ${res[ltg_$mode]} Gbit/s;" \
     "${res[ltb_$mode]} s/GiB busy (${res[ltbp_$mode]} s/GiB process)"
 
-  if [[ $mode == tls ]]; then url="https://127.0.0.1:$ng_tls/bytes"; else url="http://127.0.0.1:$ng_plain/bytes"; fi
+  url="http://127.0.0.1:$ng_plain/bytes"
+  [[ $mode == plain ]] || url="https://127.0.0.1:$ng_tls/bytes"
   ng_start
   read -r got t < <(fetch "$url")
   ng_stop
   [[ $got == "$bytes" ]] || echo "nginx $mode: got $got of $bytes bytes" >&2
   res[ngg_$mode]=$(gbps "$got" "$t")
   res[ngb_$mode]=$(gib "$ng_proc" "$got")
-  echo "nginx   bulk $mode: $got bytes in ${t}s = ${res[ngg_$mode]} Gbit/s; ${res[ngb_$mode]} s/GiB"
+  echo "nginx   bulk $mode: $got bytes in ${t}s = ${res[ngg_$mode]} Gbit/s;" \
+    "${res[ngb_$mode]} s/GiB"
 done
 
 echo "== summary: server CPU (linetls: busy cycles, process CPU in brackets); ratio nginx/linetls"
@@ -219,12 +224,12 @@ done
 for mode in new reuse; do
   awk -v m="$mode" -v l="${res[lt_$mode]}" -v lp="${res[lt_plain]}" -v n="${res[ng_$mode]}" \
     -v np="${res[ng_plain]}" \
-    'BEGIN {printf "TLS part of %-5s (minus plain) linetls %6.1f us  nginx %6.1f us  ratio %.2f\n",
-            m, l - lp, n - np, l - lp ? (n - np) / (l - lp) : 0}'
+    'BEGIN {printf "TLS part of %-5s (minus plain) linetls %6.1f us  nginx %6.1f us" \
+            "  ratio %.2f\n", m, l - lp, n - np, l - lp ? (n - np) / (l - lp) : 0}'
 done
 for mode in tls plain; do
   awk -v m="$mode" -v l="${res[ltb_$mode]}" -v p="${res[ltbp_$mode]}" -v n="${res[ngb_$mode]}" \
     -v lg="${res[ltg_$mode]}" -v ng="${res[ngg_$mode]}" \
-    'BEGIN {printf "bulk %-5s linetls %.3f s/GiB (%.3f) %s Gbit/s  nginx %.3f s/GiB %s Gbit/s  ratio %.2f\n",
-            m, l, p, lg, n, ng, l ? n / l : 0}'
+    'BEGIN {printf "bulk %-5s linetls %.3f s/GiB (%.3f) %s Gbit/s  nginx %.3f s/GiB" \
+            " %s Gbit/s  ratio %.2f\n", m, l, p, lg, n, ng, l ? n / l : 0}'
 done
