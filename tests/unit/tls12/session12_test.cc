@@ -1,0 +1,657 @@
+// ServerSession12 against our Client12 over the OpenSSL AeadBatch, driven the way
+// tests/unit/tls/session13_test.cc drives ServerSession13: a Driver plays the engine (cuts
+// the client's bytes into segments, next()/accept() until barrier() or a full batch, one
+// batch run per round, on_opened() in order, then next_output()/write_control()/seal_app()
+// into the bytes the client reads). Covered: every suite x certificate type, 1-byte segments
+// and small control records, many records per round, client certificates, close_notify
+// both ways, a peer's fatal alert, warning alerts, the AES-GCM record limit, a table of
+// abuse limits and violations each answered by exactly one alert, and a one-op batch.
+#include "lib/tls/v12/session12.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <ctime>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "drivers/ossl/ossl_aead.h"
+#include "lib/crypto/cert.h"
+#include "lib/tls/handshake_msg.h"
+#include "lib/tls/record.h"
+#include "lib/tls/v12/client12.h"
+#include "lib/tls/v12/messages12.h"
+#include "lib/tls/v12/record12.h"
+#include "tests/unit/crypto/test_util.h"
+#include "tests/unit/tls12/session12_harness.h"
+
+namespace linetls::tls::v12 {
+namespace {
+
+using namespace testing12;  // NOLINT(google-build-using-namespace)
+
+crypto::AeadBatch& batch() {
+  static crypto::AeadBatch* b = ossl::OsslAeadBatch::create(64).value().release();
+  return *b;
+}
+
+// Plays the engine for one ServerSession12.
+class Driver {
+ public:
+  Driver(const ServerConfig12& config, const SessionLimits& limits = {},
+         crypto::AeadBatch* b = nullptr)
+      : s(config, limits), batch_(b != nullptr ? *b : batch()) {}
+
+  ServerSession12 s;
+  Bytes wire;
+  Bytes app_in;
+  std::optional<Error> input_error;
+  size_t max_content = kMaxPlaintextLen;
+  size_t rounds = 0;
+  size_t max_ops_per_round = 0;
+  size_t batch_full = 0;
+  int alerts = 0;
+
+  void send_app(std::span<const uint8_t> data) {
+    app_out_.insert(app_out_.end(), data.begin(), data.end());
+  }
+
+  void receive(std::span<const uint8_t> in, size_t segment_size = 1 << 20) {
+    batch_.clear();
+    std::deque<Bytes> segs;
+    for (size_t at = 0; at < in.size(); at += segment_size) {
+      segs.emplace_back(in.begin() + at, in.begin() + std::min(in.size(), at + segment_size));
+      std::span<uint8_t> piece(segs.back());
+      int stuck = 0;
+      while (!piece.empty()) {
+        auto step = s.next(piece);
+        if (!step) {
+          note(step.error());
+          break;
+        }
+        piece = piece.subspan(step->consumed);
+        if (!step->has_record) {
+          if (step->consumed == 0) {
+            ASSERT_LT(++stuck, 3) << "deframer stuck";
+            run_round();
+          }
+          continue;
+        }
+        stuck = 0;
+        if (!accept(step->record)) {
+          break;
+        }
+      }
+      if (s.input_closed()) {
+        break;
+      }
+    }
+    run_round();
+    drain();
+  }
+
+  void drain() {
+    for (int guard = 0; guard < 10000; guard++) {
+      batch_.clear();
+      std::deque<Bytes> recs;
+      std::deque<RecordSlot12> slots;
+      for (;;) {
+        const ServerSession12::Out o = s.next_output(max_content);
+        if (o.kind != ServerSession12::OutKind::kNone) {
+          Bytes r(o.record_len);
+          slots.emplace_back();
+          auto n = s.write_control(r, max_content, batch_, &slots.back());
+          ASSERT_TRUE(n) << to_string(n.error());
+          if (*n == 0) {
+            batch_full++;
+            break;
+          }
+          EXPECT_EQ(*n, o.record_len);
+          if (o.kind == ServerSession12::OutKind::kAlert) {
+            alerts++;
+          }
+          r.resize(*n);
+          recs.push_back(std::move(r));
+          continue;
+        }
+        if (s.app_writable() && app_off_ < app_out_.size()) {
+          const size_t n =
+              std::min({s.max_app_content(), max_content, app_out_.size() - app_off_});
+          Bytes r(s.record_len(n));
+          std::copy_n(app_out_.begin() + app_off_, n, r.begin() + s.content_offset());
+          slots.emplace_back();
+          auto ok = s.seal_app(r, n, batch_, &slots.back());
+          ASSERT_TRUE(ok) << to_string(ok.error());
+          if (!*ok) {
+            if (s.next_output(max_content).kind != ServerSession12::OutKind::kNone) {
+              continue;  // close_notify at the record limit goes first
+            }
+            batch_full++;
+            break;
+          }
+          app_off_ += n;
+          recs.push_back(std::move(r));
+          continue;
+        }
+        break;
+      }
+      if (recs.empty()) {
+        return;
+      }
+      batch_.run();
+      for (uint32_t i = 0; i < batch_.size(); i++) {
+        EXPECT_TRUE(batch_.ok(i));
+      }
+      batch_.clear();
+      s.batch_done();
+      for (const Bytes& r : recs) {
+        wire.insert(wire.end(), r.begin(), r.end());
+      }
+    }
+    ADD_FAILURE() << "output never drained";
+  }
+
+  size_t app_left() const { return app_out_.size() - app_off_; }
+
+ private:
+  void note(Error e) {
+    if (!input_error) {
+      input_error = e;
+    }
+  }
+
+  bool accept(const Record& rec) {
+    for (int tries = 0; tries < 3; tries++) {
+      slots_.emplace_back();
+      auto a = s.accept(rec, batch_, &slots_.back());
+      if (!a) {
+        slots_.pop_back();
+        note(a.error());
+        return false;
+      }
+      switch (*a) {
+        case ServerSession12::Accepted::kHandled:
+          slots_.pop_back();
+          return !s.input_closed();
+        case ServerSession12::Accepted::kQueued:
+          queued_++;
+          if (s.barrier()) {
+            run_round();
+          }
+          return !s.input_closed();
+        case ServerSession12::Accepted::kBatchFull:
+          slots_.pop_back();
+          batch_full++;
+          run_round();
+          break;
+      }
+    }
+    ADD_FAILURE() << "accept never succeeded";
+    return false;
+  }
+
+  void run_round() {
+    if (queued_ == 0) {
+      return;
+    }
+    EXPECT_EQ(batch_.size(), queued_);
+    batch_.run();
+    rounds++;
+    max_ops_per_round = std::max(max_ops_per_round, queued_);
+    for (uint32_t i = 0; i < queued_; i++) {
+      auto r = s.on_opened(batch_.status(i), slots_[i]);
+      if (!r) {
+        note(r.error());
+        continue;
+      }
+      app_in.insert(app_in.end(), r->begin(), r->end());
+    }
+    batch_.clear();
+    s.batch_done();
+    slots_.clear();
+    queued_ = 0;
+  }
+
+  crypto::AeadBatch& batch_;
+  std::deque<RecordSlot12> slots_;
+  size_t queued_ = 0;
+  Bytes app_out_;
+  size_t app_off_ = 0;
+};
+
+void pump(ClientConn12& c, Driver& d, size_t segment_size = 1 << 20) {
+  d.drain();
+  for (int round = 0; round < 200 && (!c.out.empty() || !d.wire.empty()); round++) {
+    Bytes to_s = std::move(c.out);
+    c.out.clear();
+    d.receive(to_s, segment_size);
+    Bytes to_c = std::move(d.wire);
+    d.wire.clear();
+    c.receive(to_c, segment_size);
+  }
+}
+
+void expect_established(ClientConn12& c, Driver& d, size_t segment_size = 1 << 20) {
+  ASSERT_FALSE(c.error) << to_string(*c.error);
+  ASSERT_FALSE(d.s.error()) << to_string(*d.s.error());
+  ASSERT_TRUE(c.done()) << c.m.state_name();
+  ASSERT_TRUE(d.s.handshake_done()) << d.s.machine().state_name();
+  const Bytes ping = bytes("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  const Bytes pong = pattern(40000, 3);
+  c.send_app(ping);
+  d.send_app(pong);
+  pump(c, d, segment_size);
+  EXPECT_EQ(d.app_in, ping);
+  EXPECT_EQ(c.app_in, pong);
+  EXPECT_EQ(d.s.stats().bytes_opened, ping.size());
+  EXPECT_EQ(d.s.stats().bytes_sealed, pong.size());
+  EXPECT_FALSE(c.alert_received);
+  EXPECT_EQ(d.alerts, 0);
+}
+
+const ServerConfig12& default_server() {
+  static const ServerConfig12* c = new ServerConfig12(server_config());
+  return *c;
+}
+
+// One handshake to completion; returns the driver (the client is the caller's).
+std::unique_ptr<Driver> connect(const ServerConfig12& sc, ClientConn12& c,
+                                const SessionLimits& limits = {}) {
+  auto d = std::make_unique<Driver>(sc, limits);
+  c.start();
+  pump(c, *d);
+  return d;
+}
+
+TEST(Session12, EverySuiteAndCertificate) {
+  const struct {
+    const crypto::CertifiedKey* key;
+    AuthKind auth;
+  } cases[] = {{&certs().ecdsa256, AuthKind::kEcdsa},
+               {&certs().ecdsa384, AuthKind::kEcdsa},
+               {&certs().rsa, AuthKind::kRsa}};
+  int n = 0;
+  for (const auto& cc : cases) {
+    for (CipherSuite suite : kAllSuites) {
+      if (suite_info(suite).auth != cc.auth) {
+        continue;
+      }
+      SCOPED_TRACE(suite_info(suite).name);
+      ServerConfig12 sc;
+      sc.certificates = {Certificate12::from(*cc.key)};
+      ClientConfig12 ccfg;
+      ccfg.cipher_suites = {static_cast<uint16_t>(suite)};
+      ClientConn12 c(ccfg);
+      auto d = connect(sc, c);
+      expect_established(c, *d);
+      EXPECT_EQ(d->s.machine().suite().suite, suite);
+      EXPECT_EQ(d->s.record_len(100),
+                100 + (suite_info(suite).aead == crypto::AeadAlgo::kChacha20Poly1305 ? 21u : 29u));
+      EXPECT_TRUE(d->s.take_handshake_completed());
+      EXPECT_FALSE(d->s.take_handshake_completed());
+      n++;
+    }
+  }
+  EXPECT_EQ(n, 9);
+}
+
+TEST(Session12, OneByteSegmentsAndSmallRecords) {
+  for (size_t seg : {size_t{1}, size_t{3}, size_t{1000}}) {
+    SCOPED_TRACE(seg);
+    ServerConfig12 sc = server_config();
+    sc.client_auth = ClientAuth::kRequired;
+    sc.client_ca = &certs().ca;
+    const Certificate12 mine = Certificate12::from(certs().client);
+    ClientConfig12 ccfg;
+    ccfg.certificate = &mine;
+    ClientConn12 c(ccfg);
+    c.record_size = seg == 1 ? 1 : kMaxPlaintextLen;  // handshake messages across records
+    Driver d(sc);
+    d.max_content = seg == 1 ? 7 : kMaxPlaintextLen;  // our flight in 7-byte records
+    c.start();
+    pump(c, d, seg);
+    expect_established(c, d, seg);
+    EXPECT_TRUE(d.s.machine().client_identity());
+  }
+}
+
+TEST(Session12, ManyRecordsInOneRoundAndBarriers) {
+  ServerConfig12 sc = server_config();
+  ClientConn12 c(ClientConfig12{});
+  auto d = connect(sc, c);
+  ASSERT_TRUE(d->s.handshake_done());
+  EXPECT_FALSE(d->s.barrier());
+  Bytes all;
+  for (int i = 0; i < 20; i++) {
+    const Bytes b = pattern(1000, static_cast<uint8_t>(i));
+    all.insert(all.end(), b.begin(), b.end());
+    c.record_size = 1000;
+  }
+  c.send_app(all);
+  d->rounds = 0;
+  d->max_ops_per_round = 0;
+  pump(c, *d);
+  EXPECT_EQ(d->app_in, all);
+  EXPECT_EQ(d->rounds, 1u);  // no key changes after the handshake: one round
+  EXPECT_EQ(d->max_ops_per_round, 20u);
+}
+
+TEST(Session12, ClientCertificates) {
+  struct Case {
+    const char* name;
+    ClientAuth auth;
+    const crypto::CertifiedKey* cert;
+    std::optional<Error> error;
+  } cases[] = {
+      {"required ecdsa", ClientAuth::kRequired, &certs().client, std::nullopt},
+      {"required rsa", ClientAuth::kRequired, &certs().client_rsa, std::nullopt},
+      {"optional none", ClientAuth::kOptional, nullptr, std::nullopt},
+      {"required none", ClientAuth::kRequired, nullptr, Error::kHandshakeFailure},
+      {"unknown ca", ClientAuth::kRequired, &certs().other_client, Error::kUnknownCa},
+      {"expired", ClientAuth::kOptional, &certs().expired, Error::kCertificateExpired},
+  };
+  for (const Case& k : cases) {
+    SCOPED_TRACE(k.name);
+    ServerConfig12 sc = server_config();
+    sc.client_auth = k.auth;
+    sc.client_ca = &certs().ca;
+    std::optional<Certificate12> mine;
+    ClientConfig12 ccfg;
+    if (k.cert != nullptr) {
+      mine = Certificate12::from(*k.cert);
+      ccfg.certificate = &*mine;
+    }
+    ClientConn12 c(ccfg);
+    auto d = connect(sc, c);
+    if (!k.error) {
+      expect_established(c, *d);
+      EXPECT_EQ(d->s.machine().client_identity().has_value(), k.cert != nullptr);
+      continue;
+    }
+    ASSERT_TRUE(d->s.error());
+    EXPECT_EQ(*d->s.error(), *k.error);
+    EXPECT_EQ(d->alerts, 1);
+    ASSERT_TRUE(c.alert_received);
+    EXPECT_EQ(*c.alert_received, static_cast<uint8_t>(to_alert(*k.error)));
+    EXPECT_TRUE(d->s.closed());
+  }
+}
+
+TEST(Session12, ServerCloseNotify) {
+  ClientConn12 c(ClientConfig12{});
+  auto d = connect(default_server(), c);
+  d->send_app(bytes("bye"));
+  d->drain();
+  d->s.close();
+  d->drain();
+  EXPECT_TRUE(d->s.closed());
+  EXPECT_FALSE(d->s.app_writable());
+  Bytes w = std::move(d->wire);
+  c.receive(w);
+  EXPECT_EQ(c.app_in, bytes("bye"));
+  EXPECT_TRUE(c.peer_closed);
+  EXPECT_FALSE(c.error);
+}
+
+TEST(Session12, PeerCloseNotify) {
+  ClientConn12 c(ClientConfig12{});
+  auto d = connect(default_server(), c);
+  c.send_app(bytes("last words"));
+  c.send_alert(1, 0);
+  c.send_app(bytes("ignored"));
+  pump(c, *d);
+  EXPECT_TRUE(d->s.peer_closed());
+  EXPECT_TRUE(d->s.input_closed());
+  EXPECT_FALSE(d->s.closed());
+  EXPECT_EQ(d->app_in, bytes("last words"));
+  // The application answers, then closes.
+  d->send_app(bytes("ok"));
+  d->drain();
+  d->s.close();
+  pump(c, *d);
+  EXPECT_EQ(c.app_in, bytes("ok"));
+  EXPECT_TRUE(c.peer_closed);
+  EXPECT_TRUE(d->s.closed());
+}
+
+TEST(Session12, PeerFatalAlertClosesWithoutAnswer) {
+  for (uint8_t level : {uint8_t{2}, uint8_t{1}}) {
+    SCOPED_TRACE(int{level});
+    ClientConn12 c(ClientConfig12{});
+    auto d = connect(default_server(), c);
+    // Fatal level, or an always-fatal description at warning level.
+    c.send_alert(level, level == 2 ? 46 : 10);
+    pump(c, *d);
+    EXPECT_TRUE(d->s.closed());
+    EXPECT_FALSE(d->s.error());
+    EXPECT_EQ(d->alerts, 0);
+    EXPECT_TRUE(d->wire.empty());
+    EXPECT_EQ(d->s.stats().alert_received, level == 2 ? 46 : 10);
+  }
+}
+
+TEST(Session12, PlaintextAlertDuringHandshake) {
+  // A client that fails on our first flight has no keys: its alert is plaintext.
+  ServerConfig12 sc = server_config();
+  Driver d(sc);
+  ClientConn12 c(ClientConfig12{});
+  c.start();
+  d.receive(c.out);
+  c.out.clear();
+  EXPECT_FALSE(d.wire.empty());
+  d.wire.clear();
+  c.send_alert(2, 42);
+  d.receive(c.out);
+  EXPECT_TRUE(d.s.closed());
+  EXPECT_FALSE(d.s.error());
+  EXPECT_TRUE(d.wire.empty());
+}
+
+TEST(Session12, WarningAlertsCountedInARow) {
+  ClientConn12 c(ClientConfig12{});
+  SessionLimits limits;
+  limits.max_warning_alerts = 2;
+  auto d = connect(default_server(), c, limits);
+  // user_canceled, an unknown description, no_renegotiation: warnings. Data between them
+  // resets the count.
+  for (int i = 0; i < 4; i++) {
+    c.send_alert(1, 90);
+    c.send_alert(1, 200);
+    c.send_app(bytes("x"));
+  }
+  pump(c, *d);
+  EXPECT_FALSE(d->s.error());
+  EXPECT_EQ(d->app_in, bytes("xxxx"));
+  c.send_alert(1, 90);
+  c.send_alert(1, 100);
+  c.send_alert(1, 201);
+  pump(c, *d);
+  ASSERT_TRUE(d->s.error());
+  EXPECT_EQ(*d->s.error(), Error::kTooManyWarningAlerts);
+  EXPECT_EQ(d->alerts, 1);
+  EXPECT_TRUE(c.alert_received);
+}
+
+TEST(Session12, AesGcmRecordLimitEndsTheConnection) {
+  for (uint16_t suite : {uint16_t{0xC02B}, uint16_t{0xCCA9}}) {
+    ClientConfig12 ccfg;
+    ccfg.cipher_suites = {suite};
+    ClientConn12 c(ccfg);
+    SessionLimits limits;
+    limits.key_update_records = 5;  // our Finished is record 0
+    auto d = connect(default_server(), c, limits);
+    ASSERT_TRUE(d->s.handshake_done());
+    d->max_content = 100;
+    d->send_app(pattern(1000, 1));
+    d->drain();
+    Bytes w = std::move(d->wire);
+    c.receive(w);
+    if (suite == 0xCCA9) {
+      EXPECT_EQ(c.app_in.size(), 1000u);  // ChaCha20: no limit
+      EXPECT_FALSE(d->s.closed());
+      continue;
+    }
+    EXPECT_EQ(c.app_in.size(), 400u);  // records 1..4, then close_notify
+    EXPECT_TRUE(c.peer_closed);
+    EXPECT_TRUE(d->s.closed());
+    EXPECT_FALSE(d->s.error());
+  }
+}
+
+TEST(Session12, BatchFullThenRetry) {
+  auto one = ossl::OsslAeadBatch::create(1).value();
+  ServerConfig12 sc = server_config();
+  Driver d(sc, {}, one.get());
+  ClientConn12 c(ClientConfig12{});
+  c.start();
+  pump(c, d);
+  expect_established(c, d);
+  EXPECT_GT(d.batch_full, 0u);
+}
+
+// ---- Abuse limits and violations: exactly one alert, of the right kind, and the end.
+
+struct AbuseCase {
+  const char* name;
+  std::function<void(ClientConn12&)> inject;  // after the handshake
+  Error error;
+};
+
+std::vector<AbuseCase> abuse_cases() {
+  const Bytes client_hello = [] {
+    ClientConn12 other(ClientConfig12{});
+    other.start();
+    return Bytes(other.out.begin() + kRecordHeaderLen, other.out.end());
+  }();
+  return {
+      {"empty records", [](ClientConn12& c) {
+         for (int i = 0; i < 33; i++) {
+           c.send_record(ContentType::kApplicationData, {});
+         }
+       }, Error::kTooManyEmptyRecords},
+      {"warning alerts", [](ClientConn12& c) {
+         for (int i = 0; i < 5; i++) {
+           c.send_alert(1, 90);
+         }
+       }, Error::kTooManyWarningAlerts},
+      {"unknown warning alerts", [](ClientConn12& c) {
+         for (int i = 0; i < 5; i++) {
+           c.send_alert(1, 222);
+         }
+       }, Error::kTooManyWarningAlerts},
+      {"renegotiation", [client_hello](ClientConn12& c) {
+         c.send_record(ContentType::kHandshake, client_hello);
+       }, Error::kRenegotiationRefused},
+      {"hello request from the client", [](ClientConn12& c) {
+         c.send_record(ContentType::kHandshake, Bytes{0, 0, 0, 0});
+       }, Error::kUnexpectedMessage},
+      {"protected ccs", [](ClientConn12& c) {
+         c.send_record(ContentType::kChangeCipherSpec, Bytes{1});
+       }, Error::kUnexpectedChangeCipherSpec},
+      {"plaintext ccs", [](ClientConn12& c) {
+         c.out.insert(c.out.end(), {20, 3, 3, 0, 1, 1});
+       }, Error::kUnexpectedChangeCipherSpec},
+      {"alert of three bytes", [](ClientConn12& c) {
+         c.send_record(ContentType::kAlert, Bytes{1, 0, 0});
+       }, Error::kBadAlert},
+      {"alert level 3", [](ClientConn12& c) {
+         c.send_record(ContentType::kAlert, Bytes{3, 0});
+       }, Error::kBadAlert},
+      {"huge handshake message", [](ClientConn12& c) {
+         c.send_record(ContentType::kHandshake, Bytes{1, 0x01, 0x20, 0x00});
+       }, Error::kHandshakeMessageTooLarge},
+      {"tampered record", [](ClientConn12& c) {
+         c.send_app(bytes("hello"));
+         c.out.back() ^= 1;
+       }, Error::kDecryptFailed},
+      {"record too short for gcm", [](ClientConn12& c) {
+         c.out.insert(c.out.end(), {23, 3, 3, 0, 3, 1, 2, 3});
+       }, Error::kDecryptFailed},
+      {"old record version", [](ClientConn12& c) {
+         c.out.insert(c.out.end(), {23, 3, 1, 0, 30});
+         c.out.resize(c.out.size() + 30);
+       }, Error::kBadRecordVersion},
+  };
+}
+
+class SessionAbuse : public ::testing::TestWithParam<size_t> {};
+
+TEST_P(SessionAbuse, OneAlertOfTheRightKind) {
+  const AbuseCase k = abuse_cases()[GetParam()];
+  SCOPED_TRACE(k.name);
+  ClientConn12 c(ClientConfig12{});
+  auto d = connect(default_server(), c);
+  ASSERT_TRUE(d->s.handshake_done());
+  k.inject(c);
+  pump(c, *d);
+  ASSERT_TRUE(d->s.error());
+  EXPECT_EQ(*d->s.error(), k.error) << to_string(*d->s.error());
+  EXPECT_EQ(d->alerts, 1);
+  EXPECT_TRUE(d->s.closed());
+  ASSERT_TRUE(c.alert_received);  // it opened under our keys
+  EXPECT_EQ(*c.alert_received, static_cast<uint8_t>(to_alert(k.error)));
+  EXPECT_EQ(c.alert_level, 2);
+  // Nothing after it.
+  d->send_app(bytes("more"));
+  d->s.close();
+  d->drain();
+  EXPECT_TRUE(d->wire.empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(All, SessionAbuse, ::testing::Range(size_t{0}, abuse_cases().size()));
+
+TEST(Session12, BeforeTheHandshakeViolations) {
+  struct Case {
+    const char* name;
+    int after_flight;  // client flights delivered first (0: none)
+    Bytes records;
+    Error error;
+  } cases[] = {
+      {"application data first", 0, {23, 3, 3, 0, 2, 'h', 'i'}, Error::kUnprotectedRecord},
+      {"ccs first", 0, {20, 3, 1, 0, 1, 1}, Error::kUnexpectedChangeCipherSpec},
+      {"ccs of two bytes", 1, {20, 3, 3, 0, 2, 1, 1}, Error::kBadChangeCipherSpec},
+      {"ccs before the key exchange", 1, {20, 3, 3, 0, 1, 1}, Error::kUnexpectedChangeCipherSpec},
+      {"application data after the hello", 1, {23, 3, 3, 0, 1, 'x'}, Error::kUnprotectedRecord},
+  };
+  for (const Case& k : cases) {
+    SCOPED_TRACE(k.name);
+    const ServerConfig12 sc = server_config();
+    Driver d(sc);
+    ClientConn12 c(ClientConfig12{});
+    c.start();
+    if (k.after_flight == 1) {
+      d.receive(c.out);
+      c.out.clear();
+      d.wire.clear();
+    }
+    d.receive(k.records);
+    ASSERT_TRUE(d.s.error());
+    EXPECT_EQ(*d.s.error(), k.error) << to_string(*d.s.error());
+    EXPECT_EQ(d.alerts, 1);
+    // The alert is plaintext: our ChangeCipherSpec never went out.
+    ASSERT_EQ(d.wire.size(), 7u);
+    EXPECT_EQ(d.wire[0], 21);
+    EXPECT_EQ(d.wire[5], 2);
+    EXPECT_EQ(d.wire[6], static_cast<uint8_t>(to_alert(k.error)));
+  }
+}
+
+TEST(Session12, FinishedSplitAcrossTheKeyChange) {
+  // The client's ClientKeyExchange record carries the first byte of another message: the
+  // CCS arrives with a partial message buffered.
+  const ServerConfig12 sc = server_config();
+  Driver d(sc);
+  ClientConn12 c(ClientConfig12{});
+  c.start();
+  c.split_before_ccs = true;
+  pump(c, d);
+  ASSERT_TRUE(d.s.error());
+  EXPECT_EQ(*d.s.error(), Error::kHandshakeSpansKeyChange);
+  EXPECT_EQ(d.alerts, 1);
+}
+
+}  // namespace
+}  // namespace linetls::tls::v12
