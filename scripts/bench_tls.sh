@@ -160,6 +160,15 @@ fetch() {  # fetch URL: prints "bytes seconds"
   taskset -c 1 curl -sk --tlsv1.3 --tls13-ciphers "$suite" -o /dev/null \
     -w '%{size_download} %{time_total}\n' "$1"
 }
+phases() {  # phases COUNT SCALE UNIT: the engine's busy phases of the last run, per COUNT
+  awk -v n="$1" -v s="$2" -v u="$3" '
+    $1 == "counter" && $3 == "tsc_hz" {hz = $4}
+    $1 == "counter" && $3 ~ /^cycles\./ && $3 != "cycles.idle" {c[substr($3, 8)] += $4}
+    END {printf "  engine phases (%s each):", u
+         split("rx net_input tls_open apps tls_seal tcp_output tx timers", order, " ")
+         for (i = 1; i in order; i++) printf " %s %.3g", order[i], c[order[i]] / hz / n * s
+         printf "\n"}' "$dir/lt.out"
+}
 per() { awk -v a="$1" -v b="$2" -v s="$3" 'BEGIN {printf "%.1f", b ? a / b * s : 0}'; }
 
 # ---- A: per connection
@@ -174,6 +183,7 @@ for mode in new reuse plain; do
   res[ltp_$mode]=$(per "$lt_proc" "$count" 1e6)
   echo "linetls $mode: client $n, engine handshakes $lt_hs, busy ${lt_busy}s," \
     "process ${lt_proc}s: ${res[lt_$mode]} us busy (${res[ltp_$mode]} us process) each"
+  phases "$count" 1e6 us
 
   ng_start
   if [[ $mode == plain ]]; then
@@ -202,6 +212,7 @@ for mode in tls plain; do
   res[ltbp_$mode]=$(gib "$lt_proc" "$got")
   echo "linetls bulk $mode: $got bytes in ${t}s = ${res[ltg_$mode]} Gbit/s;" \
     "${res[ltb_$mode]} s/GiB busy (${res[ltbp_$mode]} s/GiB process)"
+  phases "$(awk -v b="$got" 'BEGIN {print b / 1073741824}')" 1 s/GiB
 
   url="http://127.0.0.1:$ng_plain/bytes"
   [[ $mode == plain ]] || url="https://127.0.0.1:$ng_tls/bytes"
