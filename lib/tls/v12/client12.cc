@@ -7,6 +7,7 @@
 #include "lib/crypto/cert.h"
 #include "lib/crypto/sig.h"
 #include "lib/tls/v12/messages12.h"
+#include "lib/tls/v12/resumption12.h"
 
 namespace linetls::tls::v12 {
 
@@ -77,7 +78,22 @@ Wait Client12::start() noexcept {
     p.renegotiated_connection = config_.renegotiated_connection;
     p.compression_methods = config_.compression_methods;
     p.legacy_version = config_.legacy_version;
-    std::vector<uint8_t> out(2048);
+    const ClientSession12* resume = config_.resume;
+    if (resume != nullptr && !resume->ticket.empty()) {
+      // RFC 5077 §3.4: a session ID of our own tells us whether the ticket was accepted.
+      offered_session_id_.resize(kSessionIdLen);
+      if (!rng.fill(offered_session_id_)) {
+        return fail(Error::kCryptoFailure);
+      }
+    } else if (resume != nullptr) {
+      offered_session_id_ = resume->session_id;
+    }
+    p.session_id = offered_session_id_;
+    p.session_ticket = config_.session_ticket || (resume != nullptr && !resume->ticket.empty());
+    if (resume != nullptr) {
+      p.ticket = resume->ticket;
+    }
+    std::vector<uint8_t> out(2048 + p.ticket.size());
     ByteWriter w(out);
     if (auto ok = write_client_hello12(w, p); !ok) {
       return ok;
@@ -106,6 +122,9 @@ Wait Client12::handle(const HandshakeMessage& msg) noexcept {
     r = on_certificate_request_or_done(std::move(*s4), msg);
   } else if (auto* s5 = std::get_if<ReadServerHelloDone>(&old)) {
     r = on_server_hello_done(std::move(*s5), msg);
+  } else if (auto* s6 = std::get_if<ReadChangeCipherSpec>(&old);
+             s6 != nullptr && msg.type == HandshakeType::kNewSessionTicket) {
+    r = on_new_session_ticket(std::move(*s6), msg);
   } else if (auto* s7 = std::get_if<ReadServerFinished>(&old)) {
     r = on_server_finished(std::move(*s7), msg);
   } else if (std::holds_alternative<Done>(old)) {
@@ -175,8 +194,62 @@ Result<void, Error> Client12::on_server_hello(ReadServerHello s,
   suite_ = *info;
   std::memcpy(s.ctx.server_random, sh->random.data(), kRandomLen);
   append(s.ctx.messages, m.bytes);
+  server_session_id_.assign(sh->session_id.begin(), sh->session_id.end());
+  ticket_expected_ = sh->session_ticket;
+  const ClientSession12* resume = config_.resume;
+  if (resume != nullptr && !offered_session_id_.empty() &&
+      server_session_id_ == offered_session_id_) {
+    // RFC 5246 §7.4.1.3: the same session_id means the server resumes; the suite must be
+    // the session's.
+    if (sh->cipher_suite != resume->suite) {
+      return fail(Error::kIllegalParameter);
+    }
+    master_.assign(resume->master.view());
+    auto keys = derive_key_block(suite_, master_.view(), s.ctx.client_random, s.ctx.server_random);
+    if (!keys) {
+      return fail(keys.error());
+    }
+    keys_ = std::move(keys).value();
+    resumed_ = true;
+    s.ctx.abbreviated = true;
+    state_.emplace<ReadChangeCipherSpec>(ReadChangeCipherSpec{std::move(s.ctx)});
+    return {};
+  }
   state_.emplace<ReadServerCertificate>(ReadServerCertificate{std::move(s.ctx)});
   return {};
+}
+
+Result<void, Error> Client12::on_new_session_ticket(ReadChangeCipherSpec s,
+                                                    const HandshakeMessage& m) noexcept {
+  // RFC 5077 §3.3: sent only if the ServerHello carried the extension, once.
+  if (!ticket_expected_ || ticket_received_) {
+    return fail(Error::kUnexpectedMessage);
+  }
+  auto t = parse_new_session_ticket(m.body);
+  if (!t) {
+    return fail(t.error());
+  }
+  new_ticket_.assign(t->ticket.begin(), t->ticket.end());
+  ticket_received_ = true;
+  append(s.ctx.messages, m.bytes);
+  state_.emplace<ReadChangeCipherSpec>(std::move(s));
+  return {};
+}
+
+ClientSession12 Client12::saved_session() const {
+  ClientSession12 out;
+  out.session_id = server_session_id_;
+  out.ticket = new_ticket_;
+  if (out.ticket.empty() && resumed_ && config_.resume != nullptr && !ticket_received_) {
+    out.ticket = config_.resume->ticket;
+  }
+  if (!out.ticket.empty() && resumed_ && out.session_id == offered_session_id_ &&
+      config_.resume != nullptr && !config_.resume->ticket.empty()) {
+    out.session_id.clear();  // our own random id, not the server's cache key
+  }
+  out.suite = static_cast<uint16_t>(suite_.suite);
+  out.master.assign(master_.view());
+  return out;
 }
 
 Result<void, Error> Client12::on_server_certificate(ReadServerCertificate s,
@@ -391,6 +464,26 @@ Result<void, Error> Client12::on_server_finished(ReadServerFinished s,
   }
   if (auto ok = check_verify_data(*expected, *received); !ok) {
     return ok;
+  }
+  if (s.ctx.abbreviated) {
+    // RFC 5246 §7.3: in the abbreviated handshake we answer with CCS and Finished, which
+    // covers the server's.
+    append(s.ctx.messages, m.bytes);
+    auto hash2 = hash_of(s.ctx);
+    if (!hash2) {
+      return fail(hash2.error());
+    }
+    auto vd = finished_verify_data(suite_.hash, master_.view(), true, hash2->view());
+    if (!vd) {
+      return fail(vd.error());
+    }
+    std::vector<uint8_t> fin(kHandshakeHeaderLen + kVerifyDataLen);
+    ByteWriter fw(fin);
+    if (auto ok = write_finished(fw, *vd); !ok) {
+      return ok;
+    }
+    flight_.change_cipher_spec = true;
+    flight_.after_ccs = std::move(fin);
   }
   state_.emplace<Done>();
   return {};

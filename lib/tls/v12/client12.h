@@ -14,6 +14,14 @@
 // require it), as is a missing or non-empty renegotiation_info when we sent one (RFC 5746
 // §3.4); with config.tls13_capable, the RFC 8446 §4.1.3 sentinel is kDowngradeDetected; a
 // bad ServerKeyExchange signature kBadCertificateVerify; a bad server Finished kBadFinished.
+//
+// Resumption (for tests and load generation): config.session_ticket offers RFC 5077 (an
+// empty SessionTicket extension, or config.resume's ticket); config.resume offers a saved
+// session (its ticket, with a fresh random session_id to recognise acceptance, RFC 5077
+// §3.4; or its session ID). A ServerHello echoing that non-empty session_id resumes: it
+// must carry the session's suite (kIllegalParameter otherwise) and EMS (RFC 7627 §5.3,
+// kHandshakeFailure), then [NewSessionTicket], the server's CCS and Finished come, and we
+// answer with CCS and Finished. saved_session() returns what to offer next time.
 #pragma once
 
 #include <cstddef>
@@ -37,6 +45,14 @@
 
 namespace linetls::tls::v12 {
 
+// What a client keeps to resume a session. Move-only (the master secret).
+struct ClientSession12 {
+  std::vector<uint8_t> session_id;  // from the ServerHello (empty: none)
+  std::vector<uint8_t> ticket;      // from the NewSessionTicket (empty: none)
+  uint16_t suite = 0;
+  crypto::MasterSecret master;
+};
+
 struct ClientConfig12 {
   std::vector<uint16_t> cipher_suites = {0xC02B, 0xC02F, 0xC02C, 0xC030, 0xCCA9, 0xCCA8};
   std::vector<uint16_t> groups = {0x001d, 0x0017, 0x0018};
@@ -47,6 +63,8 @@ struct ClientConfig12 {
   // Our certificate for a CertificateRequest (borrowed); nullptr: answer with an empty one.
   const Certificate12* certificate = nullptr;
   bool tls13_capable = false;  // check the downgrade sentinel
+  bool session_ticket = false;  // offer RFC 5077 session tickets
+  const ClientSession12* resume = nullptr;  // offer this session (borrowed)
   crypto::Rng* rng = nullptr;  // nullptr: crypto::os_rng()
   // Tests only: what goes into the ClientHello besides the above.
   bool extended_master_secret = true;
@@ -82,12 +100,18 @@ class Client12 {
   std::span<const uint8_t> alpn() const noexcept { return alpn_; }
   bool certificate_requested() const noexcept { return certificate_requested_; }
   bool sent_certificate() const noexcept { return sent_certificate_; }
+  // True once the server accepted the offered session (abbreviated handshake).
+  bool resumed() const noexcept { return resumed_; }
+  // The session to offer next time (after Done): empty id and ticket when the server gave
+  // neither.
+  ClientSession12 saved_session() const;
   std::string_view state_name() const noexcept;
 
   struct Context {
     std::vector<uint8_t> messages;  // every handshake message so far, raw
     uint8_t client_random[kRandomLen] = {};
     uint8_t server_random[kRandomLen] = {};
+    bool abbreviated = false;
   };
   struct Start {};
   struct ReadServerHello {
@@ -145,6 +169,9 @@ class Client12 {
   Result<void, Error> on_server_hello_done(ReadServerHelloDone s,
                                            const HandshakeMessage& m) noexcept;
   Result<void, Error> on_server_finished(ReadServerFinished s, const HandshakeMessage& m) noexcept;
+  // A NewSessionTicket where the server's CCS is expected (RFC 5077 §3.3).
+  Result<void, Error> on_new_session_ticket(ReadChangeCipherSpec s,
+                                            const HandshakeMessage& m) noexcept;
   // Writes our second flight and moves to ReadChangeCipherSpec.
   Result<void, Error> send_client_flight(Context ctx, crypto::NamedGroup group,
                                          std::span<const uint8_t> server_point,
@@ -162,6 +189,12 @@ class Client12 {
   std::vector<uint8_t> alpn_;
   bool certificate_requested_ = false;
   bool sent_certificate_ = false;
+  bool resumed_ = false;
+  bool ticket_expected_ = false;  // the ServerHello carried SessionTicket
+  bool ticket_received_ = false;
+  std::vector<uint8_t> offered_session_id_;
+  std::vector<uint8_t> server_session_id_;
+  std::vector<uint8_t> new_ticket_;
 };
 
 }  // namespace linetls::tls::v12

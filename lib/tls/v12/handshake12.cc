@@ -113,6 +113,12 @@ Result<void, Error> write_client_hello12(ByteWriter& w, const ClientHelloParams1
     w.end_prefixed(list);
     w.end_prefixed(ext);
   }
+  if (p.session_ticket) {
+    w.put_u16(code(ExtensionType::kSessionTicket));
+    auto ext = w.begin_prefixed(2);
+    w.put_bytes(p.ticket);
+    w.end_prefixed(ext);
+  }
   if (p.extended_master_secret) {
     w.put_u16(code(ExtensionType::kExtendedMasterSecret));
     w.put_u16(0);

@@ -73,6 +73,8 @@ struct ClientHelloParams12 {
   bool ec_point_formats = true;         // {uncompressed}
   std::span<const uint8_t> compression_methods;  // empty: {null}
   uint16_t legacy_version = 0x0303;     // tests: 0x0302 and below
+  bool session_ticket = false;          // RFC 5077 SessionTicket, carrying ticket
+  std::span<const uint8_t> ticket;
 };
 
 // Writes a ClientHello offering TLS 1.2 only (no supported_versions): extensions

@@ -44,6 +44,8 @@ Error crypto_failure(crypto::Error) noexcept { return Error::kCryptoFailure; }
 struct ClientHello12Extensions {
   bool renegotiation_info = false;
   bool ec_point_formats = false;
+  bool session_ticket = false;
+  std::span<const uint8_t> ticket;
 };
 
 Result<ClientHello12Extensions, Error> read_tls12_extensions(const ClientHello& ch) noexcept {
@@ -83,6 +85,11 @@ Result<ClientHello12Extensions, Error> read_tls12_extensions(const ClientHello& 
           }
           case ExtensionType::kExtendedMasterSecret:
             return parse_empty(e.data);  // RFC 7627 §5.1: empty
+          case ExtensionType::kSessionTicket:
+            // RFC 5077 §3.2: the extension data is the ticket itself (empty: none yet).
+            x.session_ticket = true;
+            x.ticket = e.data;
+            return {};
           default:
             return {};
         }
@@ -106,6 +113,10 @@ bool Server12::expecting_change_cipher_spec() const noexcept {
 }
 
 std::span<const uint16_t> Server12::client_schemes() const noexcept { return kClientSchemes; }
+
+crypto::Rng& Server12::rng() const noexcept {
+  return config_.rng != nullptr ? *config_.rng : crypto::os_rng();
+}
 
 std::time_t Server12::now() const noexcept {
   return config_.now ? config_.now() : std::time(nullptr);
@@ -194,6 +205,8 @@ Result<Server12::Chosen, Error> Server12::negotiate(const ClientHello& ch) const
     return fail(Error::kHandshakeFailure);
   }
   // RFC 5746 §3.6: the client signalled with the extension or the SCSV.
+  c.session_ticket = ext->session_ticket;
+  c.ticket = ext->ticket;
   c.secure_renegotiation = ext->renegotiation_info ||
                            u16_list_contains(ch.cipher_suites, kEmptyRenegotiationInfoScsv);
   // Group: ours in our order among the client's; RFC 8422 §5.1: "If no Supported Elliptic
@@ -295,7 +308,19 @@ Result<void, Error> Server12::on_client_hello(ReadClientHello, const HandshakeMe
   if (want_cert && config_.client_ca == nullptr) {
     return fail(Error::kInternalError);
   }
-  crypto::Rng& rng = config_.rng != nullptr ? *config_.rng : crypto::os_rng();
+  server_name_.assign(ch->server_name.begin(), ch->server_name.end());
+  issue_ticket_ = config_.ticket_keys != nullptr && c.session_ticket;
+  if (auto session = find_session(*ch, c)) {
+    return resume(std::move(*session), *ch, c, m);
+  }
+  crypto::Rng& rng = this->rng();
+  if (config_.session_cache != nullptr) {
+    // RFC 5246 §7.4.1.3: a session_id that identifies the new session.
+    if (!rng.fill(session_id_)) {
+      return fail(Error::kCryptoFailure);
+    }
+    session_id_len_ = kSessionIdLen;
+  }
   auto transcript = crypto::Transcript::create(c.suite.hash);
   if (!transcript) {
     return fail(Error::kCryptoFailure);
@@ -334,11 +359,13 @@ Result<void, Error> Server12::on_client_hello(ReadClientHello, const HandshakeMe
   // client's; RFC 5746 §3.6: an empty renegotiation_info when the client signalled.
   ServerHelloParams sh;
   sh.random = ctx.server_random;
+  sh.session_id = session_id();
   sh.cipher_suite = c.suite.suite;
   sh.renegotiation_info = c.secure_renegotiation;
   sh.extended_master_secret = true;
   sh.ec_point_formats = ch->has(ExtensionType::kEcPointFormats);
   sh.alpn_protocol = c.alpn;
+  sh.session_ticket = issue_ticket_;  // RFC 5077 §3.2: a NewSessionTicket will follow
   sh.server_name_ack = c.sni_used;
   if (auto ok = write_server_hello(w, sh); !ok) {
     return ok;
@@ -549,9 +576,38 @@ Result<void, Error> Server12::on_client_finished(ReadClientFinished s,
   if (auto ok = check_verify_data(*expected, *received); !ok) {
     return ok;
   }
+  if (s.ctx.abbreviated) {
+    // RFC 5246 §7.3: in the abbreviated handshake the client's Finished is the last message.
+    state_.emplace<Done>();
+    return {};
+  }
   // The server's Finished covers the client's too.
   if (!s.ctx.transcript.update(m.bytes)) {
     return fail(Error::kCryptoFailure);
+  }
+  Session12 session;
+  session.suite = suite_.suite;
+  session.master.assign(master_.view());
+  session.created_s = static_cast<uint64_t>(now());
+  session.lifetime_s = config_.session_lifetime_s;
+  session.server_name = server_name_;
+  session.client_identity = client_identity_;
+  std::vector<uint8_t> nst;
+  if (issue_ticket_) {
+    // RFC 5077 §3.3: the NewSessionTicket goes after the client's Finished and before our
+    // ChangeCipherSpec, and is part of the transcript our Finished covers.
+    nst.resize(kHandshakeHeaderLen + 16 + kTicketOverhead + 1024 + session.server_name.size());
+    ByteWriter nw(nst);
+    if (auto ok = write_ticket(nw, session); !ok) {
+      return ok;
+    }
+    nst.resize(nw.size());
+    if (!s.ctx.transcript.update(nst)) {
+      return fail(Error::kCryptoFailure);
+    }
+  }
+  if (config_.session_cache != nullptr && session_id_len_ == kSessionIdLen) {
+    config_.session_cache->insert(session_id(), std::move(session));
   }
   auto hash2 = s.ctx.transcript.digest();
   if (!hash2) {
@@ -566,9 +622,139 @@ Result<void, Error> Server12::on_client_finished(ReadClientFinished s,
   if (auto ok = write_finished(w, *ours); !ok) {
     return ok;
   }
+  flight_.handshake = std::move(nst);
   flight_.change_cipher_spec = true;
   flight_.after_ccs = std::move(out);
   state_.emplace<Done>();
+  return {};
+}
+
+std::optional<Session12> Server12::find_session(const ClientHello& ch,
+                                                const Chosen& c) const noexcept {
+  const uint64_t now_s = static_cast<uint64_t>(now());
+  std::optional<Session12> session;
+  // RFC 5077 §3.4: a ticket takes precedence; the session ID then only echoes.
+  if (config_.ticket_keys != nullptr && !c.ticket.empty()) {
+    session = open_ticket12(*config_.ticket_keys, c.ticket);
+  }
+  if (!session && config_.session_cache != nullptr &&
+      ch.legacy_session_id.size() == kSessionIdLen) {
+    session = config_.session_cache->find(ch.legacy_session_id, now_s);
+  }
+  if (!session || !session->fresh(now_s)) {
+    return std::nullopt;
+  }
+  // RFC 5246 §7.4.1.2: the resumed session's suite must be offered (and still ours).
+  const uint16_t suite = static_cast<uint16_t>(session->suite);
+  if (!u16_list_contains(ch.cipher_suites, suite) ||
+      std::find(config_.cipher_suites.begin(), config_.cipher_suites.end(), session->suite) ==
+          config_.cipher_suites.end()) {
+    return std::nullopt;
+  }
+  // RFC 6066 §3: "the server MUST NOT accept the request to resume the session if the
+  // server_name extension contains a different name".
+  if (!same(session->server_name, ch.server_name)) {
+    return std::nullopt;
+  }
+  if (config_.client_auth == ClientAuth::kRequired && !session->client_identity) {
+    return std::nullopt;
+  }
+  return session;
+}
+
+Result<void, Error> Server12::write_ticket(ByteWriter& w, const Session12& session) noexcept {
+  auto ticket = seal_ticket12(*config_.ticket_keys, rng(), session);
+  NewSessionTicket t;
+  if (ticket) {
+    t.lifetime_hint = session.lifetime_s;
+    t.ticket = *ticket;
+  }
+  if (auto ok = write_new_session_ticket(w, t); !ok) {
+    return ok;
+  }
+  ticket_sent_ = true;
+  return {};
+}
+
+Result<void, Error> Server12::resume(Session12 session, const ClientHello& ch, const Chosen& c,
+                                     const HandshakeMessage& m) noexcept {
+  const SuiteInfo info = suite_info(session.suite);
+  auto transcript = crypto::Transcript::create(info.hash);
+  if (!transcript) {
+    return fail(Error::kCryptoFailure);
+  }
+  Context ctx{std::move(transcript).value(), {}, {}, {}, true};
+  std::memcpy(ctx.client_random, ch.random.data(), kRandomLen);
+  if (!rng().fill(ctx.server_random)) {
+    return fail(Error::kCryptoFailure);
+  }
+  if (config_.tls13_enabled) {
+    set_downgrade_sentinel(ctx.server_random);
+  }
+  if (!ctx.transcript.update(m.bytes)) {
+    return fail(Error::kCryptoFailure);
+  }
+  // RFC 5246 §7.4.1.3 / RFC 5077 §3.4: the ServerHello echoes the client's session_id.
+  std::memcpy(session_id_, ch.legacy_session_id.data(), ch.legacy_session_id.size());
+  session_id_len_ = ch.legacy_session_id.size();
+  std::vector<uint8_t> out(1024 + kTicketOverhead + 1024 + session.server_name.size());
+  ByteWriter w(out);
+  ServerHelloParams sh;
+  sh.random = ctx.server_random;
+  sh.session_id = session_id();
+  sh.cipher_suite = session.suite;
+  sh.renegotiation_info = c.secure_renegotiation;
+  sh.extended_master_secret = true;
+  sh.ec_point_formats = ch.has(ExtensionType::kEcPointFormats);
+  sh.alpn_protocol = c.alpn;  // RFC 7301 §3.1: negotiated in every handshake
+  sh.session_ticket = issue_ticket_;
+  // RFC 6066 §3: "When resuming a session, the server MUST NOT include a server_name
+  // extension in the server hello."
+  if (auto ok = write_server_hello(w, sh); !ok) {
+    return ok;
+  }
+  if (issue_ticket_) {
+    if (auto ok = write_ticket(w, session); !ok) {
+      return ok;
+    }
+  }
+  out.resize(w.size());
+  if (!ctx.transcript.update(out)) {
+    return fail(Error::kCryptoFailure);
+  }
+  auto keys = derive_key_block(info, session.master.view(), ctx.client_random,
+                               ctx.server_random);
+  if (!keys) {
+    return fail(keys.error());
+  }
+  auto hash = ctx.transcript.digest();
+  if (!hash) {
+    return fail(Error::kCryptoFailure);
+  }
+  auto ours = finished_verify_data(info.hash, session.master.view(), false, hash->view());
+  if (!ours) {
+    return fail(ours.error());
+  }
+  std::vector<uint8_t> fin(kHandshakeHeaderLen + kVerifyDataLen);
+  ByteWriter fw(fin);
+  if (auto ok = write_finished(fw, *ours); !ok) {
+    return ok;
+  }
+  // The client's Finished covers ours.
+  if (!ctx.transcript.update(fin)) {
+    return fail(Error::kCryptoFailure);
+  }
+  flight_.handshake = std::move(out);
+  flight_.change_cipher_spec = true;
+  flight_.after_ccs = std::move(fin);
+  suite_ = info;
+  keys_ = std::move(keys).value();
+  master_ = std::move(session.master);
+  alpn_.assign(c.alpn.begin(), c.alpn.end());
+  secure_renegotiation_ = c.secure_renegotiation;
+  client_identity_ = std::move(session.client_identity);
+  resumed_ = true;
+  state_.emplace<ReadChangeCipherSpec>(ReadChangeCipherSpec{std::move(ctx)});
   return {};
 }
 

@@ -39,9 +39,23 @@
 // (kBadCertificateVerify, decrypt_error). For that the machine keeps the raw handshake
 // bytes, only when it asked for a certificate.
 //
-// Not here yet: session resumption (session IDs, RFC 5077 tickets; the ServerHello carries
-// an empty session_id, so clients will not try to resume), the version dispatch that picks
-// this machine or Server13 after the ClientHello.
+// Resumption (RFC 5246 §7.3 abbreviated handshake, RFC 5077 tickets): with
+// config.ticket_keys, a client that sends the SessionTicket extension gets the empty
+// extension in the ServerHello and a NewSessionTicket right before our ChangeCipherSpec
+// (full handshake: after its Finished; abbreviated: after the ServerHello, the ticket
+// renewed). With config.session_cache, every full handshake gets a fresh 32-byte session ID
+// and is cached when it completes. A ticket that opens (else a cached session ID) is resumed
+// when it is still fresh, the client offers its suite and we still enable it (RFC 5246
+// §7.4.1.2: the same suite), the SNI is the same (RFC 6066 §3), and, under
+// client_auth == kRequired, the session carries a verified client identity: then
+//
+//   ReadClientHello --(ServerHello, [NewSessionTicket], CCS, Finished)-->
+//   ReadChangeCipherSpec --> ReadClientFinished --> Done
+//
+// Anything else falls back to a full handshake (a ticket that does not open is never an
+// error). RFC 7627 §5.3: only EMS sessions exist, and a ClientHello without EMS is refused
+// with handshake_failure whether or not it tries to resume. The version dispatch that picks
+// this machine or Server13 after the ClientHello is not here.
 #pragma once
 
 #include <cstddef>
@@ -66,6 +80,7 @@
 #include "lib/tls/v12/cipher_suite12.h"
 #include "lib/tls/v12/handshake12.h"
 #include "lib/tls/v12/key_schedule12.h"
+#include "lib/tls/v12/resumption12.h"
 
 namespace linetls::tls::v12 {
 
@@ -86,7 +101,12 @@ struct ServerConfig12 {
   // The server also speaks TLS 1.3: set the downgrade sentinel, honour TLS_FALLBACK_SCSV.
   bool tls13_enabled = true;
   crypto::Rng* rng = nullptr;         // nullptr: crypto::os_rng()
-  std::function<std::time_t()> now;   // certificate validity; empty: the system clock
+  std::function<std::time_t()> now;   // certificates and sessions; empty: the system clock
+  // Resumption (both borrowed, both optional). ticket_keys: RFC 5077 tickets under the
+  // worker's TLS 1.3 ticket keys. session_cache: session IDs, the worker's own cache.
+  const TicketKeys* ticket_keys = nullptr;
+  SessionCache12* session_cache = nullptr;
+  uint32_t session_lifetime_s = 7200;  // tickets and cache entries (lifetime_hint)
 };
 
 class Server12 {
@@ -125,6 +145,12 @@ class Server12 {
   crypto::NamedGroup group() const noexcept { return group_; }
   std::span<const uint8_t> alpn() const noexcept { return alpn_; }
   size_t certificate_index() const noexcept { return cert_index_; }
+  // True when the handshake resumed a session (abbreviated).
+  bool resumed() const noexcept { return resumed_; }
+  // The session_id our ServerHello carried (empty: none).
+  std::span<const uint8_t> session_id() const noexcept { return {session_id_, session_id_len_}; }
+  // True if a NewSessionTicket was sent.
+  bool ticket_sent() const noexcept { return ticket_sent_; }
   // True if the client signalled RFC 5746 support (extension or SCSV).
   bool secure_renegotiation() const noexcept { return secure_renegotiation_; }
   // The verified client identity, once the client's CertificateVerify has checked out.
@@ -141,6 +167,7 @@ class Server12 {
                                        // certificate was requested (CertificateVerify)
     uint8_t client_random[kRandomLen] = {};
     uint8_t server_random[kRandomLen] = {};
+    bool abbreviated = false;  // resumed: the client's Finished comes last
   };
   struct ReadClientHello {};
   struct ReadClientCertificate {
@@ -181,9 +208,19 @@ class Server12 {
     std::span<const uint8_t> alpn;
     bool sni_used = false;
     bool secure_renegotiation = false;
+    bool session_ticket = false;       // the client sent the SessionTicket extension
+    std::span<const uint8_t> ticket;   // its contents (empty: asks for a new ticket)
   };
   Result<Chosen, Error> negotiate(const ClientHello& ch) const noexcept;
   Result<void, Error> on_client_hello(ReadClientHello s, const HandshakeMessage& m) noexcept;
+  // The session to resume for ch, if any (see the header comment).
+  std::optional<Session12> find_session(const ClientHello& ch, const Chosen& c) const noexcept;
+  Result<void, Error> resume(Session12 session, const ClientHello& ch, const Chosen& c,
+                             const HandshakeMessage& m) noexcept;
+  // Writes a NewSessionTicket for session into w (a ticket that cannot be sealed is sent
+  // empty: RFC 5077 §3.3 allows it).
+  Result<void, Error> write_ticket(ByteWriter& w, const Session12& session) noexcept;
+  crypto::Rng& rng() const noexcept;
   Result<void, Error> on_client_certificate(ReadClientCertificate s,
                                             const HandshakeMessage& m) noexcept;
   Result<void, Error> on_client_key_exchange(ReadClientKeyExchange s,
@@ -206,6 +243,12 @@ class Server12 {
   std::vector<uint8_t> alpn_;
   size_t cert_index_ = 0;
   bool secure_renegotiation_ = false;
+  bool resumed_ = false;
+  bool issue_ticket_ = false;
+  bool ticket_sent_ = false;
+  uint8_t session_id_[kSessionIdLen] = {};
+  size_t session_id_len_ = 0;
+  std::vector<uint8_t> server_name_;  // the client's SNI, for the session
   std::optional<crypto::VerifiedIdentity> client_identity_;
   std::optional<crypto::VerifiedIdentity> pending_identity_;  // until CertificateVerify
 };

@@ -25,6 +25,8 @@
 #include "lib/tls/v12/client12.h"
 #include "lib/tls/v12/messages12.h"
 #include "lib/tls/v12/record12.h"
+#include "lib/tls/v12/resumption12.h"
+#include "lib/tls/ticket13.h"
 #include "tests/unit/crypto/test_util.h"
 #include "tests/unit/tls12/session12_harness.h"
 
@@ -651,6 +653,272 @@ TEST(Session12, FinishedSplitAcrossTheKeyChange) {
   ASSERT_TRUE(d.s.error());
   EXPECT_EQ(*d.s.error(), Error::kHandshakeSpansKeyChange);
   EXPECT_EQ(d.alerts, 1);
+}
+
+
+// ---- Resumption.
+
+struct Resumption {
+  std::unique_ptr<ossl::OsslAeadBatch> ticket_batch = ossl::OsslAeadBatch::create(1).value();
+  TicketKeys keys{*ticket_batch, crypto::os_rng()};
+  SessionCache12 cache{16};
+  std::time_t clock = std::time(nullptr);
+  ServerConfig12 sc = server_config();
+  Resumption() {
+    EXPECT_TRUE(keys.rotate());
+    sc.ticket_keys = &keys;
+    sc.session_cache = &cache;
+    sc.now = [this] { return clock; };
+  }
+};
+
+// A full handshake, then returns the session the client saved.
+ClientSession12 first_session(const ServerConfig12& sc, ClientConfig12 ccfg) {
+  ClientConn12 c(std::move(ccfg));
+  auto d = connect(sc, c);
+  expect_established(c, *d);
+  EXPECT_FALSE(d->s.machine().resumed());
+  return c.m.saved_session();
+}
+
+// Connects offering saved; returns whether the server resumed (both sides agreeing).
+bool resumes(const ServerConfig12& sc, ClientConfig12 ccfg, const ClientSession12& saved,
+             ClientSession12* out_next = nullptr, size_t segment = 1 << 20) {
+  ccfg.resume = &saved;
+  ClientConn12 c(std::move(ccfg));
+  Driver d(sc);
+  c.start();
+  pump(c, d, segment);
+  expect_established(c, d, segment);
+  EXPECT_EQ(c.m.resumed(), d.s.machine().resumed());
+  if (out_next != nullptr) {
+    *out_next = c.m.saved_session();
+  }
+  return d.s.machine().resumed();
+}
+
+TEST(Session12Resumption, ByTicketEverySuite) {
+  Resumption r;
+  r.sc.session_cache = nullptr;
+  for (CipherSuite suite : kAllSuites) {
+    SCOPED_TRACE(suite_info(suite).name);
+    ClientConfig12 ccfg;
+    ccfg.cipher_suites = {static_cast<uint16_t>(suite)};
+    ccfg.session_ticket = true;
+    const ClientSession12 saved = first_session(r.sc, ccfg);
+    EXPECT_FALSE(saved.ticket.empty());
+    EXPECT_TRUE(saved.session_id.empty());
+    ClientSession12 next;
+    EXPECT_TRUE(resumes(r.sc, ccfg, saved, &next));
+    // The ticket was renewed; the renewed one resumes too, in 1-byte segments.
+    EXPECT_FALSE(next.ticket.empty());
+    EXPECT_NE(next.ticket, saved.ticket);
+    EXPECT_TRUE(resumes(r.sc, ccfg, next, nullptr, 1));
+  }
+}
+
+TEST(Session12Resumption, BySessionId) {
+  Resumption r;
+  r.sc.ticket_keys = nullptr;
+  ClientConfig12 ccfg;
+  const ClientSession12 saved = first_session(r.sc, ccfg);
+  EXPECT_EQ(saved.session_id.size(), kSessionIdLen);
+  EXPECT_TRUE(saved.ticket.empty());
+  EXPECT_EQ(r.cache.size(), 1u);
+  ClientSession12 next;
+  EXPECT_TRUE(resumes(r.sc, ccfg, saved, &next));
+  EXPECT_EQ(next.session_id, saved.session_id);
+  EXPECT_TRUE(resumes(r.sc, ccfg, next));
+  EXPECT_EQ(r.cache.size(), 1u);
+}
+
+TEST(Session12Resumption, ClientIdentityIsKept) {
+  Resumption r;
+  r.sc.client_auth = ClientAuth::kRequired;
+  const Certificate12 mine = Certificate12::from(certs().client);
+  ClientConfig12 ccfg;
+  ccfg.certificate = &mine;
+  ccfg.session_ticket = true;
+  const ClientSession12 saved = first_session(r.sc, ccfg);
+  ccfg.resume = &saved;
+  ClientConn12 c(ccfg);
+  Driver d(r.sc);
+  c.start();
+  pump(c, d);
+  expect_established(c, d);
+  ASSERT_TRUE(d.s.machine().resumed());
+  ASSERT_TRUE(d.s.machine().client_identity());
+  EXPECT_NE(d.s.machine().client_identity()->subject.find("client.test"), std::string::npos);
+  EXPECT_FALSE(c.m.certificate_requested());
+}
+
+TEST(Session12Resumption, FullHandshakeInstead) {
+  struct Case {
+    const char* name;
+    std::function<void(Resumption&, ClientConfig12&, ClientSession12&)> change;
+  } cases[] = {
+      {"other sni", [](Resumption&, ClientConfig12& c, ClientSession12&) {
+         c.server_name = "other.test";
+       }},
+      {"suite not offered", [](Resumption&, ClientConfig12& c, ClientSession12&) {
+         c.cipher_suites = {0xC02C};
+       }},
+      {"suite no longer ours", [](Resumption& r, ClientConfig12&, ClientSession12&) {
+         r.sc.cipher_suites = {CipherSuite::kEcdheEcdsaAes256GcmSha384};
+       }},
+      {"expired", [](Resumption& r, ClientConfig12&, ClientSession12&) { r.clock += 7200; }},
+      {"ticket keys rotated twice", [](Resumption& r, ClientConfig12&, ClientSession12&) {
+         EXPECT_TRUE(r.keys.rotate());
+         EXPECT_TRUE(r.keys.rotate());
+       }},
+      {"tampered ticket", [](Resumption&, ClientConfig12&, ClientSession12& s) {
+         s.ticket[s.ticket.size() / 2] ^= 1;
+       }},
+      {"unknown session id", [](Resumption&, ClientConfig12&, ClientSession12& s) {
+         s.session_id[0] ^= 1;
+       }},
+      {"client certificate now required", [](Resumption& r, ClientConfig12&, ClientSession12&) {
+         r.sc.client_auth = ClientAuth::kRequired;
+       }},
+  };
+  for (const Case& k : cases) {
+    for (bool ticket : {true, false}) {
+      SCOPED_TRACE(std::string(k.name) + (ticket ? " (ticket)" : " (session id)"));
+      if (std::string(k.name) == "tampered ticket" && !ticket) {
+        continue;
+      }
+      if ((std::string(k.name) == "unknown session id" ||
+           std::string(k.name) == "ticket keys rotated twice") && ticket != (k.name[0] == 't')) {
+        continue;
+      }
+      Resumption r;
+      if (ticket) {
+        r.sc.session_cache = nullptr;
+      } else {
+        r.sc.ticket_keys = nullptr;
+      }
+      ClientConfig12 ccfg;
+      ccfg.session_ticket = ticket;
+      ClientSession12 saved = first_session(r.sc, ccfg);
+      const Certificate12 mine = Certificate12::from(certs().client);
+      ccfg.certificate = &mine;
+      k.change(r, ccfg, saved);
+      EXPECT_FALSE(resumes(r.sc, ccfg, saved));
+    }
+  }
+}
+
+TEST(Session12Resumption, WithoutExtendedMasterSecretIsRefused) {
+  // RFC 7627 §5.3: an abbreviated handshake without EMS is aborted with handshake_failure.
+  Resumption r;
+  ClientConfig12 ccfg;
+  ccfg.session_ticket = true;
+  const ClientSession12 saved = first_session(r.sc, ccfg);
+  ccfg.extended_master_secret = false;
+  ccfg.resume = &saved;
+  ClientConn12 c(ccfg);
+  Driver d(r.sc);
+  c.start();
+  pump(c, d);
+  ASSERT_TRUE(d.s.error());
+  EXPECT_EQ(*d.s.error(), Error::kHandshakeFailure);
+  EXPECT_EQ(d.alerts, 1);
+  EXPECT_EQ(c.alert_received, static_cast<uint8_t>(AlertDescription::kHandshakeFailure));
+}
+
+TEST(Session12Resumption, AbbreviatedHandshakeViolations) {
+  // The client's side of an abbreviated handshake, misbehaving: Finished without CCS.
+  Resumption r;
+  ClientConfig12 ccfg;
+  ccfg.session_ticket = true;
+  const ClientSession12 saved = first_session(r.sc, ccfg);
+  ccfg.resume = &saved;
+  {
+    ClientConn12 c(ccfg);
+    Driver d(r.sc);
+    c.start();
+    d.receive(c.out);
+    c.out.clear();
+    ASSERT_TRUE(d.s.machine().resumed());
+    // A handshake message where the CCS belongs.
+    d.receive(Bytes{22, 3, 3, 0, 16, 20, 0, 0, 12, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});
+    ASSERT_TRUE(d.s.error());
+    EXPECT_EQ(*d.s.error(), Error::kUnexpectedMessage);
+  }
+}
+
+TEST(SessionCache12, ClockEvictionAndExpiry) {
+  SessionCache12 cache(2);
+  auto id = [](uint8_t b) { return Bytes(kSessionIdLen, b); };
+  auto session = [](uint64_t created) {
+    Session12 s;
+    s.created_s = created;
+    s.lifetime_s = 100;
+    s.master.assign(Bytes(48, 7));
+    return s;
+  };
+  cache.insert(id(1), session(1000));
+  cache.insert(id(2), session(1000));
+  EXPECT_TRUE(cache.find(id(1), 1050));  // referenced: survives the next eviction
+  cache.insert(id(3), session(1000));
+  EXPECT_EQ(cache.size(), 2u);
+  EXPECT_EQ(cache.evictions(), 1u);
+  EXPECT_TRUE(cache.find(id(1), 1050));
+  EXPECT_FALSE(cache.find(id(2), 1050));
+  EXPECT_TRUE(cache.find(id(3), 1050));
+  EXPECT_FALSE(cache.find(id(3), 1100));  // expired: removed
+  EXPECT_EQ(cache.size(), 1u);
+  EXPECT_FALSE(cache.find(Bytes(5, 1), 1050));
+  cache.insert(Bytes(5, 1), session(1000));  // not a 32-byte id: ignored
+  EXPECT_EQ(cache.size(), 1u);
+}
+
+TEST(Ticket12, EncodingAndCrossVersion) {
+  Session12 s;
+  s.suite = CipherSuite::kEcdheRsaChacha20Poly1305Sha256;
+  s.master.assign(pattern(48, 1));
+  s.created_s = 12345;
+  s.lifetime_s = 600;
+  s.server_name = bytes("example.test");
+  crypto::VerifiedIdentity id;
+  id.subject = "CN=client";
+  id.subject_alt_names = {"a.test", "b.test"};
+  id.sha256_fingerprint.len = 32;
+  id.sha256_fingerprint.bytes[0] = 9;
+  s.client_identity = id;
+  const Bytes enc = encode_session12(s);
+  auto back = decode_session12(enc);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->suite, s.suite);
+  EXPECT_EQ(Bytes(back->master.view().begin(), back->master.view().end()), pattern(48, 1));
+  EXPECT_EQ(back->server_name, s.server_name);
+  ASSERT_TRUE(back->client_identity);
+  EXPECT_EQ(back->client_identity->subject_alt_names, id.subject_alt_names);
+  EXPECT_EQ(back->client_identity->sha256_fingerprint.bytes[0], 9);
+  // Every truncation and a trailing byte are refused.
+  for (size_t n = 0; n < enc.size(); n++) {
+    EXPECT_FALSE(decode_session12(std::span(enc).first(n))) << n;
+  }
+  Bytes longer = enc;
+  longer.push_back(0);
+  EXPECT_FALSE(decode_session12(longer));
+
+  auto batch1 = ossl::OsslAeadBatch::create(1).value();
+  TicketKeys keys(*batch1, crypto::os_rng());
+  ASSERT_TRUE(keys.rotate());
+  auto t = seal_ticket12(keys, crypto::os_rng(), s);
+  ASSERT_TRUE(t);
+  ASSERT_TRUE(open_ticket12(keys, *t));
+  // As a TLS 1.3 ticket it opens, but with the marker and a PSK nobody knows.
+  auto as13 = keys.open(*t);
+  ASSERT_TRUE(as13);
+  EXPECT_EQ(as13->alpn, Bytes(std::begin(kTicket12Marker), std::end(kTicket12Marker)));
+  // A TLS 1.3 ticket is not a 1.2 session.
+  TicketContents c13;
+  c13.psk.assign(pattern(32, 2));
+  auto t13 = keys.seal(c13);
+  ASSERT_TRUE(t13);
+  EXPECT_FALSE(open_ticket12(keys, *t13));
 }
 
 }  // namespace
