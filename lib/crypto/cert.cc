@@ -378,13 +378,27 @@ Result<CaStore, Error> CaStore::from_pem(std::span<const uint8_t> ca_bundle_pem)
     ossl::clear_errors();
     return fail(Error::kInternal);
   }
+  std::vector<std::vector<uint8_t>> names;
   for (const Certificate& cert : *certs) {
     if (X509_STORE_add_cert(store.get(), cert.native()) != 1) {  // takes its own reference
       ossl::clear_errors();
       return fail(Error::kInternal);
     }
+    const X509_NAME* subject = X509_get_subject_name(cert.native());
+    const int len = subject != nullptr ? i2d_X509_NAME(subject, nullptr) : -1;
+    if (len <= 0) {
+      ossl::clear_errors();
+      return fail(Error::kMalformedCertificate);
+    }
+    std::vector<uint8_t> der(static_cast<size_t>(len));
+    uint8_t* out = der.data();
+    if (i2d_X509_NAME(subject, &out) != len) {
+      ossl::clear_errors();
+      return fail(Error::kInternal);
+    }
+    names.push_back(std::move(der));
   }
-  return CaStore(std::move(store));
+  return CaStore(std::move(store), std::move(names));
 }
 
 Result<CaStore, Error> CaStore::load(std::string_view ca_bundle_path) {

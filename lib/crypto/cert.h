@@ -134,11 +134,18 @@ class CaStore {
       std::span<const std::span<const uint8_t>> chain_der,
       std::time_t now = std::time(nullptr)) const;
 
+  // Returns the DER-encoded subject Name of each trust anchor, in bundle order, owned by
+  // this object: what a CertificateRequest's certificate_authorities lists (RFC 8446
+  // §4.2.4, RFC 5246 §7.4.4).
+  std::span<const std::vector<uint8_t>> subject_names() const noexcept { return subject_names_; }
+
  private:
-  explicit CaStore(std::unique_ptr<X509_STORE, X509StoreDeleter> store) noexcept
-      : store_(std::move(store)) {}
+  CaStore(std::unique_ptr<X509_STORE, X509StoreDeleter> store,
+          std::vector<std::vector<uint8_t>> subject_names) noexcept
+      : store_(std::move(store)), subject_names_(std::move(subject_names)) {}
 
   std::unique_ptr<X509_STORE, X509StoreDeleter> store_;
+  std::vector<std::vector<uint8_t>> subject_names_;
 };
 
 }  // namespace linetls::crypto

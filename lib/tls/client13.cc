@@ -369,17 +369,41 @@ Result<void, Error> Client13::on_encrypted_extensions(ReadEncryptedExtensions s,
   }
   if (resumed_) {  // §2.2: authenticated by the PSK, Finished follows
     state_.emplace<ReadFinished>(
-        ReadFinished{s.suite, std::move(s.transcript), std::move(s.schedule)});
+        ReadFinished{s.suite, std::move(s.transcript), std::move(s.schedule), std::nullopt});
     return {};
   }
   state_.emplace<ReadCertificate>(
-      ReadCertificate{s.suite, std::move(s.transcript), std::move(s.schedule)});
+      ReadCertificate{s.suite, std::move(s.transcript), std::move(s.schedule), std::nullopt});
   return {};
 }
 
 Result<void, Error> Client13::on_certificate(ReadCertificate s,
                                              const HandshakeMessage& m) noexcept {
-  // No CertificateRequest support yet: the server's Certificate must follow EE.
+  // §4.3.2: "A server which is authenticating with a certificate MAY optionally request a
+  // certificate from the client. This message, if sent, MUST follow EncryptedExtensions."
+  if (m.type == HandshakeType::kCertificateRequest && !s.request) {
+    auto cr = parse_certificate_request(m.body);
+    if (!cr) {
+      return fail(cr.error());
+    }
+    // §4.3.2: "This field SHALL be zero length unless used for the post-handshake
+    // authentication exchanges".
+    if (!cr->request_context.empty()) {
+      return fail(Error::kIllegalParameter);
+    }
+    if (!s.transcript.update(m.bytes)) {
+      return fail(Error::kCryptoFailure);
+    }
+    CertificateRequested req;
+    for (size_t i = 0; i + 1 < cr->signature_algorithms.size(); i += 2) {
+      req.schemes.push_back(static_cast<uint16_t>(cr->signature_algorithms[i] << 8 |
+                                                  cr->signature_algorithms[i + 1]));
+    }
+    cert_requested_ = true;
+    s.request = std::move(req);
+    state_.emplace<ReadCertificate>(std::move(s));
+    return {};
+  }
   if (m.type != HandshakeType::kCertificate) {
     return fail(Error::kUnexpectedMessage);
   }
@@ -412,8 +436,9 @@ Result<void, Error> Client13::on_certificate(ReadCertificate s,
   if (!s.transcript.update(m.bytes)) {
     return fail(Error::kCryptoFailure);
   }
-  state_.emplace<ReadCertificateVerify>(ReadCertificateVerify{
-      s.suite, std::move(s.transcript), std::move(s.schedule), std::move(*key)});
+  state_.emplace<ReadCertificateVerify>(
+      ReadCertificateVerify{s.suite, std::move(s.transcript), std::move(s.schedule),
+                            std::move(*key), std::move(s.request)});
   return {};
 }
 
@@ -451,7 +476,61 @@ Result<void, Error> Client13::on_certificate_verify(ReadCertificateVerify s,
     return fail(Error::kCryptoFailure);
   }
   state_.emplace<ReadFinished>(
-      ReadFinished{s.suite, std::move(s.transcript), std::move(s.schedule)});
+      ReadFinished{s.suite, std::move(s.transcript), std::move(s.schedule), std::move(s.request)});
+  return {};
+}
+
+Result<void, Error> Client13::write_client_certificate(ByteWriter& w,
+                                                       const CertificateRequested& request,
+                                                       crypto::Transcript& transcript) noexcept {
+  // §4.4.2: "If the server requests client authentication but no suitable certificate is
+  // available, the client MUST send a Certificate message containing no certificates."
+  const crypto::CertifiedKey* key = config_.certificate;
+  std::optional<crypto::SignatureScheme> scheme;
+  if (key != nullptr) {
+    auto chosen = crypto::choose_scheme(key->key(), request.schemes, crypto::TlsVersion::kTls13);
+    if (chosen) {
+      scheme = *chosen;
+    }
+  }
+  std::vector<std::span<const uint8_t>> chain;
+  if (scheme) {
+    for (const crypto::Certificate& c : key->chain()) {
+      chain.push_back(c.der());
+    }
+  }
+  const size_t at = w.size();
+  if (auto ok = write_certificate(w, chain, request.context); !ok) {
+    return ok;
+  }
+  if (!transcript.update(w.written().subspan(at))) {
+    return fail(Error::kCryptoFailure);
+  }
+  if (!scheme) {
+    return {};
+  }
+  // §4.4.3: the signature covers Transcript-Hash(Handshake Context, Certificate) under the
+  // context string "TLS 1.3, client CertificateVerify".
+  auto h = transcript.digest();
+  if (!h) {
+    return fail(Error::kCryptoFailure);
+  }
+  const CertificateVerifyContent content = certificate_verify_content(false, h->view());
+  std::vector<uint8_t> sig(key->key().max_signature_len());
+  auto sig_len = crypto::sign(key->key(), *scheme, content.view(), sig);
+  if (!sig_len) {
+    return fail(Error::kCryptoFailure);
+  }
+  const size_t cv_at = w.size();
+  if (auto ok = write_certificate_verify(w, static_cast<uint16_t>(*scheme),
+                                         std::span(sig).first(*sig_len));
+      !ok) {
+    return ok;
+  }
+  if (!transcript.update(w.written().subspan(cv_at))) {
+    return fail(Error::kCryptoFailure);
+  }
+  cert_sent_ = true;
   return {};
 }
 
@@ -482,22 +561,43 @@ Result<void, Error> Client13::on_finished(ReadFinished s, const HandshakeMessage
   auto cap = s.schedule.client_application_traffic_secret(to_server_fin->view());
   auto sap = s.schedule.server_application_traffic_secret(to_server_fin->view());
   auto exp = s.schedule.exporter_master_secret(to_server_fin->view());
-  auto verify_data =
-      finished_verify_data(algo, secrets_.client_handshake.view(), to_server_fin->view());
-  if (!cap || !sap || !exp || !verify_data) {
+  if (!cap || !sap || !exp) {
     return fail(Error::kCryptoFailure);
   }
   secrets_.client_application = std::move(*cap);
   secrets_.server_application = std::move(*sap);
   secrets_.exporter_master = std::move(*exp);
   std::vector<uint8_t>& out = flight_.bytes[1];
-  out.resize(4 + crypto::kMaxHashLen);
+  size_t room = 64 + crypto::kMaxHashLen;
+  if (s.request && config_.certificate != nullptr) {
+    room += config_.certificate->key().max_signature_len() + s.request->context.size();
+    for (const crypto::Certificate& c : config_.certificate->chain()) {
+      room += 5 + c.der().size();
+    }
+  }
+  out.resize(room);
   ByteWriter w(out);
+  if (s.request) {
+    if (auto ok = write_client_certificate(w, *s.request, s.transcript); !ok) {
+      return ok;
+    }
+  }
+  // §4.4.4: the client's verify_data covers the transcript through its CertificateVerify.
+  auto to_client_cv = s.transcript.digest();
+  if (!to_client_cv) {
+    return fail(Error::kCryptoFailure);
+  }
+  auto verify_data =
+      finished_verify_data(algo, secrets_.client_handshake.view(), to_client_cv->view());
+  if (!verify_data) {
+    return fail(Error::kCryptoFailure);
+  }
+  const size_t fin_at = w.size();
   if (auto ok = write_finished(w, verify_data->view()); !ok) {
     return ok;
   }
   out.resize(w.size());
-  if (!s.transcript.update(out)) {
+  if (!s.transcript.update(std::span(out).subspan(fin_at))) {
     return fail(Error::kCryptoFailure);
   }
   auto to_client_fin = s.transcript.digest();

@@ -4,7 +4,14 @@
 //   start() -> ReadServerHello --HRR--> (ClientHello2) ReadServerHello
 //                   |
 //           ReadEncryptedExtensions -> ReadCertificate -> ReadCertificateVerify
-//                   -> ReadFinished --(client Finished)--> Done
+//                   -> ReadFinished --([Certificate, CertificateVerify,] Finished)--> Done
+//
+// ReadCertificate also takes one CertificateRequest (§4.3.2) before the server's
+// Certificate; the client then answers with its Certificate (config.certificate's chain, or
+// an empty one when it has none or its key can sign none of the requested schemes, §4.4.2)
+// and, with a chain, a CertificateVerify, before its Finished. A CertificateRequest with a
+// non-empty certificate_request_context is kIllegalParameter; in a resumed handshake (or a
+// second one) it is kUnexpectedMessage.
 //
 // Same conventions as Server13: one function per state, states as std::variant
 // alternatives holding only their own data, kError with error() after which the caller sends
@@ -23,6 +30,7 @@
 #include <variant>
 #include <vector>
 
+#include "lib/crypto/cert.h"
 #include "lib/crypto/hash.h"
 #include "lib/crypto/key.h"
 #include "lib/crypto/kx.h"
@@ -69,6 +77,9 @@ struct ClientConfig13 {
   // psk_key_exchange_modes, sent with a session; 1 = psk_dhe_ke.
   std::vector<uint8_t> psk_modes = {1};
   std::function<uint64_t()> now_ms;      // milliseconds; empty: the system clock
+  // The certificate to answer a CertificateRequest with (borrowed; nullptr: an empty
+  // Certificate). Signed with the first scheme of ours the server's request lists.
+  const crypto::CertifiedKey* certificate = nullptr;
   // Tests only: ClientHello defects and options to check the server's answers.
   bool offer_early_data = false;
   bool corrupt_binder = false;
@@ -112,6 +123,10 @@ class Client13 {
   std::vector<Session> take_sessions() noexcept { return std::move(sessions_); }
   // SHA-256 of the server's leaf certificate, once received.
   const crypto::Digest& server_certificate_sha256() const noexcept { return leaf_sha256_; }
+  // True once the server sent a CertificateRequest.
+  bool certificate_requested() const noexcept { return cert_requested_; }
+  // True once our Certificate with a chain (and its CertificateVerify) went out.
+  bool certificate_sent() const noexcept { return cert_sent_; }
 
   std::string_view state_name() const noexcept;
 
@@ -130,21 +145,29 @@ class Client13 {
     crypto::Transcript transcript;
     KeySchedule schedule;
   };
+  // What a CertificateRequest asked for, until our answer goes out with our Finished.
+  struct CertificateRequested {
+    std::vector<uint8_t> context;   // certificate_request_context, echoed in our Certificate
+    std::vector<uint16_t> schemes;  // its signature_algorithms
+  };
   struct ReadCertificate {
     SuiteInfo suite;
     crypto::Transcript transcript;
     KeySchedule schedule;
+    std::optional<CertificateRequested> request;
   };
   struct ReadCertificateVerify {
     SuiteInfo suite;
     crypto::Transcript transcript;
     KeySchedule schedule;
     crypto::PublicKey server_key;
+    std::optional<CertificateRequested> request;
   };
   struct ReadFinished {
     SuiteInfo suite;
     crypto::Transcript transcript;
     KeySchedule schedule;
+    std::optional<CertificateRequested> request;
   };
   struct Done {};
   struct Failed {};
@@ -173,6 +196,10 @@ class Client13 {
   Result<void, Error> on_certificate_verify(ReadCertificateVerify s,
                                             const HandshakeMessage& m) noexcept;
   Result<void, Error> on_finished(ReadFinished s, const HandshakeMessage& m) noexcept;
+  // Appends our Certificate [and CertificateVerify] answering request to w, absorbing them
+  // into transcript.
+  Result<void, Error> write_client_certificate(ByteWriter& w, const CertificateRequested& request,
+                                               crypto::Transcript& transcript) noexcept;
   Wait finish_step(Result<void, Error> r) noexcept;
 
   const ClientConfig13& config_;
@@ -187,6 +214,8 @@ class Client13 {
   bool sni_ack_ = false;
   bool hrr_ = false;
   bool resumed_ = false;
+  bool cert_requested_ = false;
+  bool cert_sent_ = false;
   std::vector<Session> sessions_;
 };
 

@@ -104,8 +104,10 @@ Result<void, Error> check_extension_block(std::span<const uint8_t> block, ExtMes
       psk_seen = true;
     }
     if (find_extension(type) == nullptr) {
-      if (msg == ExtMessage::kClientHello) {
-        continue;  // §4.1.2: servers MUST ignore unrecognized extensions
+      // §4.1.2: "servers MUST ignore unrecognized extensions"; §4.3.2 (CertificateRequest):
+      // "Clients MUST ignore unrecognized extensions."
+      if (msg == ExtMessage::kClientHello || msg == ExtMessage::kCertificateRequest) {
+        continue;
       }
       return fail(Error::kUnsolicitedExtension);
     }

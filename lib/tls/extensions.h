@@ -6,8 +6,9 @@
 // of issue 6). walk_extensions() applies it once for every message: "There MUST NOT be more
 // than one extension of the same type in a given extension block"; a recognised extension
 // in a message the table does not list is illegal_parameter (§4.2); an unknown one is
-// ignored in a ClientHello ("servers MUST ignore unrecognized extensions", §4.1.2) and
-// unsolicited (unsupported_extension) in anything a server sends; pre_shared_key must be
+// ignored in a ClientHello ("servers MUST ignore unrecognized extensions", §4.1.2) and a
+// CertificateRequest (§4.3.2, likewise for clients) and unsolicited (unsupported_extension)
+// in anything else a server sends; pre_shared_key must be
 // last in a ClientHello (§4.2.11).
 #pragma once
 
@@ -91,7 +92,8 @@ struct RawExtension {
 // Walks the contents of an extensions block (the bytes inside its u16 length) for msg,
 // enforcing the table, duplicates and pre_shared_key's position, and calls
 // visit(const RawExtension&) -> Result<void, Error> for each extension that is known and
-// allowed. Returns the first error. Unknown extensions in a ClientHello are skipped.
+// allowed. Returns the first error. Unknown extensions in a ClientHello or a
+// CertificateRequest are skipped.
 Result<void, Error> check_extension_block(std::span<const uint8_t> block, ExtMessage msg,
                                           RawExtension* out, size_t* out_num) noexcept;
 

@@ -318,6 +318,93 @@ Result<CertificateMsg, Error> parse_certificate(std::span<const uint8_t> body) n
   return m;
 }
 
+Result<void, Error> write_certificate_request(ByteWriter& w,
+                                              const CertificateRequestParams& p) noexcept {
+  // SignatureScheme supported_signature_algorithms<2..2^16-2>; opaque
+  // certificate_request_context<0..2^8-1>; DistinguishedName authorities<3..2^16-1>.
+  if (p.signature_algorithms.empty() || p.request_context.size() > 0xff) {
+    return fail(Error::kInternalError);
+  }
+  w.put_u8(static_cast<uint8_t>(HandshakeType::kCertificateRequest));
+  auto msg = w.begin_prefixed(3);
+  auto ctx = w.begin_prefixed(1);
+  w.put_bytes(p.request_context);
+  w.end_prefixed(ctx);
+  auto exts = w.begin_prefixed(2);
+  put_u16_list_ext(w, ExtensionType::kSignatureAlgorithms, p.signature_algorithms, 2);
+  if (!p.certificate_authorities.empty()) {
+    w.put_u16(code(ExtensionType::kCertificateAuthorities));
+    auto ext = w.begin_prefixed(2);
+    auto list = w.begin_prefixed(2);
+    for (const std::vector<uint8_t>& dn : p.certificate_authorities) {
+      if (dn.empty() || dn.size() > 0xffff) {
+        return fail(Error::kInternalError);
+      }
+      auto d = w.begin_prefixed(2);
+      w.put_bytes(dn);
+      w.end_prefixed(d);
+    }
+    w.end_prefixed(list);
+    w.end_prefixed(ext);
+  }
+  w.end_prefixed(exts);
+  w.end_prefixed(msg);
+  return done(w);
+}
+
+Result<CertificateRequestMsg, Error> parse_certificate_request(
+    std::span<const uint8_t> body) noexcept {
+  CertificateRequestMsg m;
+  ByteReader r(body);
+  ByteReader ctx, exts;
+  if (!r.read_u8_prefixed(&ctx) || !r.read_u16_prefixed(&exts) || !r.empty()) {
+    return fail(Error::kDecodeError);
+  }
+  m.request_context = ctx.rest();
+  auto ok =
+      walk_extensions(exts.rest(), ExtMessage::kCertificateRequest,
+                      [&](const RawExtension& e) -> Result<void, Error> {
+                        switch (static_cast<ExtensionType>(e.type)) {
+                          case ExtensionType::kSignatureAlgorithms:
+                          case ExtensionType::kSignatureAlgorithmsCert: {
+                            auto l = parse_u16_list(e.data, 2);
+                            if (!l) {
+                              return fail(l.error());
+                            }
+                            (e.type == code(ExtensionType::kSignatureAlgorithms)
+                                 ? m.signature_algorithms
+                                 : m.signature_algorithms_cert) = *l;
+                            return {};
+                          }
+                          case ExtensionType::kCertificateAuthorities: {
+                            ByteReader d(e.data);
+                            ByteReader list;
+                            if (!d.read_u16_prefixed(&list) || list.remaining() < 3 || !d.empty()) {
+                              return fail(Error::kDecodeError);
+                            }
+                            m.certificate_authorities = list.rest();
+                            while (!list.empty()) {
+                              ByteReader dn;
+                              if (!list.read_u16_prefixed(&dn) || dn.empty()) {
+                                return fail(Error::kDecodeError);
+                              }
+                              m.num_authorities++;
+                            }
+                            return {};
+                          }
+                          default:
+                            return {};
+                        }
+                      });
+  if (!ok) {
+    return fail(ok.error());
+  }
+  if (m.signature_algorithms.empty()) {
+    return fail(Error::kMissingExtension);
+  }
+  return m;
+}
+
 CertificateVerifyContent certificate_verify_content(
     bool server, std::span<const uint8_t> transcript_hash) noexcept {
   // §4.4.3: "The digital signature is then computed over the concatenation of:

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <vector>
 
 #include "lib/base/bytes.h"
 #include "lib/base/result.h"
@@ -110,6 +111,38 @@ Result<void, Error> write_certificate(ByteWriter& w,
 // More than kMaxCertificateEntries entries is kTooManyListEntries; an empty cert_data is
 // kDecodeError.
 Result<CertificateMsg, Error> parse_certificate(std::span<const uint8_t> body) noexcept;
+
+// ---- CertificateRequest (§4.3.2) ----
+
+struct CertificateRequestParams {
+  std::span<const uint8_t> request_context;        // empty in the main handshake
+  std::span<const uint16_t> signature_algorithms;  // non-empty
+  // DER DistinguishedNames for certificate_authorities (§4.2.4); empty: not sent. Each must
+  // be non-empty.
+  std::span<const std::vector<uint8_t>> certificate_authorities;
+};
+
+// Writes CertificateRequest with extensions signature_algorithms, then
+// certificate_authorities if any. kInternalError if it overflows or a list is out of range.
+Result<void, Error> write_certificate_request(ByteWriter& w,
+                                              const CertificateRequestParams& p) noexcept;
+
+struct CertificateRequestMsg {
+  std::span<const uint8_t> request_context;
+  std::span<const uint8_t> signature_algorithms;       // u16 codes, as parse_u16_list
+  std::span<const uint8_t> signature_algorithms_cert;  // empty: absent
+  // The DistinguishedName list's contents (each u16-prefixed); empty: absent.
+  std::span<const uint8_t> certificate_authorities;
+  size_t num_authorities = 0;
+};
+
+// Parses CertificateRequest. Extensions are walked under the §4.2 table (kCertificateRequest);
+// unknown ones are ignored (§4.3.2: "Clients MUST ignore unrecognized extensions"), so the
+// table's "unsolicited" rule does not apply here. §4.3.2: "The "signature_algorithms"
+// extension MUST be specified" (kMissingExtension). certificate_authorities is
+// DistinguishedName authorities<3..2^16-1> of opaque DistinguishedName<1..2^16-1>.
+Result<CertificateRequestMsg, Error> parse_certificate_request(
+    std::span<const uint8_t> body) noexcept;
 
 // ---- CertificateVerify (§4.4.3) ----
 

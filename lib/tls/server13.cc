@@ -85,7 +85,27 @@ bool same(std::span<const uint8_t> a, std::span<const uint8_t> b) noexcept {
   return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size()) == 0);
 }
 
+// CertificateRequest.signature_algorithms: what crypto::verify checks under TLS 1.3, then
+// the rsa_pkcs1 schemes that §4.2.3 allows for certificates only.
+constexpr uint16_t kClientSchemes[] = {
+    0x0403,  // ecdsa_secp256r1_sha256
+    0x0503,  // ecdsa_secp384r1_sha384
+    0x0807,  // ed25519
+    0x0804,  // rsa_pss_rsae_sha256
+    0x0805,  // rsa_pss_rsae_sha384
+    0x0806,  // rsa_pss_rsae_sha512
+    0x0401,  // rsa_pkcs1_sha256 (certificates only)
+    0x0501,  // rsa_pkcs1_sha384 (certificates only)
+    0x0601,  // rsa_pkcs1_sha512 (certificates only)
+};
+
+// Room for the certificate_authorities list: it shares the CertificateRequest's extensions
+// block (<0..2^16-1>) with its own headers and signature_algorithms.
+constexpr size_t kMaxCaNamesLen = 0xff00;
+
 }  // namespace
+
+std::span<const uint16_t> Server13::client_signature_schemes() noexcept { return kClientSchemes; }
 
 Server13::Server13(const ServerConfig13& config) noexcept : config_(config) {}
 
@@ -94,16 +114,17 @@ std::string_view Server13::state_name() const noexcept { return kStateNames[stat
 Wait Server13::wait() const noexcept { return wait_of<Done, Failed>(state_); }
 
 Level Server13::read_level() const noexcept {
-  if (std::holds_alternative<ReadClientFinished>(state_)) {
+  if (std::holds_alternative<ReadClientCertificate>(state_) ||
+      std::holds_alternative<ReadClientCertificateVerify>(state_) ||
+      std::holds_alternative<ReadClientFinished>(state_)) {
     return Level::kHandshake;
   }
   return std::holds_alternative<Done>(state_) ? Level::kApplication : Level::kInitial;
 }
 
 Level Server13::write_level() const noexcept {
-  return std::holds_alternative<ReadClientFinished>(state_) || std::holds_alternative<Done>(state_)
-             ? Level::kApplication
-             : Level::kInitial;
+  // Our Finished is out in every state that reads at the handshake level.
+  return read_level() == Level::kInitial ? Level::kInitial : Level::kApplication;
 }
 
 Wait Server13::handle(const HandshakeMessage& msg) noexcept {
@@ -114,8 +135,12 @@ Wait Server13::handle(const HandshakeMessage& msg) noexcept {
     r = on_client_hello(std::move(*st), msg);
   } else if (auto* st2 = std::get_if<ReadSecondClientHello>(&old)) {
     r = on_second_client_hello(std::move(*st2), msg);
-  } else if (auto* st3 = std::get_if<ReadClientFinished>(&old)) {
-    r = on_client_finished(std::move(*st3), msg);
+  } else if (auto* st3 = std::get_if<ReadClientCertificate>(&old)) {
+    r = on_client_certificate(std::move(*st3), msg);
+  } else if (auto* st4 = std::get_if<ReadClientCertificateVerify>(&old)) {
+    r = on_client_certificate_verify(std::move(*st4), msg);
+  } else if (auto* st5 = std::get_if<ReadClientFinished>(&old)) {
+    r = on_client_finished(std::move(*st5), msg);
   } else if (std::holds_alternative<Done>(old)) {
     state_.emplace<Done>();
     r = handle_post_handshake13(true, msg, secrets_, flight_, post_);
@@ -364,6 +389,22 @@ Result<void, Error> Server13::on_second_client_hello(ReadSecondClientHello s,
 
 uint64_t Server13::now_ms() const noexcept { return clock_ms(config_.now_ms); }
 
+std::time_t Server13::now() const noexcept {
+  return config_.now ? config_.now() : std::time(nullptr);
+}
+
+std::span<const std::vector<uint8_t>> Server13::client_ca_names() const noexcept {
+  if (!config_.send_client_ca_names || config_.client_ca == nullptr) {
+    return {};
+  }
+  const std::span<const std::vector<uint8_t>> names = config_.client_ca->subject_names();
+  size_t len = 0;
+  for (const std::vector<uint8_t>& dn : names) {
+    len += 2 + dn.size();
+  }
+  return len <= kMaxCaNamesLen ? names : std::span<const std::vector<uint8_t>>();
+}
+
 Result<std::optional<Server13::PskChoice>, Error> Server13::select_psk(
     const ClientHello& ch, std::span<const uint8_t> message, const crypto::Transcript* prefix,
     const Chosen& c) const noexcept {
@@ -384,6 +425,10 @@ Result<std::optional<Server13::PskChoice>, Error> Server13::select_psk(
     // suite"; a ticket resumes only under a suite with the same hash (§4.6.1).
     if (!t || suite_info(t->suite).hash != c.suite.hash || now < t->issued_ms ||
         !same(t->server_name, c.server_name)) {
+      continue;
+    }
+    // A session without a client certificate cannot stand in for one that is required now.
+    if (config_.client_auth == ClientAuth::kRequired && !t->client_identity) {
       continue;
     }
     // §4.6.1 lifetime, §8.3 age: the client's view of the ticket age must be within a small
@@ -423,13 +468,16 @@ Result<std::optional<Server13::PskChoice>, Error> Server13::select_psk(
     PskChoice choice;
     choice.index = static_cast<uint16_t>(i);
     choice.psk = std::move(t->psk);
+    choice.client_identity = std::move(t->client_identity);
     return std::optional<PskChoice>(std::move(choice));
   }
   return none;
 }
 
 Result<void, Error> Server13::send_tickets() noexcept {
-  if (config_.ticket_keys == nullptr) {
+  // A session whose identity does not fit a ticket is not resumable.
+  if (config_.ticket_keys == nullptr ||
+      (peer_identity_ && ticket_identity_len(*peer_identity_) > kMaxTicketIdentityLen)) {
     return {};
   }
   crypto::Rng& rng = config_.rng != nullptr ? *config_.rng : crypto::os_rng();
@@ -459,6 +507,7 @@ Result<void, Error> Server13::send_tickets() noexcept {
                 uint32_t{age_add[2]} << 8 | age_add[3];
     t.alpn = alpn_;
     t.server_name = server_name_;
+    t.client_identity = peer_identity_;
     auto ticket = config_.ticket_keys->seal(t);
     if (!ticket) {
       return fail(ticket.error());
@@ -523,6 +572,18 @@ Result<void, Error> Server13::send_server_flight(const Chosen& c, crypto::Transc
   server_name_.assign(c.server_name.begin(), c.server_name.end());
   secrets_.suite = c.suite;
   resumed_ = psk.has_value();
+  // §4.3.2: "Servers which are authenticating with a resumption PSK MUST NOT send the
+  // CertificateRequest message in the main handshake"; the ticket's identity carries over.
+  const bool request_cert = !psk && config_.client_auth != ClientAuth::kNone;
+  if (config_.client_auth != ClientAuth::kNone && config_.client_ca == nullptr) {
+    return fail(Error::kInternalError);
+  }
+  const std::span<const std::vector<uint8_t>> ca_names =
+      request_cert ? client_ca_names() : std::span<const std::vector<uint8_t>>();
+  size_t cr_len = 0;
+  for (const std::vector<uint8_t>& dn : ca_names) {
+    cr_len += 2 + dn.size();
+  }
 
   // ServerHello (§4.1.3): random first, then our key share, from rng.
   uint8_t random[kRandomLen];
@@ -581,7 +642,7 @@ Result<void, Error> Server13::send_server_flight(const Chosen& c, crypto::Transc
   }
   std::vector<uint8_t>& hs = flight_.bytes[1];
   hs.resize(1024 + 2 * config_.advertised_groups.size() + chain_len +
-            cert.signer->max_signature_len() + crypto::kMaxHashLen);
+            cert.signer->max_signature_len() + crypto::kMaxHashLen + cr_len);
   ByteWriter w(hs);
   size_t at = 0;
   auto absorb = [&]() -> bool {
@@ -603,6 +664,21 @@ Result<void, Error> Server13::send_server_flight(const Chosen& c, crypto::Transc
   }
   if (!absorb()) {
     return fail(Error::kCryptoFailure);
+  }
+  // §4.3.2: "The certificate_request_context ... SHALL be zero length unless used for the
+  // post-handshake authentication exchanges"; "The "signature_algorithms" extension MUST be
+  // specified".
+  if (request_cert) {
+    CertificateRequestParams cr;
+    cr.signature_algorithms = kClientSchemes;
+    cr.certificate_authorities = ca_names;
+    if (auto ok = write_certificate_request(w, cr); !ok) {
+      return fail(ok.error());
+    }
+    if (!absorb()) {
+      return fail(Error::kCryptoFailure);
+    }
+    cert_request_sent_ = true;
   }
   // §2.2: a PSK handshake authenticates by the PSK; no Certificate or CertificateVerify.
   if (!psk) {
@@ -642,8 +718,110 @@ Result<void, Error> Server13::send_server_flight(const Chosen& c, crypto::Transc
   secrets_.client_application = std::move(*cap);
   secrets_.server_application = std::move(*sap);
   secrets_.exporter_master = std::move(*exp);
-  state_.emplace<ReadClientFinished>(
-      ReadClientFinished{c.suite, std::move(transcript), std::move(schedule)});
+  if (request_cert) {
+    state_.emplace<ReadClientCertificate>(
+        ReadClientCertificate{c.suite, std::move(transcript), std::move(schedule)});
+  } else {
+    state_.emplace<ReadClientFinished>(
+        ReadClientFinished{c.suite, std::move(transcript), std::move(schedule),
+                           psk ? psk->client_identity : std::nullopt});
+  }
+  return {};
+}
+
+Result<void, Error> Server13::on_client_certificate(ReadClientCertificate s,
+                                                    const HandshakeMessage& m) noexcept {
+  // §4.4.2: "The client MUST send a Certificate message if and only if the server has
+  // requested client authentication via a CertificateRequest message".
+  if (m.type != HandshakeType::kCertificate) {
+    return fail(Error::kUnexpectedMessage);
+  }
+  auto cert = parse_certificate(m.body);
+  if (!cert) {
+    return fail(cert.error());
+  }
+  // §4.4.2: certificate_request_context: "If this message is in response to a
+  // CertificateRequest, the value of certificate_request_context in that message" (ours is
+  // empty).
+  if (!cert->request_context.empty()) {
+    return fail(Error::kIllegalParameter);
+  }
+  if (!s.transcript.update(m.bytes)) {
+    return fail(Error::kCryptoFailure);
+  }
+  if (cert->num_entries == 0) {
+    // §4.4.2.4: "If the client does not send any certificates (i.e., it sends an empty
+    // Certificate message), the server MAY at its discretion either continue the handshake
+    // without client authentication or abort the handshake with a "certificate_required"
+    // alert."
+    if (config_.client_auth == ClientAuth::kRequired) {
+      return fail(Error::kCertificateRequired);
+    }
+    state_.emplace<ReadClientFinished>(
+        ReadClientFinished{s.suite, std::move(s.transcript), std::move(s.schedule), {}});
+    return {};
+  }
+  // The path check (libcrypto, with expiry at now()) maps onto the §6.2 certificate alerts:
+  // bad_certificate, unknown_ca, certificate_expired, unsupported_certificate.
+  const std::span<const std::span<const uint8_t>> chain(cert->entries, cert->num_entries);
+  auto identity = config_.client_ca->verify_client_chain(chain, now());
+  if (!identity) {
+    return fail(from_crypto(identity.error()));
+  }
+  auto leaf = crypto::Certificate::from_der(cert->entries[0]);
+  if (!leaf) {
+    return fail(Error::kBadCertificate);
+  }
+  // A verified leaf whose key we cannot check signatures with (§6.2 unsupported_certificate:
+  // "a certificate was of an unsupported type").
+  auto key = leaf->public_key();
+  if (!key) {
+    return fail(Error::kUnsupportedCertificate);
+  }
+  state_.emplace<ReadClientCertificateVerify>(
+      ReadClientCertificateVerify{s.suite, std::move(s.transcript), std::move(s.schedule),
+                                  std::move(key).value(), std::move(identity).value()});
+  return {};
+}
+
+Result<void, Error> Server13::on_client_certificate_verify(ReadClientCertificateVerify s,
+                                                           const HandshakeMessage& m) noexcept {
+  // §4.4.3: "Clients MUST send this message whenever authenticating via a certificate (i.e.,
+  // when the Certificate message is non-empty)."
+  if (m.type != HandshakeType::kCertificateVerify) {
+    return fail(Error::kUnexpectedMessage);
+  }
+  auto cv = parse_certificate_verify(m.body);
+  if (!cv) {
+    return fail(cv.error());
+  }
+  // §4.4.3: "If sent by a client, the signature algorithm used in the signature MUST be one
+  // of those present in the supported_signature_algorithms field of the
+  // "signature_algorithms" extension in the CertificateRequest message." and "RSASSA-PKCS1-v1_5
+  // signature algorithms ... MUST NOT be used"; the scheme must also fit the leaf key.
+  auto scheme = crypto::signature_scheme_from_code(cv->scheme);
+  const bool offered = std::find(std::begin(kClientSchemes), std::end(kClientSchemes),
+                                 cv->scheme) != std::end(kClientSchemes);
+  if (!scheme || !offered || !crypto::scheme_allowed(*scheme, crypto::TlsVersion::kTls13) ||
+      !crypto::key_supports_scheme(s.client_key.type(), *scheme)) {
+    return fail(Error::kIllegalParameter);
+  }
+  // §4.4.3: the signature covers Transcript-Hash(Handshake Context, Certificate), the
+  // context string "TLS 1.3, client CertificateVerify"; "If the verification fails, the
+  // receiver MUST terminate the handshake with a "decrypt_error" alert."
+  auto h = s.transcript.digest();
+  if (!h) {
+    return fail(Error::kCryptoFailure);
+  }
+  const CertificateVerifyContent content = certificate_verify_content(false, h->view());
+  if (!crypto::verify(s.client_key, *scheme, content.view(), cv->signature)) {
+    return fail(Error::kBadCertificateVerify);
+  }
+  if (!s.transcript.update(m.bytes)) {
+    return fail(Error::kCryptoFailure);
+  }
+  state_.emplace<ReadClientFinished>(ReadClientFinished{
+      s.suite, std::move(s.transcript), std::move(s.schedule), std::move(s.identity)});
   return {};
 }
 
@@ -679,6 +857,7 @@ Result<void, Error> Server13::on_client_finished(ReadClientFinished s,
     return fail(res.error());
   }
   secrets_.resumption_master = std::move(*res);
+  peer_identity_ = std::move(s.client_identity);
   state_.emplace<Done>();
   // §4.6.1: tickets go out once the client's Finished is verified.
   return send_tickets();

@@ -4,8 +4,10 @@
 //
 //   ReadClientHello --HRR--> ReadSecondClientHello --+
 //        |                                           |
-//        +--------------> (ServerHello, EE, Certificate, CertificateVerify, Finished)
+//        +--------------> (ServerHello, EE, [CertificateRequest], Certificate,
+//                          CertificateVerify, Finished)
 //                                          |
+//            [ReadClientCertificate -> [ReadClientCertificateVerify] ->]
 //                                  ReadClientFinished --> Done
 //
 // Each state is a struct holding only its own data, kept in a std::variant; handle() runs
@@ -32,12 +34,38 @@
 // to the configured max_early_data_size"), until the client's Finished-level records decrypt.
 // After a HelloRetryRequest no early data follows (§4.2.10).
 //
-// Not here yet (issue 5, later steps): client certificates, a stateless HRR cookie (CookieSource only round-trips one), TLS 1.2 (issue
-// 6: a ClientHello without TLS 1.3 in supported_versions is refused with protocol_version).
+// Client certificates (RFC 8446 §4.3.2, §4.4.2-§4.4.3), with config.client_auth other than
+// kNone: a full handshake sends a CertificateRequest after EncryptedExtensions (empty
+// certificate_request_context; signature_algorithms = client_signature_schemes();
+// certificate_authorities = config.client_ca's subject names when they fit). The client's
+// Certificate then comes before its Finished:
+//  - an empty one is kCertificateRequired (certificate_required) when client_auth is
+//    kRequired; with kOptional the handshake goes on without an identity;
+//  - a chain is verified against config.client_ca at config.now(): kBadCertificate,
+//    kUnknownCa, kCertificateExpired (also not yet valid), kUnsupportedCertificate (wrong
+//    purpose, or a leaf key we cannot verify with), kCertificateUnknown (anything else);
+//  - a non-empty certificate_request_context is kIllegalParameter;
+//  - the CertificateVerify must use a scheme we offered that TLS 1.3 allows and that fits the
+//    leaf key (kIllegalParameter), and verify over ClientHello .. client Certificate
+//    (kBadCertificateVerify, decrypt_error).
+// The identity (peer_identity()) is set once the client's Finished checks out. Since the
+// server's Finished is out by then, its alert for any of these goes under the application
+// keys, after the client believes the handshake done (§4.4.2.4).
+// §4.3.2: "Servers which are authenticating with a resumption PSK MUST NOT send the
+// CertificateRequest message in the main handshake": a resumed handshake sends none and takes
+// the identity over from the ticket (TicketContents::client_identity). With kRequired a ticket
+// that carries no identity is not accepted (full handshake instead). The identity is not
+// re-checked for expiry on resumption (tickets live at most ticket_lifetime_s). Post-handshake
+// client authentication (§4.6.2) is not offered.
+//
+// Not here yet: a stateless HRR cookie (CookieSource only round-trips one). TLS 1.2 is
+// lib/tls/v12; a ClientHello without TLS 1.3 in supported_versions is refused here with
+// protocol_version.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <ctime>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -106,6 +134,9 @@ class CookieSource {
       std::span<const uint8_t> client_hello1_hash) const = 0;
 };
 
+// Whether the server asks for a client certificate (the names of v12::ClientAuth).
+enum class ClientAuth : uint8_t { kNone, kOptional, kRequired };
+
 struct ServerConfig13 {
   // Candidates in order of preference. With SNI the first whose names match and whose key
   // can sign a scheme the client offers wins; without a match, the first that can sign.
@@ -134,6 +165,15 @@ struct ServerConfig13 {
   uint32_t ticket_lifetime_s = 7200;  // clamped to kMaxTicketLifetime (7 days)
   uint32_t max_ticket_age_skew_ms = 10000;
   std::function<uint64_t()> now_ms;  // milliseconds; empty: the system clock
+  // Client certificates (see the top of this file).
+  ClientAuth client_auth = ClientAuth::kNone;
+  // Trust anchors for client chains; borrowed, outlives the config. Required unless
+  // client_auth is kNone (a ClientHello is otherwise refused with kInternalError).
+  const crypto::CaStore* client_ca = nullptr;
+  // List client_ca->subject_names() in the CertificateRequest's certificate_authorities.
+  // They are left out when they would not fit the extension (2^16-1 bytes).
+  bool send_client_ca_names = true;
+  std::function<std::time_t()> now;  // certificate validity; empty: the system clock
 };
 
 class Server13 {
@@ -180,6 +220,18 @@ class Server13 {
   bool resumed() const noexcept { return resumed_; }
   // True if the first ClientHello carried early_data: see the 0-RTT note above.
   bool early_data_offered() const noexcept { return early_data_offered_; }
+  // True once a CertificateRequest went out.
+  bool sent_certificate_request() const noexcept { return cert_request_sent_; }
+  // The client's verified identity, set once its Finished has checked out (Done): from its
+  // Certificate and CertificateVerify, or on resumption from the ticket. nullopt without a
+  // client certificate.
+  const std::optional<crypto::VerifiedIdentity>& peer_identity() const noexcept {
+    return peer_identity_;
+  }
+  // The signature schemes a CertificateRequest offers, in preference order: every TLS 1.3
+  // CertificateVerify scheme we verify, then rsa_pkcs1_* for signatures in certificates only
+  // (§4.2.3; a CertificateVerify under one is kIllegalParameter).
+  static std::span<const uint16_t> client_signature_schemes() noexcept;
 
   // The current state's name, from kStateNames ("read_client_hello").
   std::string_view state_name() const noexcept;
@@ -192,23 +244,47 @@ class Server13 {
     std::vector<uint8_t> client_hello1;  // body, for the §4.1.2 consistency check
     std::vector<uint8_t> cookie;         // sent in the HRR; empty: none
   };
-  struct ReadClientFinished {
+  struct ReadClientCertificate {
     SuiteInfo suite;
     crypto::Transcript transcript;  // ... server Finished
     KeySchedule schedule;           // at the Master Secret
   };
+  struct ReadClientCertificateVerify {
+    SuiteInfo suite;
+    crypto::Transcript transcript;  // ... client Certificate
+    KeySchedule schedule;
+    crypto::PublicKey client_key;       // of the verified leaf
+    crypto::VerifiedIdentity identity;  // of the verified chain
+  };
+  struct ReadClientFinished {
+    SuiteInfo suite;
+    crypto::Transcript transcript;  // ... server Finished [, client Certificate, CV]
+    KeySchedule schedule;           // at the Master Secret
+    // Verified by the CertificateVerify, or the resumed ticket's; peer_identity() once the
+    // Finished checks out.
+    std::optional<crypto::VerifiedIdentity> client_identity;
+  };
   struct Done {};
   struct Failed {};
-  using State =
-      std::variant<ReadClientHello, ReadSecondClientHello, ReadClientFinished, Done, Failed>;
+  using State = std::variant<ReadClientHello, ReadSecondClientHello, ReadClientCertificate,
+                             ReadClientCertificateVerify, ReadClientFinished, Done, Failed>;
   // Names in the order of State's alternatives.
-  static constexpr std::string_view kStateNames[] = {
-      "read_client_hello", "read_second_client_hello", "read_client_finished", "done", "failed"};
+  static constexpr std::string_view kStateNames[] = {"read_client_hello",
+                                                     "read_second_client_hello",
+                                                     "read_client_certificate",
+                                                     "read_client_certificate_verify",
+                                                     "read_client_finished",
+                                                     "done",
+                                                     "failed"};
 
  private:
   Result<void, Error> on_client_hello(ReadClientHello s, const HandshakeMessage& m) noexcept;
   Result<void, Error> on_second_client_hello(ReadSecondClientHello s,
                                              const HandshakeMessage& m) noexcept;
+  Result<void, Error> on_client_certificate(ReadClientCertificate s,
+                                            const HandshakeMessage& m) noexcept;
+  Result<void, Error> on_client_certificate_verify(ReadClientCertificateVerify s,
+                                                   const HandshakeMessage& m) noexcept;
   Result<void, Error> on_client_finished(ReadClientFinished s, const HandshakeMessage& m) noexcept;
   // What a ClientHello decided (§4.1.1); spans view the ClientHello or the config.
   struct Chosen {
@@ -227,6 +303,7 @@ class Server13 {
   struct PskChoice {
     uint16_t index = 0;
     crypto::HashSecret psk;
+    std::optional<crypto::VerifiedIdentity> client_identity;  // from the ticket
   };
   // Picks the PSK to resume with (see the top of this file) and verifies its binder over
   // prefix (the transcript before this ClientHello, or nullptr) and the truncated message.
@@ -235,6 +312,10 @@ class Server13 {
                                                      const crypto::Transcript* prefix,
                                                      const Chosen& c) const noexcept;
   uint64_t now_ms() const noexcept;
+  std::time_t now() const noexcept;  // certificate validity
+  // The DER names for certificate_authorities: config.client_ca's, or none when they are
+  // turned off or would not fit.
+  std::span<const std::vector<uint8_t>> client_ca_names() const noexcept;
   // Sends ServerHello .. Finished and moves to ReadClientFinished.
   Result<void, Error> send_server_flight(const Chosen& c, crypto::Transcript transcript,
                                          std::span<const uint8_t> client_share,
@@ -261,6 +342,8 @@ class Server13 {
   bool client_hello_seen_ = false;
   bool resumed_ = false;
   bool early_data_offered_ = false;
+  bool cert_request_sent_ = false;
+  std::optional<crypto::VerifiedIdentity> peer_identity_;
 };
 
 }  // namespace linetls::tls

@@ -1,6 +1,8 @@
 #include "lib/tls/ticket13.h"
 
+#include <algorithm>
 #include <cstring>
+#include <string>
 
 #include "lib/base/bytes.h"
 #include "lib/base/secret.h"
@@ -9,7 +11,11 @@ namespace linetls::tls {
 
 namespace {
 
-constexpr uint8_t kContentsVersion = 1;
+constexpr uint8_t kContentsVersion = 2;
+
+std::span<const uint8_t> as_bytes(const std::string& s) noexcept {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
 
 uint32_t load_u32(std::span<const uint8_t> b) noexcept {
   return uint32_t{b[0]} << 24 | uint32_t{b[1]} << 16 | uint32_t{b[2]} << 8 | b[3];
@@ -17,8 +23,21 @@ uint32_t load_u32(std::span<const uint8_t> b) noexcept {
 
 }  // namespace
 
+size_t ticket_identity_len(const crypto::VerifiedIdentity& id) noexcept {
+  size_t n = 2 + id.subject.size() + 2 + 1 + id.sha256_fingerprint.len;
+  for (const std::string& san : id.subject_alt_names) {
+    n += 2 + san.size();
+  }
+  return n;
+}
+
 std::vector<uint8_t> encode_ticket_contents(const TicketContents& c) {
-  std::vector<uint8_t> out(32 + c.psk.view().size() + c.alpn.size() + c.server_name.size());
+  const size_t id_len = c.client_identity ? ticket_identity_len(*c.client_identity) : 0;
+  if (id_len > kMaxTicketIdentityLen) {
+    return {};
+  }
+  std::vector<uint8_t> out(33 + c.psk.view().size() + c.alpn.size() + c.server_name.size() +
+                           id_len);
   ByteWriter w(out);
   w.put_u8(kContentsVersion);
   w.put_u16(static_cast<uint16_t>(c.suite));
@@ -34,6 +53,25 @@ std::vector<uint8_t> encode_ticket_contents(const TicketContents& c) {
   auto s = w.begin_prefixed(2);
   w.put_bytes(c.server_name);
   w.end_prefixed(s);
+  // client_identity: present (1) or not (0); subject<0..2^16-1>,
+  // subject_alt_names<0..2^16-1> of san<0..2^16-1>, fingerprint<0..255>.
+  w.put_u8(c.client_identity ? 1 : 0);
+  if (c.client_identity) {
+    const crypto::VerifiedIdentity& id = *c.client_identity;
+    auto subject = w.begin_prefixed(2);
+    w.put_bytes(as_bytes(id.subject));
+    w.end_prefixed(subject);
+    auto sans = w.begin_prefixed(2);
+    for (const std::string& san : id.subject_alt_names) {
+      auto one = w.begin_prefixed(2);
+      w.put_bytes(as_bytes(san));
+      w.end_prefixed(one);
+    }
+    w.end_prefixed(sans);
+    auto fp = w.begin_prefixed(1);
+    w.put_bytes(id.sha256_fingerprint.view());
+    w.end_prefixed(fp);
+  }
   if (!w.ok()) {
     return {};
   }
@@ -47,10 +85,33 @@ std::optional<TicketContents> decode_ticket_contents(std::span<const uint8_t> pl
   uint16_t suite = 0;
   TicketContents c;
   ByteReader psk, alpn, sni;
+  uint8_t has_identity = 0;
   if (!r.read_u8(&version) || version != kContentsVersion || !r.read_u16(&suite) ||
       !r.read_u64(&c.issued_ms) || !r.read_u32(&c.lifetime_s) || !r.read_u32(&c.age_add) ||
       !r.read_u8_prefixed(&psk) || !r.read_u8_prefixed(&alpn) || !r.read_u16_prefixed(&sni) ||
-      !r.empty()) {
+      !r.read_u8(&has_identity) || has_identity > 1) {
+    return std::nullopt;
+  }
+  if (has_identity == 1) {
+    ByteReader subject, sans, fp;
+    if (!r.read_u16_prefixed(&subject) || !r.read_u16_prefixed(&sans) || !r.read_u8_prefixed(&fp) ||
+        fp.remaining() != 32) {
+      return std::nullopt;
+    }
+    crypto::VerifiedIdentity id;
+    id.subject.assign(subject.rest().begin(), subject.rest().end());
+    while (!sans.empty()) {
+      ByteReader san;
+      if (!sans.read_u16_prefixed(&san)) {
+        return std::nullopt;
+      }
+      id.subject_alt_names.emplace_back(san.rest().begin(), san.rest().end());
+    }
+    std::copy(fp.rest().begin(), fp.rest().end(), id.sha256_fingerprint.bytes.begin());
+    id.sha256_fingerprint.len = fp.remaining();
+    c.client_identity = std::move(id);
+  }
+  if (!r.empty()) {
     return std::nullopt;
   }
   auto info = suite_info(suite);

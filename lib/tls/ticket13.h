@@ -19,6 +19,7 @@
 
 #include "lib/base/result.h"
 #include "lib/crypto/aead.h"
+#include "lib/crypto/cert.h"
 #include "lib/crypto/hash.h"
 #include "lib/crypto/rng.h"
 #include "lib/tls/cipher_suite.h"
@@ -35,9 +36,21 @@ struct TicketContents {
   uint32_t age_add = 0;     // ticket_age_add sent
   std::vector<uint8_t> alpn;
   std::vector<uint8_t> server_name;  // SNI of the original connection; empty: none
+  // The client certificate identity the original handshake verified; nullopt: none. A
+  // resumed session takes it over (RFC 8446 §2.2: the PSK stands for the authentication of
+  // the original handshake).
+  std::optional<crypto::VerifiedIdentity> client_identity;
 };
 
-// The plaintext encoding inside a ticket (version byte first). Exposed for tests.
+// The most encoded identity bytes (subject, SANs, fingerprint) a ticket carries; a session
+// whose identity is larger gets no tickets.
+inline constexpr size_t kMaxTicketIdentityLen = 16 * 1024;
+// Returns the encoded size of id inside a ticket.
+size_t ticket_identity_len(const crypto::VerifiedIdentity& id) noexcept;
+
+// The plaintext encoding inside a ticket (version byte first). Exposed for tests. Version 2
+// added client_identity; a version 1 ticket (issued before it) does not decode, so it falls
+// back to a full handshake.
 std::vector<uint8_t> encode_ticket_contents(const TicketContents& c);
 std::optional<TicketContents> decode_ticket_contents(std::span<const uint8_t> plain);
 

@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstddef>
+#include <ctime>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -30,17 +32,37 @@ using crypto::testing::read_text;
 using crypto::testing::to_hex;
 using crypto::testing::vector_path;
 
-inline crypto::CertifiedKey load_cert(const std::string& name) {
-  const std::string chain = read_text(vector_path("certs/" + name + ".pem"));
-  const std::string key = read_text(vector_path("certs/" + name + ".key"));
+// Loads certs/<pem_names...>.pem concatenated (leaf first) with certs/<key_name>.key,
+// checking validity at now (an expired certificate loads with a date inside its window).
+inline crypto::CertifiedKey load_chain(const std::vector<std::string>& pem_names,
+                                       const std::string& key_name,
+                                       std::time_t now = std::time(nullptr)) {
+  std::string chain;
+  for (const std::string& name : pem_names) {
+    chain += read_text(vector_path("certs/" + name + ".pem"));
+  }
+  const std::string key = read_text(vector_path("certs/" + key_name + ".key"));
   auto ck = crypto::CertifiedKey::from_pem(
       std::span(reinterpret_cast<const uint8_t*>(chain.data()), chain.size()),
-      std::span(reinterpret_cast<const uint8_t*>(key.data()), key.size()));
+      std::span(reinterpret_cast<const uint8_t*>(key.data()), key.size()), {}, now);
   if (!ck) {
-    ADD_FAILURE() << "cannot load " << name << ": " << crypto::to_string(ck.error());
+    ADD_FAILURE() << "cannot load " << key_name << ": " << crypto::to_string(ck.error());
     std::abort();
   }
   return std::move(ck).value();
+}
+
+inline crypto::CertifiedKey load_cert(const std::string& name) { return load_chain({name}, name); }
+
+inline crypto::CaStore load_ca(const std::string& name) {
+  const std::string pem = read_text(vector_path("certs/" + name + ".pem"));
+  auto s = crypto::CaStore::from_pem(
+      std::span(reinterpret_cast<const uint8_t*>(pem.data()), pem.size()));
+  if (!s) {
+    ADD_FAILURE() << "cannot load CA " << name << ": " << crypto::to_string(s.error());
+    std::abort();
+  }
+  return std::move(s).value();
 }
 
 // The four certificate types, loaded once.
@@ -334,6 +356,63 @@ inline ServerConfig13 server_config(std::vector<const crypto::CertifiedKey*> key
 }
 
 inline Bytes bytes(std::string_view s) { return Bytes(s.begin(), s.end()); }
+
+// Tamper helpers for Conn::tamper, over one flight's plaintext handshake bytes.
+
+// Returns the offset of the first handshake message of type t in b.
+inline std::optional<size_t> message_offset(std::span<const uint8_t> b, HandshakeType t) {
+  size_t at = 0;
+  while (at + kHandshakeHeaderLen <= b.size()) {
+    const size_t len = size_t{b[at + 1]} << 16 | size_t{b[at + 2]} << 8 | b[at + 3];
+    if (b[at] == static_cast<uint8_t>(t)) {
+      return at;
+    }
+    at += kHandshakeHeaderLen + len;
+  }
+  return std::nullopt;
+}
+
+// Returns the body of the first message of type t in b (empty if there is none).
+inline std::span<const uint8_t> message_body(std::span<const uint8_t> b, HandshakeType t) {
+  auto at = message_offset(b, t);
+  if (!at) {
+    return {};
+  }
+  const size_t len = size_t{b[*at + 1]} << 16 | size_t{b[*at + 2]} << 8 | b[*at + 3];
+  return b.subspan(*at + kHandshakeHeaderLen, len);
+}
+
+// Rewrites the body of the first message of type t in b with edit (which may resize it),
+// fixing the message length; returns false if there is no such message.
+inline bool edit_message(Bytes& b, HandshakeType t, const std::function<void(Bytes&)>& edit) {
+  auto at = message_offset(b, t);
+  if (!at) {
+    return false;
+  }
+  const size_t len = size_t{b[*at + 1]} << 16 | size_t{b[*at + 2]} << 8 | b[*at + 3];
+  const auto body_at = b.begin() + static_cast<std::ptrdiff_t>(*at + kHandshakeHeaderLen);
+  Bytes body(body_at, body_at + static_cast<std::ptrdiff_t>(len));
+  edit(body);
+  b.erase(body_at, body_at + static_cast<std::ptrdiff_t>(len));
+  b.insert(b.begin() + static_cast<std::ptrdiff_t>(*at + kHandshakeHeaderLen), body.begin(),
+           body.end());
+  b[*at + 1] = static_cast<uint8_t>(body.size() >> 16);
+  b[*at + 2] = static_cast<uint8_t>(body.size() >> 8);
+  b[*at + 3] = static_cast<uint8_t>(body.size());
+  return true;
+}
+
+// Removes the first message of type t from b; returns false if there is none.
+inline bool drop_message(Bytes& b, HandshakeType t) {
+  auto at = message_offset(b, t);
+  if (!at) {
+    return false;
+  }
+  const size_t len = size_t{b[*at + 1]} << 16 | size_t{b[*at + 2]} << 8 | b[*at + 3];
+  b.erase(b.begin() + static_cast<std::ptrdiff_t>(*at),
+          b.begin() + static_cast<std::ptrdiff_t>(*at + kHandshakeHeaderLen + len));
+  return true;
+}
 
 class FixedCookie final : public CookieSource {
  public:

@@ -322,7 +322,9 @@ TEST(TicketContents, RejectsMalformedPlaintext) {
   Bytes enc = encode_ticket_contents(c);
   ASSERT_TRUE(decode_ticket_contents(enc));
   Bytes bad_version = enc;
-  bad_version[0] = 2;
+  bad_version[0] = 1;  // the format before client identities: such tickets fail cleanly
+  EXPECT_FALSE(decode_ticket_contents(bad_version));
+  bad_version[0] = 3;
   EXPECT_FALSE(decode_ticket_contents(bad_version));
   Bytes trailing = enc;
   trailing.push_back(0);
