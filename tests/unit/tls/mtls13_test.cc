@@ -479,6 +479,129 @@ INSTANTIATE_TEST_SUITE_P(Mtls13, BadClientMessages,
                            return std::string(bad_flights()[i.param].name);
                          });
 
+// ---- The client's refusals of a bad CertificateRequest (edited in the server's flight) ----
+
+struct BadServerFlight {
+  const char* name;
+  bool resume;                       // run over a resumed handshake
+  std::function<void(Bytes&)> edit;  // of the server's handshake-level flight
+  Error error;
+};
+
+Bytes certificate_request_message(std::span<const uint8_t> context) {
+  const uint16_t schemes[] = {0x0403};
+  CertificateRequestParams p;
+  p.request_context = context;
+  p.signature_algorithms = schemes;
+  Bytes out(64);
+  ByteWriter w(out);
+  EXPECT_TRUE(write_certificate_request(w, p));
+  out.resize(w.size());
+  return out;
+}
+
+std::vector<BadServerFlight> bad_server_flights() {
+  using T = HandshakeType;
+  return {
+      // §4.3.2: the context "SHALL be zero length unless used for the post-handshake
+      // authentication exchanges".
+      {"RequestContextNotEmpty", false,
+       [](Bytes& b) {
+         ASSERT_TRUE(edit_message(b, T::kCertificateRequest, [](Bytes& body) {
+           ASSERT_EQ(body[0], 0);
+           body[0] = 1;
+           body.insert(body.begin() + 1, 'x');
+         }));
+       },
+       Error::kIllegalParameter},
+      // §4.3.2: "The "signature_algorithms" extension MUST be specified".
+      {"NoSignatureAlgorithms", false,
+       [](Bytes& b) {
+         ASSERT_TRUE(edit_message(b, T::kCertificateRequest, [](Bytes& body) {
+           body.assign({0, 0, 0});  // empty context, empty extensions
+         }));
+       },
+       Error::kMissingExtension},
+      {"CertificateRequestTwice", false,
+       [](Bytes& b) {
+         auto at = message_offset(b, T::kCertificate);
+         ASSERT_TRUE(at);
+         const Bytes cr = certificate_request_message({});
+         b.insert(b.begin() + static_cast<std::ptrdiff_t>(*at), cr.begin(), cr.end());
+       },
+       Error::kUnexpectedMessage},
+      // After the server's Certificate it is out of place.
+      {"CertificateRequestAfterCertificate", false,
+       [](Bytes& b) {
+         auto at = message_offset(b, T::kCertificateVerify);
+         ASSERT_TRUE(at);
+         const Bytes cr = certificate_request_message({});
+         b.insert(b.begin() + static_cast<std::ptrdiff_t>(*at), cr.begin(), cr.end());
+       },
+       Error::kUnexpectedMessage},
+      // §4.3.2: no CertificateRequest with a resumption PSK.
+      {"CertificateRequestWhenResumed", true,
+       [](Bytes& b) {
+         auto at = message_offset(b, T::kFinished);
+         ASSERT_TRUE(at);
+         const Bytes cr = certificate_request_message({});
+         b.insert(b.begin() + static_cast<std::ptrdiff_t>(*at), cr.begin(), cr.end());
+       },
+       Error::kUnexpectedMessage},
+  };
+}
+
+class BadCertificateRequest : public ::testing::TestWithParam<size_t> {};
+
+TEST_P(BadCertificateRequest, ClientAnswersWithOneAlert) {
+  const BadServerFlight bf = bad_server_flights()[GetParam()];
+  auto batch = ossl::OsslAeadBatch::create(1).value();
+  TicketKeys keys(*batch, crypto::os_rng());
+  ASSERT_TRUE(keys.rotate());
+  ServerConfig13 scfg = mtls_server_config(ClientAuth::kOptional);
+  scfg.ticket_keys = &keys;
+  ClientConfig13 ccfg;
+  ccfg.certificate = &client_certs().ecdsa;
+  std::vector<Session> sessions;
+  if (bf.resume) {
+    ServerConn s(scfg, true);
+    ClientConn c(ccfg, false);
+    c.start();
+    pump(c, s);
+    expect_established(c, s);
+    sessions = c.machine().take_sessions();
+    ASSERT_FALSE(sessions.empty());
+    ccfg.session = &sessions.front();
+  }
+  ServerConn s(scfg, true);
+  ClientConn c(ccfg, false);
+  bool edited = false;
+  s.tamper = [&](Level l, Bytes& b) {
+    if (l == Level::kHandshake && !edited) {
+      edited = true;
+      bf.edit(b);
+    }
+  };
+  c.start();
+  pump(c, s);
+  ASSERT_TRUE(edited);
+  ASSERT_TRUE(c.error) << bf.name;
+  EXPECT_EQ(*c.error, bf.error) << bf.name << ": " << to_string(*c.error);
+  EXPECT_EQ(c.alerts_sent, 1);
+  EXPECT_FALSE(c.done());
+  EXPECT_FALSE(c.machine().certificate_sent());
+  EXPECT_FALSE(s.error);
+  ASSERT_TRUE(s.alert_received);
+  EXPECT_EQ(*s.alert_received, static_cast<uint8_t>(to_alert(bf.error)));
+  EXPECT_EQ(s.machine().resumed(), bf.resume);
+}
+
+INSTANTIATE_TEST_SUITE_P(Mtls13, BadCertificateRequest,
+                         ::testing::Range<size_t>(0, bad_server_flights().size()),
+                         [](const ::testing::TestParamInfo<size_t>& i) {
+                           return std::string(bad_server_flights()[i.param].name);
+                         });
+
 // ---- Fragmentation ----
 
 TEST(Mtls13, OneByteRecordsAndSegments) {
