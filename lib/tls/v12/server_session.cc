@@ -1,0 +1,539 @@
+#include "lib/tls/v12/server_session.h"
+
+#include <algorithm>
+#include <type_traits>
+
+#include "lib/tls/hello.h"
+
+namespace linetls::tls {
+
+namespace {
+
+template <typename... Fs>
+struct Overload : Fs... {
+  using Fs::operator()...;
+};
+template <typename... Fs>
+Overload(Fs...) -> Overload<Fs...>;
+
+// fail() is also a member here.
+Unexpected<Error> err(Error e) noexcept { return ::linetls::fail(e); }
+
+constexpr uint8_t kFatal = 2;
+constexpr size_t kAlertRecordLen = kRecordHeaderLen + 2;
+
+// The three enums of each session have the same enumerators in the same order.
+template <typename E>
+ServerSession::Accepted to_accepted(E a) noexcept {
+  static_assert(static_cast<int>(E::kHandled) == static_cast<int>(ServerSession::Accepted::kHandled));
+  static_assert(static_cast<int>(E::kQueued) == static_cast<int>(ServerSession::Accepted::kQueued));
+  static_assert(static_cast<int>(E::kBatchFull) ==
+                static_cast<int>(ServerSession::Accepted::kBatchFull));
+  return static_cast<ServerSession::Accepted>(a);
+}
+
+template <typename O>
+ServerSession::Out to_out(O o) noexcept {
+  ServerSession::Out r;
+  switch (o.kind) {
+    case decltype(o.kind)::kNone:
+      r.kind = ServerSession::OutKind::kNone;
+      break;
+    case decltype(o.kind)::kControl:
+      r.kind = ServerSession::OutKind::kControl;
+      break;
+    case decltype(o.kind)::kAlert:
+      r.kind = ServerSession::OutKind::kAlert;
+      break;
+  }
+  r.record_len = o.record_len;
+  return r;
+}
+
+}  // namespace
+
+ServerSession::ServerSession(const ServerSessionConfig& config,
+                             const SessionLimits& limits) noexcept
+    : config_(config), limits_(limits), reasm_(limits.max_handshake_message) {}
+
+// ---- Picking the version.
+
+Result<Deframer::Step, Error> ServerSession::next(std::span<uint8_t> piece) noexcept {
+  return std::visit(Overload{[&](Picking&) { return next_before_version(piece); },
+                             [&](auto& s) { return s.next(piece); }},
+                    s_);
+}
+
+Result<Deframer::Step, Error> ServerSession::next_before_version(
+    std::span<uint8_t> piece) noexcept {
+  if (error_) {
+    return err(*error_);
+  }
+  Deframer::Step out;
+  if (replay_pending_) {
+    return out;  // the last record was handed out; accept() must come first
+  }
+  // RFC 5246 §E.2: an SSL 2.0 ClientHello starts with a 2-byte header with the high bit set;
+  // a TLS record starts with a content type (20..23). The first byte tells which: only a
+  // possible SSLv2 hello is held back (3 bytes) from the deframer.
+  if (first_len_ < 3 && !piece.empty()) {
+    if (first_len_ == 0 && (piece[0] & 0x80) == 0) {
+      first_len_ = 3;  // a TLS record (or garbage the deframer names)
+    } else {
+      const size_t n = std::min(piece.size(), 3 - first_len_);
+      std::copy_n(piece.begin(), n, first_ + first_len_);
+      first_len_ += n;
+      out.consumed = n;
+      if (first_len_ < 3) {
+        return out;
+      }
+      // Not a TLS record whatever follows: protocol_version for an SSLv2 hello, else the
+      // unknown record type it starts with.
+      const Error e = v12::is_sslv2_client_hello({first_, first_len_}) ? Error::kProtocolVersion
+                                                                        : Error::kBadRecordType;
+      queue_alert(e);
+      return err(e);
+    }
+  }
+  auto step = deframer_.next(piece);
+  if (!step) {
+    queue_alert(step.error());
+    return err(step.error());
+  }
+  out.consumed = step->consumed;
+  if (!step->has_record) {
+    return out;
+  }
+  const bool picked = take_first_record(step->record);
+  if (step->record.assembled) {
+    deframer_.release_assembled();
+  }
+  if (error_) {
+    return err(*error_);
+  }
+  if (picked) {
+    // Hand the engine the last record (our copy): its accept() replays everything.
+    Record rec;
+    rec.type = ContentType::kHandshake;
+    rec.version = record_version_;
+    std::span<uint8_t> last = std::span<uint8_t>(replay_).subspan(last_record_at_);
+    rec.header = last.first(kRecordHeaderLen);
+    rec.fragment = last.subspan(kRecordHeaderLen);
+    out.has_record = true;
+    out.record = rec;
+  }
+  return out;
+}
+
+bool ServerSession::take_first_record(const Record& rec) noexcept {
+  if (rec.type == ContentType::kChangeCipherSpec) {
+    queue_alert(Error::kUnexpectedChangeCipherSpec);
+    return false;
+  }
+  if (rec.type != ContentType::kHandshake) {
+    queue_alert(Error::kUnexpectedMessage);
+    return false;
+  }
+  if (prefix_.empty() && !reasm_.mid_message()) {
+    record_version_ = rec.version;
+  }
+  std::span<const uint8_t> rest = rec.fragment;
+  std::optional<HandshakeMessage> hello;
+  while (!rest.empty()) {
+    auto step = reasm_.next(rest);
+    if (!step) {
+      queue_alert(step.error());
+      return false;
+    }
+    rest = rest.subspan(step->consumed);
+    if (step->has_message) {
+      hello = step->message;
+      break;
+    }
+  }
+  if (!hello) {
+    // The message goes on in the next record. The reassembler checked its length against
+    // the limit, so prefix_ stays below it too.
+    prefix_.insert(prefix_.end(), rec.fragment.begin(), rec.fragment.end());
+    return false;
+  }
+  if (hello->type != HandshakeType::kClientHello) {
+    queue_alert(Error::kUnexpectedMessage);
+    return false;
+  }
+  auto ch = parse_client_hello(hello->body);
+  if (!ch) {
+    queue_alert(ch.error());
+    return false;
+  }
+  auto version = v12::select_version(*ch, config_.versions);
+  if (!version) {
+    queue_alert(version.error());
+    return false;
+  }
+  if ((*version == kTls13 && config_.tls13 == nullptr) ||
+      (*version == kTls12 && config_.tls12 == nullptr)) {
+    queue_alert(Error::kInternalError);
+    return false;
+  }
+
+  // The records to replay: the earlier bytes re-framed, then this record as it came.
+  replay_.clear();
+  replay_.reserve(prefix_.size() + (prefix_.size() / kMaxPlaintextLen + 2) * kRecordHeaderLen +
+                  rec.fragment.size());
+  for (size_t at = 0; at < prefix_.size(); at += kMaxPlaintextLen) {
+    const size_t n = std::min(kMaxPlaintextLen, prefix_.size() - at);
+    const size_t h = replay_.size();
+    replay_.resize(h + kRecordHeaderLen);
+    write_record_header(replay_.data() + h, ContentType::kHandshake, static_cast<uint16_t>(n),
+                        record_version_);
+    replay_.insert(replay_.end(), prefix_.begin() + at, prefix_.begin() + at + n);
+  }
+  last_record_at_ = replay_.size();
+  replay_.insert(replay_.end(), rec.header.begin(), rec.header.end());
+  replay_.insert(replay_.end(), rec.fragment.begin(), rec.fragment.end());
+  prefix_ = {};
+  picked_stats_ = deframer_.stats();
+
+  if (*version == kTls13) {
+    s_.emplace<ServerSession13>(*config_.tls13, limits_);
+  } else {
+    s_.emplace<v12::ServerSession12>(*config_.tls12, limits_);
+  }
+  replay_pending_ = true;
+  return true;
+}
+
+Result<ServerSession::Accepted, Error> ServerSession::replay(crypto::AeadBatch& batch,
+                                                            AnySlot* slot,
+                                                            void* user_data) noexcept {
+  replay_pending_ = false;
+  std::vector<uint8_t> bytes = std::move(replay_);
+  replay_ = {};
+  std::span<uint8_t> rest(bytes);
+  return std::visit(
+      Overload{[&](Picking&) -> Result<Accepted, Error> { return err(Error::kInternalError); },
+               [&](auto& s) -> Result<Accepted, Error> {
+                 // Every replayed record is plaintext handshake, handled at once.
+                 while (!rest.empty() && !s.input_closed()) {
+                   auto step = s.next(rest);
+                   if (!step) {
+                     return err(step.error());
+                   }
+                   rest = rest.subspan(step->consumed);
+                   if (!step->has_record) {
+                     continue;
+                   }
+                   Result<Accepted, Error> a = [&]() -> Result<Accepted, Error> {
+                     if constexpr (std::is_same_v<std::decay_t<decltype(s)>, ServerSession13>) {
+                       auto r = s.accept(step->record, batch, &slot->s13, user_data);
+                       if (!r) {
+                         return err(r.error());
+                       }
+                       return to_accepted(*r);
+                     } else {
+                       auto r = s.accept(step->record, batch, &slot->s12, user_data);
+                       if (!r) {
+                         return err(r.error());
+                       }
+                       return to_accepted(*r);
+                     }
+                   }();
+                   if (!a) {
+                     return a;
+                   }
+                   if (*a != Accepted::kHandled) {
+                     // A plaintext handshake record is never queued.
+                     s.fail(Error::kInternalError);
+                     return err(Error::kInternalError);
+                   }
+                 }
+                 return Accepted::kHandled;
+               }},
+      s_);
+}
+
+// ---- Input.
+
+Result<ServerSession::Accepted, Error> ServerSession::accept(const Record& rec,
+                                                            crypto::AeadBatch& batch,
+                                                            AnySlot* slot,
+                                                            void* user_data) noexcept {
+  if (replay_pending_) {
+    return replay(batch, slot, user_data);
+  }
+  return std::visit(
+      Overload{[&](Picking&) -> Result<Accepted, Error> {
+                 return err(error_.value_or(Error::kInternalError));
+               },
+               [&](ServerSession13& s) -> Result<Accepted, Error> {
+                 auto r = s.accept(rec, batch, &slot->s13, user_data);
+                 if (!r) {
+                   return err(r.error());
+                 }
+                 return to_accepted(*r);
+               },
+               [&](v12::ServerSession12& s) -> Result<Accepted, Error> {
+                 auto r = s.accept(rec, batch, &slot->s12, user_data);
+                 if (!r) {
+                   return err(r.error());
+                 }
+                 return to_accepted(*r);
+               }},
+      s_);
+}
+
+bool ServerSession::barrier() const noexcept {
+  return std::visit(Overload{[](const Picking&) { return false; },
+                             [](const auto& s) { return s.barrier(); }},
+                    s_);
+}
+
+Result<std::span<uint8_t>, Error> ServerSession::on_opened(crypto::AeadStatus status,
+                                                          const AnySlot& slot) noexcept {
+  return std::visit(
+      Overload{[&](Picking&) -> Result<std::span<uint8_t>, Error> {
+                 return err(Error::kInternalError);  // nothing is queued before a machine
+               },
+               [&](ServerSession13& s) { return s.on_opened(status, slot.s13); },
+               [&](v12::ServerSession12& s) { return s.on_opened(status, slot.s12); }},
+      s_);
+}
+
+// ---- Output.
+
+ServerSession::Out ServerSession::next_output(size_t max_content) const noexcept {
+  return std::visit(Overload{[&](const Picking&) {
+                               Out o;
+                               if (error_ && !alert_handed_out_ && stats_.alert_sent) {
+                                 o.kind = OutKind::kAlert;
+                                 o.record_len = kAlertRecordLen;
+                               }
+                               return o;
+                             },
+                             [&](const auto& s) { return to_out(s.next_output(max_content)); }},
+                    s_);
+}
+
+Result<size_t, Error> ServerSession::write_control(std::span<uint8_t> out, size_t max_content,
+                                                   crypto::AeadBatch& batch, AnySlot* slot,
+                                                   void* user_data) noexcept {
+  return std::visit(
+      Overload{[&](Picking&) -> Result<size_t, Error> {
+                 if (!error_ || alert_handed_out_ || !stats_.alert_sent) {
+                   return size_t{0};
+                 }
+                 if (out.size() < kAlertRecordLen) {
+                   return err(Error::kInternalError);
+                 }
+                 write_record_header(out.data(), ContentType::kAlert, 2);
+                 out[kRecordHeaderLen] = kFatal;
+                 out[kRecordHeaderLen + 1] = *stats_.alert_sent;
+                 alert_handed_out_ = true;
+                 return kAlertRecordLen;
+               },
+               [&](ServerSession13& s) {
+                 return s.write_control(out, max_content, batch, &slot->s13, user_data);
+               },
+               [&](v12::ServerSession12& s) {
+                 return s.write_control(out, max_content, batch, &slot->s12, user_data);
+               }},
+      s_);
+}
+
+bool ServerSession::app_writable() const noexcept {
+  return std::visit(Overload{[](const Picking&) { return false; },
+                             [](const auto& s) { return s.app_writable(); }},
+                    s_);
+}
+
+size_t ServerSession::max_app_content() const noexcept {
+  return std::visit(Overload{[](const Picking&) { return kMaxPlaintextLen; },
+                             [](const auto& s) { return s.max_app_content(); }},
+                    s_);
+}
+
+size_t ServerSession::record_len(size_t content_len) const noexcept {
+  if (const auto* s = std::get_if<v12::ServerSession12>(&s_)) {
+    return s->record_len(content_len);
+  }
+  return ServerSession13::record_len(content_len);
+}
+
+size_t ServerSession::content_offset() const noexcept {
+  if (const auto* s = std::get_if<v12::ServerSession12>(&s_)) {
+    return s->content_offset();
+  }
+  return kRecordHeaderLen;
+}
+
+Result<bool, Error> ServerSession::seal_app(std::span<uint8_t> record, size_t content_len,
+                                           crypto::AeadBatch& batch, AnySlot* slot,
+                                           void* user_data) noexcept {
+  return std::visit(
+      Overload{[&](Picking&) -> Result<bool, Error> { return false; },
+               [&](ServerSession13& s) {
+                 return s.seal_app(record, content_len, batch, &slot->s13, user_data);
+               },
+               [&](v12::ServerSession12& s) {
+                 return s.seal_app(record, content_len, batch, &slot->s12, user_data);
+               }},
+      s_);
+}
+
+void ServerSession::batch_done() noexcept {
+  std::visit(Overload{[](Picking&) {}, [](auto& s) { s.batch_done(); }}, s_);
+}
+
+// ---- Lifecycle.
+
+void ServerSession::queue_alert(Error e) noexcept {
+  if (error_) {
+    return;
+  }
+  error_ = e;
+  stats_.alert_sent = static_cast<uint8_t>(to_alert(e));
+}
+
+void ServerSession::close() noexcept {
+  // Before a machine exists nothing was said: closing then is failing the handshake.
+  std::visit(Overload{[&](Picking&) { queue_alert(Error::kUserCanceled); },
+                      [](auto& s) { s.close(); }},
+             s_);
+}
+
+void ServerSession::fail(Error e) noexcept {
+  std::visit(Overload{[&](Picking&) { queue_alert(e); }, [&](auto& s) { s.fail(e); }}, s_);
+}
+
+bool ServerSession::handshake_done() const noexcept {
+  return std::visit(Overload{[](const Picking&) { return false; },
+                             [](const auto& s) { return s.handshake_done(); }},
+                    s_);
+}
+
+bool ServerSession::take_handshake_completed() noexcept {
+  return std::visit(Overload{[](Picking&) { return false; },
+                             [](auto& s) { return s.take_handshake_completed(); }},
+                    s_);
+}
+
+bool ServerSession::peer_closed() const noexcept {
+  return std::visit(Overload{[](const Picking&) { return false; },
+                             [](const auto& s) { return s.peer_closed(); }},
+                    s_);
+}
+
+bool ServerSession::input_closed() const noexcept {
+  return std::visit(Overload{[&](const Picking&) { return error_.has_value(); },
+                             [](const auto& s) { return s.input_closed(); }},
+                    s_);
+}
+
+bool ServerSession::closed() const noexcept {
+  return std::visit(
+      Overload{[&](const Picking&) { return alert_handed_out_ || (error_ && !stats_.alert_sent); },
+               [](const auto& s) { return s.closed(); }},
+      s_);
+}
+
+std::optional<Error> ServerSession::error() const noexcept {
+  return std::visit(Overload{[&](const Picking&) { return error_; },
+                             [](const auto& s) { return s.error(); }},
+                    s_);
+}
+
+const SessionStats& ServerSession::stats() const noexcept {
+  return std::visit(Overload{[&](const Picking&) -> const SessionStats& { return stats_; },
+                             [](const auto& s) -> const SessionStats& { return s.stats(); }},
+                    s_);
+}
+
+Deframer::Stats ServerSession::deframer_stats() const noexcept {
+  Deframer::Stats d = std::holds_alternative<Picking>(s_) ? deframer_.stats() : picked_stats_;
+  std::visit(Overload{[](const Picking&) {},
+                      [&](const auto& s) {
+                        d.records += s.deframer_stats().records;
+                        d.assembled += s.deframer_stats().assembled;
+                        d.bytes_copied += s.deframer_stats().bytes_copied;
+                      }},
+             s_);
+  return d;
+}
+
+// ---- What was negotiated.
+
+uint16_t ServerSession::version() const noexcept {
+  return std::visit(Overload{[](const Picking&) -> uint16_t { return 0; },
+                             [](const ServerSession13&) -> uint16_t { return kTls13; },
+                             [](const v12::ServerSession12&) -> uint16_t { return kTls12; }},
+                    s_);
+}
+
+std::string_view ServerSession::suite_name() const noexcept {
+  return std::visit(
+      Overload{[](const Picking&) -> std::string_view { return ""; },
+               [](const ServerSession13& s) -> std::string_view {
+                 return s.machine().secrets().suite.name != nullptr
+                            ? s.machine().secrets().suite.name
+                            : "";
+               },
+               [](const v12::ServerSession12& s) -> std::string_view {
+                 return s.machine().suite().name != nullptr ? s.machine().suite().name : "";
+               }},
+      s_);
+}
+
+uint16_t ServerSession::suite_code() const noexcept {
+  return std::visit(Overload{[](const Picking&) -> uint16_t { return 0; },
+                             [](const ServerSession13& s) -> uint16_t {
+                               return static_cast<uint16_t>(s.machine().secrets().suite.suite);
+                             },
+                             [](const v12::ServerSession12& s) -> uint16_t {
+                               return static_cast<uint16_t>(s.machine().suite().suite);
+                             }},
+                    s_);
+}
+
+crypto::NamedGroup ServerSession::group() const noexcept {
+  return std::visit(
+      Overload{[](const Picking&) { return crypto::NamedGroup::kX25519; },
+               [](const auto& s) { return s.machine().group(); }},
+      s_);
+}
+
+bool ServerSession::resumed() const noexcept {
+  return std::visit(Overload{[](const Picking&) { return false; },
+                             [](const auto& s) { return s.machine().resumed(); }},
+                    s_);
+}
+
+bool ServerSession::hello_retry_request_sent() const noexcept {
+  const auto* s = session13();
+  return s != nullptr && s->machine().sent_hello_retry_request();
+}
+
+std::span<const uint8_t> ServerSession::alpn() const noexcept {
+  return std::visit(
+      Overload{[](const Picking&) { return std::span<const uint8_t>(); },
+               [](const auto& s) { return s.machine().alpn(); }},
+      s_);
+}
+
+const crypto::VerifiedIdentity* ServerSession::client_identity() const noexcept {
+  const std::optional<crypto::VerifiedIdentity>* id = std::visit(
+      Overload{[](const Picking&) -> const std::optional<crypto::VerifiedIdentity>* {
+                 return nullptr;
+               },
+               [](const ServerSession13& s) -> const std::optional<crypto::VerifiedIdentity>* {
+                 return &s.machine().peer_identity();
+               },
+               [](const v12::ServerSession12& s)
+                   -> const std::optional<crypto::VerifiedIdentity>* {
+                 return &s.machine().client_identity();
+               }},
+      s_);
+  return id != nullptr && id->has_value() ? &**id : nullptr;
+}
+
+}  // namespace linetls::tls
