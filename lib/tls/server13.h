@@ -50,7 +50,8 @@
 //    (kBadCertificateVerify, decrypt_error).
 // The identity (peer_identity()) is set once the client's Finished checks out. Since the
 // server's Finished is out by then, its alert for any of these goes under the application
-// keys, after the client believes the handshake done (§4.4.2.4).
+// keys, and reaches a client that has already sent its Finished and believes the handshake
+// done.
 // §4.3.2: "Servers which are authenticating with a resumption PSK MUST NOT send the
 // CertificateRequest message in the main handshake": a resumed handshake sends none and takes
 // the identity over from the ticket (TicketContents::client_identity). With kRequired a ticket

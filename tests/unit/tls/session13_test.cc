@@ -969,5 +969,42 @@ TEST(Session13, BatchFullThenRetry) {
   EXPECT_FALSE(d.s.error());
 }
 
+// ---- Client certificates (Server13 with client_auth): the client's Certificate and
+// CertificateVerify arrive as handshake messages before its Finished.
+
+TEST(Session13, ClientCertificate) {
+  const crypto::CaStore ca = load_ca("ca");
+  const crypto::CertifiedKey client = load_chain({"client", "int"}, "client");
+  ServerConfig13 scfg = server_config({&certs().ecdsa256});
+  scfg.client_auth = ClientAuth::kRequired;
+  scfg.client_ca = &ca;
+  for (size_t segment : {size_t{1} << 20, size_t{1}}) {
+    Driver d(scfg);
+    ClientConfig13 ccfg;
+    ccfg.certificate = &client;
+    ClientConn c(ccfg, false);
+    c.record_size = segment == 1 ? 7 : kMaxPlaintextLen;
+    c.start();
+    pump(c, d, segment);
+    expect_established(c, d, segment);
+    ASSERT_TRUE(d.s.machine().peer_identity());
+    EXPECT_EQ(d.s.machine().peer_identity()->subject, client.leaf().subject());
+  }
+  // Without one: certificate_required, one alert the client reads under the keys after our
+  // Finished.
+  Driver d(scfg);
+  ClientConfig13 ccfg;
+  ClientConn c(ccfg, false);
+  c.start();
+  pump(c, d);
+  ASSERT_TRUE(d.s.error());
+  EXPECT_EQ(*d.s.error(), Error::kCertificateRequired);
+  EXPECT_EQ(d.alerts, 1);
+  EXPECT_TRUE(d.s.closed());
+  ASSERT_TRUE(c.alert_received);
+  EXPECT_EQ(*c.alert_received, static_cast<uint8_t>(AlertDescription::kCertificateRequired));
+  EXPECT_FALSE(d.s.machine().peer_identity());
+}
+
 }  // namespace
 }  // namespace linetls::tls
