@@ -308,6 +308,44 @@ TEST(Mtls13, CaNamesCanBeLeftOut) {
   EXPECT_TRUE(cr->certificate_authorities.empty());
 }
 
+TEST(Mtls13, CaNamesThatDoNotFitAreLeftOut) {
+  // A bundle whose subjects exceed the extension's 2^16-1 bytes: the request goes out
+  // without certificate_authorities rather than failing.
+  const std::string one =
+      read_text(vector_path("certs/ca.pem")) + read_text(vector_path("certs/other_ca.pem"));
+  std::string pem;
+  for (int i = 0; i < 700; i++) {
+    pem += one;
+  }
+  auto big = crypto::CaStore::from_pem(
+      std::span(reinterpret_cast<const uint8_t*>(pem.data()), pem.size()));
+  ASSERT_TRUE(big);
+  size_t names_len = 0;
+  for (const auto& dn : big->subject_names()) {
+    names_len += 2 + dn.size();
+  }
+  ASSERT_GT(names_len, 0xffffu);
+  ServerConfig13 scfg = mtls_server_config(ClientAuth::kRequired);
+  scfg.client_ca = &*big;
+  ClientConfig13 ccfg;
+  ccfg.certificate = &client_certs().ecdsa;
+  ServerConn s(scfg, true);
+  ClientConn c(ccfg, false);
+  Bytes flight;
+  s.tamper = [&](Level l, Bytes& b) {
+    if (l == Level::kHandshake && flight.empty()) {
+      flight = b;
+    }
+  };
+  c.start();
+  pump(c, s);
+  expect_established(c, s);
+  auto cr = parse_certificate_request(message_body(flight, HandshakeType::kCertificateRequest));
+  ASSERT_TRUE(cr);
+  EXPECT_EQ(cr->num_authorities, 0u);
+  expect_identity_of(s.machine().peer_identity(), client_certs().ecdsa);
+}
+
 TEST(Mtls13, NoCertificateRequestWithoutClientAuth) {
   ServerConfig13 scfg = server_config({&certs().ecdsa256});
   scfg.client_ca = &client_certs().ca;  // a store alone asks for nothing
