@@ -12,8 +12,10 @@ against the engine's tls:http, tls:echo and tls:discard services.
 - Python ssl: 10,000 echoed messages of seeded random length (1..20000 bytes), then a
   clean close (close_notify both ways); 16 MiB into tls:discard; 100 concurrent
   handshakes;
-- bad input: plaintext HTTP on the TLS port, a TLS 1.2-only ClientHello (refused with
-  protocol_version: TLS 1.2 is not implemented), a truncated ClientHello left hanging
+- versions: TLS 1.0 and 1.1 refused with protocol_version; TLS 1.2 completes where the
+  engine has it (--help lists --tls-min; then --tls-min 1.3 refuses it) and is refused
+  with protocol_version where it does not;
+- bad input: plaintext HTTP on the TLS port, a truncated ClientHello left hanging
   (closed by --handshake-timeout-ms 1000, on a second engine on lttls1), garbage and a
   forged record after the handshake; the engine keeps serving;
 - --key-update-records 16 (another engine on lttls1): a 4 MiB download crosses many
@@ -116,6 +118,8 @@ class TapTlsTest(unittest.TestCase):
     # What the clients did, counted as they succeed; test_9 compares with the engine.
     full = 0
     resumed = 0
+    tls12 = 0  # of full: TLS 1.2 handshakes
+    refused = 0  # connections refused with protocol_version
     echo_bytes = 0  # application bytes test_3a sent (and got back)
     discard_bytes = 0  # application bytes test_3c sent
     lock = threading.Lock()
@@ -423,19 +427,43 @@ class TapTlsTest(unittest.TestCase):
             # alert, in plaintext since no keys exist yet.
             self.assertEqual(got, b"\x15\x03\x03\x00\x02\x02\x0a")
 
-    def test_4b_tls12_only_refused_with_protocol_version(self):
-        out, err = self.s_client("-tls1_2", request=False)
-        self.assertNotIn("New, TLSv1.2", out)
-        self.assertRegex(err, r"alert protocol version|SSL alert number 70", err)
+    def test_4b_protocol_versions(self):
+        # TLS 1.0 and 1.1 are refused with protocol_version (RFC 8446 §4.2.1, RFC 8996).
+        for v in ("-tls1", "-tls1_1"):
+            with self.subTest(version=v):
+                out, err = self.s_client(v, "-cipher", "DEFAULT@SECLEVEL=0", request=False)
+                self.assertNotIn("New, TLSv1", out)
+                self.assertRegex(err, r"alert protocol version|SSL alert number 70", err)
+                TapTlsTest.refused += 1
+        out, err = self.s_client("-tls1_2")
+        if engine_has_tls12():
+            self.assertIn("New, TLSv1.2, Cipher is ECDHE-ECDSA-AES128-GCM-SHA256", out, err)
+            self.count(full=1)
+            TapTlsTest.tls12 += 1
+            self.assertIn("HTTP/1.1 200 OK", out)
+        else:
+            # An engine without TLS 1.2 must refuse a 1.2-only ClientHello the same way.
+            self.assertNotIn("New, TLSv1.2", out)
+            self.assertRegex(err, r"alert protocol version|SSL alert number 70", err)
+            TapTlsTest.refused += 1
 
     def test_4c_truncated_client_hello_times_out(self):
         # A second engine with a short handshake deadline, on its own TAP, so the main
         # engine keeps its default deadline for the concurrent and sanitizer-slow cases.
+        tls13_only = ["--tls-min", "1.3"] if engine_has_tls12() else []
         e = Engine(binary_from_env(), TAP2, IP2 + "/24", HOST_IP2 + "/24",
                    ["--serve", f"{HTTP_PORT}=tls:http", "--handshake-timeout-ms", "1000",
-                    "--cert", self.certs["a"] + ".pem", "--key", self.certs["a"] + ".key"])
+                    "--cert", self.certs["a"] + ".pem", "--key", self.certs["a"] + ".key"] +
+                   tls13_only)
         e.start()
         try:
+            if tls13_only:
+                # --tls-min 1.3: a 1.2-only client is refused with protocol_version.
+                r = run(["openssl", "s_client", "-connect", f"{IP2}:{HTTP_PORT}", "-tls1_2"],
+                        input=b"", timeout=20)
+                self.assertNotIn(b"New, TLSv1.2", r.stdout)
+                self.assertRegex(r.stderr.decode(errors="replace"),
+                                 r"alert protocol version|SSL alert number 70")
             hello = client_hello_bytes(self.context())
             with socket.create_connection((IP2, HTTP_PORT), timeout=30) as s:
                 s.sendall(hello[:len(hello) // 2])
@@ -453,6 +481,7 @@ class TapTlsTest(unittest.TestCase):
         self.assertEqual(rc, 0, e.stderr)
         self.assertEqual(c.get("tls.handshake_timeouts", 0), 1, c)
         self.assertEqual(c.get("tls.handshakes", 0), 1, c)
+        self.assertEqual(c.get("tls.alert_sent.protocol_version", 0), 1 if tls13_only else 0, c)
 
     def test_4d_garbage_after_handshake(self):
         with socket.create_connection((IP, ECHO_PORT), timeout=30) as s:
@@ -529,10 +558,11 @@ class TapTlsTest(unittest.TestCase):
         handshakes = self.full + self.resumed
         self.assertEqual(tls.get("handshakes", 0), handshakes, tls)
         self.assertEqual(tls.get("handshakes_resumed", 0), self.resumed, tls)
-        self.assertEqual(tls.get("tls13", 0), handshakes, tls)
-        # Two connections never completed a handshake: plaintext HTTP and TLS 1.2 only.
-        self.assertEqual(tls.get("connections", 0), handshakes + 2, tls)
-        self.assertEqual(tls.get("handshake_failures", 0), 2, tls)
+        self.assertEqual(tls.get("tls13", 0), handshakes - self.tls12, tls)
+        self.assertEqual(tls.get("tls12", 0), self.tls12, tls)
+        # Connections that never completed a handshake: plaintext HTTP and the refused ones.
+        self.assertEqual(tls.get("connections", 0), handshakes + 1 + self.refused, tls)
+        self.assertEqual(tls.get("handshake_failures", 0), 1 + self.refused, tls)
         self.assertEqual(tls.get("hello_retry_requests", 0), 1, tls)
         # Only the s_client matrix asks for these suites and for P-384 (3 handshakes each).
         for suite in SUITES[1:]:
@@ -540,13 +570,14 @@ class TapTlsTest(unittest.TestCase):
         self.assertEqual(counter(tls, GROUP_COUNTER["P-384"]), 3, tls)
         self.assertGreaterEqual(counter(tls, GROUP_COUNTER["P-256"]), 3, tls)
         self.assertGreaterEqual(counter(tls, GROUP_COUNTER["X25519"]), 3, tls)
-        self.assertEqual(sum(counter(tls, v) for v in SUITE_COUNTER.values()), handshakes, tls)
+        self.assertEqual(sum(counter(tls, v) for v in SUITE_COUNTER.values()),
+                         handshakes - self.tls12, tls)
         self.assertEqual(sum(counter(tls, v) for v in GROUP_COUNTER.values()), handshakes, tls)
         self.assertEqual(tls.get("key_updates_received", 0), 2, tls)  # 'k' and 'K'
         self.assertEqual(tls.get("key_updates_sent", 0), 1, tls)  # the answer to 'K'
         self.assertGreaterEqual(tls.get("close_notify_received", 0), 1, tls)
         self.assertGreaterEqual(tls.get("close_notify_sent", 0), 1, tls)
-        self.assertEqual(tls.get("alert_sent.protocol_version", 0), 1, tls)
+        self.assertEqual(tls.get("alert_sent.protocol_version", 0), self.refused, tls)
         self.assertEqual(tls.get("alert_sent.bad_record_mac", 0), 1, tls)
         self.assertGreaterEqual(tls.get("alert_sent.unexpected_message", 0), 1, tls)
         self.assertGreater(tls.get("records_opened", 0), MESSAGES, tls)
@@ -554,6 +585,12 @@ class TapTlsTest(unittest.TestCase):
         self.assertGreaterEqual(tls.get("bytes_opened", 0), self.echo_bytes + self.discard_bytes,
                                 tls)
         self.assertGreaterEqual(tls.get("bytes_sealed", 0), DOWNLOAD + self.echo_bytes, tls)
+
+
+def engine_has_tls12():
+    """True when the engine terminates TLS 1.2 too (its --help lists --tls-min)."""
+    r = run([binary_from_env(), "--help"])
+    return b"--tls-min" in r.stdout
 
 
 def tls13_context(ca):
