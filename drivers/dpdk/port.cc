@@ -1,6 +1,8 @@
 // DpdkPort: net::Port over a DPDK ethdev (see port.h).
 #include "drivers/dpdk/port.h"
 
+#include "lib/net/checksum.h"
+
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
@@ -164,6 +166,9 @@ Result<std::unique_ptr<DpdkPort>, std::string> DpdkPort::open(const PortConfig& 
   caps.tx_tso = (txo & RTE_ETH_TX_OFFLOAD_TCP_TSO) != 0;
   caps.tx_multi_seg = (txo & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0;
   port->tx_prepare_ = (txo & (kWantTxCksum | RTE_ETH_TX_OFFLOAD_TCP_TSO)) != 0;
+  port->tap_odd_segment_quirk_ =
+      caps.driver == "net_tap" && (caps.tx_tcp_cksum || caps.tx_udp_cksum);
+  port->tx_cksum_fixups_.assign(nq, 0);
 
   rc = rte_eth_dev_configure(port_id, nq, nq, &conf);
   if (rc != 0) {
@@ -258,7 +263,44 @@ uint16_t DpdkPort::rx_burst(uint16_t queue, rte_mbuf** pkts, uint16_t max) noexc
   return rte_eth_rx_burst(port_id_, queue, pkts, max);
 }
 
+bool fix_odd_segment_l4_cksum(rte_mbuf* m) noexcept {
+  const uint64_t l4 = m->ol_flags & RTE_MBUF_F_TX_L4_MASK;
+  if (m->nb_segs < 2 || (l4 != RTE_MBUF_F_TX_TCP_CKSUM && l4 != RTE_MBUF_F_TX_UDP_CKSUM) ||
+      (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) != 0) {
+    return false;
+  }
+  bool odd = false;
+  for (const rte_mbuf* s = m; s->next != nullptr; s = s->next) {
+    odd = odd || (s->data_len & 1) != 0;
+  }
+  const auto l4_off = static_cast<uint32_t>(m->l2_len + m->l3_len);
+  const uint32_t field = l4_off + (l4 == RTE_MBUF_F_TX_TCP_CKSUM ? 16 : 6);
+  if (!odd || m->pkt_len <= l4_off || field + 2 > m->data_len) {
+    return false;
+  }
+  // The field holds the pseudo-header sum (offload convention): the sum over the L4 bytes
+  // with it in place is the whole checksum's sum.
+  uint16_t sum = 0;
+  if (!net::cksum_mbuf(m, l4_off, m->pkt_len - l4_off, &sum)) {
+    return false;
+  }
+  uint16_t value = static_cast<uint16_t>(~sum);
+  if (value == 0 && l4 == RTE_MBUF_F_TX_UDP_CKSUM) {
+    value = 0xffff;  // RFC 768: a computed zero is sent as all ones
+  }
+  uint8_t* p = rte_pktmbuf_mtod_offset(m, uint8_t*, field);
+  p[0] = static_cast<uint8_t>(value >> 8);
+  p[1] = static_cast<uint8_t>(value);
+  m->ol_flags &= ~RTE_MBUF_F_TX_L4_MASK;
+  return true;
+}
+
 uint16_t DpdkPort::tx_burst(uint16_t queue, rte_mbuf** pkts, uint16_t n) noexcept {
+  if (tap_odd_segment_quirk_) {
+    for (uint16_t i = 0; i < n; i++) {
+      tx_cksum_fixups_[queue] += fix_odd_segment_l4_cksum(pkts[i]) ? 1 : 0;
+    }
+  }
   if (tx_prepare_) {
     // Offloads want driver-specific fix-ups; a frame the driver rejects stops the burst
     // there and stays the caller's with everything after it.
@@ -283,6 +325,9 @@ net::PortStats DpdkPort::stats() const noexcept {
   s.tx_packets = st.opackets;
   s.tx_bytes = st.obytes;
   s.tx_dropped = st.oerrors;
+  for (uint64_t n : tx_cksum_fixups_) {
+    s.tx_sw_cksum = s.tx_sw_cksum + n;
+  }
   return s;
 }
 

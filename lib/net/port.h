@@ -35,6 +35,7 @@ struct PortCaps {
 struct PortStats {
   uint64_t rx_packets = 0, rx_bytes = 0, rx_dropped = 0;
   uint64_t tx_packets = 0, tx_bytes = 0, tx_dropped = 0;
+  uint64_t tx_sw_cksum = 0;  // offloaded checksums the driver computed in software (quirks)
 };
 
 class Port {
