@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -175,8 +176,15 @@ int run(int argc, char** argv) {
 
   // TLS material before anything else, so a bad file is a configuration error (exit 2).
   std::vector<crypto::CertifiedKey> cert_keys;
+  std::optional<crypto::CaStore> client_ca;
   std::array<uint8_t, 32> ticket_master{};
   if (has_tls_service(o)) {
+    auto ca = load_client_ca(o);
+    if (!ca) {
+      std::fprintf(stderr, "linetls: %s\n", ca.error().c_str());
+      return 2;
+    }
+    client_ca = std::move(ca).value();
     auto keys = load_certificates(o);
     if (!keys) {
       std::fprintf(stderr, "linetls: %s\n", keys.error().c_str());
@@ -282,8 +290,13 @@ int run(int argc, char** argv) {
     if (has_tls_service(o)) {
       for (const auto& k : cert_keys) {
         tls.certificates.push_back(tls::ServerCertificate::from(k));
+        tls.certificates12.push_back(tls::v12::Certificate12::from(k));
       }
       tls.alpn = effective_alpn(o);
+      tls.tls_min = o.tls_min;
+      tls.tls_max = o.tls_max;
+      tls.client_auth = o.client_auth;
+      tls.client_ca = client_ca ? &*client_ca : nullptr;
       tls.handshake_timeout_ms = o.handshake_timeout_ms;
       tls.ticket_rotation_s = o.ticket_rotation_s;
       if (o.key_update_records) {

@@ -123,6 +123,7 @@ Result<Options, std::string> parse_options(int argc, const char* const* argv) {
     }
   }
   std::optional<net::Ipv4Cidr> ip, host_ip;
+  std::optional<tls::ClientAuth> client_auth;
   bool workers_given = false;
 
   for (int i = first; i < argc; i++) {
@@ -161,7 +162,8 @@ Result<Options, std::string> parse_options(int argc, const char* const* argv) {
                                    "--workers", "--lcores", "--log-level", "--mem",
                                    "--serve", "--cert", "--key", "--config", "--alpn",
                                    "--key-update-records", "--handshake-timeout-ms",
-                                   "--ticket-rotation-s"}) {
+                                   "--ticket-rotation-s", "--tls-min", "--tls-max",
+                                   "--client-ca", "--client-auth"}) {
           known |= flag == k;
         }
         if (known) {
@@ -260,6 +262,31 @@ Result<Options, std::string> parse_options(int argc, const char* const* argv) {
       if (!parse_uint(value, 1, 7 * 86400, &o.ticket_rotation_s)) {
         return fail(err(flag, "expected seconds from 1 to 604800"));
       }
+    } else if (flag == "--tls-min" || flag == "--tls-max") {
+      uint16_t v = 0;
+      if (value == "1.2") {
+        v = 0x0303;
+      } else if (value == "1.3") {
+        v = 0x0304;
+      } else {
+        return fail(err(flag, "expected 1.2 or 1.3"));
+      }
+      (flag == "--tls-min" ? o.tls_min : o.tls_max) = v;
+    } else if (flag == "--client-ca") {
+      if (value.empty()) {
+        return fail(err(flag, "expected a PEM file"));
+      }
+      o.client_ca = std::string(value);
+    } else if (flag == "--client-auth") {
+      if (value == "none") {
+        client_auth = tls::ClientAuth::kNone;
+      } else if (value == "optional") {
+        client_auth = tls::ClientAuth::kOptional;
+      } else if (value == "required") {
+        client_auth = tls::ClientAuth::kRequired;
+      } else {
+        return fail(err(flag, "expected none, optional or required"));
+      }
     } else if (flag == "--config") {
       return fail(err(flag, "not available yet"));
     } else {
@@ -276,6 +303,14 @@ Result<Options, std::string> parse_options(int argc, const char* const* argv) {
                 std::to_string(o.cert_files.size()) + " --cert, " +
                 std::to_string(o.key_files.size()) + " --key)");
   }
+  if (o.tls_min > o.tls_max) {
+    return fail(std::string("--tls-min 1.3 is above --tls-max 1.2"));
+  }
+  if (client_auth && *client_auth != tls::ClientAuth::kNone && !o.client_ca) {
+    return fail(std::string("--client-auth: optional and required need --client-ca FILE"));
+  }
+  o.client_auth = client_auth.value_or(o.client_ca ? tls::ClientAuth::kRequired
+                                                   : tls::ClientAuth::kNone);
   if (o.tap && !o.ports.empty()) {
     return fail(std::string("--tap and --port: choose one (TAP mode creates its own port)"));
   }
@@ -354,6 +389,18 @@ Result<std::vector<crypto::CertifiedKey>, std::string> load_certificates(const O
   return keys;
 }
 
+Result<std::optional<crypto::CaStore>, std::string> load_client_ca(const Options& o) {
+  if (!o.client_ca) {
+    return std::optional<crypto::CaStore>();
+  }
+  auto ca = crypto::CaStore::load(*o.client_ca);
+  if (!ca) {
+    return fail("--client-ca " + *o.client_ca + ": " +
+                std::string(crypto::to_string(ca.error())));
+  }
+  return std::optional<crypto::CaStore>(std::move(ca).value());
+}
+
 const char* usage() {
   return R"(usage: linetls [EAL args --] [options]
 
@@ -363,12 +410,17 @@ const char* usage() {
   --ip CIDR           the engine's own address (default 10.99.0.2/24 in TAP mode)
   --gateway IP        next hop for addresses off the local subnet
   --serve PORT=APP    serve APP on TCP PORT (repeatable): echo | discard | http, or
-                      tls:echo | tls:discard | tls:http (TLS 1.3 terminated in the engine)
+                      tls:echo | tls:discard | tls:http (TLS 1.2/1.3 terminated in the engine)
   --cert FILE         PEM certificate chain, leaf first (repeatable; pairs with --key)
   --key FILE          PEM private key of the preceding --cert; without any --cert a
                       self-signed ECDSA P-256 certificate is generated at start
   --alpn LIST         ALPN protocols to offer, e.g. http/1.1 (default: http/1.1 when a
                       tls:http service exists, else none)
+  --tls-min V         lowest TLS version accepted: 1.2 (default) or 1.3
+  --tls-max V         highest TLS version accepted: 1.2 or 1.3 (default)
+  --client-ca FILE    PEM bundle of CAs for client certificates (mutual TLS)
+  --client-auth MODE  none | optional | required (default: required with --client-ca,
+                      else none)
   --handshake-timeout-ms N   TLS handshake deadline (default 10000)
   --key-update-records N     send a KeyUpdate after N records under one key (default 2^24)
   --ticket-rotation-s N      session ticket key lifetime (default 3600)

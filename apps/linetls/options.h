@@ -15,6 +15,7 @@
 #include "lib/crypto/cert.h"
 #include "lib/engine/apps.h"
 #include "lib/net/addr.h"
+#include "lib/tls/server13.h"
 
 namespace linetls::app {
 
@@ -41,6 +42,13 @@ struct Options {
   std::optional<uint64_t> key_update_records;    // our KeyUpdate after this many records
   unsigned handshake_timeout_ms = 10000;
   unsigned ticket_rotation_s = 3600;
+  // --tls-min / --tls-max: the versions accepted (0x0303 TLS 1.2, 0x0304 TLS 1.3).
+  uint16_t tls_min = 0x0303;
+  uint16_t tls_max = 0x0304;
+  // --client-ca FILE (PEM bundle of trust anchors for client certificates) and
+  // --client-auth; client_auth defaults to kRequired with --client-ca, else kNone.
+  std::optional<std::string> client_ca;
+  tls::ClientAuth client_auth = tls::ClientAuth::kNone;
   bool busy_poll = false;
   int log_level = 2;      // 0 error .. 3 debug
   unsigned mem_mb = 512;  // TAP mode EAL memory (no hugepages)
@@ -58,6 +66,10 @@ std::vector<std::string> effective_alpn(const Options& o);
 // Loads the --cert/--key pairs, in order. Returns them, or a one-line reason naming the
 // file that failed (missing, unreadable, not PEM, key not matching the certificate).
 Result<std::vector<crypto::CertifiedKey>, std::string> load_certificates(const Options& o);
+
+// Loads --client-ca. Returns the trust anchors (nullopt without --client-ca), or a one-line
+// reason naming the file.
+Result<std::optional<crypto::CaStore>, std::string> load_client_ca(const Options& o);
 
 // The --help text.
 const char* usage();

@@ -352,13 +352,15 @@ bool iequals(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-std::string http_response_head(const HttpRequest& req, uint64_t body_len) {
+std::string http_response_head(const HttpRequest& req, uint64_t body_len,
+                               std::string_view extra_headers) {
   std::string head = "HTTP/1.1 200 OK\r\nServer: linetls\r\nContent-Type: ";
   head += req.is_bytes ? "application/octet-stream" : "text/plain";
   head += "\r\nContent-Length: " + std::to_string(body_len) + "\r\n";
   if (req.close) {
     head += "Connection: close\r\n";
   }
+  head += extra_headers;
   head += "\r\n";
   return head;
 }

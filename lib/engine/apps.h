@@ -26,7 +26,7 @@ enum class AppKind : uint8_t { kEcho, kDiscard, kHttp };
 struct ServiceSpec {
   uint16_t port = 0;
   AppKind app = AppKind::kEcho;
-  bool tls = false;  // TLS 1.3 terminated in the engine (tls_service.h), APP over plaintext
+  bool tls = false;  // TLS 1.2/1.3 terminated in the engine (tls_service.h), APP over plaintext
 };
 // Parses "PORT=APP" or "PORT=tls:APP"; a one-line reason on failure.
 Result<ServiceSpec, std::string> parse_service(std::string_view spec);
@@ -60,8 +60,10 @@ std::optional<HttpRequest> parse_http_request(std::string_view head) noexcept;
 inline constexpr size_t kHttpMaxHead = 8192;
 inline constexpr uint64_t kHttpMaxBytes = uint64_t{1} << 40;
 // The status line and headers of the 200 answer to req (its body: body_len bytes), ending
-// with the empty line. Shared by the plain and the TLS responders.
-std::string http_response_head(const HttpRequest& req, uint64_t body_len);
+// with the empty line. Shared by the plain and the TLS responders. extra_headers (each
+// "Name: value\r\n") go after the standard ones.
+std::string http_response_head(const HttpRequest& req, uint64_t body_len,
+                               std::string_view extra_headers = {});
 inline constexpr std::string_view kHttpDefaultPage = "linetls: hello from a userspace TCP stack\n";
 inline constexpr std::string_view kHttp400 =
     "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";

@@ -18,8 +18,9 @@ using net::tcp::Connection;
 namespace {
 
 constexpr uint64_t kRotationCheckNs = 1'000'000'000;
-// A record needs its header, inner type and tag around the content.
-constexpr size_t kOverhead = tls::kProtectedOverhead;
+// A record needs its header, inner type and tag around the content (TLS 1.3), or its header,
+// explicit nonce and tag (TLS 1.2 AES-GCM, the most of either version).
+constexpr size_t kOverhead = std::max<size_t>(tls::kProtectedOverhead, 5 + 8 + 16);
 // Room kept free when sizing an application record: the session may have to put a
 // KeyUpdate (a 27-byte record, kKeyUpdateBarrierLen at most) in front of it.
 constexpr size_t kKeyUpdateReserve = tls::kKeyUpdateBarrierLen;
@@ -42,6 +43,43 @@ Result<void, tls::Error> rotate_ticket_keys(tls::TicketKeys& keys, uint64_t epoc
   return keys.rotate_to(static_cast<uint32_t>(epoch), master);
 }
 
+// "1.2"/"1.3" for the X-TLS-Version header.
+std::string_view version_name(uint16_t v) { return v == tls::kTls12 ? "1.2" : "1.3"; }
+
+// A header value made safe: control characters (CR, LF, ...) become '?'.
+std::string header_value(std::string_view v) {
+  std::string out(v);
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      c = '?';
+    }
+  }
+  return out;
+}
+
+std::string hex(std::span<const uint8_t> b) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(b.size() * 2);
+  for (uint8_t x : b) {
+    out += kDigits[x >> 4];
+    out += kDigits[x & 15];
+  }
+  return out;
+}
+
+// Errors that mean the client's certificate or its CertificateVerify was refused.
+bool is_client_cert_error(tls::Error e) {
+  const tls::AlertDescription a = tls::to_alert(e);
+  return a == tls::AlertDescription::kBadCertificate ||
+         a == tls::AlertDescription::kUnknownCa ||
+         a == tls::AlertDescription::kCertificateExpired ||
+         a == tls::AlertDescription::kCertificateRequired ||
+         a == tls::AlertDescription::kDecryptError ||
+         a == tls::AlertDescription::kUnsupportedCertificate ||
+         a == tls::AlertDescription::kCertificateUnknown;
+}
+
 // Frees the segments of a chain one by one (they may be linked without a consistent head).
 void free_segments(rte_mbuf* m) {
   while (m != nullptr) {
@@ -58,13 +96,14 @@ void free_segments(rte_mbuf* m) {
 // One TLS connection: the session, the received bytes not yet consumed, the plaintext
 // application's state and the engine's bookkeeping flags.
 struct TlsEngine::Conn {
-  Conn(const tls::ServerConfig13& config, const tls::SessionLimits& limits) noexcept
+  Conn(const tls::ServerSessionConfig& config, const tls::SessionLimits& limits) noexcept
       : session(config, limits) {}
 
   Connection* tcp = nullptr;  // nullptr once TCP reported on_closed
   uint64_t serial = 0;
   AppKind app = AppKind::kEcho;
-  tls::ServerSession13 session;
+  tls::ServerSession session;
+  std::string tls_headers;  // http: X-TLS-* and X-Client-* lines, set at the handshake
 
   // Received segments, linked through ->next; [rx_head, cur) are deframed and wait to be
   // freed once no queued op can point into them; cur/cur_off is the deframing cursor.
@@ -167,7 +206,7 @@ struct TlsEngine::Conn {
         return;
       }
       const uint64_t body = req->is_bytes ? req->body_len : kHttpDefaultPage.size();
-      start(http_response_head(*req, body));
+      start(http_response_head(*req, body, tls_headers));
       body_left = req->head ? 0 : body;
       default_page = !req->is_bytes;
       close_after = req->close;
@@ -227,7 +266,7 @@ struct TlsEngine::Conn {
 
 struct TlsEngine::OpEntry {
   Conn* conn = nullptr;
-  tls::RecordSlot slot;
+  tls::AnySlot slot;
 };
 
 class TlsEngine::Listener final : public net::tcp::Handler {
@@ -290,6 +329,30 @@ Result<std::unique_ptr<TlsEngine>, std::string> TlsEngine::create(const TlsSetti
   e->config_.certificates = settings.certificates;
   e->config_.alpn = settings.alpn;
   e->config_.ticket_keys = e->ticket_keys_.get();
+  e->config_.client_auth = settings.client_auth;
+  e->config_.client_ca = settings.client_ca;
+  e->config12_.certificates = settings.certificates12;
+  e->config12_.alpn = settings.alpn;
+  e->config12_.ticket_keys = e->ticket_keys_.get();
+  e->config12_.client_auth = static_cast<tls::v12::ClientAuth>(settings.client_auth);
+  e->config12_.client_ca = settings.client_ca;
+  if (settings.client_ca != nullptr) {
+    const auto names = settings.client_ca->subject_names();
+    e->config12_.client_ca_names.assign(names.begin(), names.end());
+  }
+  e->config12_.tls13_enabled = settings.tls_max == tls::kTls13;
+  e->session_cache_ = std::make_unique<tls::v12::SessionCache12>(
+      std::max<size_t>(settings.session_cache_entries, 1));
+  e->config12_.session_cache = e->session_cache_.get();
+  e->session_config_.tls13 = &e->config_;
+  e->session_config_.tls12 = &e->config12_;
+  e->session_config_.versions = {settings.tls_min, settings.tls_max};
+  if (!tls::v12::valid_range(e->session_config_.versions)) {
+    return fail(std::string("tls: bad version range"));
+  }
+  if (settings.client_auth != tls::ClientAuth::kNone && settings.client_ca == nullptr) {
+    return fail(std::string("tls: client certificates need a CA bundle"));
+  }
   e->limits_.key_update_records = settings.key_update_records;
   return e;
 }
@@ -302,7 +365,7 @@ net::tcp::Handler* TlsEngine::listener(AppKind app) {
 // ---- TCP callbacks (run during net input, timers and our own phases).
 
 void TlsEngine::on_connected(Connection* c, AppKind app) noexcept {
-  Conn* k = new Conn(config_, limits_);
+  Conn* k = new Conn(session_config_, limits_);
   k->tcp = c;
   k->app = app;
   k->serial = next_serial_++;
@@ -409,12 +472,12 @@ bool TlsEngine::collect(Conn* k) noexcept {
       k->held.reset();
       return true;
     }
-    if (*a == tls::ServerSession13::Accepted::kBatchFull) {
+    if (*a == tls::ServerSession::Accepted::kBatchFull) {
       k->held = rec;
       return false;
     }
     k->held.reset();
-    if (*a == tls::ServerSession13::Accepted::kQueued && !k->in_batch) {
+    if (*a == tls::ServerSession::Accepted::kQueued && !k->in_batch) {
       k->in_batch = true;
       in_batch_.push_back(k);
     }
@@ -457,27 +520,47 @@ void TlsEngine::count_handshake(Conn* k) noexcept {
   if (!k->session.take_handshake_completed()) {
     return;
   }
-  const tls::Server13& m = k->session.machine();
+  const tls::ServerSession& s = k->session;
   counters_.inc(TlsCounter::kHandshakes);
-  counters_.inc(TlsCounter::kTls13);
-  if (m.resumed()) {
+  counters_.inc(s.version() == tls::kTls12 ? TlsCounter::kTls12 : TlsCounter::kTls13);
+  if (s.resumed()) {
     counters_.inc(TlsCounter::kHandshakesResumed);
   }
-  if (m.sent_hello_retry_request()) {
+  if (s.hello_retry_request_sent()) {
     counters_.inc(TlsCounter::kHelloRetryRequests);
   }
-  switch (m.secrets().suite.suite) {
-    case tls::CipherSuite::kAes128GcmSha256:
+  switch (s.suite_code()) {
+    case 0x1301:
       counters_.inc(TlsCounter::kSuiteAes128);
       break;
-    case tls::CipherSuite::kAes256GcmSha384:
+    case 0x1302:
       counters_.inc(TlsCounter::kSuiteAes256);
       break;
-    case tls::CipherSuite::kChacha20Poly1305Sha256:
+    case 0x1303:
       counters_.inc(TlsCounter::kSuiteChacha20);
       break;
+    case 0xC02B:
+      counters_.inc(TlsCounter::kSuite12EcdsaAes128);
+      break;
+    case 0xC02C:
+      counters_.inc(TlsCounter::kSuite12EcdsaAes256);
+      break;
+    case 0xC02F:
+      counters_.inc(TlsCounter::kSuite12RsaAes128);
+      break;
+    case 0xC030:
+      counters_.inc(TlsCounter::kSuite12RsaAes256);
+      break;
+    case 0xCCA8:
+      counters_.inc(TlsCounter::kSuite12RsaChacha20);
+      break;
+    case 0xCCA9:
+      counters_.inc(TlsCounter::kSuite12EcdsaChacha20);
+      break;
+    default:
+      break;
   }
-  switch (m.group()) {
+  switch (s.group()) {
     case crypto::NamedGroup::kX25519:
       counters_.inc(TlsCounter::kGroupX25519);
       break;
@@ -487,6 +570,24 @@ void TlsEngine::count_handshake(Conn* k) noexcept {
     case crypto::NamedGroup::kSecp384r1:
       counters_.inc(TlsCounter::kGroupP384);
       break;
+  }
+  const tls::ClientAuth auth = settings_.client_auth;
+  const crypto::VerifiedIdentity* id = s.client_identity();
+  if (auth != tls::ClientAuth::kNone) {
+    counters_.inc(TlsCounter::kMtlsHandshakes);
+    counters_.inc(id != nullptr ? TlsCounter::kClientCertVerified : TlsCounter::kClientCertMissing);
+  }
+  if (k->app == AppKind::kHttp) {
+    std::string h = "X-TLS-Version: ";
+    h += version_name(s.version());
+    h += "\r\nX-TLS-Cipher: ";
+    h += s.suite_name();
+    h += "\r\n";
+    if (id != nullptr) {
+      h += "X-Client-Subject: " + header_value(id->subject) + "\r\n";
+      h += "X-Client-SHA256: " + hex(id->sha256_fingerprint.view()) + "\r\n";
+    }
+    k->tls_headers = std::move(h);
   }
 }
 
@@ -626,7 +727,7 @@ bool TlsEngine::build_records(Conn* k) noexcept {
       break;
     }
     const auto out = k->session.next_output(std::max<size_t>(max_content, 1));
-    if (out.kind != tls::ServerSession13::OutKind::kNone) {
+    if (out.kind != tls::ServerSession::OutKind::kNone) {
       if (out.record_len > room) {
         blocked = room != 0;
         break;
@@ -668,7 +769,7 @@ bool TlsEngine::build_records(Conn* k) noexcept {
       }
       OpEntry& e = ops_[batch_->size()];
       e.conn = k;
-      const size_t len = tls::ServerSession13::record_len(k->prepared_len);
+      const size_t len = k->session.record_len(k->prepared_len);
       if (len > room) {
         blocked = true;  // retried next poll (a KeyUpdate went first and took the room)
         break;
@@ -685,10 +786,10 @@ bool TlsEngine::build_records(Conn* k) noexcept {
         if (batch_->full()) {
           return false;
         }
-        if (k->session.next_output(1).kind == tls::ServerSession13::OutKind::kNone) {
+        if (k->session.next_output(1).kind == tls::ServerSession::OutKind::kNone) {
           break;  // not writable any more (cannot happen: close() waits for us)
         }
-        continue;  // a KeyUpdate goes first
+        continue;  // a KeyUpdate (1.3) or the close_notify at the GCM limit (1.2) goes first
       }
       k->sendq.push_back(k->prepared);
       k->prepared = nullptr;
@@ -710,12 +811,12 @@ bool TlsEngine::build_records(Conn* k) noexcept {
           blocked = room != 0;
           break;
         }
-        rte_mbuf* m = alloc_record(tls::ServerSession13::record_len(content));
+        rte_mbuf* m = alloc_record(k->session.record_len(content));
         if (m == nullptr) {
           blocked = true;
           break;
         }
-        k->produce(rte_pktmbuf_mtod(m, uint8_t*) + tls::kRecordHeaderLen, content);
+        k->produce(rte_pktmbuf_mtod(m, uint8_t*) + k->session.content_offset(), content);
         k->prepared = m;
         k->prepared_len = content;
         continue;
@@ -947,14 +1048,22 @@ void TlsEngine::destroy(Conn* k) noexcept {
   const auto err = k->session.error();
   if (!k->session.handshake_done() && err && *err != tls::Error::kHandshakeTimeout) {
     counters_.inc(TlsCounter::kHandshakeFailures);
+    if (*err == tls::Error::kProtocolVersion) {
+      counters_.inc(TlsCounter::kVersionRefused);
+    } else if (*err == tls::Error::kInappropriateFallback) {
+      counters_.inc(TlsCounter::kFallbackRefused);
+    } else if (settings_.client_auth != tls::ClientAuth::kNone && is_client_cert_error(*err)) {
+      counters_.inc(TlsCounter::kClientCertRejected);
+    }
   }
   if (log_enabled(LogLevel::kDebug)) {
     const std::string_view e = err ? tls::to_string(*err) : std::string_view("none");
-    LT_DEBUG("tls: conn %llu %s closed: handshake=%s resumed=%d opened=%llu/%lluB "
+    LT_DEBUG("tls: conn %llu %s closed: version=%04x handshake=%s resumed=%d opened=%llu/%lluB "
              "sealed=%llu/%lluB key_updates=%llu/%llu alert_sent=%d alert_received=%d "
              "error=%.*s assembled=%llu",
              static_cast<unsigned long long>(k->serial), std::string(to_string(k->app)).c_str(),
-             k->session.handshake_done() ? "done" : "incomplete", k->session.machine().resumed(),
+             k->session.version(), k->session.handshake_done() ? "done" : "incomplete",
+             k->session.resumed(),
              static_cast<unsigned long long>(s.records_opened),
              static_cast<unsigned long long>(s.bytes_opened),
              static_cast<unsigned long long>(s.records_sealed),

@@ -1,7 +1,10 @@
-// engine::TlsEngine: TLS 1.3 termination on one worker (ARCHITECTURE.md "The poll loop",
-// "Buffers"). Serves every `--serve PORT=tls:APP` listener of the worker: TCP below, a
-// tls::ServerSession13 per connection, and a plaintext application (echo, discard, http)
-// above.
+// engine::TlsEngine: TLS 1.2 and 1.3 termination on one worker (ARCHITECTURE.md "The poll
+// loop", "Buffers"). Serves every `--serve PORT=tls:APP` listener of the worker: TCP below, a
+// tls::ServerSession per connection (the version-dispatching facade over ServerSession13 and
+// v12::ServerSession12: the ClientHello picks the version), and a plaintext application
+// (echo, discard, http) above. One ServerConfig13 and one ServerConfig12 per worker share
+// the certificates, the client CA and the ticket keys; TLS 1.2 session IDs resume from a
+// per-worker SessionCache12.
 //
 // The worker drives it in two phases around its application phase:
 //
@@ -15,8 +18,10 @@
 //   tls_seal  Every connection with something to send builds its records in mbufs: header
 //             in the first 5 bytes, content written by the application directly at offset 5
 //             (the http /bytes/N body is generated straight into the record), inner type and
-//             tag after it. Every seal of every connection goes into one batch, run once;
-//             then batch_done() per session and tcp.send() of the records in order.
+//             tag after it (TLS 1.2 AES-GCM: content at offset 13, after the explicit
+//             nonce; the session's content_offset() and record_len() say). Every seal of
+//             every connection goes into one batch, run once; then batch_done() per session
+//             and tcp.send() of the records in order.
 //
 // Buffers. Received bytes stay in the mbufs TCP delivered: a record inside one segment is
 // opened in place there. A record spanning segments is assembled by the session's deframer
@@ -49,6 +54,9 @@
 #include "lib/tls/server13.h"
 #include "lib/tls/session13.h"
 #include "lib/tls/ticket13.h"
+#include "lib/tls/v12/resumption12.h"
+#include "lib/tls/v12/server12.h"
+#include "lib/tls/v12/server_session.h"
 
 struct rte_mempool;
 struct rte_mbuf;
@@ -61,6 +69,13 @@ using AeadBatchFactory = std::function<std::unique_ptr<crypto::AeadBatch>(uint32
 struct TlsSettings {
   // Borrowed: the CertifiedKeys behind them outlive every worker.
   std::vector<tls::ServerCertificate> certificates;
+  std::vector<tls::v12::Certificate12> certificates12;  // the same keys, for TLS 1.2
+  uint16_t tls_min = tls::kTls12;  // accepted versions (--tls-min / --tls-max)
+  uint16_t tls_max = tls::kTls13;
+  // Client certificates (both versions): the trust anchors, borrowed (outlive every worker).
+  tls::ClientAuth client_auth = tls::ClientAuth::kNone;
+  const crypto::CaStore* client_ca = nullptr;
+  size_t session_cache_entries = 16384;  // TLS 1.2 session IDs, per worker
   std::vector<std::string> alpn;  // server preference; empty: no ALPN
   uint32_t handshake_timeout_ms = 10000;
   uint64_t key_update_records = uint64_t{1} << 24;
@@ -80,9 +95,22 @@ enum class TlsCounter : uint16_t {
   kHandshakeFailures,
   kHandshakeTimeouts,
   kTls13,
+  kTls12,
   kSuiteAes128,
   kSuiteAes256,
   kSuiteChacha20,
+  kSuite12EcdsaAes128,
+  kSuite12EcdsaAes256,
+  kSuite12RsaAes128,
+  kSuite12RsaAes256,
+  kSuite12RsaChacha20,
+  kSuite12EcdsaChacha20,
+  kVersionRefused,    // protocol_version sent: no version in common, SSLv2/3, TLS 1.0/1.1
+  kFallbackRefused,   // inappropriate_fallback sent (RFC 7507)
+  kMtlsHandshakes,    // handshakes that asked for a client certificate
+  kClientCertVerified,
+  kClientCertMissing,  // client_auth optional, none given
+  kClientCertRejected,  // handshake failed over the client's certificate or its signature
   kGroupX25519,
   kGroupP256,
   kGroupP384,
@@ -129,9 +157,22 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(TlsCounter::kC
                         "handshake_failures",
                         "handshake_timeouts",
                         "tls13",
+                        "tls12",
                         "suite.tls13_aes_128_gcm_sha256",
                         "suite.tls13_aes_256_gcm_sha384",
                         "suite.tls13_chacha20_poly1305_sha256",
+                        "suite.tls12_ecdhe_ecdsa_aes_128_gcm_sha256",
+                        "suite.tls12_ecdhe_ecdsa_aes_256_gcm_sha384",
+                        "suite.tls12_ecdhe_rsa_aes_128_gcm_sha256",
+                        "suite.tls12_ecdhe_rsa_aes_256_gcm_sha384",
+                        "suite.tls12_ecdhe_rsa_chacha20_poly1305_sha256",
+                        "suite.tls12_ecdhe_ecdsa_chacha20_poly1305_sha256",
+                        "version_refused",
+                        "fallback_refused",
+                        "mtls.handshakes",
+                        "mtls.client_cert_verified",
+                        "mtls.client_cert_missing",
+                        "mtls.client_cert_rejected",
                         "group.x25519",
                         "group.secp256r1",
                         "group.secp384r1",
@@ -245,6 +286,9 @@ class TlsEngine {
   std::unique_ptr<crypto::AeadBatch> ticket_batch_;  // TicketKeys clears its batch per op
   std::unique_ptr<tls::TicketKeys> ticket_keys_;
   tls::ServerConfig13 config_;
+  tls::v12::ServerConfig12 config12_;
+  std::unique_ptr<tls::v12::SessionCache12> session_cache_;
+  tls::ServerSessionConfig session_config_;  // points at config_ and config12_
   tls::SessionLimits limits_;
   std::vector<std::unique_ptr<Listener>> listeners_;
 

@@ -92,6 +92,15 @@ TEST(Options, BadCommandLinesAreRejectedWithAReason) {
       {{"--tap", "t0", "--key-update-records", "0"}, "--key-update-records"},
       {{"--tap", "t0", "--handshake-timeout-ms", "x"}, "--handshake-timeout-ms"},
       {{"--tap", "t0", "--config", "x.toml"}, "--config"},
+      {{"--tap", "t0", "--tls-min", "1.1"}, "--tls-min"},
+      {{"--tap", "t0", "--tls-max", "1.0"}, "--tls-max"},
+      {{"--tap", "t0", "--tls-max", "tls1.3"}, "--tls-max"},
+      {{"--tap", "t0", "--tls-min", "1.3", "--tls-max", "1.2"}, "--tls-min"},
+      {{"--tap", "t0", "--client-auth", "maybe"}, "--client-auth"},
+      {{"--tap", "t0", "--client-auth", "required"}, "--client-ca"},
+      {{"--tap", "t0", "--client-auth", "optional"}, "--client-ca"},
+      {{"--tap", "t0", "--client-ca"}, "--client-ca"},
+      {{"--tap", "t0", "--client-ca", ""}, "--client-ca"},
   };
   for (const Case& c : cases) {
     auto o = parse(c.args);
@@ -175,6 +184,65 @@ TEST(Options, BadCertificateFilesAreRejectedWithAReason) {
     EXPECT_NE(keys.error().find(c.must_mention), std::string::npos) << keys.error();
     EXPECT_EQ(keys.error().find('\n'), std::string::npos) << "one line: " << keys.error();
   }
+}
+
+TEST(Options, TlsVersionsAndClientAuth) {
+  auto d = parse({"--tap", "t0", "--serve", "443=tls:http"});
+  ASSERT_TRUE(d.ok()) << d.error();
+  EXPECT_EQ(d->tls_min, 0x0303);
+  EXPECT_EQ(d->tls_max, 0x0304);
+  EXPECT_FALSE(d->client_ca);
+  EXPECT_EQ(d->client_auth, tls::ClientAuth::kNone);
+
+  struct Case {
+    std::vector<const char*> args;
+    uint16_t min, max;
+    tls::ClientAuth auth;
+  };
+  const Case cases[] = {
+      {{"--tls-min", "1.3"}, 0x0304, 0x0304, tls::ClientAuth::kNone},
+      {{"--tls-max", "1.2"}, 0x0303, 0x0303, tls::ClientAuth::kNone},
+      {{"--tls-min=1.2", "--tls-max=1.3"}, 0x0303, 0x0304, tls::ClientAuth::kNone},
+      {{"--client-ca", "ca.pem"}, 0x0303, 0x0304, tls::ClientAuth::kRequired},
+      {{"--client-ca", "ca.pem", "--client-auth", "optional"}, 0x0303, 0x0304,
+       tls::ClientAuth::kOptional},
+      {{"--client-auth", "required", "--client-ca", "ca.pem"}, 0x0303, 0x0304,
+       tls::ClientAuth::kRequired},
+      {{"--client-ca", "ca.pem", "--client-auth", "none"}, 0x0303, 0x0304,
+       tls::ClientAuth::kNone},
+      {{"--client-auth", "none"}, 0x0303, 0x0304, tls::ClientAuth::kNone},
+  };
+  for (const Case& c : cases) {
+    std::vector<const char*> args = {"--tap", "t0", "--serve", "443=tls:http"};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    auto o = parse(args);
+    ASSERT_TRUE(o.ok()) << o.error();
+    EXPECT_EQ(o->tls_min, c.min) << c.args[0];
+    EXPECT_EQ(o->tls_max, c.max) << c.args[0];
+    EXPECT_EQ(o->client_auth, c.auth) << c.args[0];
+  }
+}
+
+TEST(Options, BadClientCaFilesAreRejectedWithAReason) {
+  const std::string dir = ::testing::TempDir();
+  const std::string garbage = dir + "/linetls_garbage_ca.pem";
+  {
+    std::ofstream f(garbage);
+    f << "not a certificate\n";
+  }
+  for (const std::string& file : {dir + "/linetls_missing_ca.pem", garbage}) {
+    auto o = parse({"--tap", "t0", "--serve", "443=tls:http", "--client-ca", file.c_str()});
+    ASSERT_TRUE(o.ok()) << o.error();
+    auto ca = load_client_ca(*o);
+    ASSERT_FALSE(ca.ok());
+    EXPECT_NE(ca.error().find("--client-ca " + file), std::string::npos) << ca.error();
+    EXPECT_EQ(ca.error().find('\n'), std::string::npos) << "one line: " << ca.error();
+  }
+  auto none = parse({"--tap", "t0"});
+  ASSERT_TRUE(none.ok());
+  auto ca = load_client_ca(*none);
+  ASSERT_TRUE(ca.ok());
+  EXPECT_FALSE(ca->has_value());
 }
 
 TEST(Options, HelpNeedsNothingElse) {
