@@ -25,10 +25,9 @@ s_client, gnutls-cli, Python's ssl) against the engine's tls:http and tls:echo s
 - at stop: exit code 0, and the tls.* counters (handshakes, tls12, suites, groups,
   resumptions, mtls.*, alert_sent.<name>) match what the clients did.
 
-Two cases pin engine behaviour still missing and are marked expectedFailure (each says
-why): the ECDSA leaf's curve against the client's supported_groups (test_1g), and
-mtls.client_cert_rejected for TLS 1.2 "no certificate" refusals (test_4c). When fixed,
-they report an unexpected success: remove the marker.
+One case pins engine behaviour still missing and is marked expectedFailure (it says why):
+mtls.client_cert_rejected for TLS 1.2 "no certificate" refusals (test_4c). When fixed, it
+reports an unexpected success: remove the marker.
 
 The whole test took 4.7 s with the gcc build and 5.0 s with build-san when written.
 
@@ -344,14 +343,12 @@ class TapTls12Test(unittest.TestCase):
                     self.assertIn(f"subject=CN = {subject}", out)
                     self.assertIn("Extended master secret: yes", out)
 
-    @unittest.expectedFailure  # engine: see the comment
     def test_1g_ecdsa_certificate_curve(self):
         # RFC 8422 §5.3: "If the client has used a Supported Elliptic Curves Extension, the
         # public key in the server's certificate MUST respect the client's choice of
         # elliptic curves." A client that takes only X25519 and P-384 gets the RSA leaf
         # when it offers RSA suites too, and handshake_failure when it offers only ECDSA
-        # ones. Engine at 2f521dc+: it sends the P-256 ECDSA leaf anyway, and s_client
-        # aborts ("wrong curve", illegal_parameter alert).
+        # ones (s_client would abort with "wrong curve" otherwise).
         failures = []
         out, err = self.s_client("-tls1_2", "-groups", "X25519:P-384")
         if "New, TLSv1.2" in out:
@@ -663,6 +660,8 @@ class TapTls12Test(unittest.TestCase):
             n = tls.get("suite." + name, 0)
             if suite == "ECDHE-ECDSA-AES128-GCM-SHA256":
                 self.assertGreaterEqual(n, 2, (suite, tls))
+            elif suite == "ECDHE-RSA-AES128-GCM-SHA256":  # the matrix, plus test_1g's
+                self.assertEqual(n, 4, (suite, tls))
             else:  # the matrix: 3 groups each, 2 for ECDSA (P-384 in test_1h)
                 self.assertEqual(n, 2 if "ECDSA" in suite else 3, (suite, tls))
         self.assertEqual(sum(tls.get("suite." + n, 0) for n in SUITES12.values()),

@@ -100,6 +100,26 @@ Result<ClientHello12Extensions, Error> read_tls12_extensions(const ClientHello& 
   return x;
 }
 
+
+// RFC 8422 §5.1: with the Supported Elliptic Curves extension present, an ECDSA
+// certificate's key must be on a curve the client listed, or the client cannot verify the
+// ServerKeyExchange signature (OpenSSL aborts with "wrong curve").
+bool curve_offered(crypto::KeyType type, const ClientHello& ch) {
+  if (!ch.has(ExtensionType::kSupportedGroups)) {
+    return true;
+  }
+  switch (type) {
+    case crypto::KeyType::kEcdsaP256:
+      return u16_list_contains(ch.supported_groups,
+                               static_cast<uint16_t>(crypto::NamedGroup::kSecp256r1));
+    case crypto::KeyType::kEcdsaP384:
+      return u16_list_contains(ch.supported_groups,
+                               static_cast<uint16_t>(crypto::NamedGroup::kSecp384r1));
+    default:
+      return true;
+  }
+}
+
 }  // namespace
 
 Server12::Server12(const ServerConfig12& config) noexcept : config_(config) {}
@@ -239,7 +259,8 @@ Result<Server12::Chosen, Error> Server12::negotiate(const ClientHello& ch) const
     for (int pass = sni.empty() ? 1 : 0; pass < 2 && !found; pass++) {
       for (size_t i = 0; i < config_.certificates.size() && !found; i++) {
         const Certificate12& cert = config_.certificates[i];
-        if (cert.key == nullptr || !key_serves(cert.key->type(), info.auth)) {
+        if (cert.key == nullptr || !key_serves(cert.key->type(), info.auth) ||
+            !curve_offered(cert.key->type(), ch)) {
           continue;
         }
         if (pass == 0 && std::none_of(cert.names.begin(), cert.names.end(),

@@ -314,9 +314,16 @@ TEST(Handshake12, EverySuiteGroupAndCertificate) {
       for (NamedGroup group : {NamedGroup::kX25519, NamedGroup::kSecp256r1, NamedGroup::kSecp384r1}) {
         ServerConfig12 sc;
         sc.certificates = {Certificate12::from(*cc.key)};
+        sc.groups = {group};  // the key exchange group under test
         ClientConfig12 cc12;
         cc12.cipher_suites = {static_cast<uint16_t>(suite)};
         cc12.groups = {static_cast<uint16_t>(group)};
+        // RFC 8422 §5.1: an ECDSA certificate's curve must be among the client's groups.
+        if (cc.key == &certs().ecdsa256 && group != NamedGroup::kSecp256r1) {
+          cc12.groups.push_back(static_cast<uint16_t>(NamedGroup::kSecp256r1));
+        } else if (cc.key == &certs().ecdsa384 && group != NamedGroup::kSecp384r1) {
+          cc12.groups.push_back(static_cast<uint16_t>(NamedGroup::kSecp384r1));
+        }
         ServerEnd s(sc);
         ClientEnd c(cc12);
         pump(c, s);
@@ -378,6 +385,31 @@ TEST(Handshake12, PreferencesSniAndAlpn) {
   pump(c2, s2);
   expect_connected(c2, s2);
   EXPECT_EQ(s2.m.certificate_index(), 1u);
+}
+
+// RFC 8422 §5.1: the ECDSA certificate's curve must be one the client supports. A client
+// offering X25519 and P-384 only gets the RSA certificate (and an RSA suite) instead of the
+// P-256 ECDSA one, and handshake_failure when it offers ECDSA suites only.
+TEST(Handshake12, EcdsaCertificateCurveMustBeOffered) {
+  Configs st;  // server: ECDSA P-256 then RSA
+  st.client.cipher_suites = {0xC02B, 0xC02F};
+  st.client.groups = {static_cast<uint16_t>(NamedGroup::kX25519),
+                      static_cast<uint16_t>(NamedGroup::kSecp384r1)};
+  ServerEnd s(st.server);
+  ClientEnd c(st.client);
+  pump(c, s);
+  expect_connected(c, s);
+  EXPECT_EQ(s.m.suite().suite, CipherSuite::kEcdheRsaAes128GcmSha256);
+  EXPECT_EQ(s.m.certificate_index(), 1u);
+
+  Configs only_ecdsa;
+  only_ecdsa.client.cipher_suites = {0xC02B};
+  only_ecdsa.client.groups = st.client.groups;
+  ServerEnd s2(only_ecdsa.server);
+  ClientEnd c2(only_ecdsa.client);
+  pump(c2, s2);
+  ASSERT_TRUE(s2.error);
+  EXPECT_EQ(to_alert(*s2.error), AlertDescription::kHandshakeFailure);
 }
 
 struct ClientCertCase {
