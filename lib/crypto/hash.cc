@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <initializer_list>
 
 #include "lib/crypto/ossl_util.h"
 
@@ -12,10 +13,6 @@ namespace {
 
 ossl::Md to_md(HashAlgo algo) noexcept {
   return algo == HashAlgo::kSha256 ? ossl::Md::kSha256 : ossl::Md::kSha384;
-}
-
-const char* md_name(HashAlgo algo) noexcept {
-  return algo == HashAlgo::kSha256 ? "SHA2-256" : "SHA2-384";
 }
 
 std::span<const uint8_t> as_bytes(std::string_view s) noexcept {
@@ -111,34 +108,105 @@ Result<Digest, Error> hash(HashAlgo algo, std::span<const uint8_t> data) noexcep
 }
 
 // ---- Hmac ---------------------------------------------------------------------------------
+//
+// HMAC (RFC 2104 §2) built on the thread's fetched EVP_MD: K0 is the key zero-padded to the
+// block size B (hashed first if longer than B); MAC = H(K0 ^ opad || H(K0 ^ ipad || m)).
+
+namespace {
+
+constexpr size_t block_len(HashAlgo algo) noexcept { return algo == HashAlgo::kSha256 ? 64 : 128; }
+constexpr size_t kMaxBlockLen = 128;
+
+// Writes K0 for key into k0 (block_len(algo) bytes).
+bool make_k0(HashAlgo algo, const EVP_MD* md, std::span<const uint8_t> key,
+             std::span<uint8_t> k0) noexcept {
+  std::memset(k0.data(), 0, k0.size());
+  if (key.size() <= k0.size()) {
+    if (!key.empty()) {
+      std::memcpy(k0.data(), key.data(), key.size());
+    }
+    return true;
+  }
+  unsigned int len = 0;
+  return EVP_Digest(key.data(), key.size(), k0.data(), &len, md, nullptr) == 1 &&
+         len == hash_len(algo);
+}
+
+// Restarts ctx as H(K0 ^ pad || ...).
+bool start_keyed(EVP_MD_CTX* ctx, const EVP_MD* md, std::span<const uint8_t> k0,
+                 uint8_t pad) noexcept {
+  uint8_t block[kMaxBlockLen];
+  for (size_t i = 0; i < k0.size(); i++) {
+    block[i] = k0[i] ^ pad;
+  }
+  const bool ok = EVP_DigestInit_ex(ctx, md, nullptr) == 1 &&
+                  EVP_DigestUpdate(ctx, block, k0.size()) == 1;
+  secure_wipe(block);
+  return ok;
+}
+
+// Finishes the MAC whose inner hash is in inner, using outer as scratch; writes
+// hash_len(algo) bytes to out.
+bool finish_keyed(HashAlgo algo, EVP_MD_CTX* inner, EVP_MD_CTX* outer, const EVP_MD* md,
+                  std::span<const uint8_t> k0, uint8_t* out) noexcept {
+  uint8_t ih[kMaxHashLen];
+  unsigned int len = 0;
+  unsigned int out_len = 0;
+  const bool ok = EVP_DigestFinal_ex(inner, ih, &len) == 1 && len == hash_len(algo) &&
+                  start_keyed(outer, md, k0, 0x5c) && EVP_DigestUpdate(outer, ih, len) == 1 &&
+                  EVP_DigestFinal_ex(outer, out, &out_len) == 1 && out_len == len;
+  secure_wipe(ih);
+  return ok;
+}
+
+// Two digest contexts per thread for one-shot MACs (HKDF, hmac()): each call leaves them
+// ready for the next, so the key schedule allocates nothing per MAC.
+struct MacScratch {
+  ossl::EvpMdCtxPtr inner{EVP_MD_CTX_new()};
+  ossl::EvpMdCtxPtr outer{EVP_MD_CTX_new()};
+};
+
+// out (hash_len(algo) bytes, not aliasing the inputs) = HMAC-algo(key, parts[0] || ...).
+bool hmac_oneshot(HashAlgo algo, std::span<const uint8_t> key,
+                  std::initializer_list<std::span<const uint8_t>> parts, uint8_t* out) noexcept {
+  thread_local MacScratch scratch;
+  const EVP_MD* md = ossl::md(to_md(algo));
+  uint8_t k0[kMaxBlockLen];
+  const std::span<uint8_t> k0_view(k0, block_len(algo));
+  bool ok = md != nullptr && scratch.inner && scratch.outer && make_k0(algo, md, key, k0_view) &&
+            start_keyed(scratch.inner.get(), md, k0_view, 0x36);
+  for (std::span<const uint8_t> p : parts) {
+    ok = ok && (p.empty() || EVP_DigestUpdate(scratch.inner.get(), p.data(), p.size()) == 1);
+  }
+  ok = ok && finish_keyed(algo, scratch.inner.get(), scratch.outer.get(), md, k0_view, out);
+  secure_wipe(k0);
+  if (!ok) {
+    ossl::clear_errors();
+  }
+  return ok;
+}
+
+}  // namespace
 
 Result<Hmac, Error> Hmac::create(HashAlgo algo, std::span<const uint8_t> key) noexcept {
-  EVP_MAC* mac = ossl::hmac();
-  if (mac == nullptr) {
+  const EVP_MD* md = ossl::md(to_md(algo));
+  Hmac h(algo);
+  h.inner_.reset(EVP_MD_CTX_new());
+  h.outer_.reset(EVP_MD_CTX_new());
+  if (md == nullptr || !h.inner_ || !h.outer_ ||
+      !make_k0(algo, md, key, h.k0_.resize(block_len(algo))) ||
+      !start_keyed(h.inner_.get(), md, h.k0_.view(), 0x36)) {
     ossl::clear_errors();
     return fail(Error::kInternal);
   }
-  std::unique_ptr<EVP_MAC_CTX, MacCtxDeleter> ctx(EVP_MAC_CTX_new(mac));
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(md_name(algo)), 0),
-      OSSL_PARAM_construct_end(),
-  };
-  // A null key asks libcrypto to reuse the previous one, so an empty key still needs a
-  // non-null pointer.
-  static const uint8_t kEmptyKey = 0;
-  const uint8_t* key_ptr = key.empty() ? &kEmptyKey : key.data();
-  if (!ctx || EVP_MAC_init(ctx.get(), key_ptr, key.size(), params) != 1) {
-    ossl::clear_errors();
-    return fail(Error::kInternal);
-  }
-  return Hmac(algo, std::move(ctx));
+  return h;
 }
 
 Result<void, Error> Hmac::update(std::span<const uint8_t> data) noexcept {
   if (data.empty()) {
     return {};
   }
-  if (EVP_MAC_update(ctx_.get(), data.data(), data.size()) != 1) {
+  if (EVP_DigestUpdate(inner_.get(), data.data(), data.size()) != 1) {
     ossl::clear_errors();
     return fail(Error::kInternal);
   }
@@ -149,10 +217,11 @@ Result<void, Error> Hmac::finish(std::span<uint8_t> out) noexcept {
   if (out.size() < size()) {
     return fail(Error::kOutputTooSmall);
   }
-  size_t len = 0;
-  // EVP_MAC_init with a null key re-initialises HMAC with the key it already holds.
-  if (EVP_MAC_final(ctx_.get(), out.data(), &len, out.size()) != 1 || len != size() ||
-      EVP_MAC_init(ctx_.get(), nullptr, 0, nullptr) != 1) {
+  const EVP_MD* md = ossl::md(to_md(algo_));
+  // Then rearm the same key for the next message.
+  if (md == nullptr ||
+      !finish_keyed(algo_, inner_.get(), outer_.get(), md, k0_.view(), out.data()) ||
+      !start_keyed(inner_.get(), md, k0_.view(), 0x36)) {
     ossl::clear_errors();
     return fail(Error::kInternal);
   }
@@ -170,14 +239,12 @@ Result<Digest, Error> Hmac::finish() noexcept {
 
 Result<Digest, Error> hmac(HashAlgo algo, std::span<const uint8_t> key,
                            std::span<const uint8_t> data) noexcept {
-  Result<Hmac, Error> h = Hmac::create(algo, key);
-  if (!h) {
-    return fail(h.error());
+  Digest d;
+  if (!hmac_oneshot(algo, key, {data}, d.bytes.data())) {
+    return fail(Error::kInternal);
   }
-  if (Result<void, Error> r = h->update(data); !r) {
-    return fail(r.error());
-  }
-  return h->finish();
+  d.len = hash_len(algo);
+  return d;
 }
 
 // ---- HKDF (RFC 5869) ----------------------------------------------------------------------
@@ -189,16 +256,9 @@ Result<HashSecret, Error> hkdf_extract(HashAlgo algo, std::span<const uint8_t> s
   if (salt.empty()) {
     salt = std::span<const uint8_t>(zeros, hash_len(algo));
   }
-  Result<Hmac, Error> h = Hmac::create(algo, salt);
-  if (!h) {
-    return fail(h.error());
-  }
-  if (Result<void, Error> r = h->update(ikm); !r) {
-    return fail(r.error());
-  }
   HashSecret prk;
-  if (Result<void, Error> r = h->finish(prk.resize(hash_len(algo))); !r) {
-    return fail(r.error());
+  if (!hmac_oneshot(algo, salt, {ikm}, prk.resize(hash_len(algo)).data())) {
+    return fail(Error::kInternal);
   }
   return prk;
 }
@@ -210,19 +270,16 @@ Result<void, Error> hkdf_expand(HashAlgo algo, std::span<const uint8_t> prk,
   if (prk.size() < n || out.size() > 255 * n) {
     return fail(Error::kInvalidArgument);
   }
-  Result<Hmac, Error> h = Hmac::create(algo, prk);
-  if (!h) {
-    return fail(h.error());
-  }
   // T(0) = empty; T(i) = HMAC(PRK, T(i-1) | info | i); OKM = first L bytes of T(1) | T(2)...
+  // TLS 1.3 asks for at most one block at a time, so each block is a one-shot MAC.
   uint8_t t[kMaxHashLen];
   size_t t_len = 0;
   size_t done = 0;
   Result<void, Error> result;
   for (uint8_t i = 1; done < out.size(); i++) {
     const uint8_t counter[1] = {i};
-    if (!(result = h->update({t, t_len})) || !(result = h->update(info)) ||
-        !(result = h->update(counter)) || !(result = h->finish(t))) {
+    if (!hmac_oneshot(algo, prk, {{t, t_len}, info, counter}, t)) {
+      result = fail(Error::kInternal);
       break;
     }
     t_len = n;

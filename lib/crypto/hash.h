@@ -106,11 +106,17 @@ class Hmac {
   Result<Digest, Error> finish() noexcept;
 
  private:
-  Hmac(HashAlgo algo, std::unique_ptr<EVP_MAC_CTX, MacCtxDeleter> ctx) noexcept
-      : algo_(algo), ctx_(std::move(ctx)) {}
+  static constexpr size_t kMaxBlockLen = 128;  // SHA-384's input block
+
+  Hmac(HashAlgo algo) noexcept : algo_(algo) {}
 
   HashAlgo algo_;
-  std::unique_ptr<EVP_MAC_CTX, MacCtxDeleter> ctx_;
+  // RFC 2104 over the thread's fetched EVP_MD rather than EVP_MAC: libcrypto 3.0's HMAC
+  // provider fetches its digest by name on every EVP_MAC_init, which cost more than the
+  // MAC itself across the ~25 HMACs of a TLS 1.3 handshake.
+  std::unique_ptr<EVP_MD_CTX, MdCtxDeleter> inner_;  // H(K0 ^ ipad || message so far)
+  std::unique_ptr<EVP_MD_CTX, MdCtxDeleter> outer_;  // scratch for H(K0 ^ opad || inner)
+  Secret<kMaxBlockLen> k0_;  // the key padded (or hashed, then padded) to the block size
 };
 
 // Returns HMAC-algo(key, data) in one call.
