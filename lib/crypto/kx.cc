@@ -86,6 +86,59 @@ Result<void, Error> check_nist_point(NamedGroup group, std::span<const uint8_t> 
   return {};
 }
 
+// X25519 objects kept per thread so that a key exchange fetches nothing by name: a context
+// ready for EVP_PKEY_fromdata (our private keys) and one public-only key that each derive()
+// overwrites with the peer's point. Only this thread touches them.
+struct X25519Cache {
+  ossl::EvpPkeyCtxPtr fromdata;
+  Pkey peer;
+};
+
+X25519Cache& x25519_cache() noexcept {
+  thread_local X25519Cache cache;
+  if (!cache.fromdata) {
+    ossl::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "X25519", nullptr));
+    if (ctx && EVP_PKEY_fromdata_init(ctx.get()) == 1) {
+      cache.fromdata = std::move(ctx);
+    }
+  }
+  return cache;
+}
+
+// Returns an X25519 key pair for the 32-byte private key priv.
+Pkey x25519_from_private(std::span<const uint8_t> priv) noexcept {
+  X25519Cache& cache = x25519_cache();
+  if (!cache.fromdata) {
+    return Pkey();
+  }
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY,
+                                        const_cast<uint8_t*>(priv.data()), priv.size()),
+      OSSL_PARAM_construct_end(),
+  };
+  EVP_PKEY* raw = nullptr;
+  if (EVP_PKEY_fromdata(cache.fromdata.get(), &raw, EVP_PKEY_KEYPAIR, params) != 1) {
+    return Pkey();
+  }
+  return Pkey(raw);
+}
+
+// Returns this thread's peer key holding peer (32 bytes), or nullptr. The key stays the
+// cache's: the caller must be done with it before the next call on this thread.
+EVP_PKEY* x25519_peer(std::span<const uint8_t> peer) noexcept {
+  X25519Cache& cache = x25519_cache();
+  if (!cache.peer) {
+    cache.peer.reset(
+        EVP_PKEY_new_raw_public_key_ex(nullptr, "X25519", nullptr, peer.data(), peer.size()));
+    return cache.peer.get();
+  }
+  if (EVP_PKEY_set1_encoded_public_key(cache.peer.get(), peer.data(), peer.size()) != 1) {
+    cache.peer.reset();  // start afresh next time
+    return nullptr;
+  }
+  return cache.peer.get();
+}
+
 bool all_zero(std::span<const uint8_t> b) noexcept {
   uint8_t acc = 0;
   for (uint8_t x : b) {
@@ -137,8 +190,7 @@ Result<KeyShare, Error> KeyShare::from_private(NamedGroup group,
     return fail(Error::kBadPrivateKey);
   }
   if (!is_nist(group)) {
-    Pkey pkey(
-        EVP_PKEY_new_raw_private_key_ex(nullptr, "X25519", nullptr, priv.data(), priv.size()));
+    Pkey pkey = x25519_from_private(priv);
     uint8_t pub[32];
     size_t pub_len = sizeof(pub);
     if (!pkey || EVP_PKEY_get_raw_public_key(pkey.get(), pub, &pub_len) != 1 ||
@@ -197,7 +249,8 @@ Result<KeyShare, Error> KeyShare::generate(NamedGroup group, Rng& rng) noexcept 
 }
 
 Result<SharedSecret, Error> KeyShare::derive(std::span<const uint8_t> peer_public) const noexcept {
-  Pkey peer;
+  Pkey owned_peer;
+  EVP_PKEY* peer = nullptr;
   if (is_nist(group_)) {
     if (Result<void, Error> r = check_nist_point(group_, peer_public); !r) {
       return fail(r.error());
@@ -206,14 +259,14 @@ Result<SharedSecret, Error> KeyShare::derive(std::span<const uint8_t> peer_publi
     if (!p) {
       return fail(p.error());
     }
-    peer = std::move(*p);
+    owned_peer = std::move(*p);
+    peer = owned_peer.get();
   } else {
     if (peer_public.size() != public_key_len(group_)) {
       return fail(Error::kBadPublicKeyLength);
     }
-    peer.reset(EVP_PKEY_new_raw_public_key_ex(nullptr, "X25519", nullptr, peer_public.data(),
-                                              peer_public.size()));
-    if (!peer) {
+    peer = x25519_peer(peer_public);
+    if (peer == nullptr) {
       ossl::clear_errors();
       return fail(Error::kInternal);
     }
@@ -223,7 +276,7 @@ Result<SharedSecret, Error> KeyShare::derive(std::span<const uint8_t> peer_publi
   // The peer point was checked above; libcrypto's own full check (an extra scalar
   // multiplication by the order) adds nothing on these cofactor-1 curves.
   if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1 ||
-      EVP_PKEY_derive_set_peer_ex(ctx.get(), peer.get(), 0) != 1) {
+      EVP_PKEY_derive_set_peer_ex(ctx.get(), peer, 0) != 1) {
     ossl::clear_errors();
     return fail(Error::kInternal);
   }
