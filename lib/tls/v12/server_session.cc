@@ -25,7 +25,8 @@ constexpr size_t kAlertRecordLen = kRecordHeaderLen + 2;
 // The three enums of each session have the same enumerators in the same order.
 template <typename E>
 ServerSession::Accepted to_accepted(E a) noexcept {
-  static_assert(static_cast<int>(E::kHandled) == static_cast<int>(ServerSession::Accepted::kHandled));
+  static_assert(static_cast<int>(E::kHandled) ==
+                static_cast<int>(ServerSession::Accepted::kHandled));
   static_assert(static_cast<int>(E::kQueued) == static_cast<int>(ServerSession::Accepted::kQueued));
   static_assert(static_cast<int>(E::kBatchFull) ==
                 static_cast<int>(ServerSession::Accepted::kBatchFull));
@@ -201,6 +202,10 @@ bool ServerSession::take_first_record(const Record& rec) noexcept {
     s_.emplace<v12::ServerSession12>(*config_.tls12, limits_);
   }
   replay_pending_ = true;
+  // The machine's session deframes from now on: give back the buffers picking used (the
+  // assembly buffer is a whole record), so a connection does not carry two.
+  deframer_ = Deframer();
+  reasm_ = HandshakeReassembler(limits_.max_handshake_message);
   return true;
 }
 

@@ -330,6 +330,42 @@ TEST(ServerSession, ClientHelloInOneByteRecordsAndSegments) {
   }
 }
 
+TEST(ServerSession, RecordsAfterTheClientHelloGoToTheMachine) {
+  {
+    // A compat change_cipher_spec right behind the ClientHello, in the same segment: the
+    // facade hands back only the ClientHello's record, the rest reaches Server13.
+    Configs cf;
+    Driver d(cf.sc);
+    ClientConfig13 ccfg;
+    ClientConn13 c(ccfg, false);
+    c.start();
+    const uint8_t ccs[] = {20, 3, 3, 0, 1, 1};
+    c.out.insert(c.out.end(), std::begin(ccs), std::end(ccs));
+    pump(c, d);
+    expect_established(c, d, kTls13);
+  }
+  {
+    // Bytes coalesced after the ClientHello inside its record: RFC 8446 §5.1 key-change
+    // alignment, judged by the machine after the replay.
+    Configs cf;
+    Driver d(cf.sc);
+    ClientConfig13 ccfg;
+    ClientConn13 c(ccfg, false);
+    c.start();
+    Bytes hello = std::move(c.out);
+    c.out.clear();
+    const uint8_t extra[] = {20, 0, 0, 0};  // a Finished header, nothing else
+    hello.insert(hello.end(), std::begin(extra), std::end(extra));
+    const uint16_t len = static_cast<uint16_t>(hello.size() - kRecordHeaderLen);
+    hello[3] = static_cast<uint8_t>(len >> 8);
+    hello[4] = static_cast<uint8_t>(len);
+    d.receive(hello);
+    c.receive(d.wire, 1 << 20);
+    expect_refused(c, d, AlertDescription::kUnexpectedMessage);
+    EXPECT_EQ(d.s.version(), kTls13);
+  }
+}
+
 TEST(ServerSession, VersionRange) {
   {
     // 1.2 only: a 1.3 client (which offers nothing else) is refused.
