@@ -430,6 +430,37 @@ TEST(ServerSession, FallbackScsv) {
   }
 }
 
+TEST(ServerSession, NothingToAgreeOnIsRefusedByTheMachine) {
+  struct Case {
+    const char* name;
+    std::vector<uint16_t> suites;
+    std::vector<uint16_t> groups;
+    AlertDescription alert;
+  };
+  const Case cases[] = {
+      // Only refused suites (CBC, static RSA): Server12 answers handshake_failure (RFC 5246
+      // §7.4.1.3: no acceptable choice).
+      {"cbc and static rsa only", {0xC013, 0x002F, 0x009C}, {0x001d},
+       AlertDescription::kHandshakeFailure},
+      {"unknown suites only", {0xC0AC}, {0x001d}, AlertDescription::kHandshakeFailure},
+      // RFC 8422 §5.1: no curve in common with an ECDHE suite is handshake_failure.
+      {"no common group", {0xC02B}, {0x001e}, AlertDescription::kHandshakeFailure},
+  };
+  for (const Case& t : cases) {
+    SCOPED_TRACE(t.name);
+    Configs cf;
+    Driver d(cf.sc);
+    ClientConfig12 ccfg;
+    ccfg.cipher_suites = t.suites;
+    ccfg.groups = t.groups;
+    ClientConn12 c(ccfg);
+    c.start();
+    pump(c, d);
+    expect_refused(c, d, t.alert);
+    EXPECT_EQ(d.s.version(), kTls12);
+  }
+}
+
 TEST(ServerSession, ObsoleteVersionsAreRefused) {
   for (uint16_t v : {uint16_t{0x0300}, uint16_t{0x0301}, uint16_t{0x0302}}) {
     SCOPED_TRACE(v);
