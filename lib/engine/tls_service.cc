@@ -787,7 +787,15 @@ bool TlsEngine::build_records(Conn* k) noexcept {
           return false;
         }
         if (k->session.next_output(1).kind == tls::ServerSession::OutKind::kNone) {
-          break;  // not writable any more (cannot happen: close() waits for us)
+          if (k->session.closed()) {
+            // TLS 1.2 at the AES-GCM record limit: its close_notify is out, the prepared
+            // record never will be.
+            rte_pktmbuf_free(k->prepared);
+            k->prepared = nullptr;
+            k->close_called = true;  // counted as close_notify_sent
+            k->close_tcp = true;
+          }
+          break;
         }
         continue;  // a KeyUpdate (1.3) or the close_notify at the GCM limit (1.2) goes first
       }
