@@ -73,6 +73,37 @@ const uint8_t* message_ptr(std::span<const uint8_t> message) noexcept {
   return message.empty() ? &kEmpty : message.data();
 }
 
+// ECDSA signing context kept per thread for the last key it signed with: EVP_DigestSignInit
+// fetches the signature algorithm and the digest by name on every call, so ECDSA instead
+// hashes with the thread's fetched EVP_MD and signs the digest on a context initialised
+// once. The cache holds its own reference to the key, so the pointer it compares cannot be
+// reused by another key while cached. Only this thread touches it.
+struct EcdsaSignCache {
+  ossl::EvpPkeyPtr key;
+  ossl::EvpPkeyCtxPtr ctx;
+};
+
+EVP_PKEY_CTX* ecdsa_sign_ctx(EVP_PKEY* key) noexcept {
+  thread_local EcdsaSignCache cache;
+  if (cache.key.get() == key && cache.ctx) {
+    return cache.ctx.get();
+  }
+  cache.ctx.reset();
+  cache.key.reset();
+  ossl::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
+  if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1 || EVP_PKEY_up_ref(key) != 1) {
+    return nullptr;
+  }
+  cache.key.reset(key);
+  cache.ctx = std::move(ctx);
+  return cache.ctx.get();
+}
+
+bool is_ecdsa(SignatureScheme scheme) noexcept {
+  return scheme == SignatureScheme::kEcdsaSecp256r1Sha256 ||
+         scheme == SignatureScheme::kEcdsaSecp384r1Sha384;
+}
+
 constexpr SignatureScheme kRsaPreference[] = {
     SignatureScheme::kRsaPssRsaeSha256, SignatureScheme::kRsaPssRsaeSha384,
     SignatureScheme::kRsaPssRsaeSha512, SignatureScheme::kRsaPkcs1Sha256,
@@ -207,9 +238,23 @@ Result<size_t, Error> sign(const PrivateKey& key, SignatureScheme scheme,
   if (!info) {
     return fail(info.error());
   }
+  size_t len = out.size();
+  if (is_ecdsa(scheme)) {
+    // ECDSA signs Hash(message) (RFC 8446 §4.2.3 names the hash with the scheme).
+    uint8_t digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_len = 0;
+    EVP_PKEY_CTX* pctx = ecdsa_sign_ctx(key.native());
+    if (pctx == nullptr ||
+        EVP_Digest(message_ptr(message), message.size(), digest, &digest_len, info->md,
+                   nullptr) != 1 ||
+        EVP_PKEY_sign(pctx, out.data(), &len, digest, digest_len) != 1) {
+      ossl::clear_errors();
+      return fail(Error::kInternal);
+    }
+    return len;
+  }
   ossl::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
-  size_t len = out.size();
   if (!ctx || EVP_DigestSignInit(ctx.get(), &pctx, info->md, nullptr, key.native()) != 1 ||
       !set_padding(pctx, *info) ||
       EVP_DigestSign(ctx.get(), out.data(), &len, message_ptr(message), message.size()) != 1) {
