@@ -1060,7 +1060,8 @@ void TlsEngine::destroy(Conn* k) noexcept {
       counters_.inc(TlsCounter::kVersionRefused);
     } else if (*err == tls::Error::kInappropriateFallback) {
       counters_.inc(TlsCounter::kFallbackRefused);
-    } else if (settings_.client_auth != tls::ClientAuth::kNone && is_client_cert_error(*err)) {
+    } else if (settings_.client_auth != tls::ClientAuth::kNone &&
+               (is_client_cert_error(*err) || k->session.client_certificate_missing())) {
       counters_.inc(TlsCounter::kClientCertRejected);
     }
   }

@@ -25,9 +25,7 @@ s_client, gnutls-cli, Python's ssl) against the engine's tls:http and tls:echo s
 - at stop: exit code 0, and the tls.* counters (handshakes, tls12, suites, groups,
   resumptions, mtls.*, alert_sent.<name>) match what the clients did.
 
-One case pins engine behaviour still missing and is marked expectedFailure (it says why):
-mtls.client_cert_rejected for TLS 1.2 "no certificate" refusals (test_4c). When fixed, it
-reports an unexpected success: remove the marker.
+
 
 The whole test took 4.7 s with the gcc build and 5.0 s with build-san when written.
 
@@ -610,12 +608,10 @@ class TapTls12Test(unittest.TestCase):
         self.assertEqual(tls.get("mtls.client_cert_missing", 0), 0, tls)
         TapTls12Test.required_counters = (tls, expect.refused)
 
-    @unittest.expectedFailure  # engine: see the comment
     def test_4c_mtls_rejected_counter(self):
         # tls.mtls.client_cert_rejected counts every handshake refused over the client's
-        # certificate. Engine at 2f521dc+: the two TLS 1.2 "no certificate" refusals
-        # (handshake_failure) are left out (is_client_cert_error() in tls_service.cc does
-        # not list handshake_failure), while the TLS 1.3 ones (certificate_required) count.
+        # certificate, the TLS 1.2 "no certificate" refusals (handshake_failure) as well as
+        # the TLS 1.3 ones (certificate_required).
         tls, refused = self.required_counters
         self.assertEqual(tls.get("mtls.client_cert_rejected", 0), refused, tls)
 

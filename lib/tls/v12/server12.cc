@@ -471,6 +471,7 @@ Result<void, Error> Server12::on_client_certificate(ReadClientCertificate s,
     // continue the handshake without client authentication, or respond with a fatal
     // handshake_failure alert."
     if (config_.client_auth == ClientAuth::kRequired) {
+      client_certificate_missing_ = true;
       return fail(Error::kHandshakeFailure);
     }
     state_.emplace<ReadClientKeyExchange>(

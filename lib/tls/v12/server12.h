@@ -154,6 +154,9 @@ class Server12 {
   // True if the client signalled RFC 5746 support (extension or SCSV).
   bool secure_renegotiation() const noexcept { return secure_renegotiation_; }
   // The verified client identity, once the client's CertificateVerify has checked out.
+  // True when client_auth was required and the client sent an empty Certificate (the
+  // handshake then failed with handshake_failure, RFC 5246 §7.4.6).
+  bool client_certificate_missing() const noexcept { return client_certificate_missing_; }
   const std::optional<crypto::VerifiedIdentity>& client_identity() const noexcept {
     return client_identity_;
   }
@@ -250,6 +253,7 @@ class Server12 {
   size_t session_id_len_ = 0;
   std::vector<uint8_t> server_name_;  // the client's SNI, for the session
   std::optional<crypto::VerifiedIdentity> client_identity_;
+  bool client_certificate_missing_ = false;
   std::optional<crypto::VerifiedIdentity> pending_identity_;  // until CertificateVerify
 };
 

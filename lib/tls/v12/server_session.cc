@@ -525,6 +525,16 @@ std::span<const uint8_t> ServerSession::alpn() const noexcept {
       s_);
 }
 
+bool ServerSession::client_certificate_missing() const noexcept {
+  if (const auto* s12 = std::get_if<v12::ServerSession12>(&s_)) {
+    return s12->machine().client_certificate_missing();
+  }
+  if (const auto* s13 = std::get_if<ServerSession13>(&s_)) {
+    return s13->error() == Error::kCertificateRequired;
+  }
+  return false;
+}
+
 const crypto::VerifiedIdentity* ServerSession::client_identity() const noexcept {
   const std::optional<crypto::VerifiedIdentity>* id = std::visit(
       Overload{[](const Picking&) -> const std::optional<crypto::VerifiedIdentity>* {

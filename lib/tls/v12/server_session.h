@@ -127,6 +127,9 @@ class ServerSession {
   std::span<const uint8_t> alpn() const noexcept;
   // The verified client certificate's identity (either version), or nullptr.
   const crypto::VerifiedIdentity* client_identity() const noexcept;
+  // True when a required client certificate was not sent (TLS 1.3 fails with
+  // certificate_required, TLS 1.2 with handshake_failure: this tells the two apart).
+  bool client_certificate_missing() const noexcept;
   // The version's session, or nullptr (tests, logs).
   const ServerSession13* session13() const noexcept { return std::get_if<ServerSession13>(&s_); }
   const v12::ServerSession12* session12() const noexcept {

@@ -579,5 +579,49 @@ TEST(ServerSession, ClientCertificateIdentityBothVersions) {
   }
 }
 
+// A required certificate the client does not send: TLS 1.3 says certificate_required and
+// TLS 1.2 handshake_failure; client_certificate_missing() tells the engine which it was.
+TEST(ServerSession, MissingClientCertificateBothVersions) {
+  {
+    Configs cf;
+    cf.c12.client_auth = v12::ClientAuth::kRequired;
+    Driver d(cf.sc);
+    ClientConfig12 ccfg;
+    ClientConn12 c(ccfg);
+    c.start();
+    pump(c, d);
+    ASSERT_TRUE(d.s.error());
+    EXPECT_EQ(to_alert(*d.s.error()), AlertDescription::kHandshakeFailure);
+    EXPECT_TRUE(d.s.client_certificate_missing());
+    EXPECT_EQ(d.s.client_identity(), nullptr);
+  }
+  {
+    Configs cf;
+    cf.c13.client_auth = ClientAuth::kRequired;
+    cf.c13.client_ca = &v12::testing12::certs().ca;
+    Driver d(cf.sc);
+    ClientConfig13 ccfg;
+    ClientConn13 c(ccfg, false);
+    c.start();
+    pump(c, d);
+    ASSERT_TRUE(d.s.error());
+    EXPECT_EQ(to_alert(*d.s.error()), AlertDescription::kCertificateRequired);
+    EXPECT_TRUE(d.s.client_certificate_missing());
+  }
+  {  // a client that sends one is not "missing"
+    Configs cf;
+    cf.c12.client_auth = v12::ClientAuth::kRequired;
+    Driver d(cf.sc);
+    ClientConfig12 ccfg;
+    const v12::Certificate12 cert = v12::Certificate12::from(v12::testing12::certs().client);
+    ccfg.certificate = &cert;
+    ClientConn12 c(ccfg);
+    c.start();
+    pump(c, d);
+    EXPECT_FALSE(d.s.error());
+    EXPECT_FALSE(d.s.client_certificate_missing());
+  }
+}
+
 }  // namespace
 }  // namespace linetls::tls
