@@ -56,6 +56,7 @@
 #include "lib/tls/v12/resumption12.h"
 #include "lib/tls/v12/server12.h"
 #include "lib/tls/v12/server_session.h"
+#include "tests/fuzz/session_driver.h"
 #include "lib/tls/v12/version.h"
 
 namespace linetls::tls::anyfuzz {
@@ -208,207 +209,42 @@ inline SessionLimits limits(bool tight) {
 }
 
 // The engine's part for one session.
-class Engine {
- public:
-  Engine(const Config& config, crypto::AeadBatch& batch)
-      : s(config.sc, limits(config.tight)), range_(config.sc.versions), batch_(batch) {}
+// The facade's own invariants, checked by the driver at each step: the version stays in
+// the configured range and never changes once known, agrees with the session built, and a
+// finished handshake has a version and a suite.
+struct VersionCheck {
+  v12::VersionRange range;
+  uint16_t seen = 0;
 
-  ServerSession s;
-  Bytes wire;  // what the client would read
-
-  // One TCP segment.
-  void piece(std::span<const uint8_t> bytes) {
-    segs_.emplace_back(bytes.begin(), bytes.end());
-    std::span<uint8_t> p(segs_.back());
-    int stuck = 0;
-    while (!p.empty() && !s.input_closed()) {
-      auto step = s.next(p);
-      check_version();
-      if (!step) {
-        if (!s.error()) {
-          trap();
-        }
-        break;
-      }
-      p = p.subspan(step->consumed);
-      if (!step->has_record) {
-        if (step->consumed == 0) {
-          if (++stuck > 2) {
-            trap();
-          }
-          run_round();
-        }
-        continue;
-      }
-      stuck = 0;
-      accept(step->record);
-      check_version();
-    }
-    run_round();
-    segs_.clear();
-    if (s.peer_closed()) {
-      s.close();
-    }
-    drain();
-    check_version();
-  }
-
-  void drain() {
-    for (int guard = 0; guard < 1000; guard++) {
-      batch_.clear();
-      std::deque<Bytes> recs;
-      std::deque<AnySlot> slots;
-      for (;;) {
-        const bool was_closed = s.closed();
-        const ServerSession::Out o = s.next_output(kMaxPlaintextLen);
-        if (o.kind != ServerSession::OutKind::kNone) {
-          if (was_closed) {
-            trap();
-          }
-          Bytes r(o.record_len);
-          slots.emplace_back();
-          auto n = s.write_control(r, kMaxPlaintextLen, batch_, &slots.back());
-          if (!n || *n == 0) {
-            break;
-          }
-          if (*n != o.record_len) {
-            trap();
-          }
-          if (o.kind == ServerSession::OutKind::kAlert && ++alerts_ > 1) {
-            trap();
-          }
-          recs.push_back(std::move(r));
-          continue;
-        }
-        if (s.app_writable() && !echo_.empty()) {
-          if (!s.handshake_done()) {
-            trap();
-          }
-          const size_t n = std::min(echo_.size(), s.max_app_content());
-          Bytes r(s.record_len(n));
-          std::copy_n(echo_.begin(), n, r.begin() + static_cast<ptrdiff_t>(s.content_offset()));
-          slots.emplace_back();
-          auto ok = s.seal_app(r, n, batch_, &slots.back());
-          if (!ok) {
-            break;
-          }
-          if (!*ok) {
-            if (s.next_output(kMaxPlaintextLen).kind != ServerSession::OutKind::kNone) {
-              continue;
-            }
-            break;
-          }
-          echo_.erase(echo_.begin(), echo_.begin() + static_cast<ptrdiff_t>(n));
-          recs.push_back(std::move(r));
-          continue;
-        }
-        break;
-      }
-      if (recs.empty()) {
-        return;
-      }
-      const uint32_t ops = batch_.size();
-      if (batch_.run() != ops) {
-        trap();
-      }
-      batch_.clear();
-      s.batch_done();
-      for (const Bytes& r : recs) {
-        wire.insert(wire.end(), r.begin(), r.end());
-      }
-    }
-  }
-
-  // The facade's own invariants.
-  void check_version() {
+  void operator()(const ServerSession& s) {
     const uint16_t v = s.version();
     if (v != 0) {
       if (v != kTls13 && v != kTls12) {
         trap();
       }
-      if (v < range_.min || v > range_.max) {
+      if (v < range.min || v > range.max) {
         trap();
       }
-      if (seen_version_ != 0 && v != seen_version_) {
+      if (seen != 0 && v != seen) {
         trap();
       }
-      seen_version_ = v;
+      seen = v;
     }
     if ((s.session13() != nullptr && v != kTls13) || (s.session12() != nullptr && v != kTls12)) {
       trap();
     }
-    if (s.handshake_done()) {
-      if (v == 0 || s.suite_name().empty() || s.suite_code() == 0) {
-        trap();
-      }
+    if (s.handshake_done() && (v == 0 || s.suite_name().empty() || s.suite_code() == 0)) {
+      trap();
     }
   }
-
- private:
-  void accept(const Record& rec) {
-    for (int tries = 0; tries < 2; tries++) {
-      slots_.emplace_back();
-      auto a = s.accept(rec, batch_, &slots_.back());
-      if (!a) {
-        slots_.pop_back();
-        if (!s.error()) {
-          trap();
-        }
-        return;
-      }
-      if (*a == ServerSession::Accepted::kQueued) {
-        queued_++;
-        if (s.barrier()) {
-          run_round();
-        }
-        return;
-      }
-      slots_.pop_back();
-      if (*a == ServerSession::Accepted::kHandled) {
-        return;
-      }
-      run_round();  // kBatchFull
-    }
-    trap();  // refused by an empty batch
-  }
-
-  void run_round() {
-    if (queued_ == 0) {
-      return;
-    }
-    batch_.run();
-    for (uint32_t i = 0; i < queued_; i++) {
-      auto r = s.on_opened(batch_.status(i), slots_[i]);
-      if (!r) {
-        if (!s.error()) {
-          trap();
-        }
-        continue;
-      }
-      if (!r->empty()) {
-        if (!s.handshake_done()) {
-          trap();
-        }
-        if (echo_.size() < 100000) {
-          echo_.insert(echo_.end(), r->begin(), r->end());
-        }
-      }
-    }
-    batch_.clear();
-    s.batch_done();
-    slots_.clear();
-    queued_ = 0;
-  }
-
-  v12::VersionRange range_;
-  crypto::AeadBatch& batch_;
-  std::deque<Bytes> segs_;
-  std::deque<AnySlot> slots_;
-  uint32_t queued_ = 0;
-  int alerts_ = 0;
-  uint16_t seen_version_ = 0;
-  Bytes echo_;
 };
+
+// The engine's part for one session (tests/fuzz/session_driver.h).
+using Engine = fuzz_driver::SessionDriver<ServerSession, AnySlot, VersionCheck>;
+
+Engine make_engine(const Config& config, crypto::AeadBatch& batch) {
+  return Engine(batch, VersionCheck{config.sc.versions}, config.sc, limits(config.tight));
+}
 
 struct Outcome {
   bool done = false;
@@ -436,7 +272,7 @@ Outcome run(std::span<const uint8_t> data) {
   Fixture& f = fixture();
   const uint8_t mode = data[0];
   reset_fixture(f);
-  Engine e(f.configs[mode & 7], *f.batch);
+  Engine e = make_engine(f.configs[mode & 7], *f.batch);
   std::span<const uint8_t> rest = data.subspan(1);
   const uint8_t pattern = mode >> 3;
   uint32_t x = 0x9e3779b9u ^ mode;
@@ -450,7 +286,7 @@ Outcome run(std::span<const uint8_t> data) {
     rest = rest.subspan(n);
   }
   e.drain();
-  e.check_version();
+  e.check();
   return outcome_of(e.s);
 }
 
@@ -727,7 +563,7 @@ template <typename Script>
 Bytes record_seed(uint8_t mode, ClientBase& c, Script script) {
   Fixture& f = fixture();
   reset_fixture(f);
-  Engine e(f.configs[mode & 7], *f.batch);
+  Engine e = make_engine(f.configs[mode & 7], *f.batch);
   c.start();
   bool scripted = false;
   for (int round = 0; round < 20; round++) {

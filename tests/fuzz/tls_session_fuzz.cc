@@ -39,6 +39,7 @@
 #include "lib/tls/server13.h"
 #include "lib/tls/session13.h"
 #include "lib/tls/ticket13.h"
+#include "tests/fuzz/session_driver.h"
 
 namespace linetls::tls::fuzz {
 
@@ -125,177 +126,8 @@ inline SessionLimits limits(bool tight) {
 }
 
 // The engine's part for one session.
-class Engine {
- public:
-  Engine(const ServerConfig13& config, const SessionLimits& l, crypto::AeadBatch& batch)
-      : s(config, l), batch_(batch) {}
-
-  ServerSession13 s;
-  Bytes wire;  // what the client would read
-
-  // One TCP segment.
-  void piece(std::span<const uint8_t> bytes) {
-    segs_.emplace_back(bytes.begin(), bytes.end());
-    std::span<uint8_t> p(segs_.back());
-    int stuck = 0;
-    while (!p.empty() && !s.input_closed()) {
-      auto step = s.next(p);
-      if (!step) {
-        if (!s.error()) {
-          trap();
-        }
-        break;
-      }
-      p = p.subspan(step->consumed);
-      if (!step->has_record) {
-        if (step->consumed == 0) {
-          if (++stuck > 2) {
-            trap();
-          }
-          run_round();
-        }
-        continue;
-      }
-      stuck = 0;
-      accept(step->record);
-    }
-    run_round();
-    segs_.clear();
-    if (s.peer_closed()) {
-      s.close();
-    }
-    drain();
-  }
-
-  void drain() {
-    for (int guard = 0; guard < 1000; guard++) {
-      batch_.clear();
-      std::deque<Bytes> recs;
-      std::deque<RecordSlot> slots;
-      for (;;) {
-        const bool was_closed = s.closed();
-        const ServerSession13::Out o = s.next_output(kMaxPlaintextLen);
-        if (o.kind != ServerSession13::OutKind::kNone) {
-          if (was_closed) {
-            trap();
-          }
-          Bytes r(o.record_len);
-          slots.emplace_back();
-          auto n = s.write_control(r, kMaxPlaintextLen, batch_, &slots.back());
-          if (!n) {
-            break;
-          }
-          if (*n == 0) {
-            break;
-          }
-          if (*n != o.record_len) {
-            trap();
-          }
-          if (o.kind == ServerSession13::OutKind::kAlert && ++alerts_ > 1) {
-            trap();
-          }
-          recs.push_back(std::move(r));
-          continue;
-        }
-        if (s.app_writable() && !echo_.empty()) {
-          const size_t n = std::min(echo_.size(), s.max_app_content());
-          Bytes r(ServerSession13::record_len(n));
-          std::copy_n(echo_.begin(), n, r.begin() + kRecordHeaderLen);
-          slots.emplace_back();
-          auto ok = s.seal_app(r, n, batch_, &slots.back());
-          if (!ok) {
-            break;
-          }
-          if (!*ok) {
-            if (s.next_output(kMaxPlaintextLen).kind != ServerSession13::OutKind::kNone) {
-              continue;
-            }
-            break;
-          }
-          echo_.erase(echo_.begin(), echo_.begin() + static_cast<ptrdiff_t>(n));
-          recs.push_back(std::move(r));
-          continue;
-        }
-        break;
-      }
-      if (recs.empty()) {
-        return;
-      }
-      const uint32_t ops = batch_.size();
-      if (batch_.run() != ops) {
-        trap();
-      }
-      batch_.clear();
-      s.batch_done();
-      for (const Bytes& r : recs) {
-        wire.insert(wire.end(), r.begin(), r.end());
-      }
-    }
-  }
-
- private:
-  void accept(const Record& rec) {
-    for (int tries = 0; tries < 2; tries++) {
-      slots_.emplace_back();
-      auto a = s.accept(rec, batch_, &slots_.back());
-      if (!a) {
-        slots_.pop_back();
-        if (!s.error()) {
-          trap();
-        }
-        return;
-      }
-      if (*a == ServerSession13::Accepted::kQueued) {
-        queued_++;
-        if (s.barrier()) {
-          run_round();
-        }
-        return;
-      }
-      slots_.pop_back();
-      if (*a == ServerSession13::Accepted::kHandled) {
-        return;
-      }
-      run_round();  // kBatchFull
-    }
-    trap();  // refused by an empty batch
-  }
-
-  void run_round() {
-    if (queued_ == 0) {
-      return;
-    }
-    batch_.run();
-    for (uint32_t i = 0; i < queued_; i++) {
-      auto r = s.on_opened(batch_.status(i), slots_[i]);
-      if (!r) {
-        if (!s.error()) {
-          trap();
-        }
-        continue;
-      }
-      if (!r->empty()) {
-        if (!s.handshake_done()) {
-          trap();
-        }
-        if (echo_.size() < 100000) {
-          echo_.insert(echo_.end(), r->begin(), r->end());
-        }
-      }
-    }
-    batch_.clear();
-    s.batch_done();
-    slots_.clear();
-    queued_ = 0;
-  }
-
-  crypto::AeadBatch& batch_;
-  std::deque<Bytes> segs_;
-  std::deque<RecordSlot> slots_;
-  uint32_t queued_ = 0;
-  int alerts_ = 0;
-  Bytes echo_;
-};
+// The engine's part for one session (tests/fuzz/session_driver.h).
+using Engine = fuzz_driver::SessionDriver<ServerSession13, RecordSlot>;
 
 // Runs one input; returns whether the handshake completed.
 bool run(std::span<const uint8_t> data) {
@@ -306,7 +138,7 @@ bool run(std::span<const uint8_t> data) {
   const uint8_t mode = data[0];
   f.rng.emplace(kServerRngSeed);
   f.batch->clear();
-  Engine e(f.configs[mode & 3], limits((mode & 4) != 0), *f.batch);
+  Engine e(*f.batch, {}, f.configs[mode & 3], limits((mode & 4) != 0));
   std::span<const uint8_t> rest = data.subspan(1);
   const uint8_t pattern = mode >> 3;
   uint32_t x = 0x9e3779b9u ^ mode;
@@ -473,7 +305,7 @@ Bytes record_seed(uint8_t mode, ClientConfig13 ccfg, Bytes before_hello_reply, S
   Fixture& f = fixture();
   f.rng.emplace(kServerRngSeed);
   f.batch->clear();
-  Engine e(f.configs[mode & 3], limits((mode & 4) != 0), *f.batch);
+  Engine e(*f.batch, {}, f.configs[mode & 3], limits((mode & 4) != 0));
   c.start();
   c.out.insert(c.out.end(), before_hello_reply.begin(), before_hello_reply.end());
   c.sent.insert(c.sent.end(), before_hello_reply.begin(), before_hello_reply.end());
