@@ -626,7 +626,7 @@ bool TlsEngine::open_phase(uint64_t now_ns, uint64_t* out_app_cycles) noexcept {
   if (dirty_.empty()) {
     return false;
   }
-  std::vector<Conn*> round;
+  std::vector<Conn*>& round = round_scratch_;  // a member: swapping keeps both buffers
   for (uint32_t r = 0; r < settings_.max_rounds && !dirty_.empty(); r++) {
     counters_.inc(TlsCounter::kOpenRounds);
     round.clear();
@@ -930,15 +930,17 @@ void TlsEngine::finish_seal_batch() noexcept {
 bool TlsEngine::seal_phase(uint64_t now_ns) noexcept {
   now_ns_ = now_ns;
   if (!starved_.empty()) {
-    std::vector<Conn*> retry;
+    std::vector<Conn*>& retry = retry_scratch_;
+    retry.clear();
     retry.swap(starved_);
     for (Conn* k : retry) {
       k->starved = false;
       mark_output(k);
     }
+    retry.clear();
   }
   bool worked = false;
-  std::vector<Conn*> list;
+  std::vector<Conn*>& list = output_scratch_;
   for (int pass = 0; pass < 8 && !output_.empty(); pass++) {
     list.clear();
     list.swap(output_);

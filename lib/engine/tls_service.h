@@ -299,6 +299,11 @@ class TlsEngine {
   std::vector<Conn*> in_batch_;  // sessions with ops in the current batch
   std::vector<Conn*> sending_scratch_;  // connections with records built in this seal pass
   std::vector<Conn*> dead_;
+  // Scratch lists the phases swap with dirty_/output_/starved_ each poll: members, so
+  // both buffers keep their capacity and the poll loop does not allocate.
+  std::vector<Conn*> round_scratch_;
+  std::vector<Conn*> output_scratch_;
+  std::vector<Conn*> retry_scratch_;
   struct Deadline {
     uint64_t serial;
     uint64_t deadline_ns;
