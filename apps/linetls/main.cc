@@ -145,6 +145,10 @@ void print_counters(const std::vector<std::unique_ptr<engine::Worker>>& workers,
         }
       }
     }
+    w->tcp_streams().counters().for_each([&](std::string_view n, uint64_t v) {
+      std::printf("counter worker=%u stream.%.*s %llu\n", id, static_cast<int>(n.size()),
+                  n.data(), static_cast<unsigned long long>(v));
+    });
     w->phase_cycles().for_each([&](std::string_view n, uint64_t v) {
       std::printf("counter worker=%u cycles.%.*s %llu\n", id, static_cast<int>(n.size()),
                   n.data(), static_cast<unsigned long long>(v));

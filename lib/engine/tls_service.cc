@@ -25,47 +25,11 @@ constexpr size_t kOverhead = std::max<size_t>(tls::kProtectedOverhead, 5 + 8 + 1
 // KeyUpdate (a 27-byte record, kKeyUpdateBarrierLen at most) in front of it.
 constexpr size_t kKeyUpdateReserve = tls::kKeyUpdateBarrierLen;
 
-// The /bytes/N pattern, long enough that any 2^14-byte run starting at any phase of the
-// 26-byte cycle is one memcpy.
-constexpr size_t kPatternLen = tls::kMaxPlaintextLen + 26;
-constexpr std::array<uint8_t, kPatternLen> kPattern = [] {
-  std::array<uint8_t, kPatternLen> p{};
-  for (size_t i = 0; i < kPatternLen; i++) {
-    p[i] = http_body_byte(i);
-  }
-  return p;
-}();
-
 // Every worker derives the same keys for an epoch from the process's master secret, so a
 // ticket issued by one worker opens on any other and across rotations (current+previous).
 Result<void, tls::Error> rotate_ticket_keys(tls::TicketKeys& keys, uint64_t epoch,
                                             const std::array<uint8_t, 32>& master) {
   return keys.rotate_to(static_cast<uint32_t>(epoch), master);
-}
-
-// "1.2"/"1.3" for the X-TLS-Version header.
-std::string_view version_name(uint16_t v) { return v == tls::kTls12 ? "1.2" : "1.3"; }
-
-// A header value made safe: control characters (CR, LF, ...) become '?'.
-std::string header_value(std::string_view v) {
-  std::string out(v);
-  for (char& c : out) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      c = '?';
-    }
-  }
-  return out;
-}
-
-std::string hex(std::span<const uint8_t> b) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(b.size() * 2);
-  for (uint8_t x : b) {
-    out += kDigits[x >> 4];
-    out += kDigits[x & 15];
-  }
-  return out;
 }
 
 // Errors that mean the client's certificate or its CertificateVerify was refused.
@@ -91,19 +55,33 @@ void free_segments(rte_mbuf* m) {
   }
 }
 
+// Appends chain b (pkt_len set on its head) to the chain [*head, *tail].
+void append(rte_mbuf** head, rte_mbuf** tail, rte_mbuf* b) {
+  if (*head == nullptr) {
+    *head = b;
+  } else {
+    (*tail)->next = b;
+    (*head)->pkt_len += b->pkt_len;
+    (*head)->nb_segs = static_cast<uint16_t>((*head)->nb_segs + b->nb_segs);
+  }
+  *tail = rte_pktmbuf_lastseg(b);
+}
+
 }  // namespace
 
-// One TLS connection: the session, the received bytes not yet consumed, the plaintext
-// application's state and the engine's bookkeeping flags.
-struct TlsEngine::Conn {
-  Conn(const tls::ServerSessionConfig& config, const tls::SessionLimits& limits) noexcept
-      : session(config, limits) {}
+// One TLS connection: the session, the received bytes not yet consumed, the app's stream
+// and the engine's bookkeeping flags.
+struct TlsEngine::Conn final : public Stream {
+  Conn(TlsEngine& engine, const tls::ServerSessionConfig& config,
+       const tls::SessionLimits& limits) noexcept
+      : e(engine), session(config, limits) {}
 
+  TlsEngine& e;
   Connection* tcp = nullptr;  // nullptr once TCP reported on_closed
   uint64_t serial = 0;
-  AppKind app = AppKind::kEcho;
+  App* app = nullptr;  // the service's app; nullptr once told on_closed (or after abort())
   tls::ServerSession session;
-  std::string tls_headers;  // http: X-TLS-* and X-Client-* lines, set at the handshake
+  TlsFacts facts;
 
   // Received segments, linked through ->next; [rx_head, cur) are deframed and wait to be
   // freed once no queued op can point into them; cur/cur_off is the deframing cursor.
@@ -113,23 +91,24 @@ struct TlsEngine::Conn {
   uint32_t cur_off = 0;
   uint32_t unreleased = 0;          // bytes deframed, not yet released to TCP
   std::optional<tls::Record> held;  // taken from the deframer, refused by a full batch
+  rte_mbuf* held_seg = nullptr;     // the segment the held record lies in (nullptr: assembled)
+
+  // Plaintext opened in this round, for the app (one chain), and what it holds unreleased.
+  rte_mbuf* in_head = nullptr;
+  rte_mbuf* in_tail = nullptr;
+  uint32_t app_unreleased = 0;
+
+  // What the app wrote and has not been sealed yet, and the bytes it promised to pull.
+  rte_mbuf* out_q = nullptr;
+  rte_mbuf* out_tail = nullptr;  // last segment of out_q
+  uint32_t out_len = 0;
+  uint64_t pull_left = 0;
 
   // Records built in this seal pass, in wire order; an application record whose content is
   // written but whose seal has not been queued yet.
   std::vector<rte_mbuf*> sendq;
   rte_mbuf* prepared = nullptr;
   size_t prepared_len = 0;
-
-  // Echo: plaintext to send back. Http: request bytes, the response in progress.
-  std::string buf;
-  size_t buf_off = 0;
-  std::string head;
-  size_t head_off = 0;
-  uint64_t body_left = 0;
-  uint64_t body_off = 0;
-  bool default_page = false;
-  bool responding = false;
-  bool close_after = false;
 
   bool dirty = false;
   bool in_output = false;
@@ -143,135 +122,90 @@ struct TlsEngine::Conn {
   bool close_tcp = false;   // close TCP once this pass's records are handed over
   bool tcp_done = false;    // FIN queued (shutdown/close called)
   bool seal_failed = false;
+  bool app_open = false;        // on_open() was reported
+  bool app_shut = false;        // shutdown()/close(): close_notify once the output is out
+  bool app_closing = false;     // close(): plaintext from now on is dropped
+  bool peer_close_told = false; // on_peer_closed() was reported
+  bool want_writable = false;   // write() was refused or filled the budget
 
+  void set_addresses(const net::tcp::FourTuple& t) noexcept {
+    local_ip_ = t.local_ip;
+    local_port_ = t.local_port;
+    remote_ip_ = t.remote_ip;
+    remote_port_ = t.remote_port;
+  }
   bool has_input() const noexcept { return held.has_value() || cur != nullptr; }
+  bool wants_input() const noexcept { return app_unreleased < kTlsReadBudget; }
+  bool app_output() const noexcept { return out_len != 0 || pull_left != 0; }
 
-  // ---- The plaintext application.
-  bool wants_input() const noexcept {
-    switch (app) {
-      case AppKind::kEcho:
-        return buf.size() - buf_off < kEchoMaxPending;
-      case AppKind::kHttp:
-        // After the last response input() drops data, but records are still read so the
-        // client's close_notify is seen.
-        return buf.size() - buf_off <= 2 * kHttpMaxHead;
-      case AppKind::kDiscard:
-        return true;
+  // ---- Stream.
+  uint32_t write_space() const noexcept override {
+    if (app == nullptr || app_shut || session.closed()) {
+      return 0;
     }
+    return out_len >= kTlsWriteBudget ? 0 : kTlsWriteBudget - out_len;
+  }
+  bool write(rte_mbuf* chain) noexcept override {
+    if (pull_left != 0 || chain->pkt_len > write_space()) {
+      want_writable = true;
+      return false;
+    }
+    append(&out_q, &out_tail, chain);
+    out_len += chain->pkt_len;
+    if (out_len >= kTlsWriteBudget) {
+      want_writable = true;
+    }
+    e.mark_output(this);
     return true;
   }
-
-  void input(std::span<const uint8_t> data) {
-    if (app == AppKind::kDiscard || data.empty()) {
+  void write_pull(uint64_t n) noexcept override {
+    if (app == nullptr || app_shut || n == 0) {
       return;
     }
-    if (app == AppKind::kHttp && close_after) {
-      return;  // answered the last request; ignore anything after it
-    }
-    if (buf_off > 0 && buf_off * 2 >= buf.size()) {
-      buf.erase(0, buf_off);
-      buf_off = 0;
-    }
-    buf.append(reinterpret_cast<const char*>(data.data()), data.size());
+    pull_left += n;
+    e.mark_output(this);
   }
-
-  void start(std::string h) {
-    head = std::move(h);
-    head_off = 0;
-    body_left = 0;
-    body_off = 0;
-    responding = true;
-  }
-
-  // Http: starts answering the next complete request, if any.
-  void advance() {
-    if (app != AppKind::kHttp) {
-      return;
+  uint64_t pull_pending() const noexcept override { return pull_left; }
+  void release(uint32_t n) noexcept override {
+    app_unreleased -= std::min(n, app_unreleased);
+    if (has_input() && wants_input() && !session.input_closed()) {
+      e.mark_dirty(this);
     }
-    while (!responding && !close_after) {
-      const std::string_view in = std::string_view(buf).substr(buf_off);
-      const size_t end = in.find("\r\n\r\n");
-      if (end == std::string_view::npos) {
-        if (in.size() > kHttpMaxHead) {
-          start(std::string(kHttp431));
-          close_after = true;
-        }
-        return;
+  }
+  void shutdown() noexcept override {
+    if (app != nullptr && !app_shut) {
+      app_shut = true;
+      e.mark_output(this);
+    }
+  }
+  void close() noexcept override {
+    if (app != nullptr) {
+      app_closing = true;
+      app_unreleased = 0;  // nothing more is delivered; the budget no longer applies
+      shutdown();
+      if (has_input()) {
+        e.mark_dirty(this);
       }
-      const auto req = parse_http_request(in.substr(0, end + 4));
-      buf_off += end + 4;
-      if (!req) {
-        start(std::string(kHttp400));
-        close_after = true;
-        return;
-      }
-      const uint64_t body = req->is_bytes ? req->body_len : kHttpDefaultPage.size();
-      start(http_response_head(*req, body, tls_headers));
-      body_left = req->head ? 0 : body;
-      default_page = !req->is_bytes;
-      close_after = req->close;
     }
   }
-
-  // Bytes the application can write now.
-  uint64_t available() const noexcept {
-    switch (app) {
-      case AppKind::kEcho:
-        return buf.size() - buf_off;
-      case AppKind::kHttp:
-        return responding ? head.size() - head_off + body_left : 0;
-      case AppKind::kDiscard:
-        return 0;
-    }
-    return 0;
-  }
-
-  // Writes the next n (<= available()) bytes straight into the record at p.
-  void produce(uint8_t* p, size_t n) noexcept {
-    if (app == AppKind::kEcho) {
-      std::memcpy(p, buf.data() + buf_off, n);
-      buf_off += n;
-      if (buf_off == buf.size()) {
-        buf.clear();
-        buf_off = 0;
-      }
-      return;
-    }
-    size_t done = 0;
-    if (head_off < head.size()) {
-      done = std::min(n, head.size() - head_off);
-      std::memcpy(p, head.data() + head_off, done);
-      head_off += done;
-    }
-    while (done < n) {
-      const size_t b = n - done;
-      if (default_page) {
-        std::memcpy(p + done, kHttpDefaultPage.data() + body_off, b);
-      } else {
-        // b <= 2^14: one copy from the pattern at the right phase.
-        std::memcpy(p + done, kPattern.data() + body_off % 26, b);
-      }
-      body_off += b;
-      body_left -= b;
-      done += b;
-    }
-    if (head_off == head.size() && body_left == 0) {
-      responding = false;
+  void abort() noexcept override {
+    app = nullptr;
+    if (tcp != nullptr) {
+      e.tcp_.abort(tcp);  // on_closed() runs now; the connection is reaped later
     }
   }
-
-  // Http after a Connection: close (or an error page) has been written out.
-  bool wants_close() const noexcept { return app == AppKind::kHttp && close_after && !responding; }
+  const TlsFacts* tls() const noexcept override { return app_open ? &facts : nullptr; }
 };
 
 struct TlsEngine::OpEntry {
   Conn* conn = nullptr;
+  rte_mbuf* seg = nullptr;  // the received segment an open's record lies in (nullptr: assembled)
   tls::AnySlot slot;
 };
 
 class TlsEngine::Listener final : public net::tcp::Handler {
  public:
-  Listener(TlsEngine& e, AppKind app) : e_(e), app_(app) {}
+  Listener(TlsEngine& e, App* app) : e_(e), app_(app) {}
   void on_connected(Connection* c) noexcept override { e_.on_connected(c, app_); }
   void on_data(Connection* c, rte_mbuf* chain, uint32_t len) noexcept override {
     e_.on_data(c, chain, len);
@@ -282,7 +216,7 @@ class TlsEngine::Listener final : public net::tcp::Handler {
 
  private:
   TlsEngine& e_;
-  AppKind app_;
+  App* app_;
 };
 
 TlsEngine::TlsEngine(const TlsSettings& settings, net::tcp::Tcp& tcp, rte_mempool* pool)
@@ -294,6 +228,8 @@ TlsEngine::~TlsEngine() {
     k->tcp = nullptr;
     free_segments(k->rx_head);
     free_segments(k->prepared);
+    rte_pktmbuf_free(k->in_head);
+    rte_pktmbuf_free(k->out_q);
     for (rte_mbuf* m : k->sendq) {
       rte_pktmbuf_free(m);
     }
@@ -357,18 +293,19 @@ Result<std::unique_ptr<TlsEngine>, std::string> TlsEngine::create(const TlsSetti
   return e;
 }
 
-net::tcp::Handler* TlsEngine::listener(AppKind app) {
+net::tcp::Handler* TlsEngine::listener(App* app) {
   listeners_.push_back(std::make_unique<Listener>(*this, app));
   return listeners_.back().get();
 }
 
 // ---- TCP callbacks (run during net input, timers and our own phases).
 
-void TlsEngine::on_connected(Connection* c, AppKind app) noexcept {
-  Conn* k = new Conn(session_config_, limits_);
+void TlsEngine::on_connected(Connection* c, App* app) noexcept {
+  Conn* k = new Conn(*this, session_config_, limits_);
   k->tcp = c;
   k->app = app;
   k->serial = next_serial_++;
+  k->set_addresses(tcp_.info(c).tuple);
   tcp_.set_user_data(c, k);
   live_.emplace(k->serial, k);
   deadlines_.push_back({k->serial, now_ns_ + uint64_t{settings_.handshake_timeout_ms} * 1000000});
@@ -406,11 +343,27 @@ void TlsEngine::on_peer_closed(Connection* c) noexcept {
   mark_dirty(k);
 }
 
-void TlsEngine::on_closed(Connection* c, CloseReason) noexcept {
+void TlsEngine::on_closed(Connection* c, CloseReason why) noexcept {
   Conn* k = static_cast<Conn*>(tcp_.user_data(c));
   k->tcp = nullptr;
   k->dead = true;
   dead_.push_back(k);  // freed by reap(): queued ops may still point into its buffers
+  if (k->app != nullptr && k->app_open) {
+    StreamEnd end = StreamEnd::kClosed;
+    if (k->session.error() || (k->session.input_closed() && !k->session.peer_closed())) {
+      end = StreamEnd::kTlsError;
+    } else if (k->truncated) {
+      end = StreamEnd::kTruncated;
+    } else if (why == CloseReason::kReset) {
+      end = StreamEnd::kReset;
+    } else if (why == CloseReason::kTimeout) {
+      end = StreamEnd::kTimeout;
+    } else if (why == CloseReason::kAborted) {
+      end = StreamEnd::kAborted;
+    }
+    end_app(k, end);
+  }
+  k->app = nullptr;
 }
 
 void TlsEngine::mark_dirty(Conn* k) noexcept {
@@ -427,6 +380,21 @@ void TlsEngine::mark_output(Conn* k) noexcept {
   }
 }
 
+void TlsEngine::end_app(Conn* k, StreamEnd why) noexcept {
+  App* app = k->app;
+  k->app = nullptr;
+  // What the app had queued will never be sealed.
+  rte_pktmbuf_free(k->out_q);
+  k->out_q = k->out_tail = nullptr;
+  k->out_len = 0;
+  k->pull_left = 0;
+  rte_pktmbuf_free(k->in_head);
+  k->in_head = k->in_tail = nullptr;
+  if (app != nullptr && k->app_open) {
+    app->on_closed(k, why);
+  }
+}
+
 // ---- tls_open.
 
 bool TlsEngine::collect(Conn* k) noexcept {
@@ -435,14 +403,17 @@ bool TlsEngine::collect(Conn* k) noexcept {
   }
   for (;;) {
     tls::Record rec;
+    rte_mbuf* seg = nullptr;
     if (k->held) {
       rec = *k->held;
+      seg = k->held_seg;
     } else {
       if (!k->wants_input() || k->cur == nullptr) {
-        return true;  // back-pressure: the seal phase marks it dirty again once drained
+        return true;  // back-pressure: release() marks it dirty again
       }
       std::span<uint8_t> piece(rte_pktmbuf_mtod(k->cur, uint8_t*) + k->cur_off,
                                k->cur->data_len - k->cur_off);
+      rte_mbuf* piece_seg = k->cur;
       auto step = k->session.next(piece);
       if (!step) {
         return true;  // fatal; the alert goes out in tls_seal
@@ -460,13 +431,19 @@ bool TlsEngine::collect(Conn* k) noexcept {
         continue;
       }
       rec = step->record;
+      const uint8_t* at = rec.fragment.data();
+      if (!rec.assembled && at >= piece.data() && at + rec.fragment.size() <= piece.data() + piece.size()) {
+        seg = piece_seg;
+      }
     }
     if (batch_->full()) {
       k->held = rec;
+      k->held_seg = seg;
       return false;
     }
     OpEntry& e = ops_[batch_->size()];
     e.conn = k;
+    e.seg = seg;
     auto a = k->session.accept(rec, *batch_, &e.slot);
     if (!a) {
       k->held.reset();
@@ -474,6 +451,7 @@ bool TlsEngine::collect(Conn* k) noexcept {
     }
     if (*a == tls::ServerSession::Accepted::kBatchFull) {
       k->held = rec;
+      k->held_seg = seg;
       return false;
     }
     k->held.reset();
@@ -496,7 +474,7 @@ void TlsEngine::free_consumed(Conn* k) noexcept {
     k->rx_head = m->next;
     m->next = nullptr;
     m->nb_segs = 1;
-    rte_pktmbuf_free_seg(m);
+    rte_pktmbuf_free_seg(m);  // the app's references (indirect mbufs) keep the data alive
   }
   if (k->rx_head == nullptr) {
     k->rx_tail = nullptr;
@@ -514,6 +492,50 @@ void TlsEngine::free_consumed(Conn* k) noexcept {
     tcp_.release(k->tcp, k->unreleased);
   }
   k->unreleased = 0;
+}
+
+void TlsEngine::take_plaintext(Conn* k, std::span<uint8_t> plain, rte_mbuf* seg) noexcept {
+  if (plain.empty() || k->app == nullptr || k->app_closing) {
+    return;  // nobody reads it: consumed with its segment
+  }
+  rte_mbuf* chain = nullptr;
+  if (seg != nullptr) {
+    // A reference to the decrypted bytes where they lie.
+    rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+    if (m != nullptr) {
+      rte_pktmbuf_attach(m, seg);
+      m->data_off = static_cast<uint16_t>(plain.data() - static_cast<uint8_t*>(m->buf_addr));
+      m->data_len = static_cast<uint16_t>(plain.size());
+      m->pkt_len = static_cast<uint32_t>(plain.size());
+      chain = m;
+    }
+  } else {
+    // The record was assembled in the session's buffer: copy it out.
+    counters_.inc(TlsCounter::kPlaintextCopies);
+    rte_mbuf* tail = nullptr;
+    for (size_t off = 0; off < plain.size();) {
+      rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+      if (m == nullptr) {
+        rte_pktmbuf_free(chain);
+        chain = nullptr;
+        break;
+      }
+      const size_t n = std::min<size_t>(plain.size() - off, rte_pktmbuf_tailroom(m));
+      std::memcpy(rte_pktmbuf_mtod(m, uint8_t*), plain.data() + off, n);
+      m->data_len = static_cast<uint16_t>(n);
+      m->pkt_len = static_cast<uint32_t>(n);
+      append(&chain, &tail, m);
+      off += n;
+    }
+  }
+  if (chain == nullptr) {
+    // Dropping the bytes would corrupt the stream: fail the connection instead.
+    counters_.inc(TlsCounter::kPlaintextNoMbuf);
+    k->session.fail(tls::Error::kInternalError);
+    return;
+  }
+  k->app_unreleased += chain->pkt_len;
+  append(&k->in_head, &k->in_tail, chain);
 }
 
 void TlsEngine::count_handshake(Conn* k) noexcept {
@@ -577,17 +599,18 @@ void TlsEngine::count_handshake(Conn* k) noexcept {
     counters_.inc(TlsCounter::kMtlsHandshakes);
     counters_.inc(id != nullptr ? TlsCounter::kClientCertVerified : TlsCounter::kClientCertMissing);
   }
-  if (k->app == AppKind::kHttp) {
-    std::string h = "X-TLS-Version: ";
-    h += version_name(s.version());
-    h += "\r\nX-TLS-Cipher: ";
-    h += s.suite_name();
-    h += "\r\n";
-    if (id != nullptr) {
-      h += "X-Client-Subject: " + header_value(id->subject) + "\r\n";
-      h += "X-Client-SHA256: " + hex(id->sha256_fingerprint.view()) + "\r\n";
-    }
-    k->tls_headers = std::move(h);
+  // The app's stream opens now.
+  k->facts.version = s.version();
+  k->facts.suite = s.suite_code();
+  k->facts.suite_name = s.suite_name();
+  k->facts.sni = s.server_name();
+  k->facts.alpn = s.alpn();
+  k->facts.client = id;
+  k->facts.resumed = s.resumed();
+  k->facts.certificate_index = s.certificate_index();
+  if (k->app != nullptr) {
+    k->app_open = true;
+    k->app->on_open(k);
   }
 }
 
@@ -597,13 +620,37 @@ void TlsEngine::after_input(Conn* k) noexcept {
   }
   free_consumed(k);
   count_handshake(k);
-  k->advance();
+  // The round's plaintext, then what ended the input.
+  if (k->in_head != nullptr) {
+    rte_mbuf* chain = k->in_head;
+    k->in_head = k->in_tail = nullptr;
+    if (k->app != nullptr && k->app_open) {
+      k->app->on_data(k, chain, chain->pkt_len);
+    } else {
+      rte_pktmbuf_free(chain);
+    }
+  }
+  if (k->dead) {
+    return;  // the app aborted it
+  }
   if (k->tcp_fin && !k->has_input() && !k->session.input_closed() && !k->truncated) {
     // FIN without close_notify: the peer cannot prove it sent everything (§6.1).
     k->truncated = true;
     if (k->session.handshake_done()) {
       counters_.inc(TlsCounter::kTruncated);
     }
+    end_app(k, StreamEnd::kTruncated);
+  }
+  if (k->app != nullptr && k->app_open) {
+    if (k->session.error() || (k->session.input_closed() && !k->session.peer_closed())) {
+      end_app(k, StreamEnd::kTlsError);  // a fatal alert, ours or theirs
+    } else if (k->session.peer_closed() && !k->peer_close_told) {
+      k->peer_close_told = true;
+      k->app->on_peer_closed(k);
+    }
+  }
+  if (k->dead) {
+    return;
   }
   if (k->has_input() && k->wants_input() && !k->session.input_closed()) {
     mark_dirty(k);  // stopped at a barrier or a full batch
@@ -655,7 +702,7 @@ bool TlsEngine::open_phase(uint64_t now_ns, uint64_t* out_app_cycles) noexcept {
       }
       auto plain = k->session.on_opened(batch_->status(i), ops_[i].slot);
       if (plain) {
-        k->input(*plain);
+        take_plaintext(k, *plain, ops_[i].seg);
       }
     }
     for (Conn* k : in_batch_) {
@@ -695,6 +742,41 @@ rte_mbuf* TlsEngine::alloc_record(size_t len) noexcept {
   return m;
 }
 
+void TlsEngine::produce(Conn* k, uint8_t* p, size_t n) noexcept {
+  // What the app wrote first, segment by segment, freeing what is used up.
+  while (n != 0 && k->out_q != nullptr) {
+    rte_mbuf* m = k->out_q;
+    const size_t c = std::min<size_t>(n, m->data_len);
+    std::memcpy(p, rte_pktmbuf_mtod(m, const uint8_t*), c);
+    p += c;
+    n -= c;
+    k->out_len -= static_cast<uint32_t>(c);
+    if (c == m->data_len) {
+      rte_mbuf* next = m->next;
+      if (next != nullptr) {
+        next->pkt_len = m->pkt_len - c;
+        next->nb_segs = static_cast<uint16_t>(m->nb_segs - 1);
+      }
+      m->next = nullptr;
+      m->nb_segs = 1;
+      rte_pktmbuf_free_seg(m);
+      k->out_q = next;
+    } else {
+      m->data_off = static_cast<uint16_t>(m->data_off + c);
+      m->data_len = static_cast<uint16_t>(m->data_len - c);
+      m->pkt_len -= static_cast<uint32_t>(c);
+    }
+  }
+  if (k->out_q == nullptr) {
+    k->out_tail = nullptr;
+  }
+  // Then the bytes it generates on demand.
+  if (n != 0) {
+    k->pull_left -= n;
+    k->app->on_pull(k, p, static_cast<uint32_t>(n));
+  }
+}
+
 bool TlsEngine::build(Conn* k) noexcept {
   const bool more = build_records(k);
   // Records built before a full batch stopped us go out with this pass too.
@@ -731,6 +813,7 @@ bool TlsEngine::build_records(Conn* k) noexcept {
     }
     const auto out = k->session.next_output(std::max<size_t>(max_content, 1));
     if (out.kind != tls::ServerSession::OutKind::kNone) {
+      // A control record: handshake flight, alert, KeyUpdate, close_notify.
       if (out.record_len > room) {
         blocked = room != 0;
         break;
@@ -767,6 +850,7 @@ bool TlsEngine::build_records(Conn* k) noexcept {
       continue;
     }
     if (k->prepared != nullptr) {
+      // An application record whose content is written: queue its seal.
       if (batch_->full()) {
         return false;
       }
@@ -811,36 +895,33 @@ bool TlsEngine::build_records(Conn* k) noexcept {
       }
       continue;
     }
-    if (k->session.app_writable()) {
-      k->advance();
-      const uint64_t avail = k->available();
-      if (avail != 0) {
-        const size_t content = static_cast<size_t>(std::min<uint64_t>(
-            {avail, k->session.max_app_content(),
-             max_content > kKeyUpdateReserve ? max_content - kKeyUpdateReserve : 0}));
-        if (content == 0) {
-          blocked = room != 0;
-          break;
-        }
-        rte_mbuf* m = alloc_record(k->session.record_len(content));
-        if (m == nullptr) {
-          blocked = true;
-          break;
-        }
-        k->produce(rte_pktmbuf_mtod(m, uint8_t*) + k->session.content_offset(), content);
-        k->prepared = m;
-        k->prepared_len = content;
-        continue;
+    if (k->session.app_writable() && k->app != nullptr && k->app_output()) {
+      // The app's bytes into a new record.
+      const size_t content = static_cast<size_t>(std::min<uint64_t>(
+          {uint64_t{k->out_len} + k->pull_left, k->session.max_app_content(),
+           max_content > kKeyUpdateReserve ? max_content - kKeyUpdateReserve : 0}));
+      if (content == 0) {
+        blocked = room != 0;
+        break;
       }
+      rte_mbuf* m = alloc_record(k->session.record_len(content));
+      if (m == nullptr) {
+        blocked = true;
+        break;
+      }
+      produce(k, rte_pktmbuf_mtod(m, uint8_t*) + k->session.content_offset(), content);
+      k->prepared = m;
+      k->prepared_len = content;
+      continue;
     }
     // Nothing to send now.
     if (k->session.closed()) {
       k->close_tcp = true;
       break;
     }
-    if (!k->close_called && k->session.app_writable() &&
-        (k->session.peer_closed() || k->wants_close())) {
-      k->session.close();  // our close_notify after everything sent
+    if (!k->close_called && k->session.app_writable() && !k->app_output() &&
+        (k->app_shut || (k->app == nullptr && k->session.peer_closed()))) {
+      k->session.close();  // our close_notify after everything the app wrote
       k->close_called = true;
       continue;
     }
@@ -879,6 +960,7 @@ void TlsEngine::finish_seal_batch() noexcept {
       }
       k->sendq.clear();
       if (!k->dead && k->tcp != nullptr) {
+        end_app(k, StreamEnd::kAborted);
         tcp_.abort(k->tcp);  // on_closed runs now; k is reaped later
       }
       continue;
@@ -904,24 +986,28 @@ void TlsEngine::finish_seal_batch() noexcept {
     k->sendq.clear();
     if (refused) {
       if (!k->dead && k->tcp != nullptr) {
+        end_app(k, StreamEnd::kAborted);
         tcp_.abort(k->tcp);  // on_closed runs now; k is reaped later
       }
       continue;
     }
     if (k->close_tcp && !k->tcp_done) {
       k->tcp_done = true;
-      // After our close_notify (answering theirs, or http's Connection: close) only a FIN;
-      // after a fatal alert, a truncation or the peer's fatal alert, stop reading too.
+      // After our close_notify (answering theirs, or the app's shutdown) only a FIN; after a
+      // fatal alert, a truncation or the peer's fatal alert, stop reading too.
       const bool graceful = !k->session.error() && !k->truncated &&
                             (k->session.peer_closed() || !k->session.input_closed());
       if (graceful) {
         tcp_.shutdown(k->tcp);
       } else {
+        end_app(k, StreamEnd::kTlsError);
         tcp_.close(k->tcp);
       }
     }
-    if (k->has_input() && k->wants_input() && !k->session.input_closed()) {
-      mark_dirty(k);  // echo drained below its limit: read on
+    if (k->app != nullptr && k->want_writable && k->out_len < kTlsWriteBudget / 2 &&
+        !k->app_shut) {
+      k->want_writable = false;
+      k->app->on_writable(k);  // may write more: it is marked for output again
     }
   }
   sending_scratch_.clear();
@@ -1041,6 +1127,8 @@ void TlsEngine::destroy(Conn* k) noexcept {
   }
   free_segments(k->rx_head);
   free_segments(k->prepared);
+  rte_pktmbuf_free(k->in_head);
+  rte_pktmbuf_free(k->out_q);
   for (rte_mbuf* m : k->sendq) {
     rte_pktmbuf_free(m);
   }
@@ -1072,10 +1160,10 @@ void TlsEngine::destroy(Conn* k) noexcept {
   }
   if (log_enabled(LogLevel::kDebug)) {
     const std::string_view e = err ? tls::to_string(*err) : std::string_view("none");
-    LT_DEBUG("tls: conn %llu %s closed: version=%04x handshake=%s resumed=%d opened=%llu/%lluB "
+    LT_DEBUG("tls: conn %llu closed: version=%04x handshake=%s resumed=%d opened=%llu/%lluB "
              "sealed=%llu/%lluB key_updates=%llu/%llu alert_sent=%d alert_received=%d "
              "error=%.*s assembled=%llu",
-             static_cast<unsigned long long>(k->serial), std::string(to_string(k->app)).c_str(),
+             static_cast<unsigned long long>(k->serial),
              k->session.version(), k->session.handshake_done() ? "done" : "incomplete",
              k->session.resumed(),
              static_cast<unsigned long long>(s.records_opened),

@@ -28,25 +28,45 @@ Worker::Worker(const WorkerConfig& cfg, net::Port& port)
     : cfg_(cfg),
       port_(port),
       stack_(std::make_unique<net::Stack>(cfg.stack, port.mac(), port.pktmbuf_pool(cfg.id),
-                                          port.caps())) {
+                                          port.caps())),
+      timers_(cfg.start_ns != 0 ? cfg.start_ns : monotonic_ns()),
+      now_ns_(cfg.start_ns != 0 ? cfg.start_ns : monotonic_ns()) {
   const std::array<uint8_t, 16> secret = random_secret();
-  tcp_ = std::make_unique<net::tcp::Tcp>(*stack_, cfg.tcp, secret, monotonic_ns(), cfg.id,
+  tcp_ = std::make_unique<net::tcp::Tcp>(*stack_, cfg.tcp, secret, now_ns_, cfg.id,
                                          cfg.num_queues);
   stack_->set_l4_handler(6, tcp_.get());
+  tcp_streams_ = std::make_unique<TcpStreams>(*tcp_, port.pktmbuf_pool(cfg.id), timers_);
 }
 
 Worker::~Worker() {
-  // TCP first: it frees connections without callbacks, then the apps can go.
+  // TCP first: it frees connections without callbacks; then the streams over them, then
+  // the apps (which cancel their timers on the wheel, a member that goes last).
   stack_->set_l4_handler(6, nullptr);
   tcp_.reset();
-  apps_.clear();
   tls_.reset();
+  tcp_streams_.reset();
+  apps_.clear();
+}
+
+rte_mempool* Worker::pool() const noexcept { return port_.pktmbuf_pool(cfg_.id); }
+
+Result<Stream*, std::string_view> Worker::connect(net::Ipv4Addr dst, uint16_t port, App* app,
+                                                  uint32_t timeout_ms) noexcept {
+  return tcp_streams_->connect(dst, port, app, timeout_ms, now_ns_);
 }
 
 Result<std::unique_ptr<Worker>, std::string> Worker::create(const WorkerConfig& cfg,
                                                             net::Port& port) {
   std::unique_ptr<Worker> w(new Worker(cfg, port));
   for (const ServiceSpec& svc : cfg.services) {
+    if (svc.app == AppKind::kProxy && svc.proxy.backends.empty()) {
+      return fail("--serve " + std::to_string(svc.port) + ": a proxy needs a backend");
+    }
+    w->apps_.push_back(make_app(svc, *w));
+    if (w->apps_.back() == nullptr) {
+      return fail("--serve " + std::to_string(svc.port) + ": the proxy app is not available yet");
+    }
+    App* app = w->apps_.back().get();
     net::tcp::Handler* handler = nullptr;
     if (svc.tls) {
       if (w->tls_ == nullptr) {
@@ -56,10 +76,9 @@ Result<std::unique_ptr<Worker>, std::string> Worker::create(const WorkerConfig& 
         }
         w->tls_ = std::move(t).value();
       }
-      handler = w->tls_->listener(svc.app);
+      handler = w->tls_->listener(app);
     } else {
-      w->apps_.push_back(make_app(svc.app, *w->tcp_, port.pktmbuf_pool(cfg.id)));
-      handler = w->apps_.back().get();
+      handler = w->tcp_streams_->listener(app);
     }
     if (auto r = w->tcp_->listen(svc.port, handler); !r) {
       return fail("--serve " + std::to_string(svc.port) + "=" + to_string(svc) + ": " +
@@ -122,6 +141,7 @@ bool Worker::drain_arp_inbox(uint64_t now_ns) noexcept {
 }
 
 bool Worker::poll_once(uint64_t now_ns) noexcept {
+  now_ns_ = now_ns;
   counters_.inc(WorkerCounter::kLoops);
   bool worked = false;
 
@@ -164,7 +184,9 @@ bool Worker::poll_once(uint64_t now_ns) noexcept {
     t1 = t0;
   }
 
-  // Phase: applications (work that waited for buffers; TCP callbacks ran during input).
+  // Phase: applications (pulled bytes for plain TCP, work that waited for buffers; TCP
+  // callbacks ran during input).
+  worked |= tcp_streams_->poll();
   for (auto& app : apps_) {
     worked |= app->poll();
   }
@@ -200,6 +222,16 @@ bool Worker::poll_once(uint64_t now_ns) noexcept {
   if (tls_ != nullptr) {
     t0 = tsc();
     worked |= tls_->on_timer(now_ns);  // handshake deadlines, ticket keys; cheap when idle
+    phase_cycles_.inc(Phase::kTimers, tsc() - t0);
+  }
+  // The apps' and streams' timers (connect and idle timeouts).
+  if (now_ns >= timers_.next_expiry_ns()) {
+    t0 = tsc();
+    worked |= timers_.advance(now_ns, [](net::tcp::TimerNode* n) {
+                static_cast<AppTimer*>(n)->target->on_timer(static_cast<AppTimer*>(n));
+              }) != 0;
+    tcp_->flush(now_ns);
+    worked |= drain_tx();
     phase_cycles_.inc(Phase::kTimers, tsc() - t0);
   }
   if (worked) {

@@ -4,8 +4,10 @@
 // worker, one core"): rx_burst -> net input -> tls_open -> apps -> tls_seal -> tcp output
 // -> tx drain -> timers. tls_open and tls_seal (TlsEngine, tls_service.h) exist when the
 // worker serves a tls:APP service; the application callbacks tls_open runs are timed as
-// apps. The worker owns its Stack, counters and phase clocks; nothing in here is shared
-// with another worker.
+// apps. The worker owns its Stack, TCP, the streams over them (TcpStreams, TlsEngine), one
+// app per service (apps.h), a timer wheel for the apps and the engine's own timeouts,
+// counters and phase clocks; nothing in here is shared with another worker. It is the apps'
+// Context (stream.h): they open backend connections and arm timers through it.
 //
 // Idle behaviour: busy-poll (benchmarks) or adaptive back-off (tests, laptops): after
 // `spin_polls` empty polls the loop pauses, then sleeps, doubling from min_sleep_us up to
@@ -22,6 +24,8 @@
 #include "lib/base/counters.h"
 #include "lib/net/port.h"
 #include "lib/engine/apps.h"
+#include "lib/engine/stream.h"
+#include "lib/engine/tcp_streams.h"
 #include "lib/engine/tls_service.h"
 #include "lib/net/stack.h"
 #include "lib/net/tcp/tcp.h"
@@ -46,6 +50,9 @@ struct WorkerConfig {
   std::vector<ServiceSpec> services;  // listeners this worker serves
   IdleConfig idle;
   TlsSettings tls;  // used when a service is tls:APP
+  // The clock the worker's TCP and timers start from (poll_once's now_ns continues it);
+  // 0: CLOCK_MONOTONIC now. Tests that drive virtual time set it.
+  uint64_t start_ns = 0;
 };
 
 enum class Phase : uint16_t {
@@ -73,7 +80,7 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(WorkerCounter:
                            "busy_cycles"};
 using WorkerCounters = CounterSet<WorkerCounter, kWorkerCounterNames>;
 
-class alignas(64) Worker {
+class alignas(64) Worker final : public Context {
  public:
   // port must outlive the worker; the worker polls queue cfg.id only. Fails (one line)
   // when a service cannot listen.
@@ -105,6 +112,16 @@ class alignas(64) Worker {
   uint16_t id() const noexcept { return cfg_.id; }
   // The TLS engine, or nullptr when the worker serves no tls:APP service.
   const TlsEngine* tls() const noexcept { return tls_.get(); }
+  const TcpStreams& tcp_streams() const noexcept { return *tcp_streams_; }
+  // The apps, one per service in cfg.services order.
+  const std::vector<std::unique_ptr<ServiceApp>>& apps() const noexcept { return apps_; }
+
+  // Context.
+  Result<Stream*, std::string_view> connect(net::Ipv4Addr dst, uint16_t port, App* app,
+                                            uint32_t timeout_ms) noexcept override;
+  net::tcp::TimerWheel& timers() noexcept override { return timers_; }
+  uint64_t now_ns() const noexcept override { return now_ns_; }
+  rte_mempool* pool() const noexcept override;
 
  private:
   Worker(const WorkerConfig& cfg, net::Port& port);
@@ -117,8 +134,11 @@ class alignas(64) Worker {
   net::Port& port_;
   std::unique_ptr<net::Stack> stack_;
   std::unique_ptr<net::tcp::Tcp> tcp_;
-  std::vector<std::unique_ptr<App>> apps_;
+  net::tcp::TimerWheel timers_;
+  uint64_t now_ns_ = 0;
+  std::unique_ptr<TcpStreams> tcp_streams_;
   std::unique_ptr<TlsEngine> tls_;
+  std::vector<std::unique_ptr<ServiceApp>> apps_;
   rte_ring* arp_inbox_ = nullptr;
   std::vector<rte_ring*> arp_peers_;
   WorkerCounters counters_;

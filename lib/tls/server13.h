@@ -211,6 +211,9 @@ class Server13 {
   std::span<const uint8_t> alpn() const noexcept { return alpn_; }
   // Index into config.certificates of the certificate sent.
   size_t certificate_index() const noexcept { return cert_index_; }
+  // The host_name the client asked for (server_name), valid once the ServerHello is sent;
+  // empty when it sent none.
+  std::span<const uint8_t> server_name() const noexcept { return server_name_; }
   bool sent_hello_retry_request() const noexcept { return hrr_sent_; }
   // RFC 8449, valid once the ServerHello is sent: the client's record_size_limit (0: none;
   // it bounds our protected records), and ours as sent in EncryptedExtensions (0: not sent;

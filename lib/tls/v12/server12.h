@@ -145,6 +145,8 @@ class Server12 {
   crypto::NamedGroup group() const noexcept { return group_; }
   std::span<const uint8_t> alpn() const noexcept { return alpn_; }
   size_t certificate_index() const noexcept { return cert_index_; }
+  // The host_name the client asked for (server_name); empty when it sent none.
+  std::span<const uint8_t> server_name() const noexcept { return server_name_; }
   // True when the handshake resumed a session (abbreviated).
   bool resumed() const noexcept { return resumed_; }
   // The session_id our ServerHello carried (empty: none).

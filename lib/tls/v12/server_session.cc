@@ -525,6 +525,19 @@ std::span<const uint8_t> ServerSession::alpn() const noexcept {
       s_);
 }
 
+std::span<const uint8_t> ServerSession::server_name() const noexcept {
+  return std::visit(
+      Overload{[](const Picking&) { return std::span<const uint8_t>(); },
+               [](const auto& s) { return s.machine().server_name(); }},
+      s_);
+}
+
+size_t ServerSession::certificate_index() const noexcept {
+  return std::visit(Overload{[](const Picking&) { return size_t{0}; },
+                             [](const auto& s) { return s.machine().certificate_index(); }},
+                    s_);
+}
+
 bool ServerSession::client_certificate_missing() const noexcept {
   if (const auto* s12 = std::get_if<v12::ServerSession12>(&s_)) {
     return s12->machine().client_certificate_missing();

@@ -125,6 +125,10 @@ class ServerSession {
   bool resumed() const noexcept;
   bool hello_retry_request_sent() const noexcept;
   std::span<const uint8_t> alpn() const noexcept;
+  // The client's server_name (empty: none), and the index into the version's certificate
+  // list of the certificate chosen (0 before a machine exists).
+  std::span<const uint8_t> server_name() const noexcept;
+  size_t certificate_index() const noexcept;
   // The verified client certificate's identity (either version), or nullptr.
   const crypto::VerifiedIdentity* client_identity() const noexcept;
   // True when a required client certificate was not sent (TLS 1.3 fails with
