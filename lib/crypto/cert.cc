@@ -196,6 +196,24 @@ std::vector<std::string> Certificate::subject_alt_names() const {
   return out;
 }
 
+std::string Certificate::common_name() const {
+  const X509_NAME* name = X509_get_subject_name(x509_.get());
+  const int index = name != nullptr ? X509_NAME_get_index_by_NID(name, NID_commonName, -1) : -1;
+  if (index < 0) {
+    return {};
+  }
+  const ASN1_STRING* value = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, index));
+  unsigned char* utf8 = nullptr;
+  const int len = value != nullptr ? ASN1_STRING_to_UTF8(&utf8, value) : -1;
+  std::string out;
+  if (len > 0) {
+    out.assign(reinterpret_cast<const char*>(utf8), static_cast<size_t>(len));
+  }
+  OPENSSL_free(utf8);
+  ossl::clear_errors();
+  return out;
+}
+
 Result<Digest, Error> Certificate::fingerprint_sha256() const noexcept {
   return hash(HashAlgo::kSha256, der_);
 }
@@ -366,6 +384,121 @@ Result<CertifiedKey, Error> CertifiedKey::self_signed(
   return CertifiedKey(std::move(chain), std::move(*key));
 }
 
+// ---- Describing a certificate -------------------------------------------------------------
+
+Result<CertDescription, Error> describe_certificate(const Certificate& cert) {
+  X509* x = cert.native();
+  CertDescription out;
+  // HAProxy's ssl_sock_get_cert_sig(): OBJ_nid2sn() of the signature algorithm.
+  const int sig_nid = X509_get_signature_nid(x);
+  if (sig_nid != NID_undef) {
+    out.sig_alg = OBJ_nid2sn(sig_nid);
+  } else {
+    const X509_ALGOR* alg = nullptr;
+    X509_get0_signature(nullptr, &alg, x);
+    const ASN1_OBJECT* oid = nullptr;
+    if (alg != nullptr) {
+      X509_ALGOR_get0(&oid, nullptr, nullptr, alg);
+    }
+    char text[128] = {};
+    if (oid == nullptr || OBJ_obj2txt(text, sizeof(text), oid, 1) <= 0) {
+      ossl::clear_errors();
+      return fail(Error::kMalformedCertificate);
+    }
+    out.sig_alg = text;
+  }
+  // HAProxy's cert_get_pkey_algo(): the key type and its size in bits.
+  const EVP_PKEY* pkey = X509_get0_pubkey(x);
+  if (pkey == nullptr) {
+    ossl::clear_errors();
+    return fail(Error::kMalformedCertificate);
+  }
+  const int bits = EVP_PKEY_get_bits(pkey);
+  const int type = EVP_PKEY_get_base_id(pkey);
+  switch (type) {
+    case EVP_PKEY_RSA:
+      out.key_alg = "RSA" + std::to_string(bits);
+      break;
+    case EVP_PKEY_EC:
+      out.key_alg = "EC" + std::to_string(bits);
+      break;
+    case EVP_PKEY_DSA:
+      out.key_alg = "DSA" + std::to_string(bits);
+      break;
+    default: {
+      const char* sn = OBJ_nid2sn(type);
+      if (type == NID_undef || sn == nullptr) {
+        ossl::clear_errors();
+        return fail(Error::kUnsupportedKeyType);
+      }
+      out.key_alg = sn;
+      break;
+    }
+  }
+  return out;
+}
+
+Result<CertDescription, Error> describe_certificate(const CertifiedKey& key) {
+  return describe_certificate(key.leaf());
+}
+
+std::string common_name_from_rfc2253(std::string_view subject) {
+  // XN_FLAG_RFC2253 output: type=value pairs separated by ',' (or '+' inside a multi-valued
+  // RDN), most specific first. In a value, a backslash escapes one of , + " \ < > ; (and a
+  // leading '#' or space, a trailing space), or starts two hex digits for a control or
+  // non-ASCII byte; an unescaped leading '#' and more starts a hex dump of a non-string
+  // value.
+  auto hex_digit = [](char c) -> int {
+    if (c >= '0' && c <= '9') {
+      return c - '0';
+    }
+    if (c >= 'A' && c <= 'F') {
+      return c - 'A' + 10;
+    }
+    if (c >= 'a' && c <= 'f') {
+      return c - 'a' + 10;
+    }
+    return -1;
+  };
+  std::string found;
+  size_t i = 0;
+  while (i < subject.size()) {
+    // The attribute type runs to '=' (never escaped in a type).
+    const size_t eq = subject.find('=', i);
+    if (eq == std::string_view::npos) {
+      break;
+    }
+    const std::string_view type = subject.substr(i, eq - i);
+    std::string value;
+    // A one-character "#" is the name "#": OpenSSL leaves a value's only character
+    // unescaped unless it is a space, and a hex dump is never that short.
+    const bool dump = eq + 2 < subject.size() && subject[eq + 1] == '#' && subject[eq + 2] != ',' &&
+                      subject[eq + 2] != '+';
+    i = eq + 1;
+    while (i < subject.size() && subject[i] != ',' && subject[i] != '+') {
+      if (subject[i] == '\\' && i + 1 < subject.size()) {
+        const int hi = hex_digit(subject[i + 1]);
+        const int lo = i + 2 < subject.size() ? hex_digit(subject[i + 2]) : -1;
+        if (hi >= 0 && lo >= 0) {
+          value.push_back(static_cast<char>(hi * 16 + lo));
+          i += 3;
+        } else {
+          value.push_back(subject[i + 1]);
+          i += 2;
+        }
+      } else {
+        value.push_back(subject[i]);
+        i++;
+      }
+    }
+    if (type == "CN") {
+      found = dump ? std::string() : std::move(value);
+    }
+    i++;  // past the separator
+  }
+  return found;
+}
+
 // ---- CaStore ------------------------------------------------------------------------------
 
 Result<CaStore, Error> CaStore::from_pem(std::span<const uint8_t> ca_bundle_pem) {
@@ -460,6 +593,7 @@ Result<VerifiedIdentity, Error> CaStore::verify_client_chain(
   id.subject = leaf->subject();
   id.subject_alt_names = leaf->subject_alt_names();
   id.sha256_fingerprint = *fingerprint;
+  id.common_name = leaf->common_name();
   return id;
 }
 

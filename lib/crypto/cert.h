@@ -44,6 +44,10 @@ class Certificate {
   std::string subject() const;
   // Returns the subjectAltName entries as "DNS:name", "IP:addr", "email:x", "URI:x".
   std::vector<std::string> subject_alt_names() const;
+  // Returns the subject's Common Name (OID 2.5.4.3) as UTF-8: the first one in the Name's
+  // encoded order (as HAProxy's ssl_sock_get_remote_common_name() picks), or "" if there
+  // is none or it is not a string type.
+  std::string common_name() const;
   // Returns SHA-256 of der().
   Result<Digest, Error> fingerprint_sha256() const noexcept;
   // Returns ok if now lies within [notBefore, notAfter]; else kCertificateExpired,
@@ -105,11 +109,41 @@ class CertifiedKey {
   PrivateKey key_;
 };
 
+// What a PROXY protocol v2 SSL TLV says about a certificate (PP2_SUBTYPE_SSL_SIG_ALG and
+// PP2_SUBTYPE_SSL_KEY_ALG), in HAProxy's words.
+struct CertDescription {
+  // The algorithm that signed the certificate: OpenSSL's short name of its signature NID,
+  // e.g. "ecdsa-with-SHA256", "RSA-SHA256", "RSASSA-PSS", "ED25519" (the dotted OID for an
+  // algorithm libcrypto has no name for).
+  std::string sig_alg;
+  // The certificate's key: "RSA2048", "EC256", "DSA2048" (HAProxy's cert_get_pkey_algo()),
+  // and, where HAProxy sends nothing, the key type's short name: "ED25519", "ED448".
+  std::string key_alg;
+};
+
+// Describes cert for the PROXY SSL TLV. Errors: kMalformedCertificate (no readable key or
+// signature algorithm), kUnsupportedKeyType (a key type libcrypto has no name for).
+Result<CertDescription, Error> describe_certificate(const Certificate& cert);
+// Describes the leaf of key: our own certificate, as the frontend presents it.
+Result<CertDescription, Error> describe_certificate(const CertifiedKey& key);
+
+// Returns the Common Name in an RFC 2253 subject string as Certificate::subject() prints
+// it ("CN=client,O=linetls test"), unescaped to the bytes the certificate holds: the same
+// string as Certificate::common_name() of that certificate. That string lists the Name in
+// reverse, so this is its last CN attribute. "" if there is none, or if its value is a
+// '#' hex dump (a non-string type). For identities that crossed a session ticket, which
+// carries the subject but not the Common Name.
+std::string common_name_from_rfc2253(std::string_view subject);
+
 // Who a verified client certificate chain says the peer is.
 struct VerifiedIdentity {
   std::string subject;                         // RFC 2253, e.g. "CN=client,O=linetls test"
   std::vector<std::string> subject_alt_names;  // as Certificate::subject_alt_names()
   Digest sha256_fingerprint;                   // SHA-256 of the leaf's DER
+  // The leaf's subject Common Name, as Certificate::common_name(); "" if none. Session
+  // tickets do not carry it: after resumption it is "", and
+  // common_name_from_rfc2253(subject) gives it back.
+  std::string common_name;
 };
 
 // Trust anchors for verifying client certificates. Immutable after load; libcrypto's
