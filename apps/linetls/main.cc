@@ -149,6 +149,23 @@ void print_counters(const std::vector<std::unique_ptr<engine::Worker>>& workers,
       std::printf("counter worker=%u stream.%.*s %llu\n", id, static_cast<int>(n.size()),
                   n.data(), static_cast<unsigned long long>(v));
     });
+    // App counters, summed over the services of one kind ("proxy.clients").
+    std::vector<std::pair<std::string, uint64_t>> app_counters;
+    for (const auto& app : w->apps()) {
+      app->for_each_counter([&](std::string_view n, uint64_t v) {
+        for (auto& [name, sum] : app_counters) {
+          if (name == n) {
+            sum += v;
+            return;
+          }
+        }
+        app_counters.emplace_back(std::string(n), v);
+      });
+    }
+    for (const auto& [name, v] : app_counters) {
+      std::printf("counter worker=%u %s %llu\n", id, name.c_str(),
+                  static_cast<unsigned long long>(v));
+    }
     w->phase_cycles().for_each([&](std::string_view n, uint64_t v) {
       std::printf("counter worker=%u cycles.%.*s %llu\n", id, static_cast<int>(n.size()),
                   n.data(), static_cast<unsigned long long>(v));
@@ -211,6 +228,20 @@ int run(int argc, char** argv) {
                    "linetls: no --cert given: generated a self-signed ECDSA P-256 certificate "
                    "(CN=linetls, SAN %s, localhost)\n",
                    ip.c_str());
+    }
+    // What PROXY v2 headers say of each certificate.
+    for (const auto& k : cert_keys) {
+      auto d = crypto::describe_certificate(k);
+      engine::CertAlgs algs;
+      if (d) {
+        algs.sig_alg = d->sig_alg;
+        algs.key_alg = d->key_alg;
+      }
+      for (auto& svc : o.services) {
+        if (svc.app == engine::AppKind::kProxy) {
+          svc.proxy.certificates.push_back(algs);
+        }
+      }
     }
     if (!crypto::os_rng().fill_private(ticket_master)) {
       std::fprintf(stderr, "linetls: cannot draw the ticket key master secret\n");

@@ -163,7 +163,9 @@ Result<Options, std::string> parse_options(int argc, const char* const* argv) {
                                    "--serve", "--cert", "--key", "--config", "--alpn",
                                    "--key-update-records", "--handshake-timeout-ms",
                                    "--ticket-rotation-s", "--tls-min", "--tls-max",
-                                   "--client-ca", "--client-auth"}) {
+                                   "--client-ca", "--client-auth", "--proxy-protocol",
+                                   "--connect-timeout-ms", "--backend-down-ms",
+                                   "--idle-timeout-ms"}) {
           known |= flag == k;
         }
         if (known) {
@@ -287,6 +289,26 @@ Result<Options, std::string> parse_options(int argc, const char* const* argv) {
       } else {
         return fail(err(flag, "expected none, optional or required"));
       }
+    } else if (flag == "--proxy-protocol") {
+      if (value == "v2") {
+        o.proxy_protocol_v2 = true;
+      } else if (value == "none") {
+        o.proxy_protocol_v2 = false;
+      } else {
+        return fail(err(flag, "expected v2 or none"));
+      }
+    } else if (flag == "--connect-timeout-ms") {
+      if (!parse_uint(value, 1, 3600000, &o.connect_timeout_ms)) {
+        return fail(err(flag, "expected milliseconds from 1 to 3600000"));
+      }
+    } else if (flag == "--backend-down-ms") {
+      if (!parse_uint(value, 0, 3600000, &o.backend_down_ms)) {
+        return fail(err(flag, "expected milliseconds from 0 to 3600000"));
+      }
+    } else if (flag == "--idle-timeout-ms") {
+      if (!parse_uint(value, 0, 86400000, &o.idle_timeout_ms)) {
+        return fail(err(flag, "expected milliseconds from 0 (off) to 86400000"));
+      }
     } else if (flag == "--config") {
       return fail(err(flag, "not available yet"));
     } else {
@@ -311,6 +333,19 @@ Result<Options, std::string> parse_options(int argc, const char* const* argv) {
   }
   o.client_auth = client_auth.value_or(o.client_ca ? tls::ClientAuth::kRequired
                                                    : tls::ClientAuth::kNone);
+  bool any_proxy = false;
+  for (auto& svc : o.services) {
+    if (svc.app == engine::AppKind::kProxy) {
+      any_proxy = true;
+      svc.proxy.proxy_protocol_v2 = o.proxy_protocol_v2;
+      svc.proxy.connect_timeout_ms = o.connect_timeout_ms;
+      svc.proxy.backend_down_ms = o.backend_down_ms;
+      svc.proxy.idle_timeout_ms = o.idle_timeout_ms;
+    }
+  }
+  if (o.proxy_protocol_v2 && !any_proxy) {
+    return fail(std::string("--proxy-protocol: no --serve PORT=[tls:]proxy:... service"));
+  }
   if (o.tap && !o.ports.empty()) {
     return fail(std::string("--tap and --port: choose one (TAP mode creates its own port)"));
   }
@@ -409,8 +444,17 @@ const char* usage() {
   --port SPEC         a DPDK device instead: PCI address or vdev spec (e.g. net_memif0,role=server)
   --ip CIDR           the engine's own address (default 10.99.0.2/24 in TAP mode)
   --gateway IP        next hop for addresses off the local subnet
-  --serve PORT=APP    serve APP on TCP PORT (repeatable): echo | discard | http, or
-                      tls:echo | tls:discard | tls:http (TLS 1.2/1.3 terminated in the engine)
+  --serve PORT=APP    serve APP on TCP PORT (repeatable): echo | discard | http |
+                      proxy:HOST:PORT[,HOST:PORT...] (each client to one backend, round
+                      robin), each optionally behind tls: (TLS 1.2/1.3 terminated in the
+                      engine), e.g. 443=tls:proxy:10.99.0.1:8080
+  --proxy-protocol v2 send a PROXY protocol v2 header (client address, ALPN, SNI, TLS
+                      facts) first on each backend connection (default: none)
+  --connect-timeout-ms N     a backend that has not answered by then is down (default 3000)
+  --backend-down-ms N        a backend that refused or timed out is skipped this long
+                             (default 10000)
+  --idle-timeout-ms N        a proxied pair with no bytes either way is reset (default
+                             300000; 0: never)
   --cert FILE         PEM certificate chain, leaf first (repeatable; pairs with --key)
   --key FILE          PEM private key of the preceding --cert; without any --cert a
                       self-signed ECDSA P-256 certificate is generated at start

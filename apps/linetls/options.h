@@ -49,6 +49,12 @@ struct Options {
   // --client-auth; client_auth defaults to kRequired with --client-ca, else kNone.
   std::optional<std::string> client_ca;
   tls::ClientAuth client_auth = tls::ClientAuth::kNone;
+  // Proxy services: --proxy-protocol v2, --connect-timeout-ms, --backend-down-ms and
+  // --idle-timeout-ms, copied into every proxy ServiceSpec once parsing is done.
+  bool proxy_protocol_v2 = false;
+  unsigned connect_timeout_ms = 3000;
+  unsigned backend_down_ms = 10000;
+  unsigned idle_timeout_ms = 300000;
   bool busy_poll = false;
   int log_level = 2;      // 0 error .. 3 debug
   unsigned mem_mb = 512;  // TAP mode EAL memory (no hugepages)

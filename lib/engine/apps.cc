@@ -8,6 +8,7 @@
 
 #include "lib/crypto/cert.h"
 #include "lib/engine/chain.h"
+#include "lib/engine/proxy.h"
 
 namespace linetls::engine {
 
@@ -250,7 +251,7 @@ std::unique_ptr<ServiceApp> make_app(const ServiceSpec& spec, Context& ctx) {
     case AppKind::kHttp:
       return std::make_unique<HttpApp>();
     case AppKind::kProxy:
-      return nullptr;  // not available yet
+      return std::make_unique<ProxyApp>(spec.proxy, ctx);
   }
   return nullptr;
 }

@@ -23,8 +23,9 @@
 
 namespace linetls::engine {
 
-// Calls f(name, value) for each of an app's counters ("proxy.connects"...).
-using CounterVisitor = std::function<void(std::string_view, uint64_t)>;
+// Calls f(name, value) for each of an app's counters, the name with its group
+// ("proxy.clients").
+using CounterVisitor = std::function<void(const std::string&, uint64_t)>;
 
 // An App with counters to report (apps without counters report none).
 class ServiceApp : public App {

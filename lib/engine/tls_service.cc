@@ -352,7 +352,7 @@ void TlsEngine::on_closed(Connection* c, CloseReason why) noexcept {
     StreamEnd end = StreamEnd::kClosed;
     if (k->session.error() || (k->session.input_closed() && !k->session.peer_closed())) {
       end = StreamEnd::kTlsError;
-    } else if (k->truncated) {
+    } else if (k->truncated && !k->close_called) {
       end = StreamEnd::kTruncated;
     } else if (why == CloseReason::kReset) {
       end = StreamEnd::kReset;
@@ -639,7 +639,9 @@ void TlsEngine::after_input(Conn* k) noexcept {
     if (k->session.handshake_done()) {
       counters_.inc(TlsCounter::kTruncated);
     }
-    end_app(k, StreamEnd::kTruncated);
+    // Once our close_notify is out, a peer that just closes TCP (as many clients do) ends
+    // the stream cleanly; before it, what it sent may have been cut short.
+    end_app(k, k->close_called ? StreamEnd::kClosed : StreamEnd::kTruncated);
   }
   if (k->app != nullptr && k->app_open) {
     if (k->session.error() || (k->session.input_closed() && !k->session.peer_closed())) {

@@ -63,9 +63,6 @@ Result<std::unique_ptr<Worker>, std::string> Worker::create(const WorkerConfig& 
       return fail("--serve " + std::to_string(svc.port) + ": a proxy needs a backend");
     }
     w->apps_.push_back(make_app(svc, *w));
-    if (w->apps_.back() == nullptr) {
-      return fail("--serve " + std::to_string(svc.port) + ": the proxy app is not available yet");
-    }
     App* app = w->apps_.back().get();
     net::tcp::Handler* handler = nullptr;
     if (svc.tls) {

@@ -101,6 +101,19 @@ TEST(Options, BadCommandLinesAreRejectedWithAReason) {
       {{"--tap", "t0", "--client-auth", "optional"}, "--client-ca"},
       {{"--tap", "t0", "--client-ca"}, "--client-ca"},
       {{"--tap", "t0", "--client-ca", ""}, "--client-ca"},
+      {{"--tap", "t0", "--serve", "443=tls:proxy:"}, "HOST:PORT"},
+      {{"--tap", "t0", "--serve", "443=tls:proxy:10.0.0.300:80"}, "host"},
+      {{"--tap", "t0", "--serve", "443=proxy:backend.example:80"}, "host"},
+      {{"--tap", "t0", "--serve", "443=proxy:10.0.0.1"}, "HOST:PORT"},
+      {{"--tap", "t0", "--serve", "443=proxy:10.0.0.1:0"}, "port"},
+      {{"--tap", "t0", "--serve", "443=proxy:10.0.0.1:80,"}, "backend"},
+      {{"--tap", "t0", "--serve", "443=proxy:10.0.0.1:80,,10.0.0.2:80"}, "backend"},
+      {{"--tap", "t0", "--serve", "80=http", "--proxy-protocol", "v2"}, "--proxy-protocol"},
+      {{"--tap", "t0", "--serve", "80=proxy:10.0.0.1:80", "--proxy-protocol", "v1"},
+       "--proxy-protocol"},
+      {{"--tap", "t0", "--connect-timeout-ms", "0"}, "--connect-timeout-ms"},
+      {{"--tap", "t0", "--idle-timeout-ms", "-1"}, "--idle-timeout-ms"},
+      {{"--tap", "t0", "--backend-down-ms", "x"}, "--backend-down-ms"},
   };
   for (const Case& c : cases) {
     auto o = parse(c.args);
@@ -125,6 +138,34 @@ TEST(Options, ServicesAreRepeatable) {
   EXPECT_EQ(o->services[1].port, 9);
   EXPECT_EQ(o->services[1].app, engine::AppKind::kDiscard);
   EXPECT_EQ(o->services[2].app, engine::AppKind::kHttp);
+}
+
+TEST(Options, ProxyServicesAndTheirSettings) {
+  auto o = parse({"--tap", "t0", "--serve", "443=tls:proxy:10.0.0.1:8080,10.0.0.2:8081",
+                  "--serve", "80=proxy:10.0.0.3:80", "--proxy-protocol", "v2",
+                  "--connect-timeout-ms", "500", "--backend-down-ms", "0",
+                  "--idle-timeout-ms", "0"});
+  ASSERT_TRUE(o.ok()) << o.error();
+  ASSERT_EQ(o->services.size(), 2u);
+  const engine::ServiceSpec& s = o->services[0];
+  EXPECT_TRUE(s.tls);
+  EXPECT_EQ(s.app, engine::AppKind::kProxy);
+  ASSERT_EQ(s.proxy.backends.size(), 2u);
+  EXPECT_EQ(s.proxy.backends[0].ip, *net::Ipv4Addr::parse("10.0.0.1"));
+  EXPECT_EQ(s.proxy.backends[0].port, 8080);
+  EXPECT_EQ(s.proxy.backends[1].port, 8081);
+  EXPECT_EQ(engine::to_string(s), "tls:proxy:10.0.0.1:8080,10.0.0.2:8081");
+  for (const auto& svc : o->services) {  // every proxy service gets the flags
+    EXPECT_TRUE(svc.proxy.proxy_protocol_v2);
+    EXPECT_EQ(svc.proxy.connect_timeout_ms, 500u);
+    EXPECT_EQ(svc.proxy.backend_down_ms, 0u);
+    EXPECT_EQ(svc.proxy.idle_timeout_ms, 0u);
+  }
+  auto d = parse({"--tap", "t0", "--serve", "80=proxy:10.0.0.3:80"});
+  ASSERT_TRUE(d.ok()) << d.error();
+  EXPECT_FALSE(d->services[0].proxy.proxy_protocol_v2);
+  EXPECT_EQ(d->services[0].proxy.connect_timeout_ms, 3000u);
+  EXPECT_EQ(d->services[0].proxy.idle_timeout_ms, 300000u);
 }
 
 TEST(Options, TlsServicesCertificatesAndAlpn) {

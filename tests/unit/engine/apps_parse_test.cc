@@ -31,11 +31,33 @@ TEST(ParseService, TlsPrefixTerminatesTlsInTheEngine) {
 TEST(ParseService, RejectsBadSpecsWithAReason) {
   for (const char* bad : {"", "7", "=echo", "7=", "x=echo", "0=echo", "65536=echo", "-1=echo",
                           "7 =echo", "7=ECHO", "7=echo ", "443=tls:", "443=tls:tls:http",
-                          "443=TLS:http", "80=proxy:a:1"}) {
+                          "443=TLS:http", "80=proxy:a:1", "80=proxy:", "80=proxy:1.2.3.4",
+                          "80=proxy:1.2.3.4:", "80=proxy:1.2.3.4:99999", "80=proxy:1.2.3:80",
+                          "80=proxy:1.2.3.4:80,"}) {
     auto r = parse_service(bad);
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_FALSE(r.error().empty());
   }
+}
+
+TEST(ParseService, ProxyBackendsInOrder) {
+  auto s = parse_service("443=tls:proxy:10.0.0.1:80,192.168.1.20:8443");
+  ASSERT_TRUE(s.ok()) << s.error();
+  EXPECT_TRUE(s->tls);
+  EXPECT_EQ(s->app, AppKind::kProxy);
+  ASSERT_EQ(s->proxy.backends.size(), 2u);
+  EXPECT_EQ(s->proxy.backends[0].ip.str(), "10.0.0.1");
+  EXPECT_EQ(s->proxy.backends[0].port, 80);
+  EXPECT_EQ(s->proxy.backends[1].ip.str(), "192.168.1.20");
+  EXPECT_EQ(s->proxy.backends[1].port, 8443);
+  EXPECT_EQ(to_string(*s), "tls:proxy:10.0.0.1:80,192.168.1.20:8443");
+  std::string many = "80=proxy:";
+  for (size_t i = 0; i <= kMaxBackends; i++) {
+    many += (i ? "," : "") + std::string("10.0.0.1:") + std::to_string(1000 + i);
+  }
+  auto m = parse_service(many);
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.error().find("backends"), std::string::npos) << m.error();
 }
 
 TEST(ParseHttp, GetDefaultPage) {
