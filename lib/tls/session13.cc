@@ -404,6 +404,14 @@ void ServerSession13::take_flight() noexcept {
       }
     }
     out_.push_back(std::move(p));
+    if (level == Level::kInitial && f.compat_change_cipher_spec) {
+      // Appendix D.4: the middlebox-compatibility change_cipher_spec, in plaintext right
+      // after the ServerHello (or HelloRetryRequest), before any handshake-level record.
+      Pending ccs;
+      ccs.type = ContentType::kChangeCipherSpec;
+      ccs.bytes = {1};
+      out_.push_back(std::move(ccs));
+    }
   }
   const Level want = machine_.write_level();
   if (want > plan_level_) {

@@ -487,6 +487,80 @@ TEST(Session13, HelloRetryRequest) {
   EXPECT_EQ(d.s.machine().group(), NamedGroup::kSecp384r1);
 }
 
+// The records of a byte stream, whole (header included).
+std::vector<Bytes> split_records(std::span<const uint8_t> wire) {
+  std::vector<Bytes> out;
+  size_t at = 0;
+  while (at + kRecordHeaderLen <= wire.size()) {
+    const size_t len = size_t{wire[at + 3]} << 8 | wire[at + 4];
+    const size_t end = std::min(wire.size(), at + kRecordHeaderLen + len);
+    out.emplace_back(wire.begin() + at, wire.begin() + end);
+    at = end;
+  }
+  return out;
+}
+
+// RFC 8446 Appendix D.4: "The server sends a dummy change_cipher_spec record immediately
+// after its first handshake message. This may either be after a ServerHello or a
+// HelloRetryRequest." ... "if the client sends a non-empty session ID, the server MUST send
+// the change_cipher_spec as described in this appendix." Exactly one, and none for a client
+// that is not in compatibility mode (empty legacy_session_id).
+TEST(Session13, MiddleboxCompatibilityChangeCipherSpec) {
+  struct Case {
+    const char* name;
+    bool session_id;
+    bool hrr;
+    // Record types the server sends up to its first protected record (23 = protected).
+    std::vector<uint8_t> types;
+  };
+  const Case cases[] = {
+      {"session id", true, false, {22, 20, 23}},
+      {"session id, HelloRetryRequest", true, true, {22, 20, 22, 23}},
+      {"empty session id", false, false, {22, 23}},
+      {"empty session id, HelloRetryRequest", false, true, {22, 22, 23}},
+  };
+  const Bytes kCcs = {0x14, 0x03, 0x03, 0x00, 0x01, 0x01};
+  for (const Case& k : cases) {
+    ServerConfig13 scfg = server_config({&certs().ecdsa256});
+    if (k.hrr) {
+      scfg.groups = {NamedGroup::kSecp384r1};  // the client's one share is x25519
+    }
+    Driver d(scfg);
+    ClientConfig13 ccfg;
+    ccfg.empty_session_id = !k.session_id;
+    ClientConn c(ccfg, false);
+    c.start();
+    Bytes from_server;
+    d.drain();
+    for (int round = 0; round < 20 && (!c.out.empty() || !d.wire.empty()); round++) {
+      Bytes to_s = std::move(c.out);
+      c.out.clear();
+      d.receive(to_s);
+      append(from_server, d.wire);
+      Bytes to_c = std::move(d.wire);
+      d.wire.clear();
+      c.receive(to_c, 1 << 20);
+    }
+    expect_established(c, d);
+    EXPECT_EQ(d.s.machine().sent_hello_retry_request(), k.hrr) << k.name;
+    EXPECT_EQ(d.s.machine().sent_compat_change_cipher_spec(), k.session_id) << k.name;
+    const std::vector<Bytes> recs = split_records(from_server);
+    ASSERT_GE(recs.size(), k.types.size()) << k.name;
+    int num_ccs = 0;
+    for (size_t i = 0; i < recs.size(); i++) {
+      if (i < k.types.size()) {
+        EXPECT_EQ(recs[i][0], k.types[i]) << k.name << " record " << i;
+      }
+      if (recs[i][0] == 20) {
+        num_ccs++;
+        EXPECT_EQ(recs[i], kCcs) << k.name;
+      }
+    }
+    EXPECT_EQ(num_ccs, k.session_id ? 1 : 0) << k.name;
+    EXPECT_EQ(c.ccs_dropped, k.session_id) << k.name;
+  }
+}
+
 // The client asks for an update n times, each time with data after it.
 void requested_updates(int n) {
   ServerConfig13 scfg = server_config({&certs().ecdsa256});
