@@ -113,6 +113,29 @@ std::string_view Server13::state_name() const noexcept { return kStateNames[stat
 
 Wait Server13::wait() const noexcept { return wait_of<Done, Failed>(state_); }
 
+MessageRules Server13::next_message_rules(size_t max_client_hello,
+                                          size_t max_certificate) const noexcept {
+  const auto cap = [](size_t n) { return static_cast<uint32_t>(std::min<size_t>(n, 0xffffff)); };
+  MessageRules r;
+  r.num = 1;
+  if (std::holds_alternative<ReadClientHello>(state_) ||
+      std::holds_alternative<ReadSecondClientHello>(state_)) {
+    r.rule[0] = {HandshakeType::kClientHello, cap(max_client_hello), std::nullopt};
+  } else if (std::holds_alternative<ReadClientCertificate>(state_)) {
+    r.rule[0] = {HandshakeType::kCertificate, cap(max_certificate), std::nullopt};
+  } else if (std::holds_alternative<ReadClientCertificateVerify>(state_)) {
+    r.rule[0] = {HandshakeType::kCertificateVerify, kMaxCertificateVerifyLen, std::nullopt};
+  } else if (std::holds_alternative<ReadClientFinished>(state_)) {
+    r.rule[0] = {HandshakeType::kFinished, kMaxFinished13Len, std::nullopt};
+  } else {
+    // Done (Failed takes nothing anyway): the only post-handshake message a client may send
+    // us is KeyUpdate (§4.6.3); NewSessionTicket is the server's (§4.6.1) and post-handshake
+    // authentication (§4.6.2) is not offered.
+    r.rule[0] = {HandshakeType::kKeyUpdate, kKeyUpdateLen, std::nullopt};
+  }
+  return r;
+}
+
 Level Server13::read_level() const noexcept {
   if (std::holds_alternative<ReadClientCertificate>(state_) ||
       std::holds_alternative<ReadClientCertificateVerify>(state_) ||

@@ -192,6 +192,11 @@ class Server13 {
   Wait handle(const HandshakeMessage& msg) noexcept;
   // Returns the reason the machine is stopped now (never kFlush).
   Wait wait() const noexcept;
+  // What the next handshake message may be (HandshakeReassembler's rules): the one type the
+  // state expects, with its largest body: a ClientHello up to max_client_hello, a client
+  // Certificate up to max_certificate, CertificateVerify and Finished their own sizes,
+  // and once done only a KeyUpdate of one byte (a client's NewSessionTicket is illegal).
+  MessageRules next_message_rules(size_t max_client_hello, size_t max_certificate) const noexcept;
   // Once done: queues our KeyUpdate (asking the peer to update too if request_peer) and
   // returns kFlush; the flight's rekey_after_application says when to switch keys. Before
   // the handshake is done it does nothing and returns wait().

@@ -61,7 +61,7 @@ Result<void, Error> ServerSession13::install_markers(crypto::AeadBatch& batch) n
     out_head_++;
   }
   if (out_head_ == out_.size()) {
-    out_.clear();
+    out_ = std::vector<Pending>();  // drained: an idle connection keeps no capacity
     out_head_ = 0;
   }
   return {};
@@ -140,6 +140,16 @@ Result<ServerSession13::Accepted, Error> ServerSession13::accept(const Record& r
     }
     return Accepted::kHandled;
   };
+
+  // §5.1: "Handshake messages MUST NOT be interleaved with other record types. That is, if
+  // a handshake message is split over two or more records, there MUST NOT be any other
+  // records between them." A protected record's own type is known once it is opened
+  // (handle_record checks it then); the compat change_cipher_spec is no exception.
+  if (reasm_.mid_message() && rec.type != ContentType::kHandshake &&
+      (rec.type != ContentType::kApplicationData || read_level_ == Level::kInitial)) {
+    fail(Error::kInterleavedRecord);
+    return handled();
+  }
 
   if (rec.type == ContentType::kChangeCipherSpec) {
     CcsWindow window;
@@ -253,6 +263,10 @@ Result<std::span<uint8_t>, Error> ServerSession13::on_opened(crypto::AeadStatus 
 }
 
 void ServerSession13::handle_record(ContentType type, std::span<uint8_t> content) noexcept {
+  // §5.1: no other record type between the fragments of a handshake message.
+  if (type != ContentType::kHandshake && reasm_.mid_message()) {
+    return fail(Error::kInterleavedRecord);
+  }
   switch (type) {
     case ContentType::kAlert:
       return handle_alert(content);
@@ -313,8 +327,15 @@ void ServerSession13::handle_alert(std::span<const uint8_t> content) noexcept {
 }
 
 void ServerSession13::handle_handshake(std::span<const uint8_t> content) noexcept {
+  handle_messages(content);
+  reasm_.trim();  // the messages of this record are handled: no buffer unless one is partial
+}
+
+void ServerSession13::handle_messages(std::span<const uint8_t> content) noexcept {
   while (!content.empty() && !error_ && !input_closed()) {
-    auto step = reasm_.next(content);
+    const MessageRules rules =
+        machine_.next_message_rules(limits_.max_client_hello, limits_.max_handshake_message);
+    auto step = reasm_.next(content, rules.view());
     if (!step) {
       return fail(step.error());
     }
@@ -589,7 +610,17 @@ Result<bool, Error> ServerSession13::seal_app(std::span<uint8_t> record, size_t 
   return *q;
 }
 
-void ServerSession13::batch_done() noexcept { retired_.clear(); }
+void ServerSession13::batch_done() noexcept {
+  if (retired_.capacity() != 0) {
+    retired_ = std::vector<RecordProtector>();  // keys replaced while ops were queued; their capacity too
+  }
+  // The assembled record's views were handed out by on_opened() and used before this call:
+  // its buffer goes back now, so an idle connection holds none.
+  if (release_pending_) {
+    deframer_.release_assembled();
+    release_pending_ = false;
+  }
+}
 
 // ---- Lifecycle.
 

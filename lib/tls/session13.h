@@ -78,6 +78,11 @@ struct SessionLimits {
   uint32_t max_key_updates_without_data = 32; // KeyUpdates received with no data between
   uint32_t max_early_data_bytes = 1u << 16;   // rejected 0-RTT ciphertext skipped
   uint64_t key_update_records = uint64_t{1} << 24;  // our own KeyUpdate after this many records
+  // Handshake message sizes, checked on the 4-byte header before anything is buffered
+  // (HandshakeReassembler's MessageRule): a ClientHello up to max_client_hello; a client
+  // Certificate, the one large message, up to max_handshake_message; everything else its own
+  // small size (CertificateVerify, Finished, a one-byte KeyUpdate after the handshake).
+  size_t max_client_hello = kDefaultMaxClientHelloLen;
   size_t max_handshake_message = kDefaultMaxHandshakeMessageLen;
 };
 
@@ -196,6 +201,11 @@ class ServerSession13 {
   const Server13& machine() const noexcept { return machine_; }
   const SessionStats& stats() const noexcept { return stats_; }
   const Deframer::Stats& deframer_stats() const noexcept { return deframer_.stats(); }
+  // Heap bytes the input side holds now: the deframer's assembly buffer and the handshake
+  // reassembler's. 0 once no partial record or message is held and the last batch is done.
+  size_t buffered_bytes() const noexcept {
+    return deframer_.assembly_capacity() + reasm_.capacity();
+  }
 
  private:
   // Control bytes to send, in order. A chunk with no bytes only installs keys: the write
@@ -211,6 +221,7 @@ class ServerSession13 {
 
   void handle_record(ContentType type, std::span<uint8_t> content) noexcept;
   void handle_handshake(std::span<const uint8_t> content) noexcept;
+  void handle_messages(std::span<const uint8_t> content) noexcept;
   void handle_alert(std::span<const uint8_t> content) noexcept;
   void after_machine(Wait w) noexcept;
   void take_flight() noexcept;

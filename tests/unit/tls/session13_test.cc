@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -26,6 +27,7 @@
 #include "lib/tls/key_schedule.h"
 #include "lib/tls/ticket13.h"
 #include "tests/unit/tls/handshake13_harness.h"
+#include "tests/unit/tls/heap_usage.h"
 
 namespace linetls::tls {
 namespace {
@@ -781,6 +783,21 @@ struct Abuse {
   std::function<Bytes(ClientConn& c, Injector* inj)> bytes;
 };
 
+// The handshake record at the front of wire cut after its first 10 content bytes, with
+// between inserted in the cut.
+Bytes split_with(const Bytes& wire, const Bytes& between) {
+  const size_t len = size_t{wire[3]} << 8 | wire[4];
+  Bytes out = {wire[0], wire[1], wire[2], 0, 10};
+  out.insert(out.end(), wire.begin() + kRecordHeaderLen, wire.begin() + kRecordHeaderLen + 10);
+  append(out, between);
+  const size_t rest = len - 10;
+  out.insert(out.end(), {wire[0], wire[1], wire[2], static_cast<uint8_t>(rest >> 8),
+                         static_cast<uint8_t>(rest)});
+  out.insert(out.end(), wire.begin() + kRecordHeaderLen + 10,
+             wire.begin() + static_cast<std::ptrdiff_t>(kRecordHeaderLen + len));
+  return out;
+}
+
 Bytes repeat(int n, const std::function<Bytes()>& f) {
   Bytes out;
   for (int i = 0; i < n; i++) {
@@ -814,7 +831,7 @@ std::vector<Abuse> abuses() {
                  return inj->record(ContentType::kHandshake, Bytes{24, 2, 0, 0});
                }});
   SessionLimits small;
-  small.max_handshake_message = 100;
+  small.max_client_hello = 100;
   v.push_back({"oversized_client_hello", When::kFirst, Error::kHandshakeMessageTooLarge, small,
                [](ClientConn& c, Injector*) { return c.out; }});
   v.push_back({"app_data_before_finished", When::kBeforeClientFinished,
@@ -844,6 +861,37 @@ std::vector<Abuse> abuses() {
   v.push_back({"client_hello_after_done", When::kEstablished, Error::kUnexpectedMessage, {},
                [](ClientConn&, Injector* inj) {
                  return inj->record(ContentType::kHandshake, Bytes{1, 0, 0, 0});
+               }});
+  // §5.1: "Handshake messages MUST NOT be interleaved with other record types."
+  v.push_back({"alert_inside_a_split_key_update", When::kEstablished, Error::kInterleavedRecord,
+               {}, [](ClientConn&, Injector* inj) {
+                 Bytes b = inj->record(ContentType::kHandshake, Bytes{24, 0});
+                 append(b, inj->record(ContentType::kAlert, Bytes{1, 90}));
+                 return b;
+               }});
+  v.push_back({"data_inside_a_split_key_update", When::kEstablished, Error::kInterleavedRecord,
+               {}, [](ClientConn&, Injector* inj) {
+                 Bytes b = inj->record(ContentType::kHandshake, Bytes{24, 0});
+                 append(b, inj->record(ContentType::kApplicationData, bytes("x")));
+                 return b;
+               }});
+  v.push_back({"alert_inside_the_client_hello", When::kFirst, Error::kInterleavedRecord, {},
+               [](ClientConn& c, Injector*) {
+                 return split_with(c.out, Bytes{21, 3, 3, 0, 2, 1, 90});
+               }});
+  v.push_back({"ccs_inside_the_client_hello", When::kFirst, Error::kInterleavedRecord, {},
+               [](ClientConn& c, Injector*) {
+                 return split_with(c.out, Bytes{20, 3, 3, 0, 1, 1});
+               }});
+  // A KeyUpdate's body is one byte (§4.6.3): a longer announcement is refused on its header.
+  v.push_back({"key_update_announcing_two_bytes", When::kEstablished,
+               Error::kHandshakeMessageTooLarge, {}, [](ClientConn&, Injector* inj) {
+                 return inj->record(ContentType::kHandshake, Bytes{24, 0, 0, 2});
+               }});
+  // A client's NewSessionTicket is refused on its header, whatever it announces.
+  v.push_back({"new_session_ticket_from_the_client", When::kEstablished,
+               Error::kUnexpectedMessage, {}, [](ClientConn&, Injector* inj) {
+                 return inj->record(ContentType::kHandshake, Bytes{4, 0, 0xff, 0xff});
                }});
   v.push_back({"key_update_not_record_aligned", When::kEstablished,
                Error::kHandshakeSpansKeyChange, {}, [](ClientConn&, Injector* inj) {
@@ -1017,6 +1065,37 @@ TEST(Session13, EarlyDataNotOfferedIsNotSkipped) {
   ASSERT_TRUE(d.s.error());
   EXPECT_EQ(*d.s.error(), Error::kDecryptFailed);
   EXPECT_EQ(d.s.stats().early_data_skipped, 0u);
+}
+
+// ---- Memory of an idle connection.
+
+// Allocation by announcement: after a handshake and data both ways in one-byte segments
+// (every record and message assembled), the session holds no input buffer: the deframer's and
+// the reassembler's went back once their record and message were done. What it still holds
+// on the heap is measured by destroying it (heap_usage.h) and printed for the report.
+TEST(Session13, IdleSessionHoldsNoInputBuffers) {
+  ServerConfig13 scfg = server_config({&certs().ecdsa256});
+  Driver d(scfg);
+  ClientConfig13 ccfg;
+  ClientConn c(ccfg, false);
+  c.start();
+  pump(c, d, 1);
+  expect_established(c, d, 1);
+  EXPECT_GT(d.s.deframer_stats().assembled, 0u);
+  EXPECT_EQ(d.s.buffered_bytes(), 0u);
+  const size_t with = linetls::testing::heap_in_use();
+  std::destroy_at(&d.s);
+  const size_t without = linetls::testing::heap_in_use();
+  std::construct_at(&d.s, scfg, SessionLimits{});
+  const size_t held = with - without;
+  std::printf(
+      "idle ServerSession13 (TLS_AES_128_GCM_SHA256, OpenSSL EVP keys): sizeof %zu, "
+      "heap %zu\n",
+      sizeof(ServerSession13), held);
+  RecordProperty("idle_heap_bytes", static_cast<int>(held));
+  RecordProperty("sizeof", static_cast<int>(sizeof(ServerSession13)));
+  // Two AEAD keys (read and write) are the heap an idle session needs; nothing else stays.
+  EXPECT_LT(held, 4096u);
 }
 
 // ---- A one-op batch: every accept and write after the first is refused, then retried.

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -18,6 +19,7 @@
 
 #include "drivers/ossl/ossl_aead.h"
 #include "tests/unit/tls/handshake13_harness.h"
+#include "tests/unit/tls/heap_usage.h"
 #include "tests/unit/tls12/session12_harness.h"
 
 namespace linetls::tls {
@@ -330,6 +332,45 @@ TEST(ServerSession, ClientHelloInOneByteRecordsAndSegments) {
   }
 }
 
+// What an idle connection costs the engine, which holds this facade: after a handshake and
+// data in one-byte records and segments, no input buffer is left (the picking copies and the
+// machine's assembly and reassembly buffers all went back); the heap still held is the
+// session's keys and negotiated strings, measured by destroying the session (heap_usage.h).
+template <typename C>
+size_t idle_heap(C& c, uint16_t version) {
+  Configs cf;
+  Driver d(cf.sc);
+  c.record_size = 1;
+  c.start();
+  pump(c, d, 1);
+  c.record_size = kMaxPlaintextLen;
+  expect_established(c, d, version, 1);
+  EXPECT_GT(d.s.deframer_stats().assembled, 0u);
+  EXPECT_EQ(d.s.buffered_bytes(), 0u);
+  const size_t with = linetls::testing::heap_in_use();
+  std::destroy_at(&d.s);
+  const size_t without = linetls::testing::heap_in_use();
+  std::construct_at(&d.s, cf.sc, SessionLimits{});
+  return with - without;
+}
+
+TEST(ServerSession, IdleConnectionMemory) {
+  ClientConfig13 ccfg13;
+  ClientConn13 c13(ccfg13, false);
+  const size_t heap13 = idle_heap(c13, kTls13);
+  ClientConn12 c12(ClientConfig12{});
+  const size_t heap12 = idle_heap(c12, kTls12);
+  std::printf(
+      "idle tls::ServerSession: sizeof %zu (AnySlot %zu); heap TLS 1.3 %zu, TLS 1.2 %zu "
+      "(AES-128-GCM, OpenSSL EVP keys)\n",
+      sizeof(ServerSession), sizeof(AnySlot), heap13, heap12);
+  RecordProperty("sizeof", static_cast<int>(sizeof(ServerSession)));
+  RecordProperty("idle_heap_tls13", static_cast<int>(heap13));
+  RecordProperty("idle_heap_tls12", static_cast<int>(heap12));
+  EXPECT_LT(heap13, 4096u);
+  EXPECT_LT(heap12, 4096u);
+}
+
 TEST(ServerSession, RecordsAfterTheClientHelloGoToTheMachine) {
   {
     // A compat change_cipher_spec right behind the ClientHello, in the same segment: the
@@ -523,7 +564,7 @@ TEST(ServerSession, BadStartsGetOneAlert) {
     SCOPED_TRACE(t.name);
     Configs cf;
     SessionLimits limits;
-    limits.max_handshake_message = 4096;
+    limits.max_client_hello = 4096;
     Driver d(cf.sc, limits);
     const Bytes out = feed(d, t.in);
     ASSERT_EQ(out.size(), 7u);
@@ -533,6 +574,34 @@ TEST(ServerSession, BadStartsGetOneAlert) {
     EXPECT_TRUE(d.s.closed());
     EXPECT_EQ(d.alerts, 1);
     EXPECT_EQ(out[6], static_cast<uint8_t>(t.alert)) << alert_name(out[6]);
+  }
+}
+
+// RFC 8446 §5.1: "if a handshake message is split over two or more records, there MUST NOT
+// be any other records between them" — before the version is chosen too: whatever comes
+// between the fragments of the ClientHello is unexpected_message (kInterleavedRecord), a
+// warning alert or a change_cipher_spec included.
+TEST(ServerSession, RecordsInsideTheSplitHelloAreUnexpected) {
+  const Bytes first_half = {22, 3, 1, 0, 3, 1, 0, 0};  // a ClientHello header, cut short
+  const struct {
+    const char* name;
+    Bytes between;
+  } cases[] = {
+      {"warning alert", {21, 3, 3, 0, 2, 1, 90}},
+      {"fatal alert", {21, 3, 3, 0, 2, 2, 40}},
+      {"change_cipher_spec", {20, 3, 3, 0, 1, 1}},
+      {"application data", {23, 3, 3, 0, 1, 'x'}},
+  };
+  for (const auto& k : cases) {
+    SCOPED_TRACE(k.name);
+    Configs cf;
+    Driver d(cf.sc);
+    Bytes in = first_half;
+    in.insert(in.end(), k.between.begin(), k.between.end());
+    EXPECT_EQ(feed(d, in), alert_record(AlertDescription::kUnexpectedMessage));
+    ASSERT_TRUE(d.s.error());
+    EXPECT_EQ(*d.s.error(), Error::kInterleavedRecord);
+    EXPECT_EQ(d.alerts, 1);
   }
 }
 
