@@ -224,12 +224,24 @@ void IpsecMbAeadBatch::process(std::span<Op> ops) noexcept {
       burst[n++] = &op;
     }
     if (n != 0) {
-      submit_burst(burst, n);
+      submit_burst(burst, n, false);
+      // aead.h: the opens whose tag did not verify get their ciphertext back, in a second
+      // burst (they are a subset of this one, so they fit its descriptors).
+      Op* failed[kBurst];
+      uint32_t m = 0;
+      for (uint32_t k = 0; k < n; k++) {
+        if (burst[k]->status == AeadStatus::kAuthFailed) {
+          failed[m++] = burst[k];
+        }
+      }
+      if (m != 0) {
+        submit_burst(failed, m, true);
+      }
     }
   }
 }
 
-void IpsecMbAeadBatch::submit_burst(Op* const* ops, uint32_t n) noexcept {
+void IpsecMbAeadBatch::submit_burst(Op* const* ops, uint32_t n, bool restore) noexcept {
   Scratch& s = *scratch_;
   IMB_JOB* jobs[kBurst];
   // The queue is empty between bursts (every burst is flushed), so it has room for n.
@@ -239,7 +251,9 @@ void IpsecMbAeadBatch::submit_burst(Op* const* ops, uint32_t n) noexcept {
     IMB_JOB* job = jobs[k];
     const Op& op = *ops[k];
     const auto& key = static_cast<const IpsecMbKey&>(*op.key);
-    const bool seal = op.dir == Dir::kSeal;
+    // A restore encrypts the wrongly decrypted bytes of a failed open again: the same
+    // keystream XOR gives back the ciphertext; its tag goes to scratch and is discarded.
+    const bool seal = op.dir == Dir::kSeal || restore;
     const bool gcm = key.algo() != AeadAlgo::kChacha20Poly1305;
     const uint8_t* aad = op.aad.empty() ? s.empty : op.aad.data();
 
@@ -267,7 +281,7 @@ void IpsecMbAeadBatch::submit_burst(Op* const* ops, uint32_t n) noexcept {
     job->hash_start_src_offset_in_bytes = 0;
     job->msg_len_to_cipher_in_bytes = op.len;
     job->msg_len_to_hash_in_bytes = op.len;
-    job->auth_tag_output = seal ? op.tag : s.tags[k];
+    job->auth_tag_output = seal && !restore ? op.tag : s.tags[k];
     job->auth_tag_output_len_in_bytes = kAeadTagLen;
     job->user_data = ops[k];
     job->user_data2 = &s.ctx[k];
@@ -311,6 +325,7 @@ void IpsecMbAeadBatch::submit_burst(Op* const* ops, uint32_t n) noexcept {
       secure_wipe({seg.data, seg.len});
     }
   };
+  bool restored[kBurst] = {};
   auto complete = [&](IMB_JOB* job) {
     Op& op = *static_cast<Op*>(job->user_data);
     auto* slot = static_cast<SglContext*>(job->user_data2);
@@ -318,6 +333,13 @@ void IpsecMbAeadBatch::submit_burst(Op* const* ops, uint32_t n) noexcept {
     if (job->cipher_mode == IMB_CIPHER_GCM_SGL ||
         job->cipher_mode == IMB_CIPHER_CHACHA20_POLY1305_SGL) {
       secure_wipe({reinterpret_cast<uint8_t*>(slot), sizeof(*slot)});
+    }
+    if (restore) {
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(s.tags[k]), _mm_setzero_si128());
+      if (job->status == IMB_STATUS_COMPLETED) {
+        restored[k] = true;
+      }
+      return;  // the op stays kAuthFailed
     }
     if (job->status != IMB_STATUS_COMPLETED) {
       if (op.dir == Dir::kOpen) {
@@ -333,12 +355,8 @@ void IpsecMbAeadBatch::submit_burst(Op* const* ops, uint32_t n) noexcept {
     const bool good = tags_equal(s.tags[k], op.tag);
     // The computed tag would authenticate a forged record: it never outlives the check.
     _mm_storeu_si128(reinterpret_cast<__m128i*>(s.tags[k]), _mm_setzero_si128());
-    if (good) {
-      op.status = AeadStatus::kOk;
-    } else {
-      wipe_segs(op);
-      op.status = AeadStatus::kAuthFailed;
-    }
+    // A failed open keeps its (wrongly decrypted) bytes until the restore burst.
+    op.status = good ? AeadStatus::kOk : AeadStatus::kAuthFailed;
   };
 
   uint32_t done = library_checks_ ? IMB_SUBMIT_BURST(mgr_, got, jobs)
@@ -347,7 +365,9 @@ void IpsecMbAeadBatch::submit_burst(Op* const* ops, uint32_t n) noexcept {
     // (library_checks_ only) The library rejected a job it considered malformed and
     // processed none of the burst. add() should make this unreachable; fail closed.
     for (uint32_t k = 0; k < got; k++) {
-      ops[k]->status = AeadStatus::kInvalid;
+      if (!restore) {
+        ops[k]->status = AeadStatus::kInvalid;
+      }
     }
   } else {
     for (uint32_t k = 0; k < done; k++) {
@@ -363,6 +383,15 @@ void IpsecMbAeadBatch::submit_burst(Op* const* ops, uint32_t n) noexcept {
       }
       done += flushed;
     }
+  }
+  if (restore) {
+    // An open whose ciphertext could not be put back is wiped (aead.h).
+    for (uint32_t k = 0; k < n; k++) {
+      if (!restored[k]) {
+        wipe_segs(*ops[k]);
+      }
+    }
+    return;
   }
   // Anything the library did not hand back (never expected) fails closed too.
   for (uint32_t k = 0; k < n; k++) {

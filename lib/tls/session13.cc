@@ -233,8 +233,10 @@ Result<std::span<uint8_t>, Error> ServerSession13::on_opened(crypto::AeadStatus 
   if (input_closed()) {
     return std::span<uint8_t>();
   }
-  auto inner = finish_open(
-      status, slot, read_level_ == Level::kApplication ? max_read_content() : kMaxPlaintextLen);
+  const size_t max_plaintext =
+      read_level_ == Level::kApplication ? max_read_content() : kMaxPlaintextLen;
+  auto inner = op < reopen_until_ ? reopen(status, slot, max_plaintext)
+                                  : finish_open(status, slot, max_plaintext);
   if (!inner) {
     if (inner.error() == Error::kDecryptFailed && skipping_early_data_) {
       // A 0-RTT record under keys we do not have (§4.2.10): skip it and give its sequence
@@ -260,6 +262,25 @@ Result<std::span<uint8_t>, Error> ServerSession13::on_opened(crypto::AeadStatus 
     return err(*error_);
   }
   return app_view_;
+}
+
+Result<InnerPlaintext, Error> ServerSession13::reopen(crypto::AeadStatus status,
+                                                      const RecordSlot& slot,
+                                                      size_t max_plaintext_len) noexcept {
+  // §4.6.3: after its KeyUpdate "the sender MUST ... use the new key" for everything it sends.
+  // This record was queued in the same batch as a KeyUpdate before it, under the key that
+  // KeyUpdate retired. Under the old key it fails (a record that opens under it was not sent
+  // under the new one: bad_record_mac); the batch has put its ciphertext back, and it is
+  // opened again under the key now pending, at that key's next sequence number.
+  if (status != crypto::AeadStatus::kAuthFailed || !pending_read_keys_) {
+    return err(Error::kDecryptFailed);
+  }
+  auto inner = reopen_record(*pending_read_keys_, pending_read_seq_, slot, max_plaintext_len);
+  if (inner) {
+    pending_read_seq_++;
+    stats_.records_reopened++;
+  }
+  return inner;
 }
 
 void ServerSession13::handle_record(ContentType type, std::span<uint8_t> content) noexcept {
@@ -376,6 +397,9 @@ void ServerSession13::handle_messages(std::span<const uint8_t> content) noexcept
     }
     pending_read_keys_ = std::move(keys);
     pending_read_seq_ = 0;
+    // Records queued after this one in the same batch went in under the key just retired:
+    // on_opened() opens them again under the new one (reopen()).
+    reopen_until_ = opens_queued_;
     deframer_.set_protected(true);
     if (want == Level::kApplication) {
       // RFC 8449: our limit binds the client once it has read EncryptedExtensions; applied

@@ -253,10 +253,11 @@ class Injector {
     EXPECT_EQ(batch_->run(), 1u);
     return rec;
   }
-  // A KeyUpdate record, then our key moves on (§4.6.3).
-  Bytes key_update(bool request) {
+  // A KeyUpdate record (with padding_len zeros of §5.4 padding), then our key moves on
+  // (§4.6.3).
+  Bytes key_update(bool request, size_t padding_len = 0) {
     const uint8_t msg[5] = {24, 0, 0, 1, static_cast<uint8_t>(request ? 1 : 0)};
-    Bytes r = record(ContentType::kHandshake, msg);
+    Bytes r = record(ContentType::kHandshake, msg, padding_len);
     auto next = next_traffic_secret(suite_.hash, secret_.view());
     EXPECT_TRUE(next);
     secret_ = std::move(next).value();
@@ -596,6 +597,78 @@ TEST(Session13, ClientKeyUpdateRequestedIsAnswered) { requested_updates(1); }
 // Each request gets its own answer: take_flight() must leave an empty flight behind (a
 // moved-from Flight kept rekey_after_application set, which once hid every later request).
 TEST(Session13, EveryRequestedKeyUpdateIsAnswered) { requested_updates(3); }
+
+// A KeyUpdate longer than kKeyUpdateBarrierLen (padded, §5.4) is no barrier: the records
+// behind it in the same round are queued under the key it retires. They fail there, the batch
+// puts their ciphertext back, and on_opened() opens them again under the new key (§4.6.3:
+// after a KeyUpdate the sender uses the next key). Padding of 200 and 16000 bytes, several
+// data records behind, a second padded KeyUpdate among them, answered when requested.
+TEST(Session13, PaddedKeyUpdateFollowedByDataInTheSameRound) {
+  for (size_t padding : {size_t{200}, size_t{16000}}) {
+    SCOPED_TRACE(padding);
+    ServerConfig13 scfg = server_config({&certs().ecdsa256});
+    Driver d(scfg);
+    ClientConfig13 ccfg;
+    ClientConn c(ccfg, false);
+    c.start();
+    pump(c, d);
+    ASSERT_TRUE(d.s.handshake_done());
+    Injector inj = Injector::client_app(c);
+    Bytes want = pattern(100, 9);  // a record too long to be a barrier itself
+    Bytes in = inj.record(ContentType::kApplicationData, want);
+    append(in, inj.key_update(false, padding));
+    ASSERT_GT(kRecordHeaderLen + 5 + 1 + padding + crypto::kAeadTagLen, kKeyUpdateBarrierLen);
+    for (int i = 0; i < 3; i++) {
+      const Bytes data = pattern(3000 + i, static_cast<uint8_t>(i));
+      append(in, inj.record(ContentType::kApplicationData, data));
+      append(want, data);
+    }
+    append(in, inj.key_update(true, padding));  // a second one, asking for ours
+    const Bytes last = bytes(" after the second");
+    append(in, inj.record(ContentType::kApplicationData, last));
+    append(want, last);
+    const size_t rounds = d.rounds;
+    d.receive(in);
+    EXPECT_FALSE(d.s.error()) << to_string(*d.s.error());
+    EXPECT_EQ(d.app_in, want);
+    EXPECT_EQ(d.rounds, rounds + 1);  // one batch: nothing waited for a barrier
+    EXPECT_EQ(d.max_ops_per_round, 7u);
+    EXPECT_EQ(d.s.stats().key_updates_received, 2u);
+    EXPECT_EQ(d.s.stats().records_reopened, 5u);  // everything behind the first KeyUpdate
+    // The next round is under the newest key, at the sequence number the reopened records
+    // left; our own KeyUpdate answered the request; data flows both ways.
+    in = inj.record(ContentType::kApplicationData, bytes("next round"));
+    d.receive(in);
+    EXPECT_FALSE(d.s.error());
+    EXPECT_EQ(d.s.stats().key_updates_sent, 1u);
+    EXPECT_EQ(d.app_in.size(), want.size() + 10);
+    c.receive(d.wire, 1 << 20);
+    d.wire.clear();
+    EXPECT_FALSE(c.error);
+    EXPECT_EQ(c.machine().post_handshake().peer_key_updates, 1u);
+  }
+}
+
+// A record sealed under the old key after a padded KeyUpdate in the same round opened under
+// that key in the batch, but it is not under the new one: bad_record_mac, one alert.
+TEST(Session13, RecordUnderTheRetiredKeyAfterAPaddedKeyUpdateIsRefused) {
+  ServerConfig13 scfg = server_config({&certs().ecdsa256});
+  Driver d(scfg);
+  ClientConfig13 ccfg;
+  ClientConn c(ccfg, false);
+  c.start();
+  pump(c, d);
+  Injector old_key = Injector::client_app(c);
+  Injector inj = Injector::client_app(c);
+  Bytes in = inj.key_update(false, 200);
+  (void)old_key.record(ContentType::kApplicationData, bytes("x"));  // sequence 0 of the old key
+  append(in, old_key.record(ContentType::kApplicationData, bytes("stale")));  // sequence 1
+  d.receive(in);
+  ASSERT_TRUE(d.s.error());
+  EXPECT_EQ(*d.s.error(), Error::kDecryptFailed);
+  EXPECT_EQ(d.alerts, 1);
+  EXPECT_TRUE(d.app_in.empty());
+}
 
 TEST(Session13, OwnKeyUpdateAfterKeyUpdateRecords) {
   ServerConfig13 scfg = server_config({&certs().ecdsa256});
