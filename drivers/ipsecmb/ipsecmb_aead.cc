@@ -3,6 +3,7 @@
 #include <emmintrin.h>
 #include <intel-ipsec-mb.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <new>
@@ -223,8 +224,7 @@ void IpsecMbAeadBatch::process(std::span<Op> ops) noexcept {
       }
       burst[n++] = &op;
     }
-    if (n != 0) {
-      submit_burst(burst, n, false);
+    if (n != 0 && submit_burst(burst, n, false) != 0) {
       // aead.h: the opens whose tag did not verify get their ciphertext back, in a second
       // burst (they are a subset of this one, so they fit its descriptors).
       Op* failed[kBurst];
@@ -234,14 +234,12 @@ void IpsecMbAeadBatch::process(std::span<Op> ops) noexcept {
           failed[m++] = burst[k];
         }
       }
-      if (m != 0) {
-        submit_burst(failed, m, true);
-      }
+      submit_burst(failed, m, true);
     }
   }
 }
 
-void IpsecMbAeadBatch::submit_burst(Op* const* ops, uint32_t n, bool restore) noexcept {
+uint32_t IpsecMbAeadBatch::submit_burst(Op* const* ops, uint32_t n, bool restore) noexcept {
   Scratch& s = *scratch_;
   IMB_JOB* jobs[kBurst];
   // The queue is empty between bursts (every burst is flushed), so it has room for n.
@@ -325,7 +323,11 @@ void IpsecMbAeadBatch::submit_burst(Op* const* ops, uint32_t n, bool restore) no
       secure_wipe({seg.data, seg.len});
     }
   };
-  bool restored[kBurst] = {};
+  bool restored[kBurst];  // restore: the op's encrypt job completed
+  if (restore) {
+    std::fill_n(restored, n, false);
+  }
+  uint32_t num_auth_failed = 0;
   auto complete = [&](IMB_JOB* job) {
     Op& op = *static_cast<Op*>(job->user_data);
     auto* slot = static_cast<SglContext*>(job->user_data2);
@@ -357,6 +359,7 @@ void IpsecMbAeadBatch::submit_burst(Op* const* ops, uint32_t n, bool restore) no
     _mm_storeu_si128(reinterpret_cast<__m128i*>(s.tags[k]), _mm_setzero_si128());
     // A failed open keeps its (wrongly decrypted) bytes until the restore burst.
     op.status = good ? AeadStatus::kOk : AeadStatus::kAuthFailed;
+    num_auth_failed += good ? 0 : 1;
   };
 
   uint32_t done = library_checks_ ? IMB_SUBMIT_BURST(mgr_, got, jobs)
@@ -391,7 +394,7 @@ void IpsecMbAeadBatch::submit_burst(Op* const* ops, uint32_t n, bool restore) no
         wipe_segs(*ops[k]);
       }
     }
-    return;
+    return 0;
   }
   // Anything the library did not hand back (never expected) fails closed too.
   for (uint32_t k = 0; k < n; k++) {
@@ -402,6 +405,7 @@ void IpsecMbAeadBatch::submit_burst(Op* const* ops, uint32_t n, bool restore) no
       ops[k]->status = AeadStatus::kInvalid;
     }
   }
+  return num_auth_failed;
 }
 
 }  // namespace linetls::ipsecmb
