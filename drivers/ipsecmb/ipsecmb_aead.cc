@@ -3,6 +3,7 @@
 #include <emmintrin.h>
 #include <intel-ipsec-mb.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <new>
@@ -223,13 +224,22 @@ void IpsecMbAeadBatch::process(std::span<Op> ops) noexcept {
       }
       burst[n++] = &op;
     }
-    if (n != 0) {
-      submit_burst(burst, n);
+    if (n != 0 && submit_burst(burst, n, false) != 0) {
+      // aead.h: the opens whose tag did not verify get their ciphertext back, in a second
+      // burst (they are a subset of this one, so they fit its descriptors).
+      Op* failed[kBurst];
+      uint32_t m = 0;
+      for (uint32_t k = 0; k < n; k++) {
+        if (burst[k]->status == AeadStatus::kAuthFailed) {
+          failed[m++] = burst[k];
+        }
+      }
+      submit_burst(failed, m, true);
     }
   }
 }
 
-void IpsecMbAeadBatch::submit_burst(Op* const* ops, uint32_t n) noexcept {
+uint32_t IpsecMbAeadBatch::submit_burst(Op* const* ops, uint32_t n, bool restore) noexcept {
   Scratch& s = *scratch_;
   IMB_JOB* jobs[kBurst];
   // The queue is empty between bursts (every burst is flushed), so it has room for n.
@@ -239,7 +249,9 @@ void IpsecMbAeadBatch::submit_burst(Op* const* ops, uint32_t n) noexcept {
     IMB_JOB* job = jobs[k];
     const Op& op = *ops[k];
     const auto& key = static_cast<const IpsecMbKey&>(*op.key);
-    const bool seal = op.dir == Dir::kSeal;
+    // A restore encrypts the wrongly decrypted bytes of a failed open again: the same
+    // keystream XOR gives back the ciphertext; its tag goes to scratch and is discarded.
+    const bool seal = op.dir == Dir::kSeal || restore;
     const bool gcm = key.algo() != AeadAlgo::kChacha20Poly1305;
     const uint8_t* aad = op.aad.empty() ? s.empty : op.aad.data();
 
@@ -267,7 +279,7 @@ void IpsecMbAeadBatch::submit_burst(Op* const* ops, uint32_t n) noexcept {
     job->hash_start_src_offset_in_bytes = 0;
     job->msg_len_to_cipher_in_bytes = op.len;
     job->msg_len_to_hash_in_bytes = op.len;
-    job->auth_tag_output = seal ? op.tag : s.tags[k];
+    job->auth_tag_output = seal && !restore ? op.tag : s.tags[k];
     job->auth_tag_output_len_in_bytes = kAeadTagLen;
     job->user_data = ops[k];
     job->user_data2 = &s.ctx[k];
@@ -311,6 +323,11 @@ void IpsecMbAeadBatch::submit_burst(Op* const* ops, uint32_t n) noexcept {
       secure_wipe({seg.data, seg.len});
     }
   };
+  bool restored[kBurst];  // restore: the op's encrypt job completed
+  if (restore) {
+    std::fill_n(restored, n, false);
+  }
+  uint32_t num_auth_failed = 0;
   auto complete = [&](IMB_JOB* job) {
     Op& op = *static_cast<Op*>(job->user_data);
     auto* slot = static_cast<SglContext*>(job->user_data2);
@@ -318,6 +335,13 @@ void IpsecMbAeadBatch::submit_burst(Op* const* ops, uint32_t n) noexcept {
     if (job->cipher_mode == IMB_CIPHER_GCM_SGL ||
         job->cipher_mode == IMB_CIPHER_CHACHA20_POLY1305_SGL) {
       secure_wipe({reinterpret_cast<uint8_t*>(slot), sizeof(*slot)});
+    }
+    if (restore) {
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(s.tags[k]), _mm_setzero_si128());
+      if (job->status == IMB_STATUS_COMPLETED) {
+        restored[k] = true;
+      }
+      return;  // the op stays kAuthFailed
     }
     if (job->status != IMB_STATUS_COMPLETED) {
       if (op.dir == Dir::kOpen) {
@@ -333,12 +357,9 @@ void IpsecMbAeadBatch::submit_burst(Op* const* ops, uint32_t n) noexcept {
     const bool good = tags_equal(s.tags[k], op.tag);
     // The computed tag would authenticate a forged record: it never outlives the check.
     _mm_storeu_si128(reinterpret_cast<__m128i*>(s.tags[k]), _mm_setzero_si128());
-    if (good) {
-      op.status = AeadStatus::kOk;
-    } else {
-      wipe_segs(op);
-      op.status = AeadStatus::kAuthFailed;
-    }
+    // A failed open keeps its (wrongly decrypted) bytes until the restore burst.
+    op.status = good ? AeadStatus::kOk : AeadStatus::kAuthFailed;
+    num_auth_failed += good ? 0 : 1;
   };
 
   uint32_t done = library_checks_ ? IMB_SUBMIT_BURST(mgr_, got, jobs)
@@ -347,7 +368,9 @@ void IpsecMbAeadBatch::submit_burst(Op* const* ops, uint32_t n) noexcept {
     // (library_checks_ only) The library rejected a job it considered malformed and
     // processed none of the burst. add() should make this unreachable; fail closed.
     for (uint32_t k = 0; k < got; k++) {
-      ops[k]->status = AeadStatus::kInvalid;
+      if (!restore) {
+        ops[k]->status = AeadStatus::kInvalid;
+      }
     }
   } else {
     for (uint32_t k = 0; k < done; k++) {
@@ -364,6 +387,15 @@ void IpsecMbAeadBatch::submit_burst(Op* const* ops, uint32_t n) noexcept {
       done += flushed;
     }
   }
+  if (restore) {
+    // An open whose ciphertext could not be put back is wiped (aead.h).
+    for (uint32_t k = 0; k < n; k++) {
+      if (!restored[k]) {
+        wipe_segs(*ops[k]);
+      }
+    }
+    return 0;
+  }
   // Anything the library did not hand back (never expected) fails closed too.
   for (uint32_t k = 0; k < n; k++) {
     if (ops[k]->status == AeadStatus::kPending) {
@@ -373,6 +405,7 @@ void IpsecMbAeadBatch::submit_burst(Op* const* ops, uint32_t n) noexcept {
       ops[k]->status = AeadStatus::kInvalid;
     }
   }
+  return num_auth_failed;
 }
 
 }  // namespace linetls::ipsecmb

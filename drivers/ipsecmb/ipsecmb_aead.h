@@ -72,7 +72,10 @@ class IpsecMbAeadBatch final : public crypto::AeadBatch {
                    bool library_checks) noexcept;
   void process(std::span<Op> ops) noexcept override;
   // Submits ops[0, n) (n <= the burst size) as one burst and completes them.
-  void submit_burst(Op* const* ops, uint32_t n) noexcept;
+  // Runs n ops as one burst; returns how many opens failed their tag check. restore: the ops
+  // are opens whose tag did not verify; encrypt their segments again under the same key and
+  // nonce to put the ciphertext back (returns 0).
+  uint32_t submit_burst(Op* const* ops, uint32_t n, bool restore) noexcept;
 
   IMB_MGR* mgr_;
   std::unique_ptr<Scratch> scratch_;

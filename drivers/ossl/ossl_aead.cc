@@ -97,12 +97,40 @@ void OsslAeadBatch::process(std::span<Op> ops) noexcept {
       continue;
     }
     op.status = process_one(op);
-    if (op.status != AeadStatus::kOk && op.dir == Dir::kOpen) {
+    // aead.h: a failed open gets its ciphertext back (the keystream applied a second time);
+    // anything else that went wrong is wiped.
+    if (op.dir == Dir::kOpen && op.status != AeadStatus::kOk &&
+        (op.status != AeadStatus::kAuthFailed || !restore(op))) {
       for (const IoSeg& seg : op.segs) {
         secure_wipe({seg.data, seg.len});
       }
     }
   }
+}
+
+bool OsslAeadBatch::restore(const Op& op) noexcept {
+  // GCM and ChaCha20-Poly1305 encrypt and decrypt with the same keystream XOR: encrypting the
+  // wrongly decrypted bytes under the same key and nonce gives the ciphertext again. The tag
+  // this computes is discarded.
+  EVP_CIPHER_CTX* ctx = static_cast<const OsslKey*>(op.key)->ctx;
+  int out_len = 0;
+  if (EVP_CipherInit_ex2(ctx, nullptr, nullptr, op.nonce.data(), 1, nullptr) != 1) {
+    ERR_clear_error();
+    return false;
+  }
+  for (const IoSeg& seg : op.segs) {
+    if (seg.len != 0 &&
+        EVP_CipherUpdate(ctx, seg.data, &out_len, seg.data, static_cast<int>(seg.len)) != 1) {
+      ERR_clear_error();
+      return false;
+    }
+  }
+  uint8_t unused[32];
+  if (EVP_CipherFinal_ex(ctx, unused, &out_len) != 1) {
+    ERR_clear_error();
+    return false;
+  }
+  return true;
 }
 
 AeadStatus OsslAeadBatch::process_one(const Op& op) noexcept {

@@ -39,6 +39,9 @@ class OsslAeadBatch final : public crypto::AeadBatch {
   void process(std::span<Op> ops) noexcept override;
   // Runs one valid op and returns its status.
   crypto::AeadStatus process_one(const Op& op) noexcept;
+  // Puts the ciphertext of an open whose tag did not verify back in place; false if
+  // libcrypto failed (the caller wipes instead).
+  bool restore(const Op& op) noexcept;
 
   std::array<EVP_CIPHER*, crypto::kNumAeadAlgos> ciphers_ = {};
   char impl_name_[64] = {};

@@ -20,9 +20,11 @@
 // them succeeded. Ops are never reordered, dropped or freed: status(i), ok(i) and user_data(i)
 // report op i in the order it was added, until clear(). A failed op stays the caller's to
 // handle (alert, drop the connection). Tag checks are constant time and always on. When an
-// open fails (tag mismatch, kAuthFailed) its segments are zeroed before run() returns, so
-// unauthenticated plaintext is never visible; a failed seal (kInvalid) leaves the buffers as
-// they were.
+// open fails (tag mismatch, kAuthFailed) its segments hold the ciphertext again before run()
+// returns (the keystream is applied a second time; should that fail, they are zeroed), so
+// unauthenticated plaintext is never visible and the record can still be opened under
+// another key (a TLS 1.3 record queued behind a KeyUpdate in the same batch,
+// lib/tls/session13). A failed seal (kInvalid) leaves the buffers as they were.
 //
 // Keys. batch.make_key(algo, bytes) expands the key schedule once (AES round keys and GHASH
 // powers for ipsec-mb) into an AeadKey owned by the caller and wiped when destroyed. A key
@@ -100,7 +102,7 @@ constexpr const char* aead_error_name(AeadError e) noexcept {
 enum class AeadStatus : uint8_t {
   kPending,     // added, run() not called yet
   kOk,          // sealed, or opened with a valid tag
-  kAuthFailed,  // open: tag mismatch; the segments have been zeroed
+  kAuthFailed,  // open: tag mismatch; the segments hold the ciphertext again
   kInvalid,     // rejected without processing (foreign key, null tag, too many segments or
                 // bytes, null segment data); the buffers are untouched
 };
@@ -224,7 +226,8 @@ class AeadBatch {
   }
 
   // Sets the status of every op in ops that is kPending to kOk, kAuthFailed or kInvalid. An
-  // open that ends kAuthFailed must have its segments zeroed.
+  // open that ends kAuthFailed must have its ciphertext restored (or, failing that, its
+  // segments zeroed); one the backend failed on while processing must be zeroed.
   virtual void process(std::span<Op> ops) noexcept = 0;
 
  private:

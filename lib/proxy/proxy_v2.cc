@@ -287,17 +287,17 @@ bool first_of_its_type(uint8_t type, uint8_t first, uint32_t* out_seen) noexcept
   return true;
 }
 
-Result<void, Error> decode_ssl(std::span<const uint8_t> value, ProxyV2Header* out) noexcept {
+Result<void, Error> decode_ssl(std::span<const uint8_t> value, ProxyV2Header* out_header) noexcept {
   ByteReader r(value);
-  if (!r.read_u8(&out->ssl_client) || !r.read_u32(&out->ssl_verify)) {
+  if (!r.read_u8(&out_header->ssl_client) || !r.read_u32(&out_header->ssl_verify)) {
     return fail(Error::kSslTlvTooShort);
   }
   Result<TlvList, Error> subs = TlvList::parse(r.rest());
   if (!subs) {
     return fail(Error::kSslSubTlvOverrun);
   }
-  out->has_ssl = true;
-  out->ssl_sub_tlvs = *subs;
+  out_header->has_ssl = true;
+  out_header->ssl_sub_tlvs = *subs;
   TlsFacts tls;
   uint32_t seen = 0;
   for (Tlv sub : *subs) {
@@ -326,11 +326,11 @@ Result<void, Error> decode_ssl(std::span<const uint8_t> value, ProxyV2Header* ou
     }
     *field = string_of(sub.value);
   }
-  if ((out->ssl_client & kClientSsl) != 0) {
-    tls.client_cert_conn = (out->ssl_client & kClientCertConn) != 0;
-    tls.client_cert_sess = (out->ssl_client & kClientCertSess) != 0;
-    tls.verified = out->ssl_verify == 0 && (tls.client_cert_conn || tls.client_cert_sess);
-    out->info.tls = tls;
+  if ((out_header->ssl_client & kClientSsl) != 0) {
+    tls.client_cert_conn = (out_header->ssl_client & kClientCertConn) != 0;
+    tls.client_cert_sess = (out_header->ssl_client & kClientCertSess) != 0;
+    tls.verified = out_header->ssl_verify == 0 && (tls.client_cert_conn || tls.client_cert_sess);
+    out_header->info.tls = tls;
   }
   return {};
 }

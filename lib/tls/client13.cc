@@ -59,6 +59,15 @@ Wait Client13::update_keys(bool request_peer) noexcept {
   return finish_step(send_key_update13(false, request_peer, secrets_, flight_, post_));
 }
 
+std::span<const uint8_t> Client13::sent_session_id(const ReadServerHello& s) const noexcept {
+  // §4.1.2: "In compatibility mode (see Appendix D.4), this field MUST be non-empty"; tests
+  // turn compatibility mode off.
+  if (config_.empty_session_id) {
+    return {};
+  }
+  return s.session_id;
+}
+
 Wait Client13::start() noexcept {
   if (!std::holds_alternative<Start>(state_)) {
     return finish_step(fail(Error::kInternalError));
@@ -106,7 +115,7 @@ Result<void, Error> Client13::write_hello(ReadServerHello& s, std::span<const ui
   }
   ClientHelloParams p;
   p.random = s.random;
-  p.session_id = s.session_id;
+  p.session_id = sent_session_id(s);
   p.cipher_suites = suites;
   p.supported_groups = groups;
   p.key_shares = shares;
@@ -222,7 +231,7 @@ Result<void, Error> Client13::on_server_hello(ReadServerHello s,
     return std::any_of(config_.cipher_suites.begin(), config_.cipher_suites.end(),
                        [&](CipherSuite c) { return static_cast<uint16_t>(c) == suite; });
   };
-  if (!same(sh->legacy_session_id_echo, s.session_id) || !offered(sh->cipher_suite) ||
+  if (!same(sh->legacy_session_id_echo, sent_session_id(s)) || !offered(sh->cipher_suite) ||
       sh->selected_version != kTls13 || (sh->selected_psk && sh->is_hello_retry_request) ||
       (s.hrr_suite && *s.hrr_suite != sh->cipher_suite)) {
     return fail(Error::kIllegalParameter);

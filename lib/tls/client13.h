@@ -88,6 +88,7 @@ struct ClientConfig13 {
   bool omit_signature_algorithms = false;
   bool omit_key_share = false;
   bool duplicate_supported_groups = false;
+  bool empty_session_id = false;  // no Appendix D.4 compatibility mode
 };
 
 class Client13 {
@@ -185,6 +186,8 @@ class Client13 {
  private:
   // Writes a ClientHello; with s.psk_offered its binder covers prefix (the transcript so far,
   // after an HRR; nullptr before) and the truncated message.
+  // The legacy_session_id our ClientHello carries: s.session_id, or empty.
+  std::span<const uint8_t> sent_session_id(const ReadServerHello& s) const noexcept;
   Result<void, Error> write_hello(ReadServerHello& s, std::span<const uint8_t> cookie,
                                   const crypto::Transcript* prefix) noexcept;
   Result<void, Error> store_ticket(const HandshakeMessage& m) noexcept;

@@ -105,6 +105,11 @@ AlertDescription to_alert(Error e) noexcept {
       return A::kUnexpectedMessage;
     case Error::kAssemblyBusy:
       return A::kInternalError;
+    // §5.1: "Handshake messages MUST NOT be interleaved with other record types. That is, if
+    // a handshake message is split over two or more records, there MUST NOT be any other
+    // records between them." The record type is unexpected there (§5: unexpected_message).
+    case Error::kInterleavedRecord:
+      return A::kUnexpectedMessage;
     case Error::kHandshakeMessageTooLarge:
       return A::kDecodeError;
     // §5.1: "... if not, then they MUST terminate the connection with an
@@ -114,10 +119,16 @@ AlertDescription to_alert(Error e) noexcept {
     case Error::kUnexpectedMessage:
       return A::kUnexpectedMessage;
     case Error::kDecodeError:
-    case Error::kBadServerName:
     case Error::kTooManyListEntries:
       return A::kDecodeError;
     case Error::kIllegalParameter:
+      return A::kIllegalParameter;
+    // A server_name list that decodes but breaks RFC 6066 §3 ("The ServerNameList MUST NOT
+    // contain more than one name of the same name_type"; "HostName" is a DNS hostname "without
+    // a trailing dot"): §6.2 illegal_parameter, "a field in the handshake was incorrect or
+    // inconsistent with other fields" (a malformed list is kDecodeError). unrecognized_name
+    // is for a name we do not serve, which we never refuse.
+    case Error::kBadServerName:
       return A::kIllegalParameter;
     // §4.1.2: "If a TLS 1.3 ClientHello is received with any other value in this field, the
     // server MUST abort the handshake with an illegal_parameter alert."
@@ -231,6 +242,8 @@ std::string_view to_string(Error e) noexcept {
       return "too many key updates";
     case Error::kAssemblyBusy:
       return "record assembly buffer still in use";
+    case Error::kInterleavedRecord:
+      return "record between the fragments of a handshake message";
     case Error::kHandshakeMessageTooLarge:
       return "handshake message too large";
     case Error::kHandshakeSpansKeyChange:
@@ -242,7 +255,7 @@ std::string_view to_string(Error e) noexcept {
     case Error::kDecodeError:
       return "malformed message";
     case Error::kBadServerName:
-      return "malformed server_name";
+      return "server_name is not one valid host_name";
     case Error::kTooManyListEntries:
       return "too many list entries";
     case Error::kIllegalParameter:

@@ -80,6 +80,7 @@ enum class Error : uint8_t {
   kTooManyWarningAlerts,        // abuse limit
   kTooManyKeyUpdates,           // abuse limit: KeyUpdates with no application data between them
   kAssemblyBusy,                // our bug: a second split record before the first was released
+  kInterleavedRecord,           // §5.1: a non-handshake record between the fragments of a message
   // Handshake framing.
   kHandshakeMessageTooLarge,  // a handshake message longer than the configured maximum
   kHandshakeSpansKeyChange,   // §5.1: a message before a key change not record-aligned
@@ -87,7 +88,7 @@ enum class Error : uint8_t {
   kUnexpectedMessage,  // a handshake message the state machine does not expect now
   // Message and extension syntax (RFC 8446 §4, §4.2).
   kDecodeError,           // truncated input, trailing bytes, a vector length out of range
-  kBadServerName,         // server_name not one non-empty host_name without NUL
+  kBadServerName,         // RFC 6066 §3: not one host_name, or a host_name that is no DNS name
   kTooManyListEntries,    // abuse limit on extensions, key shares or PSK identities
   kIllegalParameter,      // a syntactically valid field with a value the RFC forbids
   kBadCompressionMethod,  // TLS 1.3: legacy_compression_methods other than exactly {0}

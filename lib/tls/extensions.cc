@@ -120,25 +120,73 @@ Result<void, Error> check_extension_block(std::span<const uint8_t> block, ExtMes
   return {};
 }
 
+namespace {
+
+// RFC 6066 §3: "HostName" contains the fully qualified DNS hostname of the server ... The
+// hostname is represented as a byte string using ASCII encoding without a trailing dot."
+// Checked: printable ASCII without space or NUL, labels of 1..63 bytes (so no leading or
+// trailing dot and no "..", RFC 1035 §2.3.4), at most 253 bytes in all. IP literals ("Literal
+// IPv4 and IPv6 addresses are not permitted") are a client's MUST NOT that we do not police:
+// such a name matches no certificate.
+bool valid_host_name(std::span<const uint8_t> name) noexcept {
+  if (name.size() > 253) {
+    return false;
+  }
+  size_t label = 0;
+  for (uint8_t c : name) {
+    if (c == '.') {
+      if (label == 0) {
+        return false;
+      }
+      label = 0;
+      continue;
+    }
+    if (c <= 0x20 || c >= 0x7f || ++label > 63) {
+      return false;
+    }
+  }
+  return label != 0;
+}
+
+}  // namespace
+
 Result<std::span<const uint8_t>, Error> parse_server_name(std::span<const uint8_t> d) noexcept {
+  // RFC 6066 §3: ServerName server_name_list<1..2^16-1>, each ServerName a NameType and,
+  // for host_name(0), HostName opaque<1..2^16-1>. "For backward compatibility, all future
+  // data structures associated with new NameTypes MUST begin with a 16-bit length field":
+  // so every entry decodes, and entries of types we do not know are skipped.
   ByteReader r(d);
   ByteReader list;
-  uint8_t name_type = 0;
-  ByteReader host;
-  if (!r.read_u16_prefixed(&list) || !r.empty()) {
+  if (!r.read_u16_prefixed(&list) || !r.empty() || list.empty()) {
     return fail(Error::kDecodeError);
   }
-  // One entry of type host_name (0); RFC 6066 §3: "The ServerNameList MUST NOT contain more
-  // than one name of the same name_type", and host_name is the only type defined.
-  if (!list.read_u8(&name_type) || !list.read_u16_prefixed(&host) || !list.empty()) {
-    return fail(Error::kBadServerName);
+  constexpr uint8_t kHostName = 0;
+  std::span<const uint8_t> host;
+  uint8_t seen[256 / 8] = {};
+  while (!list.empty()) {
+    uint8_t name_type = 0;
+    ByteReader name;
+    if (!list.read_u8(&name_type) || !list.read_u16_prefixed(&name)) {
+      return fail(Error::kDecodeError);
+    }
+    // "The ServerNameList MUST NOT contain more than one name of the same name_type."
+    const uint8_t bit = static_cast<uint8_t>(1u << (name_type % 8));
+    if ((seen[name_type / 8] & bit) != 0) {
+      return fail(Error::kBadServerName);
+    }
+    seen[name_type / 8] |= bit;
+    if (name_type != kHostName) {
+      continue;
+    }
+    if (name.empty()) {
+      return fail(Error::kDecodeError);  // HostName<1..2^16-1>
+    }
+    if (!valid_host_name(name.rest())) {
+      return fail(Error::kBadServerName);
+    }
+    host = name.rest();
   }
-  const std::span<const uint8_t> name = host.rest();
-  if (name_type != 0 || name.empty() || name.size() > 255 ||
-      std::find(name.begin(), name.end(), uint8_t{0}) != name.end()) {
-    return fail(Error::kBadServerName);
-  }
-  return name;
+  return host;
 }
 
 Result<std::span<const uint8_t>, Error> parse_u16_list(std::span<const uint8_t> d,

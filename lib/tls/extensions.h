@@ -116,8 +116,11 @@ Result<void, Error> walk_extensions(std::span<const uint8_t> block, ExtMessage m
 // Typed parsers. Each takes an extension body and rejects trailing bytes or a vector length
 // outside its RFC range with kDecodeError unless noted.
 
-// RFC 6066 §3 server_name: exactly one host_name entry, non-empty, no NUL, at most 255
-// bytes; anything else kBadServerName.
+// RFC 6066 §3 server_name: returns the host_name (empty when the list holds only names of
+// other types, which are skipped). A list that does not decode, or an empty HostName, is
+// kDecodeError; two names of one type, or a host_name that is not a DNS name (a trailing
+// dot, an empty or 64-byte label, NUL, space, non-ASCII, more than 253 bytes) is
+// kBadServerName (illegal_parameter).
 Result<std::span<const uint8_t>, Error> parse_server_name(std::span<const uint8_t> d) noexcept;
 // A u8- or u16-length-prefixed list of u16 values, non-empty: supported_versions (u8),
 // supported_groups, signature_algorithms(_cert) (u16). Returns the list bytes.

@@ -49,6 +49,10 @@ struct Flight {
   // True when bytes[kApplication] ends with our KeyUpdate: after sending it, switch the
   // application write keys to the new secret in secrets() (§4.6.3).
   bool rekey_after_application = false;
+  // True when a middlebox-compatibility change_cipher_spec record (the single byte 0x01,
+  // plaintext) goes out right after bytes[kInitial] (RFC 8446 Appendix D.4): set once per
+  // connection, with the server's first ServerHello or HelloRetryRequest.
+  bool compat_change_cipher_spec = false;
 
   bool empty() const noexcept { return bytes[0].empty() && bytes[1].empty() && bytes[2].empty(); }
 };

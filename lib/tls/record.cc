@@ -1,8 +1,9 @@
 #include "lib/tls/record.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
-#include <new>
+#include <utility>
 
 #include "lib/base/bytes.h"
 
@@ -34,6 +35,62 @@ Result<void, Error> Deframer::check_header(const uint8_t* h) const noexcept {
   return {};
 }
 
+Deframer::Deframer(Deframer&& o) noexcept
+    : config_(o.config_),
+      stats_(o.stats_),
+      buf_(std::exchange(o.buf_, nullptr)),
+      capacity_(std::exchange(o.capacity_, 0)),
+      filled_(std::exchange(o.filled_, 0)),
+      held_(std::exchange(o.held_, false)),
+      strict_version_(o.strict_version_),
+      protected_(o.protected_),
+      failed_(o.failed_) {
+  std::memcpy(header_, o.header_, sizeof(header_));
+}
+
+Deframer& Deframer::operator=(Deframer&& o) noexcept {
+  if (this != &o) {
+    std::free(buf_);
+    config_ = o.config_;
+    stats_ = o.stats_;
+    std::memcpy(header_, o.header_, sizeof(header_));
+    buf_ = std::exchange(o.buf_, nullptr);
+    capacity_ = std::exchange(o.capacity_, 0);
+    filled_ = std::exchange(o.filled_, 0);
+    held_ = std::exchange(o.held_, false);
+    strict_version_ = o.strict_version_;
+    protected_ = o.protected_;
+    failed_ = o.failed_;
+  }
+  return *this;
+}
+
+Deframer::~Deframer() { std::free(buf_); }
+
+void Deframer::release_assembled() noexcept {
+  held_ = false;
+  if (filled_ == 0) {
+    std::free(buf_);
+    buf_ = nullptr;
+    capacity_ = 0;
+  }
+}
+
+bool Deframer::grow(size_t need, size_t total) noexcept {
+  if (capacity_ >= need) {
+    return true;
+  }
+  // Memory follows the bytes received: double (from 512 bytes), never past this record.
+  const size_t cap = std::min(std::max({need, 2 * capacity_, size_t{512}}), total);
+  auto* p = static_cast<uint8_t*>(std::realloc(buf_, cap));
+  if (p == nullptr) {
+    return false;
+  }
+  buf_ = p;
+  capacity_ = cap;
+  return true;
+}
+
 Result<Deframer::Step, Error> Deframer::next(std::span<uint8_t> piece) noexcept {
   Step step;
   if (failed_) {
@@ -59,21 +116,15 @@ Result<Deframer::Step, Error> Deframer::next(std::span<uint8_t> piece) noexcept 
       return step;
     }
   }
-  // The record continues beyond this piece: assemble it in buf_.
+  // The record continues beyond this piece: assemble it (the header in header_, then header
+  // and fragment together in buf_ as the fragment's bytes come).
   if (held_) {
     return step;
-  }
-  if (buf_ == nullptr) {
-    buf_.reset(new (std::nothrow) uint8_t[kMaxRecordLen]);
-    if (buf_ == nullptr) {
-      failed_ = true;
-      return fail(Error::kInternalError);
-    }
   }
   size_t used = 0;
   if (filled_ < kRecordHeaderLen) {
     const size_t n = std::min(kRecordHeaderLen - filled_, piece.size());
-    std::memcpy(buf_.get() + filled_, piece.data(), n);
+    std::memcpy(header_ + filled_, piece.data(), n);
     filled_ += n;
     used += n;
     if (filled_ < kRecordHeaderLen) {
@@ -81,22 +132,34 @@ Result<Deframer::Step, Error> Deframer::next(std::span<uint8_t> piece) noexcept 
       step.consumed = used;
       return step;
     }
-    if (auto ok = check_header(buf_.get()); !ok) {
+    if (auto ok = check_header(header_); !ok) {
       failed_ = true;
       return fail(ok.error());
     }
   }
-  const size_t total = kRecordHeaderLen + load_be16(buf_.get() + 3);
+  const size_t total = kRecordHeaderLen + load_be16(header_ + 3);
   const size_t n = std::min(total - filled_, piece.size() - used);
-  if (n != 0) {
-    std::memcpy(buf_.get() + filled_, piece.data() + used, n);
+  // A record with an empty fragment (application data, change_cipher_spec) still gets a
+  // buffer: the record returned is a view into it.
+  if (n != 0 || filled_ == total) {
+    const bool first = capacity_ == 0;
+    if (!grow(filled_ + n, total)) {
+      failed_ = true;
+      return fail(Error::kInternalError);
+    }
+    if (first) {
+      std::memcpy(buf_, header_, kRecordHeaderLen);
+    }
+    if (n != 0) {
+      std::memcpy(buf_ + filled_, piece.data() + used, n);
+    }
   }
   filled_ += n;
   used += n;
   stats_.bytes_copied += used;
   step.consumed = used;
   if (filled_ == total) {
-    std::span<uint8_t> rec(buf_.get(), total);
+    std::span<uint8_t> rec(buf_, total);
     step.has_record = true;
     step.record.type = static_cast<ContentType>(rec[0]);
     step.record.version = load_be16(rec.data() + 1);

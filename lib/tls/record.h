@@ -3,11 +3,14 @@
 // Deframer cuts a byte stream that arrives in arbitrary pieces (TCP payload, one mbuf
 // segment at a time) into records. A record that lies whole inside one piece comes back as
 // a view into that piece: no copy, and its fragment is mutable so it can be decrypted in
-// place. A record split across pieces is assembled into the deframer's own bounded buffer
-// (5 + 2^14 + 256 bytes, allocated on first use) and comes back as a view into that buffer;
-// Stats counts those copies. The assembly buffer holds one record: while the caller still
-// uses it (until release_assembled()), a second split record waits, so the engine can
-// collect every complete record of a poll iteration into one AEAD batch and release after.
+// place. A record split across pieces is assembled into the deframer's own buffer and comes
+// back as a view into that buffer; Stats counts those copies. The buffer grows as the
+// record's bytes arrive (doubling, never past the announced 5 + length, at most 5 + 2^14 +
+// 256) and is freed by release_assembled(): a split record costs memory only while it is
+// held, and a header announcing 16 KiB costs nothing until the bytes come. The assembly
+// buffer holds one record: while the caller still uses it (until release_assembled()), a
+// second split record waits, so the engine can collect every complete record of a poll
+// iteration into one AEAD batch and release after.
 //
 // The deframer checks what the outer header alone can tell: a known content type, the
 // legacy_record_version, the length limits, and zero-length handshake/alert fragments.
@@ -18,7 +21,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <span>
 
 #include "lib/base/result.h"
@@ -96,6 +98,11 @@ class Deframer {
   explicit Deframer(const Config& config) noexcept {
     set_max_plaintext_len(config.max_plaintext_len);
   }
+  Deframer(Deframer&& o) noexcept;
+  Deframer& operator=(Deframer&& o) noexcept;
+  Deframer(const Deframer&) = delete;
+  Deframer& operator=(const Deframer&) = delete;
+  ~Deframer();
 
   // Reads from piece, the stream bytes that follow everything consumed so far. Returns the
   // bytes used and at most one record. Call again with the rest of the piece
@@ -105,11 +112,14 @@ class Deframer {
   // Errors are fatal for the connection; the deframer is unusable after one.
   Result<Step, Error> next(std::span<uint8_t> piece) noexcept;
 
-  // Hands the assembly buffer back after the caller is done with an assembled record.
-  void release_assembled() noexcept { held_ = false; }
+  // Hands the assembly buffer back after the caller is done with an assembled record (its
+  // memory is freed).
+  void release_assembled() noexcept;
   bool assembly_held() const noexcept { return held_; }
   // Returns true while part of a record is buffered (the stream is mid-record).
   bool mid_record() const noexcept { return filled_ != 0; }
+  // Heap bytes held now: 0 unless a partial or a held assembled record needs them.
+  size_t assembly_capacity() const noexcept { return capacity_; }
 
   // After the handshake: records must carry legacy_record_version 0x0303 and content at
   // most max_plaintext_len (record_size_limit negotiated); until then any 0x03XX passes
@@ -127,10 +137,16 @@ class Deframer {
     return config_.max_plaintext_len + (protected_ ? kMaxCiphertextExpansion : 0);
   }
 
+  // Grows buf_ to at least need bytes of the record (total bytes with its header): doubling,
+  // capped at total.
+  bool grow(size_t need, size_t total) noexcept;
+
   Config config_;
   Stats stats_;
-  std::unique_ptr<uint8_t[]> buf_;  // kMaxRecordLen bytes once allocated
-  size_t filled_ = 0;               // bytes of the current partial record in buf_
+  uint8_t header_[kRecordHeaderLen] = {};  // the partial record's header, until its body comes
+  uint8_t* buf_ = nullptr;  // header + fragment of the record being assembled (malloc'd)
+  size_t capacity_ = 0;
+  size_t filled_ = 0;  // bytes of the current partial record, header included
   bool held_ = false;
   bool strict_version_ = false;
   bool protected_ = false;

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "lib/base/bytes.h"
+#include "lib/crypto/aead_once.h"
 
 namespace linetls::tls {
 
@@ -108,8 +109,9 @@ Result<bool, Error> RecordProtector::queue_open(crypto::AeadBatch& batch, const 
   }
   slot->body = rec.fragment.first(rec.fragment.size() - crypto::kAeadTagLen);
   slot->seg = crypto::IoSeg{slot->body.data(), static_cast<uint32_t>(slot->body.size())};
-  return queue_open_segs(batch, rec.header, {&slot->seg, 1},
-                         rec.fragment.data() + slot->body.size(), user_data);
+  slot->header = rec.header;
+  slot->tag = rec.fragment.data() + slot->body.size();
+  return queue_open_segs(batch, rec.header, {&slot->seg, 1}, slot->tag, user_data);
 }
 
 Result<bool, Error> RecordProtector::queue_open_segs(crypto::AeadBatch& batch,
@@ -135,6 +137,20 @@ Result<bool, Error> RecordProtector::queue_open_segs(crypto::AeadBatch& batch,
 Result<InnerPlaintext, Error> finish_open(crypto::AeadStatus status, const RecordSlot& slot,
                                           size_t max_plaintext_len) noexcept {
   if (status != crypto::AeadStatus::kOk) {
+    return fail(Error::kDecryptFailed);
+  }
+  return parse_inner_plaintext(slot.body, max_plaintext_len);
+}
+
+Result<InnerPlaintext, Error> reopen_record(const TrafficKeys& keys, uint64_t seq,
+                                            const RecordSlot& slot,
+                                            size_t max_plaintext_len) noexcept {
+  if (slot.header.size() != kRecordHeaderLen || slot.tag == nullptr || keys.iv.size() != kIvLen) {
+    return fail(Error::kInternalError);
+  }
+  const crypto::AeadNonce nonce = record_nonce(keys.iv.view(), seq);
+  if (crypto::aead_open_once(keys.aead, keys.key.view(), nonce, slot.header, slot.body, slot.tag) !=
+      crypto::AeadStatus::kOk) {
     return fail(Error::kDecryptFailed);
   }
   return parse_inner_plaintext(slot.body, max_plaintext_len);

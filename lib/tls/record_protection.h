@@ -35,6 +35,9 @@ inline constexpr size_t kProtectedOverhead = kRecordHeaderLen + 1 + crypto::kAea
 struct RecordSlot {
   crypto::IoSeg seg;
   std::span<uint8_t> body;
+  // An open's additional data (the record header) and tag, for reopen_record().
+  std::span<const uint8_t> header;
+  const uint8_t* tag = nullptr;
 };
 
 // Returns the §5.3 per-record nonce: the 64-bit sequence number, big-endian and left-padded
@@ -102,9 +105,18 @@ class RecordProtector {
 };
 
 // After the batch ran: turns the status of an open queued with slot into the record's inner
-// content (parse_inner_plaintext), or kDecryptFailed when the tag did not verify (the body
-// has been zeroed by the batch) or the op was rejected.
+// content (parse_inner_plaintext), or kDecryptFailed when the tag did not verify (the batch
+// put the ciphertext back) or the op was rejected.
 Result<InnerPlaintext, Error> finish_open(crypto::AeadStatus status, const RecordSlot& slot,
                                           size_t max_plaintext_len = kMaxPlaintextLen) noexcept;
+
+// Opens again, outside any batch, a record whose queued open failed because it went in under
+// the wrong key (a KeyUpdate earlier in the same batch retired it): the batch restored the
+// ciphertext (aead.h), and this opens it in place under keys with sequence number seq, then
+// parses the inner plaintext. The slot's record memory must still be valid. kDecryptFailed
+// when it does not open.
+Result<InnerPlaintext, Error> reopen_record(const TrafficKeys& keys, uint64_t seq,
+                                            const RecordSlot& slot,
+                                            size_t max_plaintext_len = kMaxPlaintextLen) noexcept;
 
 }  // namespace linetls::tls

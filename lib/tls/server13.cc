@@ -113,6 +113,29 @@ std::string_view Server13::state_name() const noexcept { return kStateNames[stat
 
 Wait Server13::wait() const noexcept { return wait_of<Done, Failed>(state_); }
 
+MessageRules Server13::next_message_rules(size_t max_client_hello,
+                                          size_t max_certificate) const noexcept {
+  const auto cap = [](size_t n) { return static_cast<uint32_t>(std::min<size_t>(n, 0xffffff)); };
+  MessageRules r;
+  r.num = 1;
+  if (std::holds_alternative<ReadClientHello>(state_) ||
+      std::holds_alternative<ReadSecondClientHello>(state_)) {
+    r.rule[0] = {HandshakeType::kClientHello, cap(max_client_hello), std::nullopt};
+  } else if (std::holds_alternative<ReadClientCertificate>(state_)) {
+    r.rule[0] = {HandshakeType::kCertificate, cap(max_certificate), std::nullopt};
+  } else if (std::holds_alternative<ReadClientCertificateVerify>(state_)) {
+    r.rule[0] = {HandshakeType::kCertificateVerify, kMaxCertificateVerifyLen, std::nullopt};
+  } else if (std::holds_alternative<ReadClientFinished>(state_)) {
+    r.rule[0] = {HandshakeType::kFinished, kMaxFinished13Len, std::nullopt};
+  } else {
+    // Done (Failed takes nothing anyway): the only post-handshake message a client may send
+    // us is KeyUpdate (§4.6.3); NewSessionTicket is the server's (§4.6.1) and post-handshake
+    // authentication (§4.6.2) is not offered.
+    r.rule[0] = {HandshakeType::kKeyUpdate, kKeyUpdateLen, std::nullopt};
+  }
+  return r;
+}
+
 Level Server13::read_level() const noexcept {
   if (std::holds_alternative<ReadClientCertificate>(state_) ||
       std::holds_alternative<ReadClientCertificateVerify>(state_) ||
@@ -206,32 +229,6 @@ Result<Server13::Chosen, Error> Server13::negotiate(const ClientHello& ch) const
     }
     c.group = *hrr_group;
   }
-  // Certificate and signature scheme (§4.4.2.2): by server_name, then by the client's
-  // signature_algorithms.
-  const std::vector<uint16_t> schemes = u16s(ch.signature_algorithms);
-  const std::string_view sni(reinterpret_cast<const char*>(ch.server_name.data()),
-                             ch.server_name.size());
-  found = false;
-  for (int pass = sni.empty() ? 1 : 0; pass < 2 && !found; pass++) {
-    for (size_t i = 0; i < config_.certificates.size() && !found; i++) {
-      const ServerCertificate& cert = config_.certificates[i];
-      if (pass == 0 && std::none_of(cert.names.begin(), cert.names.end(),
-                                    [&](const std::string& n) { return name_matches(n, sni); })) {
-        continue;
-      }
-      auto scheme = cert.signer->choose_scheme(schemes);
-      if (scheme) {
-        c.cert_index = i;
-        c.scheme = *scheme;
-        c.sni_used = pass == 0;
-        found = true;
-      }
-    }
-  }
-  if (!found) {
-    return fail(config_.certificates.empty() ? Error::kInternalError
-                                             : Error::kNoCommonSignatureScheme);
-  }
   // RFC 7301 §3.2: "In the event that the server supports no protocols that the client
   // advertises, then the server SHALL respond with a fatal "no_application_protocol" alert."
   if (!config_.alpn.empty() && ch.has(ExtensionType::kAlpn)) {
@@ -258,6 +255,52 @@ Result<Server13::Chosen, Error> Server13::negotiate(const ClientHello& ch) const
   return c;
 }
 
+bool Server13::serves_name(const ClientHello& ch) const noexcept {
+  const std::string_view sni(reinterpret_cast<const char*>(ch.server_name.data()),
+                             ch.server_name.size());
+  return !sni.empty() && std::any_of(config_.certificates.begin(), config_.certificates.end(),
+                                     [&](const ServerCertificate& cert) {
+                                       return std::any_of(cert.names.begin(), cert.names.end(),
+                                                          [&](const std::string& n) {
+                                                            return name_matches(n, sni);
+                                                          });
+                                     });
+}
+
+Result<void, Error> Server13::choose_certificate(const ClientHello& ch, Chosen* c) const noexcept {
+  // §9.2: "If not containing a "pre_shared_key" extension, it MUST contain both a
+  // "signature_algorithms" extension and a "supported_groups" extension." A ClientHello that
+  // offered a PSK we do not resume with needs them for the full handshake all the same:
+  // "Servers receiving a ClientHello which does not conform to these requirements MUST abort
+  // the handshake with a "missing_extension" alert."
+  if (!ch.has(ExtensionType::kSignatureAlgorithms) || !ch.has(ExtensionType::kSupportedGroups)) {
+    return fail(Error::kMissingExtension);
+  }
+  // Certificate and signature scheme (§4.4.2.2): by server_name, then by the client's
+  // signature_algorithms.
+  const std::vector<uint16_t> schemes = u16s(ch.signature_algorithms);
+  const std::string_view sni(reinterpret_cast<const char*>(ch.server_name.data()),
+                             ch.server_name.size());
+  for (int pass = sni.empty() ? 1 : 0; pass < 2; pass++) {
+    for (size_t i = 0; i < config_.certificates.size(); i++) {
+      const ServerCertificate& cert = config_.certificates[i];
+      if (pass == 0 && std::none_of(cert.names.begin(), cert.names.end(),
+                                    [&](const std::string& n) { return name_matches(n, sni); })) {
+        continue;
+      }
+      auto scheme = cert.signer->choose_scheme(schemes);
+      if (scheme) {
+        c->cert_index = i;
+        c->scheme = *scheme;
+        c->sni_used = pass == 0;
+        return {};
+      }
+    }
+  }
+  return fail(config_.certificates.empty() ? Error::kInternalError
+                                           : Error::kNoCommonSignatureScheme);
+}
+
 Result<void, Error> Server13::on_client_hello(ReadClientHello, const HandshakeMessage& m) noexcept {
   if (m.type != HandshakeType::kClientHello) {
     return fail(Error::kUnexpectedMessage);
@@ -281,6 +324,16 @@ Result<void, Error> Server13::on_client_hello(ReadClientHello, const HandshakeMe
     auto psk = select_psk(*ch, m.bytes, nullptr, *chosen);
     if (!psk) {
       return fail(psk.error());
+    }
+    // A certificate only for a full handshake: a PSK-only ClientHello may leave out
+    // signature_algorithms (§4.2.3 "... when the client wants to authenticate the server
+    // via a certificate"; §9.2).
+    if (!*psk) {
+      if (auto ok = choose_certificate(*ch, &*chosen); !ok) {
+        return ok;
+      }
+    } else {
+      chosen->sni_used = serves_name(*ch);
     }
     return send_server_flight(*chosen, std::move(*transcript), chosen->share->key_exchange,
                               *psk);
@@ -322,6 +375,7 @@ Result<void, Error> Server13::on_client_hello(ReadClientHello, const HandshakeMe
     return fail(Error::kCryptoFailure);
   }
   hrr_sent_ = true;
+  request_compat_ccs(chosen->session_id);
   state_.emplace<ReadSecondClientHello>(
       ReadSecondClientHello{chosen->suite, chosen->group, std::move(*transcript),
                             std::vector<uint8_t>(m.body.begin(), m.body.end()), std::move(cookie)});
@@ -381,10 +435,30 @@ Result<void, Error> Server13::on_second_client_hello(ReadSecondClientHello s,
   if (!psk) {
     return fail(psk.error());
   }
+  if (!*psk) {
+    if (auto ok = choose_certificate(*ch, &*chosen); !ok) {
+      return ok;
+    }
+  } else {
+    chosen->sni_used = serves_name(*ch);
+  }
   if (!s.transcript.update(m.bytes)) {
     return fail(Error::kCryptoFailure);
   }
   return send_server_flight(*chosen, std::move(s.transcript), chosen->share->key_exchange, *psk);
+}
+
+void Server13::request_compat_ccs(std::span<const uint8_t> legacy_session_id) noexcept {
+  // Appendix D.4: "The server sends a dummy change_cipher_spec record immediately after its
+  // first handshake message. This may either be after a ServerHello or a
+  // HelloRetryRequest." ... "if the client sends a non-empty session ID, the server MUST
+  // send the change_cipher_spec as described in this appendix." Once per connection: the
+  // ServerHello after a HelloRetryRequest is not the first handshake message.
+  if (legacy_session_id.empty() || compat_ccs_sent_) {
+    return;
+  }
+  flight_.compat_change_cipher_spec = true;
+  compat_ccs_sent_ = true;
 }
 
 uint64_t Server13::now_ms() const noexcept { return clock_ms(config_.now_ms); }
@@ -615,6 +689,7 @@ Result<void, Error> Server13::send_server_flight(const Chosen& c, crypto::Transc
     return fail(ok.error());
   }
   initial.resize(sh_at + shw.size());
+  request_compat_ccs(c.session_id);
   if (!transcript.update(std::span(initial).subspan(sh_at))) {
     return fail(Error::kCryptoFailure);
   }
@@ -635,14 +710,18 @@ Result<void, Error> Server13::send_server_flight(const Chosen& c, crypto::Transc
   secrets_.server_handshake = std::move(*shs);
 
   // EncryptedExtensions, Certificate, CertificateVerify, Finished at the handshake level.
-  const ServerCertificate& cert = config_.certificates[c.cert_index];
-  size_t chain_len = 0;
-  for (auto der : cert.chain) {
-    chain_len += der.size() + 5;
+  // Certificate and CertificateVerify only in a full handshake (a resumed one may have no
+  // certificate to look at: choose_certificate did not run).
+  size_t cert_len = 0;
+  if (!psk) {
+    const ServerCertificate& cert = config_.certificates[c.cert_index];
+    for (auto der : cert.chain) {
+      cert_len += der.size() + 5;
+    }
+    cert_len += cert.signer->max_signature_len();
   }
   std::vector<uint8_t>& hs = flight_.bytes[1];
-  hs.resize(1024 + 2 * config_.advertised_groups.size() + chain_len +
-            cert.signer->max_signature_len() + crypto::kMaxHashLen + cr_len);
+  hs.resize(1024 + 2 * config_.advertised_groups.size() + cert_len + crypto::kMaxHashLen + cr_len);
   ByteWriter w(hs);
   size_t at = 0;
   auto absorb = [&]() -> bool {

@@ -59,6 +59,11 @@
 // re-checked for expiry on resumption (tickets live at most ticket_lifetime_s). Post-handshake
 // client authentication (§4.6.2) is not offered.
 //
+// Middlebox compatibility (Appendix D.4): when the client's legacy_session_id is not empty,
+// the first flight (ServerHello or HelloRetryRequest) asks the connection layer for one
+// plaintext change_cipher_spec record right after it (Flight::compat_change_cipher_spec);
+// the ServerHello that follows a HelloRetryRequest does not ask again.
+//
 // Not here yet: a stateless HRR cookie (CookieSource only round-trips one). TLS 1.2 is
 // lib/tls/v12; a ClientHello without TLS 1.3 in supported_versions is refused here with
 // protocol_version.
@@ -187,6 +192,11 @@ class Server13 {
   Wait handle(const HandshakeMessage& msg) noexcept;
   // Returns the reason the machine is stopped now (never kFlush).
   Wait wait() const noexcept;
+  // What the next handshake message may be (HandshakeReassembler's rules): the one type the
+  // state expects, with its largest body: a ClientHello up to max_client_hello, a client
+  // Certificate up to max_certificate, CertificateVerify and Finished their own sizes,
+  // and once done only a KeyUpdate of one byte (a client's NewSessionTicket is illegal).
+  MessageRules next_message_rules(size_t max_client_hello, size_t max_certificate) const noexcept;
   // Once done: queues our KeyUpdate (asking the peer to update too if request_peer) and
   // returns kFlush; the flight's rekey_after_application says when to switch keys. Before
   // the handshake is done it does nothing and returns wait().
@@ -215,6 +225,9 @@ class Server13 {
   // empty when it sent none.
   std::span<const uint8_t> server_name() const noexcept { return server_name_; }
   bool sent_hello_retry_request() const noexcept { return hrr_sent_; }
+  // True once a flight asked for the middlebox-compatibility change_cipher_spec (the
+  // client's legacy_session_id was not empty; Appendix D.4).
+  bool sent_compat_change_cipher_spec() const noexcept { return compat_ccs_sent_; }
   // RFC 8449, valid once the ServerHello is sent: the client's record_size_limit (0: none;
   // it bounds our protected records), and ours as sent in EncryptedExtensions (0: not sent;
   // it bounds the client's protected records).
@@ -303,7 +316,16 @@ class Server13 {
     std::span<const uint8_t> session_id;
     uint16_t client_record_size_limit = 0;
   };
+  // Suite, group (or the HelloRetryRequest group), ALPN: everything a ClientHello decides
+  // before the PSK is looked at.
   Result<Chosen, Error> negotiate(const ClientHello& ch) const noexcept;
+  // The certificate and signature scheme of a full handshake (by server_name, then by the
+  // client's signature_algorithms) into c; kMissingExtension without signature_algorithms or
+  // supported_groups (§9.2), kNoCommonSignatureScheme when no certificate can sign.
+  Result<void, Error> choose_certificate(const ClientHello& ch, Chosen* c) const noexcept;
+  // True if the client sent server_name and one of our certificates answers to it (a
+  // resumed handshake acknowledges the name as the full handshake would have).
+  bool serves_name(const ClientHello& ch) const noexcept;
   struct PskChoice {
     uint16_t index = 0;
     crypto::HashSecret psk;
@@ -315,6 +337,9 @@ class Server13 {
                                                      std::span<const uint8_t> message,
                                                      const crypto::Transcript* prefix,
                                                      const Chosen& c) const noexcept;
+  // Asks for the Appendix D.4 change_cipher_spec after the flight's first message when the
+  // client sent a legacy_session_id and none was asked for yet.
+  void request_compat_ccs(std::span<const uint8_t> legacy_session_id) noexcept;
   uint64_t now_ms() const noexcept;
   std::time_t now() const noexcept;  // certificate validity
   // The DER names for certificate_authorities: config.client_ca's, or none when they are
@@ -343,6 +368,7 @@ class Server13 {
   uint16_t peer_record_size_limit_ = 0;
   uint16_t own_record_size_limit_ = 0;
   bool hrr_sent_ = false;
+  bool compat_ccs_sent_ = false;
   bool client_hello_seen_ = false;
   bool resumed_ = false;
   bool early_data_offered_ = false;

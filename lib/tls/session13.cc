@@ -61,7 +61,7 @@ Result<void, Error> ServerSession13::install_markers(crypto::AeadBatch& batch) n
     out_head_++;
   }
   if (out_head_ == out_.size()) {
-    out_.clear();
+    out_ = std::vector<Pending>();  // drained: an idle connection keeps no capacity
     out_head_ = 0;
   }
   return {};
@@ -140,6 +140,16 @@ Result<ServerSession13::Accepted, Error> ServerSession13::accept(const Record& r
     }
     return Accepted::kHandled;
   };
+
+  // §5.1: "Handshake messages MUST NOT be interleaved with other record types. That is, if
+  // a handshake message is split over two or more records, there MUST NOT be any other
+  // records between them." A protected record's own type is known once it is opened
+  // (handle_record checks it then); the compat change_cipher_spec is no exception.
+  if (reasm_.mid_message() && rec.type != ContentType::kHandshake &&
+      (rec.type != ContentType::kApplicationData || read_level_ == Level::kInitial)) {
+    fail(Error::kInterleavedRecord);
+    return handled();
+  }
 
   if (rec.type == ContentType::kChangeCipherSpec) {
     CcsWindow window;
@@ -223,8 +233,10 @@ Result<std::span<uint8_t>, Error> ServerSession13::on_opened(crypto::AeadStatus 
   if (input_closed()) {
     return std::span<uint8_t>();
   }
-  auto inner = finish_open(
-      status, slot, read_level_ == Level::kApplication ? max_read_content() : kMaxPlaintextLen);
+  const size_t max_plaintext =
+      read_level_ == Level::kApplication ? max_read_content() : kMaxPlaintextLen;
+  auto inner = op < reopen_until_ ? reopen(status, slot, max_plaintext)
+                                  : finish_open(status, slot, max_plaintext);
   if (!inner) {
     if (inner.error() == Error::kDecryptFailed && skipping_early_data_) {
       // A 0-RTT record under keys we do not have (§4.2.10): skip it and give its sequence
@@ -252,7 +264,30 @@ Result<std::span<uint8_t>, Error> ServerSession13::on_opened(crypto::AeadStatus 
   return app_view_;
 }
 
+Result<InnerPlaintext, Error> ServerSession13::reopen(crypto::AeadStatus status,
+                                                      const RecordSlot& slot,
+                                                      size_t max_plaintext_len) noexcept {
+  // §4.6.3: after its KeyUpdate "the sender MUST ... use the new key" for everything it sends.
+  // This record was queued in the same batch as a KeyUpdate before it, under the key that
+  // KeyUpdate retired. Under the old key it fails (a record that opens under it was not sent
+  // under the new one: bad_record_mac); the batch has put its ciphertext back, and it is
+  // opened again under the key now pending, at that key's next sequence number.
+  if (status != crypto::AeadStatus::kAuthFailed || !pending_read_keys_) {
+    return err(Error::kDecryptFailed);
+  }
+  auto inner = reopen_record(*pending_read_keys_, pending_read_seq_, slot, max_plaintext_len);
+  if (inner) {
+    pending_read_seq_++;
+    stats_.records_reopened++;
+  }
+  return inner;
+}
+
 void ServerSession13::handle_record(ContentType type, std::span<uint8_t> content) noexcept {
+  // §5.1: no other record type between the fragments of a handshake message.
+  if (type != ContentType::kHandshake && reasm_.mid_message()) {
+    return fail(Error::kInterleavedRecord);
+  }
   switch (type) {
     case ContentType::kAlert:
       return handle_alert(content);
@@ -313,8 +348,15 @@ void ServerSession13::handle_alert(std::span<const uint8_t> content) noexcept {
 }
 
 void ServerSession13::handle_handshake(std::span<const uint8_t> content) noexcept {
+  handle_messages(content);
+  reasm_.trim();  // the messages of this record are handled: no buffer unless one is partial
+}
+
+void ServerSession13::handle_messages(std::span<const uint8_t> content) noexcept {
   while (!content.empty() && !error_ && !input_closed()) {
-    auto step = reasm_.next(content);
+    const MessageRules rules =
+        machine_.next_message_rules(limits_.max_client_hello, limits_.max_handshake_message);
+    auto step = reasm_.next(content, rules.view());
     if (!step) {
       return fail(step.error());
     }
@@ -355,6 +397,9 @@ void ServerSession13::handle_handshake(std::span<const uint8_t> content) noexcep
     }
     pending_read_keys_ = std::move(keys);
     pending_read_seq_ = 0;
+    // Records queued after this one in the same batch went in under the key just retired:
+    // on_opened() opens them again under the new one (reopen()).
+    reopen_until_ = opens_queued_;
     deframer_.set_protected(true);
     if (want == Level::kApplication) {
       // RFC 8449: our limit binds the client once it has read EncryptedExtensions; applied
@@ -404,6 +449,14 @@ void ServerSession13::take_flight() noexcept {
       }
     }
     out_.push_back(std::move(p));
+    if (level == Level::kInitial && f.compat_change_cipher_spec) {
+      // Appendix D.4: the middlebox-compatibility change_cipher_spec, in plaintext right
+      // after the ServerHello (or HelloRetryRequest), before any handshake-level record.
+      Pending ccs;
+      ccs.type = ContentType::kChangeCipherSpec;
+      ccs.bytes = {1};
+      out_.push_back(std::move(ccs));
+    }
   }
   const Level want = machine_.write_level();
   if (want > plan_level_) {
@@ -581,7 +634,17 @@ Result<bool, Error> ServerSession13::seal_app(std::span<uint8_t> record, size_t 
   return *q;
 }
 
-void ServerSession13::batch_done() noexcept { retired_.clear(); }
+void ServerSession13::batch_done() noexcept {
+  if (retired_.capacity() != 0) {
+    retired_ = std::vector<RecordProtector>();  // keys replaced while ops were queued; their capacity too
+  }
+  // The assembled record's views were handed out by on_opened() and used before this call:
+  // its buffer goes back now, so an idle connection holds none.
+  if (release_pending_) {
+    deframer_.release_assembled();
+    release_pending_ = false;
+  }
+}
 
 // ---- Lifecycle.
 

@@ -78,13 +78,20 @@ struct SessionLimits {
   uint32_t max_key_updates_without_data = 32; // KeyUpdates received with no data between
   uint32_t max_early_data_bytes = 1u << 16;   // rejected 0-RTT ciphertext skipped
   uint64_t key_update_records = uint64_t{1} << 24;  // our own KeyUpdate after this many records
+  // Handshake message sizes, checked on the 4-byte header before anything is buffered
+  // (HandshakeReassembler's MessageRule): a ClientHello up to max_client_hello; a client
+  // Certificate, the one large message, up to max_handshake_message; everything else its own
+  // small size (CertificateVerify, Finished, a one-byte KeyUpdate after the handshake).
+  size_t max_client_hello = kDefaultMaxClientHelloLen;
   size_t max_handshake_message = kDefaultMaxHandshakeMessageLen;
 };
 
-// A record at most this long (whole record, header included) may be a KeyUpdate
-// (5 + 4 + 1 + 16 = 26 bytes unpadded): a barrier after the handshake. Padded KeyUpdates
-// longer than this followed by data in the same round fail as bad_record_mac (documented
-// limitation; no client we know pads KeyUpdate).
+// A record at most this long (whole record, header included) may be an unpadded KeyUpdate
+// (5 + 4 + 1 + 16 = 26 bytes): a barrier after the handshake, so the common KeyUpdate never
+// has records queued behind it. A padded KeyUpdate is longer: the records queued behind it in
+// the same batch went in under the key it retires; their opens fail, the batch puts their
+// ciphertext back (crypto/aead.h), and on_opened() opens them again, one at a time outside
+// the batch, under the new key (reopen_record, counted in SessionStats::records_reopened).
 inline constexpr size_t kKeyUpdateBarrierLen = 64;
 
 // Counters a session keeps for itself; the engine adds them to the worker's at close.
@@ -96,6 +103,8 @@ struct SessionStats {
   uint64_t early_data_skipped = 0;  // bytes of rejected 0-RTT ciphertext skipped
   uint64_t key_updates_sent = 0;
   uint64_t key_updates_received = 0;
+  // Records queued behind a KeyUpdate in the same batch and opened again under its new key.
+  uint64_t records_reopened = 0;
   std::optional<uint8_t> alert_sent;      // description
   std::optional<uint8_t> alert_received;  // description of the last alert received
 };
@@ -196,6 +205,11 @@ class ServerSession13 {
   const Server13& machine() const noexcept { return machine_; }
   const SessionStats& stats() const noexcept { return stats_; }
   const Deframer::Stats& deframer_stats() const noexcept { return deframer_.stats(); }
+  // Heap bytes the input side holds now: the deframer's assembly buffer and the handshake
+  // reassembler's. 0 once no partial record or message is held and the last batch is done.
+  size_t buffered_bytes() const noexcept {
+    return deframer_.assembly_capacity() + reasm_.capacity();
+  }
 
  private:
   // Control bytes to send, in order. A chunk with no bytes only installs keys: the write
@@ -211,6 +225,7 @@ class ServerSession13 {
 
   void handle_record(ContentType type, std::span<uint8_t> content) noexcept;
   void handle_handshake(std::span<const uint8_t> content) noexcept;
+  void handle_messages(std::span<const uint8_t> content) noexcept;
   void handle_alert(std::span<const uint8_t> content) noexcept;
   void after_machine(Wait w) noexcept;
   void take_flight() noexcept;
@@ -224,6 +239,9 @@ class ServerSession13 {
   // Whether the record written for chunk i (the head) will be protected.
   bool head_protected(size_t i) const noexcept;
   void skip_early(size_t ciphertext_len) noexcept;
+  // Opens a record queued under a read key that a KeyUpdate earlier in its batch retired.
+  Result<InnerPlaintext, Error> reopen(crypto::AeadStatus status, const RecordSlot& slot,
+                                       size_t max_plaintext_len) noexcept;
 
   SessionLimits limits_;
   Server13 machine_;
@@ -248,6 +266,7 @@ class ServerSession13 {
   uint32_t key_updates_without_data_ = 0;
   uint64_t opens_queued_ = 0;  // opens queued / handed back through on_opened()
   uint64_t opens_done_ = 0;
+  uint64_t reopen_until_ = 0;             // ops numbered below this were queued under a retired key
   std::optional<uint64_t> assembled_op_;  // the op number of a queued assembled record
   bool release_pending_ = false;          // release the assembly buffer at the next call
   bool last_queued_was_barrier_ = false;

@@ -204,6 +204,7 @@ inline SessionLimits limits(bool tight) {
     l.max_early_data_bytes = 300;
     l.key_update_records = 3;
     l.max_handshake_message = 2048;
+    l.max_client_hello = 2048;
   }
   return l;
 }

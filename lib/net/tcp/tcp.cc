@@ -348,6 +348,17 @@ void Tcp::Impl::timer_fired(TcbTimer* t, uint64_t now_ns) noexcept {
   } else {
     c->cc.on_repeated_rto();
   }
+  // RFC 6675 §5.1: "In order to avoid memory deadlocks, the TCP receiver is allowed to
+  // discard data that has already been selectively acknowledged. As a result, [RFC2018]
+  // suggests that a TCP sender SHOULD expunge the SACK information gathered from a receiver
+  // upon a retransmission timeout (RTO) 'since the timeout might indicate that the data
+  // receiver has reneged.' Additionally, a TCP sender MUST 'ignore prior SACK information
+  // in determining which data to retransmit.'" So the scoreboard goes, and everything from
+  // snd.una is resent, SACKed before or not; SACKs arriving from now on are used again
+  // ("a SACK TCP sender SHOULD utilize all SACK information made available during the
+  // loss recovery following an RTO"). "If an RTO occurs during loss recovery [...]
+  // RecoveryPoint MUST be set to HighData": recover.
+  c->sacks.clear();
   c->recovery = Recovery::kLoss;
   c->recover = c->snd_nxt;
   c->rtx_nxt = c->snd_una;
@@ -527,6 +538,12 @@ void Tcp::abort(Connection* c) noexcept {
     t.counters.inc(TcpCounter::kEstabResets);
   }
   t.finish(c, CloseReason::kAborted);
+}
+
+uint32_t Tcp::drop_out_of_order(Connection* c) noexcept {
+  const uint32_t n = c->ooo.bytes();
+  c->ooo.clear(impl_->ooo_limits());
+  return n;
 }
 
 void Tcp::set_user_data(Connection* c, void* p) noexcept { c->user_data = p; }

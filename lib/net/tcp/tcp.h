@@ -183,6 +183,11 @@ class Tcp final : public L4Handler {
   void close(Connection* c) noexcept;
   // Sends RST and ends the connection now; on_closed(kAborted) is called before return.
   void abort(Connection* c) noexcept;
+  // Discards the payload c holds out of order (beyond rcv.nxt), which this end may already
+  // have SACKed: "reneging", which RFC 2018 §8 allows a receiver short of buffers. Later
+  // ACKs stop SACKing it and the peer sends it again. Returns the bytes dropped. For
+  // memory pressure, and to test a peer's recovery from it.
+  uint32_t drop_out_of_order(Connection* c) noexcept;
 
   void set_user_data(Connection* c, void* p) noexcept;
   void* user_data(const Connection* c) const noexcept;

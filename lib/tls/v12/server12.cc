@@ -134,6 +134,33 @@ bool Server12::expecting_change_cipher_spec() const noexcept {
 
 std::span<const uint16_t> Server12::client_schemes() const noexcept { return kClientSchemes; }
 
+MessageRules Server12::next_message_rules(size_t max_client_hello,
+                                          size_t max_certificate) const noexcept {
+  const auto cap = [](size_t n) { return static_cast<uint32_t>(std::min<size_t>(n, 0xffffff)); };
+  MessageRules r;
+  r.num = 1;
+  if (std::holds_alternative<ReadClientHello>(state_)) {
+    r.rule[0] = {HandshakeType::kClientHello, cap(max_client_hello), std::nullopt};
+  } else if (std::holds_alternative<ReadClientCertificate>(state_)) {
+    r.rule[0] = {HandshakeType::kCertificate, cap(max_certificate), std::nullopt};
+  } else if (std::holds_alternative<ReadClientKeyExchange>(state_)) {
+    // RFC 8422 §5.7: ClientECDiffieHellmanPublic { ECPoint ecdh_Yc<1..2^8-1> }.
+    r.rule[0] = {HandshakeType::kClientKeyExchange, 1 + 255, std::nullopt};
+  } else if (std::holds_alternative<ReadCertificateVerify>(state_)) {
+    r.rule[0] = {HandshakeType::kCertificateVerify, kMaxCertificateVerifyLen, std::nullopt};
+  } else if (std::holds_alternative<ReadClientFinished>(state_)) {
+    r.rule[0] = {HandshakeType::kFinished, kVerifyDataLen, std::nullopt};
+  } else if (std::holds_alternative<ReadChangeCipherSpec>(state_)) {
+    // RFC 5246 §7.4.9: "It is a fatal error if a Finished message is not preceded by a
+    // ChangeCipherSpec message": no handshake message at all is taken now.
+    r.rule[0] = {HandshakeType::kFinished, 0, Error::kUnexpectedMessage};
+  } else {
+    // Done (Failed takes nothing): renegotiation is refused on the ClientHello's header.
+    r.rule[0] = {HandshakeType::kClientHello, 0, Error::kRenegotiationRefused};
+  }
+  return r;
+}
+
 crypto::Rng& Server12::rng() const noexcept {
   return config_.rng != nullptr ? *config_.rng : crypto::os_rng();
 }

@@ -127,6 +127,12 @@ class Server12 {
   Wait wait() const noexcept;
   // True while the next input must be the client's ChangeCipherSpec.
   bool expecting_change_cipher_spec() const noexcept;
+  // What the next handshake message may be (HandshakeReassembler's rules): the type the
+  // state expects with its largest body (a ClientHello up to max_client_hello, a client
+  // Certificate up to max_certificate, the rest their own sizes); none while the client's
+  // ChangeCipherSpec is due; after the handshake a ClientHello is refused on its header
+  // (kRenegotiationRefused) and anything else is unexpected.
+  MessageRules next_message_rules(size_t max_client_hello, size_t max_certificate) const noexcept;
   // Hands over the bytes to send, leaving the flight empty.
   Flight12 take_flight() noexcept {
     Flight12 f = std::move(flight_);

@@ -55,7 +55,7 @@ ServerSession::Out to_out(O o) noexcept {
 
 ServerSession::ServerSession(const ServerSessionConfig& config,
                              const SessionLimits& limits) noexcept
-    : config_(config), limits_(limits), reasm_(limits.max_handshake_message) {}
+    : config_(config), limits_(limits), reasm_(limits.max_client_hello) {}
 
 // ---- Picking the version.
 
@@ -127,6 +127,12 @@ Result<Deframer::Step, Error> ServerSession::next_before_version(
 }
 
 bool ServerSession::take_first_record(const Record& rec) noexcept {
+  // RFC 8446 §5.1: "if a handshake message is split over two or more records, there MUST NOT
+  // be any other records between them."
+  if (rec.type != ContentType::kHandshake && reasm_.mid_message()) {
+    queue_alert(Error::kInterleavedRecord);
+    return false;
+  }
   if (rec.type == ContentType::kChangeCipherSpec) {
     queue_alert(Error::kUnexpectedChangeCipherSpec);
     return false;
@@ -140,8 +146,13 @@ bool ServerSession::take_first_record(const Record& rec) noexcept {
   }
   std::span<const uint8_t> rest = rec.fragment;
   std::optional<HandshakeMessage> hello;
+  // The first message must be a ClientHello of at most limits.max_client_hello bytes: checked
+  // on its header, before its body is buffered.
+  const MessageRule hello_rule{
+      HandshakeType::kClientHello,
+      static_cast<uint32_t>(std::min<size_t>(limits_.max_client_hello, 0xffffff)), std::nullopt};
   while (!rest.empty()) {
-    auto step = reasm_.next(rest);
+    auto step = reasm_.next(rest, {&hello_rule, 1});
     if (!step) {
       queue_alert(step.error());
       return false;
@@ -205,7 +216,7 @@ bool ServerSession::take_first_record(const Record& rec) noexcept {
   // The machine's session deframes from now on: give back the buffers picking used (the
   // assembly buffer is a whole record), so a connection does not carry two.
   deframer_ = Deframer();
-  reasm_ = HandshakeReassembler(limits_.max_handshake_message);
+  reasm_ = HandshakeReassembler(limits_.max_client_hello);
   return true;
 }
 
@@ -464,6 +475,16 @@ Deframer::Stats ServerSession::deframer_stats() const noexcept {
                       }},
              s_);
   return d;
+}
+
+size_t ServerSession::buffered_bytes() const noexcept {
+  return std::visit(
+      Overload{[&](const Picking&) {
+                 return deframer_.assembly_capacity() + reasm_.capacity() + prefix_.capacity() +
+                        replay_.capacity();
+               },
+               [&](const auto& s) { return s.buffered_bytes() + replay_.capacity(); }},
+      s_);
 }
 
 // ---- What was negotiated.

@@ -4,7 +4,7 @@
 // one type whatever the client speaks.
 //
 // Before the version is known. The session deframes the stream itself (its own Deframer and
-// HandshakeReassembler, bounded by limits.max_handshake_message) until the first whole
+// HandshakeReassembler, bounded by limits.max_client_hello) until the first whole
 // ClientHello has arrived, keeping a copy of the handshake bytes (the message never exceeds
 // the limit, so neither does the copy: the record boundaries before the last record are not
 // kept, they carry no meaning). Then:
@@ -22,8 +22,10 @@
 //   SSLv2-format ClientHello (RFC 5246 §E.2) -> protocol_version (kProtocolVersion);
 //   a deframing error (bad record type/version/length) -> its own alert;
 //   a first record that is not handshake -> unexpected_message (change_cipher_spec:
-//   kUnexpectedChangeCipherSpec); a first message that is not a ClientHello -> unexpected_message;
-//   an oversized ClientHello -> kHandshakeMessageTooLarge; a malformed one -> the parser's error;
+//   kUnexpectedChangeCipherSpec); any other record between the fragments of the ClientHello
+//   -> unexpected_message (kInterleavedRecord, RFC 8446 §5.1); a first message that is not a
+//   ClientHello -> unexpected_message; a ClientHello announcing more than
+//   limits.max_client_hello -> kHandshakeMessageTooLarge; a malformed one -> the parser's error;
 //   no version in common -> protocol_version; a fallback -> inappropriate_fallback.
 // Suites and groups the client cannot agree on are refused by the machine (RFC alerts there).
 #pragma once
@@ -112,6 +114,9 @@ class ServerSession {
   const SessionStats& stats() const noexcept;
   // The deframing copies of the session and its machine (by value: the sum of both).
   Deframer::Stats deframer_stats() const noexcept;
+  // Heap bytes the input side holds now: assembly and reassembly buffers (and, before the
+  // version is chosen, the ClientHello copy). 0 on an idle connection.
+  size_t buffered_bytes() const noexcept;
 
   // ---- What was negotiated (meaningful once handshake_done()).
   // 0x0304, 0x0303, or 0 while the ClientHello has not been seen whole.

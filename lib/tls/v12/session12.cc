@@ -121,7 +121,9 @@ Result<ServerSession12::Accepted, Error> ServerSession12::accept(const Record& r
         handle_change_cipher_spec(rec, batch);
         break;
       case ContentType::kApplicationData:
-        fail(Error::kUnprotectedRecord);
+        // §5.1's rule (RFC 5246 §6.2.1 leaves it implicit): nothing between the fragments of
+        // a handshake message.
+        fail(reasm_.mid_message() ? Error::kInterleavedRecord : Error::kUnprotectedRecord);
         break;
       default:
         handle_record(rec.type, rec.fragment);
@@ -212,6 +214,13 @@ Result<std::span<uint8_t>, Error> ServerSession12::on_opened(crypto::AeadStatus 
 }
 
 void ServerSession12::handle_record(ContentType type, std::span<uint8_t> content) noexcept {
+  // RFC 8446 §5.1: "Handshake messages MUST NOT be interleaved with other record types. That
+  // is, if a handshake message is split over two or more records, there MUST NOT be any
+  // other records between them." RFC 5246 has no such sentence, but its handshake protocol
+  // gives no meaning to an alert or data inside a message either; the same rule applies.
+  if (type != ContentType::kHandshake && reasm_.mid_message()) {
+    return fail(Error::kInterleavedRecord);
+  }
   switch (type) {
     case ContentType::kAlert:
       return handle_alert(content);
@@ -275,8 +284,15 @@ void ServerSession12::handle_alert(std::span<const uint8_t> content) noexcept {
 }
 
 void ServerSession12::handle_handshake(std::span<const uint8_t> content) noexcept {
+  handle_messages(content);
+  reasm_.trim();  // the messages of this record are handled: no buffer unless one is partial
+}
+
+void ServerSession12::handle_messages(std::span<const uint8_t> content) noexcept {
   while (!content.empty() && !error_ && !input_closed()) {
-    auto step = reasm_.next(content);
+    const MessageRules rules =
+        machine_.next_message_rules(limits_.max_client_hello, limits_.max_handshake_message);
+    auto step = reasm_.next(content, rules.view());
     if (!step) {
       return fail(step.error());
     }
@@ -399,7 +415,7 @@ Result<size_t, Error> ServerSession12::write_control(std::span<uint8_t> out, siz
     const bool switch_write = p.switch_write_after;
     out_head_++;
     if (out_head_ == out_.size()) {
-      out_.clear();
+      out_ = std::vector<Pending>();  // drained: an idle connection keeps no capacity
       out_head_ = 0;
     }
     // RFC 5246 §7.1: after sending ChangeCipherSpec "the sender MUST instruct the record
@@ -445,6 +461,16 @@ Result<bool, Error> ServerSession12::seal_app(std::span<uint8_t> record, size_t 
     stats_.bytes_sealed += content_len;
   }
   return *q;
+}
+
+void ServerSession12::batch_done() noexcept {
+  if (retired_.capacity() != 0) {
+    retired_ = std::vector<RecordProtector12>();
+  }
+  if (release_pending_) {
+    deframer_.release_assembled();
+    release_pending_ = false;
+  }
 }
 
 // ---- Lifecycle.

@@ -109,7 +109,9 @@ class ServerSession12 {
   Result<bool, Error> seal_app(std::span<uint8_t> record, size_t content_len,
                                crypto::AeadBatch& batch, RecordSlot12* slot,
                                void* user_data = nullptr) noexcept;
-  void batch_done() noexcept { retired_.clear(); }
+  // After a batch ran: frees retired keys and the assembly buffer of a record whose views
+  // were handed out (an idle connection holds none).
+  void batch_done() noexcept;
 
   // ---- Lifecycle (as ServerSession13).
   void close() noexcept;
@@ -129,6 +131,10 @@ class ServerSession12 {
   const Server12& machine() const noexcept { return machine_; }
   const SessionStats& stats() const noexcept { return stats_; }
   const Deframer::Stats& deframer_stats() const noexcept { return deframer_.stats(); }
+  // Heap bytes the input side holds now (as ServerSession13::buffered_bytes()).
+  size_t buffered_bytes() const noexcept {
+    return deframer_.assembly_capacity() + reasm_.capacity();
+  }
 
  private:
   struct Pending {
@@ -143,6 +149,7 @@ class ServerSession12 {
   void handle_change_cipher_spec(const Record& rec, crypto::AeadBatch& batch) noexcept;
   void handle_record(ContentType type, std::span<uint8_t> content) noexcept;
   void handle_handshake(std::span<const uint8_t> content) noexcept;
+  void handle_messages(std::span<const uint8_t> content) noexcept;
   void handle_alert(std::span<const uint8_t> content) noexcept;
   void take_flight() noexcept;
   Result<void, Error> install_write(crypto::AeadBatch& batch) noexcept;

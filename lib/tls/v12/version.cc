@@ -10,6 +10,27 @@ bool valid_range(const VersionRange& range) noexcept {
   return known(range.min) && known(range.max) && range.min <= range.max;
 }
 
+namespace {
+
+// The version the client indicates: the highest 0x03XX value of supported_versions (GREASE
+// and other families ignored), or legacy_version without the extension.
+uint16_t client_version(const ClientHello& ch) noexcept {
+  if (!ch.has(ExtensionType::kSupportedVersions)) {
+    return ch.legacy_version;
+  }
+  ByteReader r(ch.supported_versions);
+  uint16_t v = 0;
+  uint16_t best = 0;
+  while (r.read_u16(&v)) {
+    if ((v >> 8) == 0x03 && v > best) {
+      best = v;
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
 Result<uint16_t, Error> select_version(const ClientHello& ch, const VersionRange& range) noexcept {
   if (!valid_range(range)) {
     return fail(Error::kInternalError);
@@ -29,17 +50,22 @@ Result<uint16_t, Error> select_version(const ClientHello& ch, const VersionRange
   } else if (ch.legacy_version >= kTls12 && range.min <= kTls12) {
     chosen = kTls12;
   }
+  // RFC 7507 §3: "If TLS_FALLBACK_SCSV appears in ClientHello.cipher_suites and the highest
+  // protocol version supported by the server is higher than the version indicated in
+  // ClientHello.client_version, the server MUST respond with a fatal inappropriate_fallback
+  // alert (unless it responds with a fatal protocol_version alert because the version
+  // indicated in ClientHello.client_version is unsupported)." Both are allowed for a
+  // version we do not speak; the fallback is the more precise fact (the client spoke a higher
+  // version before), so it wins whatever the version. The client's version is the highest
+  // TLS version it lists (RFC 8446 §4.2.1), or legacy_version.
+  if (u16_list_contains(ch.cipher_suites, kFallbackScsv) && client_version(ch) < range.max) {
+    return fail(Error::kInappropriateFallback);
+  }
   // RFC 8446 §4.2.1: "If the "supported_versions" extension in the ClientHello contains no
   // versions acceptable to the server, the server MUST abort the handshake with a
   // "protocol_version" alert"; RFC 5246 §E.1 likewise for an older legacy_version.
   if (chosen == 0) {
     return fail(Error::kProtocolVersion);
-  }
-  // RFC 7507 §3: "If TLS_FALLBACK_SCSV appears in ClientHello.cipher_suites and the highest
-  // protocol version supported by the server is higher than the version indicated by the
-  // client, the server MUST respond with a fatal inappropriate_fallback alert".
-  if (chosen < range.max && u16_list_contains(ch.cipher_suites, kFallbackScsv)) {
-    return fail(Error::kInappropriateFallback);
   }
   return chosen;
 }

@@ -30,10 +30,10 @@ bool valid_range(const VersionRange& range) noexcept;
 //    (GREASE and unknown values ignored; legacy_version is then not consulted);
 //  - without it, TLS 1.2 if legacy_version >= 0x0303 and range allows it (RFC 5246 §E.1: a
 //    higher legacy_version means the client's best is at least ours).
-// Errors: kProtocolVersion when nothing acceptable is offered (SSL 3.0, TLS 1.0, 1.1, or a
-// version outside range); kInappropriateFallback (RFC 7507 §3) when the client sent
-// TLS_FALLBACK_SCSV and the version chosen is below range.max; kInternalError for an
-// invalid range.
+// Errors: kInappropriateFallback (RFC 7507 §3) when the client sent TLS_FALLBACK_SCSV and
+// the highest version it indicates is below range.max (also when that version is one we do
+// not speak at all); otherwise kProtocolVersion when nothing acceptable is offered (SSL 3.0,
+// TLS 1.0, 1.1, or a version outside range); kInternalError for an invalid range.
 Result<uint16_t, Error> select_version(const ClientHello& ch, const VersionRange& range) noexcept;
 
 // Returns true if the first bytes of a connection look like an SSL 2.0-format ClientHello

@@ -202,7 +202,8 @@ TEST_F(AeadCrossTest, EveryArchitectureAgreesWithOpenSsl) {
 enum class Tamper { kNone, kTag, kCiphertext, kAad };
 
 // Opens a batch where about a third of the records were tampered with; only those fail, their
-// plaintext is zeroed, and every other op in the same batch still succeeds.
+// buffers hold the (tampered) ciphertext again, and every other op in the same batch still
+// succeeds.
 void check_tampering(Backend sealer, Backend opener, AeadAlgo algo, uint64_t seed) {
   std::mt19937_64 rng(seed);
   auto seal_batch = make_batch(sealer);
@@ -217,6 +218,7 @@ void check_tampering(Backend sealer, Backend opener, AeadAlgo algo, uint64_t see
     std::unique_ptr<Scattered> buf;
     std::array<uint8_t, crypto::kAeadTagLen> tag{};
     Tamper tamper;
+    std::vector<uint8_t> sent;  // the ciphertext as the opener got it
   };
   std::vector<Rec> recs(kOps);
   for (Rec& r : recs) {
@@ -252,6 +254,7 @@ void check_tampering(Backend sealer, Backend opener, AeadAlgo algo, uint64_t see
         r.aad[rng() % r.aad.size()] ^= static_cast<uint8_t>(1u << bit);
         break;
     }
+    r.sent = r.buf->joined();
     ASSERT_TRUE(open_batch->add_open(*r.open_key, r.nonce, r.aad, r.buf->segs(), r.tag.data(), &r));
   }
   ASSERT_GT(untouched, 0u);
@@ -267,7 +270,7 @@ void check_tampering(Backend sealer, Backend opener, AeadAlgo algo, uint64_t see
       EXPECT_EQ(r.buf->joined(), r.plain);
     } else {
       EXPECT_EQ(open_batch->status(i), AeadStatus::kAuthFailed);
-      EXPECT_TRUE(r.buf->all_zero()) << "plaintext of a failed open was left in the buffer";
+      EXPECT_EQ(r.buf->joined(), r.sent) << "a failed open did not put the ciphertext back";
     }
   }
 }
@@ -279,6 +282,63 @@ TEST(AeadTamperTest, FlippedBitsFailOnlyTheirOps) {
     check_tampering(Backend::kOssl, Backend::kIpsecMb, algo, seed++);
     check_tampering(Backend::kIpsecMb, Backend::kOssl, algo, seed++);
     check_tampering(Backend::kIpsecMb, Backend::kIpsecMb, algo, seed++);
+  }
+}
+
+// aead.h: a failed open puts the ciphertext back, so a record opened under the wrong key in
+// one batch opens under the right key in the next (what a TLS 1.3 record queued behind a
+// KeyUpdate needs). Every backend, algorithm and a scattered layout; the wrong-key ops sit
+// between good ones in the same batch.
+TEST(AeadTamperTest, FailedOpenCanBeOpenedAgainUnderTheRightKey) {
+  std::mt19937_64 rng(77);
+  for (Backend b : kBackends) {
+    for (AeadAlgo algo : kAlgos) {
+      SCOPED_TRACE(testing::Message()
+                   << crypto::aead_name(algo) << " backend " << static_cast<int>(b));
+      auto batch = make_batch(b);
+      ASSERT_NE(batch, nullptr);
+      const std::vector<uint8_t> right = random_bytes(rng, crypto::aead_key_len(algo));
+      const std::vector<uint8_t> wrong = random_bytes(rng, crypto::aead_key_len(algo));
+      auto k_right = make_key(*batch, algo, right);
+      auto k_wrong = make_key(*batch, algo, wrong);
+      constexpr int kOps = 6;
+      std::vector<std::unique_ptr<Scattered>> bufs;
+      std::vector<std::vector<uint8_t>> plains, sealed;
+      std::array<std::array<uint8_t, crypto::kAeadTagLen>, kOps> tags{};
+      const std::vector<uint8_t> aad = random_bytes(rng, 5);
+      const crypto::AeadNonce nonce = to_nonce(random_bytes(rng, crypto::kAeadNonceLen));
+      for (int i = 0; i < kOps; i++) {
+        plains.push_back(random_bytes(rng, 1 + rng() % 2000));
+        bufs.push_back(
+            std::make_unique<Scattered>(plains[i], random_layout(rng, plains[i].size())));
+        ASSERT_TRUE(batch->add_seal(*k_right, nonce, aad, bufs[i]->segs(), tags[i].data()));
+      }
+      ASSERT_EQ(batch->run(), static_cast<uint32_t>(kOps));
+      batch->clear();
+      // Odd ops under the wrong key: they fail and keep their ciphertext.
+      for (int i = 0; i < kOps; i++) {
+        sealed.push_back(bufs[i]->joined());
+        ASSERT_TRUE(batch->add_open(i % 2 == 1 ? *k_wrong : *k_right, nonce, aad, bufs[i]->segs(),
+                                    tags[i].data()));
+      }
+      EXPECT_EQ(batch->run(), static_cast<uint32_t>(kOps / 2));
+      for (int i = 0; i < kOps; i++) {
+        if (i % 2 == 1) {
+          EXPECT_EQ(batch->status(i), AeadStatus::kAuthFailed);
+          EXPECT_EQ(bufs[i]->joined(), sealed[i]) << i;
+        } else {
+          EXPECT_EQ(bufs[i]->joined(), plains[i]) << i;
+        }
+      }
+      batch->clear();
+      for (int i = 1; i < kOps; i += 2) {
+        ASSERT_TRUE(batch->add_open(*k_right, nonce, aad, bufs[i]->segs(), tags[i].data()));
+      }
+      EXPECT_EQ(batch->run(), static_cast<uint32_t>(kOps / 2));
+      for (int i = 1; i < kOps; i += 2) {
+        EXPECT_EQ(bufs[i]->joined(), plains[i]) << i;
+      }
+    }
   }
 }
 

@@ -658,6 +658,135 @@ TEST_F(Script, ActiveOpenEstablishes) {
   EXPECT_FALSE(tcp_->info(*r).sack);
 }
 
+// ---- SACK information and the retransmission timer (RFC 6675 §5.1) ----
+
+// A peer that negotiated SACK (MSS 1460, no timestamps: segments of exactly 1460 bytes),
+// acknowledging with chosen SACK blocks.
+class SackRto : public TcpHarness {
+ protected:
+  static constexpr uint32_t kSeg = 1460;
+
+  // Establishes the connection and sends n full segments; returns the connection.
+  Connection* send_segments(uint32_t n) {
+    PeerOpts o;
+    o.mss = 1460;
+    o.sack_perm = true;
+    handshake(o);
+    Connection* c = h_.connected[0];
+    base_ = our_isn_ + 1;
+    std::vector<size_t> splits;
+    for (size_t off = 2000; off < n * kSeg; off += 2000) {
+      splits.push_back(off);
+    }
+    EXPECT_TRUE(
+        tcp_->send(c, net::testing::make_mbuf(pool_, net::testing::pattern(n * kSeg), splits))
+            .ok());
+    tcp_->flush(now_);
+    EXPECT_EQ(drain().size(), n);
+    return c;
+  }
+  // The first byte of segment k.
+  uint32_t at(uint32_t k) const { return base_ + k * kSeg; }
+  // The peer acknowledges everything below ack and SACKs segments [from, to) of each pair.
+  std::vector<OutSeg> ack(uint32_t ack_seq, std::vector<std::pair<uint32_t, uint32_t>> sacked) {
+    SegSpec a;
+    a.seq = 1001;
+    a.ack = ack_seq;
+    a.flags = F_ACK;
+    for (auto [from, to] : sacked) {
+      a.opts.sacks.emplace_back(at(from), at(to));
+    }
+    inject(a);
+    return drain();
+  }
+  // Advances time until the retransmission timer fires; returns what it sent.
+  std::vector<OutSeg> until_rto() {
+    const uint64_t rto_before = tcp_->counters().get(TcpCounter::kRtoFired);
+    std::vector<OutSeg> out;
+    for (int i = 0; i < 5000 && tcp_->counters().get(TcpCounter::kRtoFired) == rto_before; i++) {
+      auto o = advance(1 * kMs);
+      out.insert(out.end(), o.begin(), o.end());
+    }
+    EXPECT_EQ(tcp_->counters().get(TcpCounter::kRtoFired), rto_before + 1);
+    return out;
+  }
+  static std::vector<uint32_t> data_seqs(const std::vector<OutSeg>& segs) {
+    std::vector<uint32_t> seqs;
+    for (const OutSeg& s : segs) {
+      if (!s.payload.empty()) {
+        EXPECT_EQ(s.payload.size(), kSeg);
+        seqs.push_back(s.seq);
+      }
+    }
+    return seqs;
+  }
+
+  uint32_t base_ = 0;
+};
+
+TEST_F(SackRto, TimeoutDiscardsSackInformationGatheredBeforeIt) {
+  // RFC 6675 §5.1: "a TCP sender MUST 'ignore prior SACK information in determining which
+  // data to retransmit.'" Segment 2 is SACKed (one segment above the hole: not lost yet),
+  // then nothing more arrives.
+  Connection* c = send_segments(4);
+  EXPECT_TRUE(data_seqs(ack(at(0), {{2, 3}})).empty());
+  // The timeout retransmits from snd.una, with the loss window of one segment.
+  EXPECT_EQ(data_seqs(until_rto()), std::vector<uint32_t>{at(0)});
+  // The peer took segment 0 but no longer holds segment 2 (it reports no SACK block). The
+  // SACK gathered before the timeout is gone: segment 2 is sent again with segment 1,
+  // not skipped for segment 3.
+  EXPECT_EQ(data_seqs(ack(at(1), {})), (std::vector<uint32_t>{at(1), at(2)}));
+  EXPECT_EQ(data_seqs(ack(at(3), {})), std::vector<uint32_t>{at(3)});
+  ack(at(4), {});
+  EXPECT_EQ(tcp_->info(c).snd_una, at(4));
+  EXPECT_EQ(tcp_->info(c).state, State::kEstablished);
+}
+
+TEST_F(SackRto, SackInformationArrivingAfterTheTimeoutIsUsed) {
+  // RFC 6675 §5.1: "a SACK TCP sender SHOULD utilize all SACK information made available
+  // during the loss recovery following an RTO."
+  Connection* c = send_segments(4);
+  EXPECT_TRUE(data_seqs(ack(at(0), {{2, 3}})).empty());
+  EXPECT_EQ(data_seqs(until_rto()), std::vector<uint32_t>{at(0)});
+  // This time the peer still holds segment 2 and says so: it is skipped.
+  EXPECT_EQ(data_seqs(ack(at(1), {{2, 3}})), (std::vector<uint32_t>{at(1), at(3)}));
+  ack(at(4), {});
+  EXPECT_EQ(tcp_->info(c).snd_una, at(4));
+}
+
+TEST_F(SackRto, RenegingReceiverDoesNotStallTheConnection) {
+  // The peer SACKs segments 2-9, so 0 and 1 are lost (RFC 6675 IsLost) and retransmitted.
+  Connection* c = send_segments(10);
+  const std::vector<uint32_t> fast = data_seqs(ack(at(0), {{2, 10}}));
+  ASSERT_FALSE(fast.empty());
+  EXPECT_EQ(fast[0], at(0));
+  EXPECT_EQ(tcp_->counters().get(TcpCounter::kFastRetrans), 1u);
+  // It reneges (RFC 2018 §8): it acknowledges up to segment 2 but has dropped 2-9 and no
+  // longer SACKs them. Nothing tells the sender yet.
+  std::vector<uint32_t> sent = data_seqs(ack(at(2), {}));
+  EXPECT_TRUE(sent.empty());
+  // The timeout discards the stale SACKs and resends from snd.una; the peer acknowledges
+  // each retransmission until all ten segments are in.
+  sent = data_seqs(until_rto());
+  ASSERT_EQ(sent, std::vector<uint32_t>{at(2)});
+  std::vector<uint32_t> resent = sent;
+  uint32_t una = at(2);
+  for (int round = 0; round < 20 && una != at(10); round++) {
+    for (uint32_t seq : sent) {
+      if (seq == una) {
+        una += kSeg;
+      }
+    }
+    sent = data_seqs(ack(una, {}));
+    resent.insert(resent.end(), sent.begin(), sent.end());
+  }
+  EXPECT_EQ(tcp_->info(c).snd_una, at(10));
+  EXPECT_EQ(resent, (std::vector<uint32_t>{at(2), at(3), at(4), at(5), at(6), at(7), at(8),
+                                           at(9)}));
+  EXPECT_EQ(tcp_->counters().get(TcpCounter::kRtoFired), 1u);
+  EXPECT_TRUE(h_.closed.empty());
+}
+
 // ---- TCP segmentation offload ----
 
 // A port with TSO: drain() checks each TSO frame against DPDK's contract and cuts it into

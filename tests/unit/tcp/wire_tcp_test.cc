@@ -320,6 +320,57 @@ INSTANTIATE_TEST_SUITE_P(Loss, WireTcp,
                                            LossCase{"tso_loss5", 0.05, true}),
                          [](const auto& info) { return std::string(info.param.name); });
 
+// A receiver that reneges (RFC 2018 §8): B drops the data it holds out of order, which it
+// has SACKed, every few hundred microseconds while A sends 2 MiB through 2% loss. A's
+// scoreboard then says B holds data it does not; RFC 6675 §5.1 has A discard it at the
+// retransmission timeout and resend from snd.una, so the transfer completes.
+class WireRenege : public WireTcp {};
+
+TEST_F(WireRenege, TransferCompletesWhenTheReceiverDropsWhatItSacked) {
+  constexpr uint64_t kSize = 2ull << 20;
+  wire::Impairments imp;
+  imp.loss = 0.02;
+  imp.delay_ns = 1 * kMs;
+  imp.seed = 21;
+  wire_->set_impairments(wire::Direction::kAtoB, imp);
+  imp.loss = 0;
+  imp.seed = 22;
+  wire_->set_impairments(wire::Direction::kBtoA, imp);
+  Bulk server(pool_, 0, 2), client(pool_, kSize, 1);
+  server.tcp = tb_.get();
+  client.tcp = ta_.get();
+  ASSERT_TRUE(tb_->listen(5003, &server).ok());
+  ASSERT_TRUE(ta_->connect(kIpB, 5003, &client, now_).ok());
+  uint64_t reneges = 0, dropped = 0;
+  const uint64_t deadline = now_ + 600000 * kMs;
+  for (uint64_t i = 0; !(client.closed && server.closed) && now_ < deadline; i++) {
+    step();
+    if (i % 8 == 0 && server.conn != nullptr) {
+      const uint32_t n = tb_->drop_out_of_order(server.conn);
+      reneges += n > 0 ? 1 : 0;
+      dropped += n;
+    }
+  }
+  ASSERT_TRUE(client.closed && server.closed) << "server got " << server.received;
+  std::printf("renege: %lu times, %lu bytes dropped; A: %lu retrans, %lu fast, %lu rto\n",
+              (unsigned long)reneges, (unsigned long)dropped,
+              (unsigned long)ta_->counters().get(TcpCounter::kRetransSegs),
+              (unsigned long)ta_->counters().get(TcpCounter::kFastRetrans),
+              (unsigned long)ta_->counters().get(TcpCounter::kRtoFired));
+  EXPECT_GT(reneges, 10u);
+  EXPECT_GT(ta_->counters().get(TcpCounter::kRtoFired), 0u);
+  EXPECT_EQ(client.reason, CloseReason::kNormal);
+  EXPECT_EQ(server.reason, CloseReason::kNormal);
+  EXPECT_EQ(server.received, kSize);
+  EXPECT_EQ(server.got_digest(), client.want_digest());
+  for (int i = 0; i < 70000 && ta_->num_connections() + tb_->num_connections() > 0; i++) {
+    now_ += 1 * kMs;
+    pump(*a_, *ta_, wire_->a(), now_);
+    pump(*b_, *tb_, wire_->b(), now_);
+  }
+  EXPECT_EQ(ta_->num_connections() + tb_->num_connections(), 0u);
+}
+
 // A one-way transfer of size bytes from A to B with only delay on the wire (so every
 // frame offered arrives): what A handed its port and what reached B.
 struct OneWay {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <random>
@@ -211,11 +212,19 @@ TcpOptions with_sack(uint8_t n) {
   return o;
 }
 
+// NOP, NOP, SACK with n blocks: block i is 0x10000000 * (i + 1) .. + 0x5b4. Sized once and
+// filled in place: growing the vector block by block trips GCC 12's -Warray-bounds false
+// positive at -O3 (memcpy "offset 4 out of the bounds [0, 4]" in vector::insert).
 Bytes sack_bytes(uint8_t n) {
-  Bytes b = {0x01, 0x01, 0x05, static_cast<uint8_t>(2 + 8 * n)};
+  Bytes b(4 + 8 * size_t{n}, 0x00);
+  b[0] = 0x01;
+  b[1] = 0x01;
+  b[2] = 0x05;
+  b[3] = static_cast<uint8_t>(2 + 8 * n);
   for (uint8_t i = 0; i < n; i++) {
     const uint8_t hi = static_cast<uint8_t>(0x10 * (i + 1));
-    b.insert(b.end(), {hi, 0x00, 0x00, 0x00, hi, 0x00, 0x05, 0xb4});
+    const std::array<uint8_t, 8> block = {hi, 0x00, 0x00, 0x00, hi, 0x00, 0x05, 0xb4};
+    std::copy(block.begin(), block.end(), b.begin() + 4 + 8 * i);
   }
   return b;
 }

@@ -90,6 +90,7 @@ class Conn {
   Conn(const Config& config, bool is_server) : machine_(config), is_server_(is_server) {}
 
   M& machine() { return machine_; }
+  const M& machine() const { return machine_; }
   size_t record_size = kMaxPlaintextLen;  // content bytes per record we send
   // Called on each level's bytes of each flight before they are framed (tests corrupt them).
   std::function<void(Level, Bytes&)> tamper;
@@ -100,6 +101,7 @@ class Conn {
   int alerts_sent = 0;
   std::optional<uint8_t> alert_received;  // the peer's alert description
   bool ccs_dropped = false;
+  int compat_ccs_sent = 0;  // Appendix D.4 change_cipher_spec records sent
 
   bool closed() const { return error.has_value() || alert_received.has_value(); }
   bool done() const { return machine_.wait() == Wait::kDone; }
@@ -140,6 +142,11 @@ class Conn {
   void send_app(std::span<const uint8_t> data) {
     ASSERT_EQ(write_level_, Level::kApplication);
     send_records(ContentType::kApplicationData, data);
+  }
+  // Sends an alert under the current write keys (close_notify: kWarning, kCloseNotify).
+  void send_alert(AlertLevel level, AlertDescription description) {
+    const uint8_t alert[2] = {static_cast<uint8_t>(level), static_cast<uint8_t>(description)};
+    send_records(ContentType::kAlert, alert);
   }
   // Sends a record as is (tests: a compat change_cipher_spec, garbage).
   void send_raw_record(ContentType type, std::span<const uint8_t> content) {
@@ -206,6 +213,11 @@ class Conn {
         }
         set_write_level(static_cast<Level>(l));
         send_records(ContentType::kHandshake, f.bytes[l]);
+        if (l == 0 && f.compat_change_cipher_spec) {
+          const uint8_t one = 1;
+          send_raw_record(ContentType::kChangeCipherSpec, {&one, 1});  // Appendix D.4
+          compat_ccs_sent++;
+        }
       }
       if (f.rekey_after_application) {
         write_ = protector(Level::kApplication, is_server_);  // §4.6.3: after our KeyUpdate

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <optional>
 #include <vector>
 
 namespace linetls::tls {
@@ -104,6 +105,82 @@ TEST(HandshakeReassembler, SizeLimitIsCheckedOnTheHeader) {
   Error err = Error::kInternalError;
   reassemble(d, huge, 4, &err);
   EXPECT_EQ(err, Error::kHandshakeMessageTooLarge);
+}
+
+// Allocation by announcement: a Certificate header announcing 60000 bytes followed by five
+// of them holds a few hundred bytes; the buffer doubles as bytes come, never past the
+// message, and is given back at the next call or at trim(), so an idle connection holds none.
+TEST(HandshakeReassembler, BufferFollowsTheBytesAndIsGivenBack) {
+  const auto m = msg(11, 60000);
+  HandshakeReassembler r;
+  auto step = r.next(std::span<const uint8_t>(m).first(4));
+  ASSERT_TRUE(step && !step->has_message);
+  EXPECT_EQ(r.capacity(), 0u);  // the header is held inline
+  step = r.next(std::span<const uint8_t>(m).subspan(4, 5));
+  ASSERT_TRUE(step && !step->has_message);
+  EXPECT_LE(r.capacity(), 256u);
+  size_t at = 9;
+  while (at < m.size()) {
+    step = r.next(std::span<const uint8_t>(m).subspan(at, std::min<size_t>(1000, m.size() - at)));
+    ASSERT_TRUE(step);
+    at += step->consumed;
+    if (!step->has_message) {
+      EXPECT_LE(r.capacity(), 2 * at) << at;
+    }
+  }
+  ASSERT_TRUE(step->has_message);
+  EXPECT_EQ(std::vector<uint8_t>(step->message.bytes.begin(), step->message.bytes.end()), m);
+  EXPECT_EQ(r.capacity(), m.size());
+  r.trim();
+  EXPECT_EQ(r.capacity(), 0u);
+  // Handed-out messages are also given back by the next call.
+  HandshakeReassembler r2;
+  reassemble(r2, m, 700);
+  EXPECT_GT(r2.capacity(), 0u);
+  auto next = r2.next({});
+  ASSERT_TRUE(next);
+  EXPECT_EQ(r2.capacity(), 0u);
+  // trim() keeps a partial message.
+  HandshakeReassembler r3;
+  ASSERT_TRUE(r3.next(std::span<const uint8_t>(m).first(100)));
+  r3.trim();
+  EXPECT_TRUE(r3.mid_message());
+  EXPECT_GT(r3.capacity(), 0u);
+}
+
+// The owner's rules are checked on the header, before any of the body is buffered: a type not
+// listed is unexpected_message, a listed one above its size is too large, a refused one
+// fails with its own error; the header may arrive a byte at a time.
+TEST(HandshakeReassembler, RulesAreCheckedOnTheHeader) {
+  const MessageRule rules[] = {
+      {HandshakeType::kKeyUpdate, 1, std::nullopt},
+      {HandshakeType::kClientHello, 0, Error::kRenegotiationRefused},
+  };
+  struct Case {
+    std::vector<uint8_t> header;
+    std::optional<Error> error;
+  } cases[] = {
+      {{24, 0, 0, 1}, std::nullopt},
+      {{24, 0, 0, 2}, Error::kHandshakeMessageTooLarge},
+      {{24, 1, 0, 0}, Error::kHandshakeMessageTooLarge},
+      {{4, 0, 0xff, 0xff}, Error::kUnexpectedMessage},
+      {{1, 0, 1, 0}, Error::kRenegotiationRefused},
+      {{99, 0, 0, 1}, Error::kUnknownHandshakeType},
+  };
+  for (const Case& c : cases) {
+    for (size_t piece : {size_t{1}, size_t{4}}) {
+      HandshakeReassembler r;
+      std::optional<Error> got;
+      for (size_t at = 0; at < c.header.size() && !got; at += piece) {
+        auto step = r.next(std::span<const uint8_t>(c.header).subspan(at, piece), rules);
+        if (!step) {
+          got = step.error();
+        }
+      }
+      EXPECT_EQ(got, c.error) << int{c.header[0]} << " in pieces of " << piece;
+      EXPECT_EQ(r.capacity(), 0u);
+    }
+  }
 }
 
 TEST(HandshakeReassembler, UnknownTypesAreRejected) {

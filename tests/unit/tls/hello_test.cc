@@ -131,6 +131,28 @@ Bytes ch_body(const Bytes& exts, size_t sid_len = 0, Bytes suites = {0x13, 0x01}
 }
 Bytes good_exts() { return cat({kVersions13, kGroups, kShare, kSigAlgs}); }
 
+// A server_name extension with one host_name.
+Bytes sni(const Bytes& host_name) { return ext(0, p16(cat({{0}, p16(host_name)}))); }
+// A server_name extension whose entries are {type, name bytes...}.
+Bytes sni_ext(const Bytes& a, const Bytes& b = {}) {
+  Bytes list = cat({{a[0]}, p16(Bytes(a.begin() + 1, a.end()))});
+  if (!b.empty()) {
+    list = cat({list, {b[0]}, p16(Bytes(b.begin() + 1, b.end()))});
+  }
+  return ext(0, p16(list));
+}
+// A DNS name of n bytes: labels of 63 'a'..'d' bytes joined by dots, the last one shorter.
+Bytes dns_name(size_t n) {
+  Bytes out;
+  for (uint8_t c = 'a'; out.size() < n; c++) {
+    if (!out.empty()) {
+      out.push_back('.');
+    }
+    out.insert(out.end(), std::min<size_t>(63, n - out.size()), c);
+  }
+  return out;
+}
+
 TEST(ClientHelloParse, BuilderBaselineIsValid) {
   auto ch = parse_client_hello(ch_body(good_exts()));
   ASSERT_TRUE(ch) << to_string(ch.error());
@@ -189,13 +211,26 @@ TEST(ClientHelloParse, MalformedTable) {
       {"two server names",
        ch_body(cat({good_exts(), ext(0, p16(cat({{0}, p16({'a'}), {0}, p16({'b'})})))})),
        Error::kBadServerName},
-      {"server name type 1", ch_body(cat({good_exts(), ext(0, p16(cat({{1}, p16({'a'})})))})),
+      {"two server names of type 1", ch_body(cat({good_exts(), sni_ext({1, 'a'}, {1, 'b'})})),
        Error::kBadServerName},
-      {"server name with NUL",
-       ch_body(cat({good_exts(), ext(0, p16(cat({{0}, p16({'a', 0, 'b'})})))})),
+      {"server name with NUL", ch_body(cat({good_exts(), sni({'a', 0, 'b'})})),
        Error::kBadServerName},
-      {"empty server name", ch_body(cat({good_exts(), ext(0, p16(cat({{0}, p16({})})))})),
+      {"server name with a trailing dot", ch_body(cat({good_exts(), sni({'a', '.', 'b', '.'})})),
        Error::kBadServerName},
+      {"server name with an empty label", ch_body(cat({good_exts(), sni({'a', '.', '.', 'b'})})),
+       Error::kBadServerName},
+      {"server name with a 64-byte label", ch_body(cat({good_exts(), sni(Bytes(64, 'a'))})),
+       Error::kBadServerName},
+      {"server name of 254 bytes", ch_body(cat({good_exts(), sni(dns_name(254))})),
+       Error::kBadServerName},
+      {"server name with a space", ch_body(cat({good_exts(), sni({'a', ' ', 'b'})})),
+       Error::kBadServerName},
+      {"server name not ASCII", ch_body(cat({good_exts(), sni({'a', 0xc3, 0xa9})})),
+       Error::kBadServerName},
+      {"empty server name", ch_body(cat({good_exts(), sni({})})), Error::kDecodeError},
+      {"empty server name list", ch_body(cat({good_exts(), ext(0, p16({}))})), Error::kDecodeError},
+      {"server name entry truncated", ch_body(cat({good_exts(), ext(0, p16({0, 0, 5, 'a'}))})),
+       Error::kDecodeError},
       {"server_name trailing",
        ch_body(cat({good_exts(), ext(0, cat({p16(cat({{0}, p16({'a'})})), {0}}))})),
        Error::kDecodeError},
@@ -241,6 +276,23 @@ TEST(ClientHelloParse, MalformedTable) {
     ASSERT_FALSE(ch) << c.what;
     EXPECT_EQ(ch.error(), c.want) << c.what << ": got " << to_string(ch.error());
   }
+}
+
+// RFC 6066 §3: names of types other than host_name decode (their 16-bit length is the rule
+// for new types) and are skipped; the host_name beside them counts; 253 bytes of labels of
+// at most 63 bytes is a valid name.
+TEST(ClientHelloParse, ServerNameTypesAndLimits) {
+  auto only_other = parse_client_hello(ch_body(cat({good_exts(), sni_ext({1, 'a'})})));
+  ASSERT_TRUE(only_other) << to_string(only_other.error());
+  EXPECT_TRUE(only_other->has(ExtensionType::kServerName));
+  EXPECT_TRUE(only_other->server_name.empty());
+  auto both =
+      parse_client_hello(ch_body(cat({good_exts(), sni_ext({7, 'x'}, {0, 'a', '.', 'b'})})));
+  ASSERT_TRUE(both) << to_string(both.error());
+  EXPECT_EQ(std::string(both->server_name.begin(), both->server_name.end()), "a.b");
+  auto longest = parse_client_hello(ch_body(cat({good_exts(), sni(dns_name(253))})));
+  ASSERT_TRUE(longest) << to_string(longest.error());
+  EXPECT_EQ(longest->server_name.size(), 253u);
 }
 
 TEST(ClientHelloParse, MandatoryExtensionsForTls13) {

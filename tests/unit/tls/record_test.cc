@@ -154,6 +154,48 @@ TEST(Deframer, HeldAssemblyBufferStallsTheNextSplitRecordOnly) {
   EXPECT_EQ(first_byte, static_cast<uint8_t>(1));
 }
 
+// Allocation by announcement: a header announcing 16 KiB + 256 holds no buffer until bytes
+// of the record come, then only as much as came (doubling); release_assembled() gives it all
+// back, so an idle stream holds nothing.
+TEST(Deframer, AssemblyBufferFollowsTheBytesAndIsFreed) {
+  auto rec = make_record(23, kMaxCiphertextLen);
+  Deframer d;
+  d.set_protected(true);
+  std::span<uint8_t> all(rec);
+  auto s = d.next(all.first(kRecordHeaderLen));
+  ASSERT_TRUE(s && !s->has_record);
+  EXPECT_EQ(d.assembly_capacity(), 0u);  // the header alone is held inline
+  s = d.next(all.subspan(kRecordHeaderLen, 1));
+  ASSERT_TRUE(s && !s->has_record);
+  EXPECT_LE(d.assembly_capacity(), 512u);  // 6 bytes came, not 16 KiB
+  size_t at = kRecordHeaderLen + 1;
+  while (at < rec.size()) {
+    const size_t n = std::min<size_t>(1400, rec.size() - at);
+    s = d.next(all.subspan(at, n));
+    ASSERT_TRUE(s);
+    at += s->consumed;
+    if (!s->has_record) {
+      EXPECT_LE(d.assembly_capacity(), 2 * at) << at;  // never more than twice what came
+    }
+  }
+  ASSERT_TRUE(s->has_record);
+  EXPECT_EQ(d.assembly_capacity(), rec.size());
+  EXPECT_TRUE(std::equal(s->record.fragment.begin(), s->record.fragment.end(),
+                         rec.begin() + kRecordHeaderLen));
+  d.release_assembled();
+  EXPECT_EQ(d.assembly_capacity(), 0u);
+  EXPECT_FALSE(d.mid_record());
+  // A record split in its header only (an empty change_cipher_spec-sized one) works too.
+  auto empty = make_record(23, 0);
+  s = d.next(std::span<uint8_t>(empty).first(2));
+  ASSERT_TRUE(s && !s->has_record);
+  s = d.next(std::span<uint8_t>(empty).subspan(2));
+  ASSERT_TRUE(s && s->has_record);
+  EXPECT_TRUE(s->record.fragment.empty());
+  d.release_assembled();
+  EXPECT_EQ(d.assembly_capacity(), 0u);
+}
+
 struct HeaderCase {
   const char* what;
   std::vector<uint8_t> bytes;

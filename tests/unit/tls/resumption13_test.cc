@@ -264,6 +264,33 @@ TEST_F(Resumption, HelloRetryRequestRecomputesTheBinder) {
   EXPECT_EQ(*bad.server_error, Error::kBadPskBinder);
 }
 
+// §4.2.3: signature_algorithms is sent "when the client wants to authenticate the server
+// via a certificate"; §9.2 requires it only of a ClientHello without pre_shared_key. The
+// certificate is chosen for a full handshake alone, so a PSK-only ClientHello resumes (also
+// through a HelloRetryRequest); when the PSK cannot be used the full handshake lacks the
+// extension: missing_extension (§9.2), not a handshake_failure over the schemes.
+TEST_F(Resumption, PskOnlyClientHelloNeedsNoSignatureAlgorithms) {
+  get_ticket();
+  ccfg_.omit_signature_algorithms = true;
+  Result13 r = run();
+  EXPECT_TRUE(r.resumed);
+  EXPECT_FALSE(contains(r.server_handshake_flight, HandshakeType::kCertificate));
+  ccfg_.session = &sessions_[0];
+  scfg_.groups = {NamedGroup::kSecp256r1};  // the client's X25519 share forces an HRR
+  r = run();
+  EXPECT_TRUE(r.hrr);
+  EXPECT_TRUE(r.resumed);
+  scfg_.groups = {NamedGroup::kX25519};
+  ccfg_.session = &sessions_[0];
+  scfg_.ticket_keys = nullptr;  // the ticket cannot be opened: a full handshake is needed
+  r = run(false);
+  EXPECT_FALSE(r.resumed);
+  ASSERT_TRUE(r.server_error);
+  EXPECT_EQ(*r.server_error, Error::kMissingExtension);
+  ASSERT_TRUE(r.client_alert);
+  EXPECT_EQ(*r.client_alert, static_cast<uint8_t>(AlertDescription::kMissingExtension));
+}
+
 TEST_F(Resumption, EarlyDataIsOfferedButNotAccepted) {
   get_ticket();
   ccfg_.offer_early_data = true;

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -26,6 +27,7 @@
 #include "lib/tls/key_schedule.h"
 #include "lib/tls/ticket13.h"
 #include "tests/unit/tls/handshake13_harness.h"
+#include "tests/unit/tls/heap_usage.h"
 
 namespace linetls::tls {
 namespace {
@@ -251,10 +253,11 @@ class Injector {
     EXPECT_EQ(batch_->run(), 1u);
     return rec;
   }
-  // A KeyUpdate record, then our key moves on (§4.6.3).
-  Bytes key_update(bool request) {
+  // A KeyUpdate record (with padding_len zeros of §5.4 padding), then our key moves on
+  // (§4.6.3).
+  Bytes key_update(bool request, size_t padding_len = 0) {
     const uint8_t msg[5] = {24, 0, 0, 1, static_cast<uint8_t>(request ? 1 : 0)};
-    Bytes r = record(ContentType::kHandshake, msg);
+    Bytes r = record(ContentType::kHandshake, msg, padding_len);
     auto next = next_traffic_secret(suite_.hash, secret_.view());
     EXPECT_TRUE(next);
     secret_ = std::move(next).value();
@@ -487,6 +490,80 @@ TEST(Session13, HelloRetryRequest) {
   EXPECT_EQ(d.s.machine().group(), NamedGroup::kSecp384r1);
 }
 
+// The records of a byte stream, whole (header included).
+std::vector<Bytes> split_records(std::span<const uint8_t> wire) {
+  std::vector<Bytes> out;
+  size_t at = 0;
+  while (at + kRecordHeaderLen <= wire.size()) {
+    const size_t len = size_t{wire[at + 3]} << 8 | wire[at + 4];
+    const size_t end = std::min(wire.size(), at + kRecordHeaderLen + len);
+    out.emplace_back(wire.begin() + at, wire.begin() + end);
+    at = end;
+  }
+  return out;
+}
+
+// RFC 8446 Appendix D.4: "The server sends a dummy change_cipher_spec record immediately
+// after its first handshake message. This may either be after a ServerHello or a
+// HelloRetryRequest." ... "if the client sends a non-empty session ID, the server MUST send
+// the change_cipher_spec as described in this appendix." Exactly one, and none for a client
+// that is not in compatibility mode (empty legacy_session_id).
+TEST(Session13, MiddleboxCompatibilityChangeCipherSpec) {
+  struct Case {
+    const char* name;
+    bool session_id;
+    bool hrr;
+    // Record types the server sends up to its first protected record (23 = protected).
+    std::vector<uint8_t> types;
+  };
+  const Case cases[] = {
+      {"session id", true, false, {22, 20, 23}},
+      {"session id, HelloRetryRequest", true, true, {22, 20, 22, 23}},
+      {"empty session id", false, false, {22, 23}},
+      {"empty session id, HelloRetryRequest", false, true, {22, 22, 23}},
+  };
+  const Bytes kCcs = {0x14, 0x03, 0x03, 0x00, 0x01, 0x01};
+  for (const Case& k : cases) {
+    ServerConfig13 scfg = server_config({&certs().ecdsa256});
+    if (k.hrr) {
+      scfg.groups = {NamedGroup::kSecp384r1};  // the client's one share is x25519
+    }
+    Driver d(scfg);
+    ClientConfig13 ccfg;
+    ccfg.empty_session_id = !k.session_id;
+    ClientConn c(ccfg, false);
+    c.start();
+    Bytes from_server;
+    d.drain();
+    for (int round = 0; round < 20 && (!c.out.empty() || !d.wire.empty()); round++) {
+      Bytes to_s = std::move(c.out);
+      c.out.clear();
+      d.receive(to_s);
+      append(from_server, d.wire);
+      Bytes to_c = std::move(d.wire);
+      d.wire.clear();
+      c.receive(to_c, 1 << 20);
+    }
+    expect_established(c, d);
+    EXPECT_EQ(d.s.machine().sent_hello_retry_request(), k.hrr) << k.name;
+    EXPECT_EQ(d.s.machine().sent_compat_change_cipher_spec(), k.session_id) << k.name;
+    const std::vector<Bytes> recs = split_records(from_server);
+    ASSERT_GE(recs.size(), k.types.size()) << k.name;
+    int num_ccs = 0;
+    for (size_t i = 0; i < recs.size(); i++) {
+      if (i < k.types.size()) {
+        EXPECT_EQ(recs[i][0], k.types[i]) << k.name << " record " << i;
+      }
+      if (recs[i][0] == 20) {
+        num_ccs++;
+        EXPECT_EQ(recs[i], kCcs) << k.name;
+      }
+    }
+    EXPECT_EQ(num_ccs, k.session_id ? 1 : 0) << k.name;
+    EXPECT_EQ(c.ccs_dropped, k.session_id) << k.name;
+  }
+}
+
 // The client asks for an update n times, each time with data after it.
 void requested_updates(int n) {
   ServerConfig13 scfg = server_config({&certs().ecdsa256});
@@ -520,6 +597,78 @@ TEST(Session13, ClientKeyUpdateRequestedIsAnswered) { requested_updates(1); }
 // Each request gets its own answer: take_flight() must leave an empty flight behind (a
 // moved-from Flight kept rekey_after_application set, which once hid every later request).
 TEST(Session13, EveryRequestedKeyUpdateIsAnswered) { requested_updates(3); }
+
+// A KeyUpdate longer than kKeyUpdateBarrierLen (padded, §5.4) is no barrier: the records
+// behind it in the same round are queued under the key it retires. They fail there, the batch
+// puts their ciphertext back, and on_opened() opens them again under the new key (§4.6.3:
+// after a KeyUpdate the sender uses the next key). Padding of 200 and 16000 bytes, several
+// data records behind, a second padded KeyUpdate among them, answered when requested.
+TEST(Session13, PaddedKeyUpdateFollowedByDataInTheSameRound) {
+  for (size_t padding : {size_t{200}, size_t{16000}}) {
+    SCOPED_TRACE(padding);
+    ServerConfig13 scfg = server_config({&certs().ecdsa256});
+    Driver d(scfg);
+    ClientConfig13 ccfg;
+    ClientConn c(ccfg, false);
+    c.start();
+    pump(c, d);
+    ASSERT_TRUE(d.s.handshake_done());
+    Injector inj = Injector::client_app(c);
+    Bytes want = pattern(100, 9);  // a record too long to be a barrier itself
+    Bytes in = inj.record(ContentType::kApplicationData, want);
+    append(in, inj.key_update(false, padding));
+    ASSERT_GT(kRecordHeaderLen + 5 + 1 + padding + crypto::kAeadTagLen, kKeyUpdateBarrierLen);
+    for (int i = 0; i < 3; i++) {
+      const Bytes data = pattern(3000 + i, static_cast<uint8_t>(i));
+      append(in, inj.record(ContentType::kApplicationData, data));
+      append(want, data);
+    }
+    append(in, inj.key_update(true, padding));  // a second one, asking for ours
+    const Bytes last = bytes(" after the second");
+    append(in, inj.record(ContentType::kApplicationData, last));
+    append(want, last);
+    const size_t rounds = d.rounds;
+    d.receive(in);
+    EXPECT_FALSE(d.s.error()) << to_string(*d.s.error());
+    EXPECT_EQ(d.app_in, want);
+    EXPECT_EQ(d.rounds, rounds + 1);  // one batch: nothing waited for a barrier
+    EXPECT_EQ(d.max_ops_per_round, 7u);
+    EXPECT_EQ(d.s.stats().key_updates_received, 2u);
+    EXPECT_EQ(d.s.stats().records_reopened, 5u);  // everything behind the first KeyUpdate
+    // The next round is under the newest key, at the sequence number the reopened records
+    // left; our own KeyUpdate answered the request; data flows both ways.
+    in = inj.record(ContentType::kApplicationData, bytes("next round"));
+    d.receive(in);
+    EXPECT_FALSE(d.s.error());
+    EXPECT_EQ(d.s.stats().key_updates_sent, 1u);
+    EXPECT_EQ(d.app_in.size(), want.size() + 10);
+    c.receive(d.wire, 1 << 20);
+    d.wire.clear();
+    EXPECT_FALSE(c.error);
+    EXPECT_EQ(c.machine().post_handshake().peer_key_updates, 1u);
+  }
+}
+
+// A record sealed under the old key after a padded KeyUpdate in the same round opened under
+// that key in the batch, but it is not under the new one: bad_record_mac, one alert.
+TEST(Session13, RecordUnderTheRetiredKeyAfterAPaddedKeyUpdateIsRefused) {
+  ServerConfig13 scfg = server_config({&certs().ecdsa256});
+  Driver d(scfg);
+  ClientConfig13 ccfg;
+  ClientConn c(ccfg, false);
+  c.start();
+  pump(c, d);
+  Injector old_key = Injector::client_app(c);
+  Injector inj = Injector::client_app(c);
+  Bytes in = inj.key_update(false, 200);
+  (void)old_key.record(ContentType::kApplicationData, bytes("x"));  // sequence 0 of the old key
+  append(in, old_key.record(ContentType::kApplicationData, bytes("stale")));  // sequence 1
+  d.receive(in);
+  ASSERT_TRUE(d.s.error());
+  EXPECT_EQ(*d.s.error(), Error::kDecryptFailed);
+  EXPECT_EQ(d.alerts, 1);
+  EXPECT_TRUE(d.app_in.empty());
+}
 
 TEST(Session13, OwnKeyUpdateAfterKeyUpdateRecords) {
   ServerConfig13 scfg = server_config({&certs().ecdsa256});
@@ -707,6 +856,21 @@ struct Abuse {
   std::function<Bytes(ClientConn& c, Injector* inj)> bytes;
 };
 
+// The handshake record at the front of wire cut after its first 10 content bytes, with
+// between inserted in the cut.
+Bytes split_with(const Bytes& wire, const Bytes& between) {
+  const size_t len = size_t{wire[3]} << 8 | wire[4];
+  Bytes out = {wire[0], wire[1], wire[2], 0, 10};
+  out.insert(out.end(), wire.begin() + kRecordHeaderLen, wire.begin() + kRecordHeaderLen + 10);
+  append(out, between);
+  const size_t rest = len - 10;
+  out.insert(out.end(), {wire[0], wire[1], wire[2], static_cast<uint8_t>(rest >> 8),
+                         static_cast<uint8_t>(rest)});
+  out.insert(out.end(), wire.begin() + kRecordHeaderLen + 10,
+             wire.begin() + static_cast<std::ptrdiff_t>(kRecordHeaderLen + len));
+  return out;
+}
+
 Bytes repeat(int n, const std::function<Bytes()>& f) {
   Bytes out;
   for (int i = 0; i < n; i++) {
@@ -740,7 +904,7 @@ std::vector<Abuse> abuses() {
                  return inj->record(ContentType::kHandshake, Bytes{24, 2, 0, 0});
                }});
   SessionLimits small;
-  small.max_handshake_message = 100;
+  small.max_client_hello = 100;
   v.push_back({"oversized_client_hello", When::kFirst, Error::kHandshakeMessageTooLarge, small,
                [](ClientConn& c, Injector*) { return c.out; }});
   v.push_back({"app_data_before_finished", When::kBeforeClientFinished,
@@ -770,6 +934,37 @@ std::vector<Abuse> abuses() {
   v.push_back({"client_hello_after_done", When::kEstablished, Error::kUnexpectedMessage, {},
                [](ClientConn&, Injector* inj) {
                  return inj->record(ContentType::kHandshake, Bytes{1, 0, 0, 0});
+               }});
+  // §5.1: "Handshake messages MUST NOT be interleaved with other record types."
+  v.push_back({"alert_inside_a_split_key_update", When::kEstablished, Error::kInterleavedRecord,
+               {}, [](ClientConn&, Injector* inj) {
+                 Bytes b = inj->record(ContentType::kHandshake, Bytes{24, 0});
+                 append(b, inj->record(ContentType::kAlert, Bytes{1, 90}));
+                 return b;
+               }});
+  v.push_back({"data_inside_a_split_key_update", When::kEstablished, Error::kInterleavedRecord,
+               {}, [](ClientConn&, Injector* inj) {
+                 Bytes b = inj->record(ContentType::kHandshake, Bytes{24, 0});
+                 append(b, inj->record(ContentType::kApplicationData, bytes("x")));
+                 return b;
+               }});
+  v.push_back({"alert_inside_the_client_hello", When::kFirst, Error::kInterleavedRecord, {},
+               [](ClientConn& c, Injector*) {
+                 return split_with(c.out, Bytes{21, 3, 3, 0, 2, 1, 90});
+               }});
+  v.push_back({"ccs_inside_the_client_hello", When::kFirst, Error::kInterleavedRecord, {},
+               [](ClientConn& c, Injector*) {
+                 return split_with(c.out, Bytes{20, 3, 3, 0, 1, 1});
+               }});
+  // A KeyUpdate's body is one byte (§4.6.3): a longer announcement is refused on its header.
+  v.push_back({"key_update_announcing_two_bytes", When::kEstablished,
+               Error::kHandshakeMessageTooLarge, {}, [](ClientConn&, Injector* inj) {
+                 return inj->record(ContentType::kHandshake, Bytes{24, 0, 0, 2});
+               }});
+  // A client's NewSessionTicket is refused on its header, whatever it announces.
+  v.push_back({"new_session_ticket_from_the_client", When::kEstablished,
+               Error::kUnexpectedMessage, {}, [](ClientConn&, Injector* inj) {
+                 return inj->record(ContentType::kHandshake, Bytes{4, 0, 0xff, 0xff});
                }});
   v.push_back({"key_update_not_record_aligned", When::kEstablished,
                Error::kHandshakeSpansKeyChange, {}, [](ClientConn&, Injector* inj) {
@@ -943,6 +1138,37 @@ TEST(Session13, EarlyDataNotOfferedIsNotSkipped) {
   ASSERT_TRUE(d.s.error());
   EXPECT_EQ(*d.s.error(), Error::kDecryptFailed);
   EXPECT_EQ(d.s.stats().early_data_skipped, 0u);
+}
+
+// ---- Memory of an idle connection.
+
+// Allocation by announcement: after a handshake and data both ways in one-byte segments
+// (every record and message assembled), the session holds no input buffer: the deframer's and
+// the reassembler's went back once their record and message were done. What it still holds
+// on the heap is measured by destroying it (heap_usage.h) and printed for the report.
+TEST(Session13, IdleSessionHoldsNoInputBuffers) {
+  ServerConfig13 scfg = server_config({&certs().ecdsa256});
+  Driver d(scfg);
+  ClientConfig13 ccfg;
+  ClientConn c(ccfg, false);
+  c.start();
+  pump(c, d, 1);
+  expect_established(c, d, 1);
+  EXPECT_GT(d.s.deframer_stats().assembled, 0u);
+  EXPECT_EQ(d.s.buffered_bytes(), 0u);
+  const size_t with = linetls::testing::heap_in_use();
+  std::destroy_at(&d.s);
+  const size_t without = linetls::testing::heap_in_use();
+  std::construct_at(&d.s, scfg, SessionLimits{});
+  const size_t held = with - without;
+  std::printf(
+      "idle ServerSession13 (TLS_AES_128_GCM_SHA256, OpenSSL EVP keys): sizeof %zu, "
+      "heap %zu\n",
+      sizeof(ServerSession13), held);
+  RecordProperty("idle_heap_bytes", static_cast<int>(held));
+  RecordProperty("sizeof", static_cast<int>(sizeof(ServerSession13)));
+  // Two AEAD keys (read and write) are the heap an idle session needs; nothing else stays.
+  EXPECT_LT(held, 4096u);
 }
 
 // ---- A one-op batch: every accept and write after the first is refused, then retried.

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -18,236 +19,19 @@
 
 #include "drivers/ossl/ossl_aead.h"
 #include "tests/unit/tls/handshake13_harness.h"
+#include "tests/unit/tls/heap_usage.h"
+#include "tests/unit/tls12/facade_driver.h"
 #include "tests/unit/tls12/session12_harness.h"
 
 namespace linetls::tls {
 namespace {
 
-using Bytes = std::vector<uint8_t>;
+using namespace facade_testing;  // NOLINT(google-build-using-namespace)
 using ClientConn13 = testing13::ClientConn;
 using v12::testing12::ClientConn12;
 using v12::ClientConfig12;
 using v12::ServerConfig12;
 using v12::VersionRange;
-
-crypto::AeadBatch& batch() { return testing13::batch(); }
-
-// The server side: a 1.3 and a 1.2 config over the same ECDSA P-256 (and RSA) certificates.
-struct Configs {
-  explicit Configs(VersionRange range = {}) {
-    c13 = testing13::server_config({&testing13::certs().ecdsa256, &testing13::certs().rsa});
-    c12 = v12::testing12::server_config();
-    c12.tls13_enabled = range.max == kTls13;
-    sc.tls13 = &c13;
-    sc.tls12 = &c12;
-    sc.versions = range;
-  }
-  ServerConfig13 c13;
-  ServerConfig12 c12;
-  ServerSessionConfig sc;
-};
-
-// Plays the engine for one ServerSession.
-class Driver {
- public:
-  explicit Driver(const ServerSessionConfig& config, const SessionLimits& limits = {})
-      : s(config, limits) {}
-
-  ServerSession s;
-  Bytes wire;    // records for the client
-  Bytes app_in;  // application data received
-  std::optional<Error> input_error;
-  int alerts = 0;
-
-  void send_app(std::span<const uint8_t> data) {
-    app_out_.insert(app_out_.end(), data.begin(), data.end());
-  }
-
-  void receive(std::span<const uint8_t> in, size_t segment_size = 1 << 20) {
-    batch().clear();
-    std::deque<Bytes> segs;
-    for (size_t at = 0; at < in.size(); at += segment_size) {
-      segs.emplace_back(in.begin() + at, in.begin() + std::min(in.size(), at + segment_size));
-      std::span<uint8_t> piece(segs.back());
-      int stuck = 0;
-      while (!piece.empty()) {
-        auto step = s.next(piece);
-        if (!step) {
-          note(step.error());
-          break;
-        }
-        piece = piece.subspan(step->consumed);
-        if (!step->has_record) {
-          if (step->consumed == 0) {
-            ASSERT_LT(++stuck, 3) << "deframer stuck";
-            run_round();
-          }
-          continue;
-        }
-        stuck = 0;
-        if (!accept(step->record)) {
-          break;
-        }
-      }
-      if (s.input_closed()) {
-        break;
-      }
-    }
-    run_round();
-    drain();
-  }
-
-  void drain() {
-    for (int guard = 0; guard < 10000; guard++) {
-      batch().clear();
-      std::deque<Bytes> recs;
-      std::deque<AnySlot> slots;
-      for (;;) {
-        const ServerSession::Out o = s.next_output(kMaxPlaintextLen);
-        if (o.kind != ServerSession::OutKind::kNone) {
-          Bytes r(o.record_len);
-          slots.emplace_back();
-          auto n = s.write_control(r, kMaxPlaintextLen, batch(), &slots.back());
-          ASSERT_TRUE(n) << to_string(n.error());
-          ASSERT_NE(*n, 0u);
-          if (o.kind == ServerSession::OutKind::kAlert) {
-            alerts++;
-          }
-          r.resize(*n);
-          recs.push_back(std::move(r));
-          continue;
-        }
-        if (s.app_writable() && app_off_ < app_out_.size()) {
-          const size_t n = std::min(s.max_app_content(), app_out_.size() - app_off_);
-          Bytes r(s.record_len(n));
-          std::copy_n(app_out_.begin() + app_off_, n, r.begin() + s.content_offset());
-          slots.emplace_back();
-          auto ok = s.seal_app(r, n, batch(), &slots.back());
-          ASSERT_TRUE(ok) << to_string(ok.error());
-          ASSERT_TRUE(*ok);
-          app_off_ += n;
-          recs.push_back(std::move(r));
-          continue;
-        }
-        break;
-      }
-      if (recs.empty()) {
-        return;
-      }
-      batch().run();
-      for (uint32_t i = 0; i < batch().size(); i++) {
-        EXPECT_TRUE(batch().ok(i));
-      }
-      batch().clear();
-      s.batch_done();
-      for (const Bytes& r : recs) {
-        wire.insert(wire.end(), r.begin(), r.end());
-      }
-    }
-    ADD_FAILURE() << "output never drained";
-  }
-
- private:
-  void note(Error e) {
-    if (!input_error) {
-      input_error = e;
-    }
-  }
-
-  bool accept(const Record& rec) {
-    slots_.emplace_back();
-    auto a = s.accept(rec, batch(), &slots_.back());
-    if (!a) {
-      slots_.pop_back();
-      note(a.error());
-      return false;
-    }
-    switch (*a) {
-      case ServerSession::Accepted::kHandled:
-        slots_.pop_back();
-        return !s.input_closed();
-      case ServerSession::Accepted::kQueued:
-        queued_++;
-        if (s.barrier()) {
-          run_round();
-        }
-        return !s.input_closed();
-      case ServerSession::Accepted::kBatchFull:
-        break;
-    }
-    ADD_FAILURE() << "batch full";
-    return false;
-  }
-
-  void run_round() {
-    if (queued_ == 0) {
-      return;
-    }
-    batch().run();
-    for (uint32_t i = 0; i < queued_; i++) {
-      auto r = s.on_opened(batch().status(i), slots_[i]);
-      if (!r) {
-        note(r.error());
-        continue;
-      }
-      app_in.insert(app_in.end(), r->begin(), r->end());
-    }
-    batch().clear();
-    s.batch_done();
-    slots_.clear();
-    queued_ = 0;
-  }
-
-  std::deque<AnySlot> slots_;
-  size_t queued_ = 0;
-  Bytes app_out_;
-  size_t app_off_ = 0;
-};
-
-template <typename C>
-void pump(C& c, Driver& d, size_t segment_size = 1 << 20) {
-  d.drain();
-  for (int round = 0; round < 200 && (!c.out.empty() || !d.wire.empty()); round++) {
-    Bytes to_s = std::move(c.out);
-    c.out.clear();
-    d.receive(to_s, segment_size);
-    Bytes to_c = std::move(d.wire);
-    d.wire.clear();
-    c.receive(to_c, segment_size);
-  }
-}
-
-template <typename C>
-void expect_established(C& c, Driver& d, uint16_t version, size_t segment_size = 1 << 20) {
-  ASSERT_FALSE(c.error) << to_string(*c.error);
-  ASSERT_FALSE(d.s.error()) << to_string(*d.s.error());
-  ASSERT_TRUE(c.done());
-  ASSERT_TRUE(d.s.handshake_done());
-  EXPECT_EQ(d.s.version(), version);
-  EXPECT_TRUE(d.s.take_handshake_completed());
-  const Bytes ping = testing13::bytes("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-  const Bytes pong = v12::testing12::pattern(40000, 3);
-  c.send_app(ping);
-  d.send_app(pong);
-  pump(c, d, segment_size);
-  EXPECT_EQ(d.app_in, ping);
-  EXPECT_EQ(c.app_in, pong);
-  EXPECT_FALSE(c.alert_received);
-  EXPECT_EQ(d.alerts, 0);
-}
-
-// The one alert a refused client saw, and that the server is closed after it.
-template <typename C>
-void expect_refused(C& c, Driver& d, AlertDescription alert) {
-  ASSERT_TRUE(c.alert_received.has_value());
-  EXPECT_EQ(*c.alert_received, static_cast<uint8_t>(alert))
-      << alert_name(*c.alert_received);
-  EXPECT_EQ(d.alerts, 1);
-  EXPECT_TRUE(d.s.closed());
-  EXPECT_FALSE(d.s.handshake_done());
-  ASSERT_TRUE(d.s.stats().alert_sent.has_value());
-  EXPECT_EQ(*d.s.stats().alert_sent, static_cast<uint8_t>(alert));
-}
 
 TEST(ServerSession, Tls13ClientCompletes) {
   Configs cf;
@@ -328,6 +112,45 @@ TEST(ServerSession, ClientHelloInOneByteRecordsAndSegments) {
     pump(c, d);
     expect_established(c, d, kTls12);
   }
+}
+
+// What an idle connection costs the engine, which holds this facade: after a handshake and
+// data in one-byte records and segments, no input buffer is left (the picking copies and the
+// machine's assembly and reassembly buffers all went back); the heap still held is the
+// session's keys and negotiated strings, measured by destroying the session (heap_usage.h).
+template <typename C>
+size_t idle_heap(C& c, uint16_t version) {
+  Configs cf;
+  Driver d(cf.sc);
+  c.record_size = 1;
+  c.start();
+  pump(c, d, 1);
+  c.record_size = kMaxPlaintextLen;
+  expect_established(c, d, version, 1);
+  EXPECT_GT(d.s.deframer_stats().assembled, 0u);
+  EXPECT_EQ(d.s.buffered_bytes(), 0u);
+  const size_t with = linetls::testing::heap_in_use();
+  std::destroy_at(&d.s);
+  const size_t without = linetls::testing::heap_in_use();
+  std::construct_at(&d.s, cf.sc, SessionLimits{});
+  return with - without;
+}
+
+TEST(ServerSession, IdleConnectionMemory) {
+  ClientConfig13 ccfg13;
+  ClientConn13 c13(ccfg13, false);
+  const size_t heap13 = idle_heap(c13, kTls13);
+  ClientConn12 c12(ClientConfig12{});
+  const size_t heap12 = idle_heap(c12, kTls12);
+  std::printf(
+      "idle tls::ServerSession: sizeof %zu (AnySlot %zu); heap TLS 1.3 %zu, TLS 1.2 %zu "
+      "(AES-128-GCM, OpenSSL EVP keys)\n",
+      sizeof(ServerSession), sizeof(AnySlot), heap13, heap12);
+  RecordProperty("sizeof", static_cast<int>(sizeof(ServerSession)));
+  RecordProperty("idle_heap_tls13", static_cast<int>(heap13));
+  RecordProperty("idle_heap_tls12", static_cast<int>(heap12));
+  EXPECT_LT(heap13, 4096u);
+  EXPECT_LT(heap12, 4096u);
 }
 
 TEST(ServerSession, RecordsAfterTheClientHelloGoToTheMachine) {
@@ -475,18 +298,6 @@ TEST(ServerSession, ObsoleteVersionsAreRefused) {
   }
 }
 
-// Feeds raw bytes; returns what the server wrote.
-Bytes feed(Driver& d, Bytes in, size_t segment_size = 1 << 20) {
-  d.receive(in, segment_size);
-  Bytes out = std::move(d.wire);
-  d.wire.clear();
-  return out;
-}
-
-Bytes alert_record(AlertDescription a) {
-  return {21, 3, 3, 0, 2, 2, static_cast<uint8_t>(a)};
-}
-
 TEST(ServerSession, SslV2HelloIsProtocolVersion) {
   // RFC 5246 §E.2: msg_length 0x802e, msg_type 1, version 3.1, ...
   Bytes hello = {0x80, 0x2e, 0x01, 0x03, 0x01, 0x00, 0x15, 0x00, 0x00, 0x00, 0x10};
@@ -523,7 +334,7 @@ TEST(ServerSession, BadStartsGetOneAlert) {
     SCOPED_TRACE(t.name);
     Configs cf;
     SessionLimits limits;
-    limits.max_handshake_message = 4096;
+    limits.max_client_hello = 4096;
     Driver d(cf.sc, limits);
     const Bytes out = feed(d, t.in);
     ASSERT_EQ(out.size(), 7u);
@@ -533,6 +344,34 @@ TEST(ServerSession, BadStartsGetOneAlert) {
     EXPECT_TRUE(d.s.closed());
     EXPECT_EQ(d.alerts, 1);
     EXPECT_EQ(out[6], static_cast<uint8_t>(t.alert)) << alert_name(out[6]);
+  }
+}
+
+// RFC 8446 §5.1: "if a handshake message is split over two or more records, there MUST NOT
+// be any other records between them" — before the version is chosen too: whatever comes
+// between the fragments of the ClientHello is unexpected_message (kInterleavedRecord), a
+// warning alert or a change_cipher_spec included.
+TEST(ServerSession, RecordsInsideTheSplitHelloAreUnexpected) {
+  const Bytes first_half = {22, 3, 1, 0, 3, 1, 0, 0};  // a ClientHello header, cut short
+  const struct {
+    const char* name;
+    Bytes between;
+  } cases[] = {
+      {"warning alert", {21, 3, 3, 0, 2, 1, 90}},
+      {"fatal alert", {21, 3, 3, 0, 2, 2, 40}},
+      {"change_cipher_spec", {20, 3, 3, 0, 1, 1}},
+      {"application data", {23, 3, 3, 0, 1, 'x'}},
+  };
+  for (const auto& k : cases) {
+    SCOPED_TRACE(k.name);
+    Configs cf;
+    Driver d(cf.sc);
+    Bytes in = first_half;
+    in.insert(in.end(), k.between.begin(), k.between.end());
+    EXPECT_EQ(feed(d, in), alert_record(AlertDescription::kUnexpectedMessage));
+    ASSERT_TRUE(d.s.error());
+    EXPECT_EQ(*d.s.error(), Error::kInterleavedRecord);
+    EXPECT_EQ(d.alerts, 1);
   }
 }
 

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <ctime>
 #include <deque>
 #include <memory>
@@ -28,6 +29,7 @@
 #include "lib/tls/v12/resumption12.h"
 #include "lib/tls/ticket13.h"
 #include "tests/unit/crypto/test_util.h"
+#include "tests/unit/tls/heap_usage.h"
 #include "tests/unit/tls12/session12_harness.h"
 
 namespace linetls::tls::v12 {
@@ -320,6 +322,39 @@ TEST(Session12, OneByteSegmentsAndSmallRecords) {
   }
 }
 
+// Allocation by announcement: after a handshake with client certificates and data in one-byte
+// records and segments (every record and message assembled), the session holds no input
+// buffer. Its remaining heap is measured by destroying it (heap_usage.h) and printed.
+TEST(Session12, IdleSessionHoldsNoInputBuffers) {
+  ServerConfig12 sc = server_config();
+  sc.client_auth = ClientAuth::kRequired;
+  sc.client_ca = &certs().ca;
+  const Certificate12 mine = Certificate12::from(certs().client);
+  ClientConfig12 ccfg;
+  ccfg.cipher_suites = {0xC02B};
+  ccfg.certificate = &mine;
+  ClientConn12 c(ccfg);
+  c.record_size = 1;
+  Driver d(sc);
+  c.start();
+  pump(c, d, 1);
+  expect_established(c, d, 1);
+  EXPECT_GT(d.s.deframer_stats().assembled, 0u);
+  EXPECT_EQ(d.s.buffered_bytes(), 0u);
+  const size_t with = linetls::testing::heap_in_use();
+  std::destroy_at(&d.s);
+  const size_t without = linetls::testing::heap_in_use();
+  std::construct_at(&d.s, sc, SessionLimits{});
+  const size_t held = with - without;
+  std::printf(
+      "idle ServerSession12 (ECDHE-ECDSA-AES128-GCM-SHA256 with a client certificate, "
+      "OpenSSL EVP keys): sizeof %zu, heap %zu\n",
+      sizeof(ServerSession12), held);
+  RecordProperty("idle_heap_bytes", static_cast<int>(held));
+  RecordProperty("sizeof", static_cast<int>(sizeof(ServerSession12)));
+  EXPECT_LT(held, 4096u);
+}
+
 TEST(Session12, ManyRecordsInOneRoundAndBarriers) {
   ServerConfig12 sc = server_config();
   ClientConn12 c(ClientConfig12{});
@@ -562,9 +597,18 @@ std::vector<AbuseCase> abuse_cases() {
       {"alert level 3", [](ClientConn12& c) {
          c.send_record(ContentType::kAlert, Bytes{3, 0});
        }, Error::kBadAlert},
-      {"huge handshake message", [](ClientConn12& c) {
+      {"huge renegotiation hello, refused on its header", [](ClientConn12& c) {
          c.send_record(ContentType::kHandshake, Bytes{1, 0x01, 0x20, 0x00});
-       }, Error::kHandshakeMessageTooLarge},
+       }, Error::kRenegotiationRefused},
+      // RFC 8446 §5.1's rule, applied to TLS 1.2: nothing between a message's fragments.
+      {"split message then an alert", [](ClientConn12& c) {
+         c.send_record(ContentType::kHandshake, Bytes{1, 0});
+         c.send_alert(1, 90);
+       }, Error::kInterleavedRecord},
+      {"split message then data", [](ClientConn12& c) {
+         c.send_record(ContentType::kHandshake, Bytes{1, 0});
+         c.send_app(bytes("x"));
+       }, Error::kInterleavedRecord},
       {"tampered record", [](ClientConn12& c) {
          c.send_app(bytes("hello"));
          c.out.back() ^= 1;
@@ -617,6 +661,13 @@ TEST(Session12, BeforeTheHandshakeViolations) {
       {"ccs of two bytes", 1, {20, 3, 3, 0, 2, 1, 1}, Error::kBadChangeCipherSpec},
       {"ccs before the key exchange", 1, {20, 3, 3, 0, 1, 1}, Error::kUnexpectedChangeCipherSpec},
       {"application data after the hello", 1, {23, 3, 3, 0, 1, 'x'}, Error::kUnprotectedRecord},
+      // RFC 8446 §5.1's rule, applied to TLS 1.2: nothing between a message's fragments.
+      {"warning alert inside the hello", 0, {22, 3, 1, 0, 2, 1, 0, 21, 3, 3, 0, 2, 1, 90},
+       Error::kInterleavedRecord},
+      {"fatal alert inside the hello", 0, {22, 3, 1, 0, 2, 1, 0, 21, 3, 3, 0, 2, 2, 40},
+       Error::kInterleavedRecord},
+      {"data inside the hello", 0, {22, 3, 1, 0, 5, 1, 0, 0, 9, 3, 23, 3, 3, 0, 1, 'x'},
+       Error::kInterleavedRecord},
   };
   for (const Case& k : cases) {
     SCOPED_TRACE(k.name);

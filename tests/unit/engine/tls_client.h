@@ -1,0 +1,375 @@
+// A TLS client on a host stack of NetFixture (net_fixture.h), for engine tests over the
+// wire: the record layers and handshake machines are the TLS harness endpoints
+// (testing13::ClientConn over Client13, testing12::ClientConn12 over Client12), here fed
+// from and drained into a host-stack TCP connection instead of a byte vector pump.
+//
+// One TlsClient is one connection: it connects, completes the handshake, sends its plan's
+// request and then send_bytes of a Pattern in records of record_size (only as fast as TCP
+// takes them: chunks up to send_space(), the rest on on_writable), hashes every plaintext
+// byte it receives with SHA-256, sends close_notify (after its data, or answering the
+// server's) and then FIN, and records what happened in a TlsOutcome. Many can run at once:
+// each is its own handler, owned by the fixture (NetFixture::add).
+//
+// default_tls_settings() gives the engine what it needs to serve tls:APP: the harness
+// certificates (ECDSA P-256 and RSA-2048, so every TLS 1.2 suite has a key), AEAD batches
+// (ipsec-mb as in production, OpenSSL EVP when ipsec-mb cannot initialise; the client side
+// always seals and opens with OpenSSL EVP, so records cross two implementations) and a fixed
+// ticket master.
+#pragma once
+
+#include <rte_mbuf.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "drivers/ipsecmb/ipsecmb_aead.h"
+#include "drivers/ossl/ossl_aead.h"
+#include "lib/engine/tls_service.h"
+#include "lib/tls/errors.h"
+#include "lib/tls/hello.h"
+#include "tests/unit/engine/net_fixture.h"
+#include "tests/unit/tls/handshake13_harness.h"
+#include "tests/unit/tls12/session12_harness.h"
+
+namespace linetls::engine::testing {
+
+// The AEAD backend the engine uses in these tests (impl_name() says which).
+inline std::unique_ptr<crypto::AeadBatch> make_test_batch(uint32_t capacity) {
+  if (auto b = ipsecmb::IpsecMbAeadBatch::create(capacity)) {
+    return std::move(b).value();
+  }
+  if (auto o = ossl::OsslAeadBatch::create(capacity)) {
+    return std::move(o).value();
+  }
+  return nullptr;
+}
+
+// TLS settings for a NetConfig: both versions, the harness's ECDSA P-256 and RSA-2048
+// certificates (loaded once, never freed), batches from make_test_batch, a fixed ticket
+// master. record_pool is the fixture's.
+inline TlsSettings default_tls_settings() {
+  const auto& certs = tls::testing13::certs();
+  TlsSettings s;
+  for (const crypto::CertifiedKey* k : {&certs.ecdsa256, &certs.rsa}) {
+    s.certificates.push_back(tls::ServerCertificate::from(*k));
+    s.certificates12.push_back(tls::v12::Certificate12::from(*k));
+  }
+  for (size_t i = 0; i < s.ticket_master.size(); i++) {
+    s.ticket_master[i] = static_cast<uint8_t>(0xa0 + i);
+  }
+  s.make_batch = make_test_batch;
+  return s;
+}
+
+struct TlsClientPlan {
+  uint16_t version = tls::kTls13;  // which client: tls::kTls13 (Client13) or kTls12 (Client12)
+  tls::ClientConfig13 config13;
+  tls::v12::ClientConfig12 config12;
+  std::vector<uint8_t> raw_after_handshake;  // written to the wire as is, once (tests: garbage)
+  std::vector<uint8_t> request;              // application bytes sent first
+  uint64_t send_bytes = 0;                   // then this many bytes of Pattern(seed)
+  uint64_t seed = 1;
+  size_t record_size = tls::kMaxPlaintextLen;  // application bytes per record
+  bool close_after_send = true;  // close_notify once everything is sent (else: answer theirs)
+  size_t keep_bytes = 4096;      // received plaintext kept verbatim (everything is hashed)
+};
+
+// What happened to one TlsClient.
+struct TlsOutcome {
+  bool connected = false;  // TCP established
+  bool handshake_done = false;
+  uint16_t version = 0;  // negotiated (0 before the handshake is done)
+  uint16_t suite = 0;
+  uint64_t app_sent = 0;  // plaintext bytes sealed (request + pattern)
+  uint64_t app_received = 0;
+  std::vector<uint8_t> kept;              // the first keep_bytes of plaintext received
+  std::optional<tls::Error> error;        // our own fatal error (its alert was sent)
+  std::optional<uint8_t> alert_received;  // the server's alert, close_notify excluded
+  bool close_notify_received = false;
+  bool close_notify_sent = false;
+  bool fin_sent = false;
+  bool peer_fin = false;
+  bool closed = false;  // TCP connection gone
+  net::tcp::CloseReason reason = net::tcp::CloseReason::kNormal;
+  uint64_t wire_sent = 0;  // TCP payload bytes handed to TCP
+  uint64_t wire_received = 0;
+};
+
+namespace detail {
+
+// The common face of the two harness endpoints.
+class TlsEndpoint {
+ public:
+  virtual ~TlsEndpoint() = default;
+  virtual void start() = 0;
+  virtual void receive(std::span<const uint8_t> wire) = 0;
+  virtual std::vector<uint8_t>& out() = 0;     // wire bytes for the server
+  virtual std::vector<uint8_t>& app_in() = 0;  // plaintext received
+  virtual bool handshake_done() const = 0;
+  virtual void send_app(std::span<const uint8_t> data) = 0;
+  virtual void send_close_notify() = 0;
+  virtual std::optional<tls::Error> error() const = 0;
+  virtual std::optional<uint8_t> alert() const = 0;  // the peer's, close_notify excluded
+  virtual bool close_notify_received() const = 0;
+  virtual uint16_t version() const = 0;
+  virtual uint16_t suite() const = 0;
+};
+
+class Endpoint13 final : public TlsEndpoint {
+ public:
+  Endpoint13(const tls::ClientConfig13& cfg, size_t record_size)
+      : cfg_(std::make_unique<tls::ClientConfig13>(cfg)), conn_(*cfg_, false) {
+    conn_.record_size = record_size;
+  }
+  void start() override { conn_.start(); }
+  void receive(std::span<const uint8_t> wire) override { conn_.receive(wire, wire.size()); }
+  std::vector<uint8_t>& out() override { return conn_.out; }
+  std::vector<uint8_t>& app_in() override { return conn_.app_in; }
+  bool handshake_done() const override { return conn_.done(); }
+  void send_app(std::span<const uint8_t> data) override { conn_.send_app(data); }
+  void send_close_notify() override {
+    conn_.send_alert(tls::AlertLevel::kWarning, tls::AlertDescription::kCloseNotify);
+  }
+  std::optional<tls::Error> error() const override { return conn_.error; }
+  std::optional<uint8_t> alert() const override {
+    if (conn_.alert_received == uint8_t{0}) {
+      return std::nullopt;  // close_notify
+    }
+    return conn_.alert_received;
+  }
+  bool close_notify_received() const override { return conn_.alert_received == uint8_t{0}; }
+  uint16_t version() const override { return tls::kTls13; }
+  uint16_t suite() const override {
+    return static_cast<uint16_t>(conn_.machine().secrets().suite.suite);
+  }
+
+ private:
+  std::unique_ptr<tls::ClientConfig13> cfg_;  // Client13 borrows it
+  tls::testing13::ClientConn conn_;
+};
+
+class Endpoint12 final : public TlsEndpoint {
+ public:
+  Endpoint12(const tls::v12::ClientConfig12& cfg, size_t record_size) : conn_(cfg) {
+    conn_.record_size = record_size;
+  }
+  void start() override { conn_.start(); }
+  void receive(std::span<const uint8_t> wire) override { conn_.receive(wire); }
+  std::vector<uint8_t>& out() override { return conn_.out; }
+  std::vector<uint8_t>& app_in() override { return conn_.app_in; }
+  bool handshake_done() const override { return conn_.done(); }
+  void send_app(std::span<const uint8_t> data) override { conn_.send_app(data); }
+  void send_close_notify() override {
+    conn_.send_alert(static_cast<uint8_t>(tls::AlertLevel::kWarning),
+                     static_cast<uint8_t>(tls::AlertDescription::kCloseNotify));
+  }
+  std::optional<tls::Error> error() const override { return conn_.error; }
+  std::optional<uint8_t> alert() const override { return conn_.alert_received; }
+  bool close_notify_received() const override { return conn_.peer_closed; }
+  uint16_t version() const override { return tls::kTls12; }
+  uint16_t suite() const override { return static_cast<uint16_t>(conn_.m.suite().suite); }
+
+ private:
+  tls::v12::testing12::ClientConn12 conn_;
+};
+
+}  // namespace detail
+
+class TlsClient final : public HostHandler {
+ public:
+  // Plaintext produced ahead of TCP at most (bounds memory for any send_bytes).
+  static constexpr size_t kMaxPending = 256 * 1024;
+
+  TlsClient(HostStack& host, TlsClientPlan plan)
+      : host_(host), plan_(std::move(plan)), pattern_(plan_.seed) {
+    if (plan_.version == tls::kTls12) {
+      ep_ = std::make_unique<detail::Endpoint12>(plan_.config12, plan_.record_size);
+    } else {
+      ep_ = std::make_unique<detail::Endpoint13>(plan_.config13, plan_.record_size);
+    }
+  }
+
+  // Opens the TCP connection; false if TCP refused to start one.
+  bool connect(net::Ipv4Addr dst, uint16_t port, uint64_t now_ns) {
+    auto c = host_.tcp().connect(dst, port, this, now_ns);
+    if (!c) {
+      return false;
+    }
+    conn_ = *c;
+    return true;
+  }
+
+  const TlsOutcome& outcome() const { return out_; }
+  // True once the TCP connection is gone.
+  bool finished() const { return out_.closed; }
+  // SHA-256 (hex) of the plaintext sent and received so far.
+  std::string sent_sha256() const { return sent_hash_.hex(); }
+  std::string received_sha256() const { return received_hash_.hex(); }
+  const TlsClientPlan& plan() const { return plan_; }
+
+  // ---- HostHandler.
+  void on_connected(net::tcp::Connection*) noexcept override {
+    out_.connected = true;
+    ep_->start();
+    pump();
+  }
+  void on_data(net::tcp::Connection* c, rte_mbuf* chain, uint32_t len) noexcept override {
+    for (rte_mbuf* s = chain; s != nullptr; s = s->next) {
+      ep_->receive(std::span(rte_pktmbuf_mtod(s, const uint8_t*), s->data_len));
+      absorb();
+    }
+    out_.wire_received += len;
+    rte_pktmbuf_free(chain);
+    host_.tcp().release(c, len);
+    pump();
+  }
+  void on_writable(net::tcp::Connection*) noexcept override { pump(); }
+  void on_peer_closed(net::tcp::Connection*) noexcept override {
+    out_.peer_fin = true;
+    pump();
+  }
+  void on_closed(net::tcp::Connection*, net::tcp::CloseReason why) noexcept override {
+    out_.closed = true;
+    out_.reason = why;
+    conn_ = nullptr;
+  }
+  void poll() noexcept override {
+    if (starved_) {
+      pump();
+    }
+  }
+
+ private:
+  uint64_t app_total() const { return plan_.request.size() + plan_.send_bytes; }
+  bool failed() const { return ep_->error().has_value() || ep_->alert().has_value(); }
+
+  // Takes the plaintext the endpoint received: hashed, counted, the start kept.
+  void absorb() {
+    std::vector<uint8_t>& in = ep_->app_in();
+    if (in.empty()) {
+      return;
+    }
+    received_hash_.update(in);
+    out_.app_received += in.size();
+    const size_t room = plan_.keep_bytes - std::min(plan_.keep_bytes, out_.kept.size());
+    out_.kept.insert(out_.kept.end(), in.begin(),
+                     in.begin() + static_cast<std::ptrdiff_t>(std::min(room, in.size())));
+    in.clear();
+  }
+
+  // Moves the handshake on: records what is known, writes application data and
+  // close_notify into the endpoint while little is pending, takes its wire bytes.
+  void advance() {
+    if (!out_.handshake_done && ep_->handshake_done()) {
+      out_.handshake_done = true;
+      out_.version = ep_->version();
+      out_.suite = ep_->suite();
+    }
+    out_.error = ep_->error();
+    out_.alert_received = ep_->alert();
+    out_.close_notify_received = ep_->close_notify_received();
+    const bool can_write = out_.handshake_done && !failed() && !out_.close_notify_sent;
+    if (can_write && !raw_sent_) {
+      raw_sent_ = true;
+      std::vector<uint8_t>& o = ep_->out();
+      o.insert(o.end(), plan_.raw_after_handshake.begin(), plan_.raw_after_handshake.end());
+    }
+    while (can_write && !out_.close_notify_received && out_.app_sent < app_total() &&
+           pending() + ep_->out().size() < kMaxPending) {
+      const size_t n =
+          static_cast<size_t>(std::min<uint64_t>(plan_.record_size, app_total() - out_.app_sent));
+      chunk_.resize(n);
+      size_t i = 0;
+      for (; i < n && out_.app_sent + i < plan_.request.size(); i++) {
+        chunk_[i] = plan_.request[out_.app_sent + i];
+      }
+      if (i < n) {
+        pattern_.fill(out_.app_sent + i - plan_.request.size(),
+                      std::span(chunk_.data() + i, n - i));
+      }
+      ep_->send_app(chunk_);
+      sent_hash_.update(chunk_);
+      out_.app_sent += n;
+    }
+    if (can_write &&
+        ((plan_.close_after_send && out_.app_sent == app_total()) || out_.close_notify_received)) {
+      ep_->send_close_notify();
+      out_.close_notify_sent = true;
+    }
+    std::vector<uint8_t>& o = ep_->out();
+    if (!o.empty()) {
+      if (wire_off_ == wire_.size()) {
+        wire_.clear();
+        wire_off_ = 0;
+      }
+      wire_.insert(wire_.end(), o.begin(), o.end());
+      o.clear();
+    }
+  }
+
+  size_t pending() const { return wire_.size() - wire_off_; }
+
+  void pump() {
+    starved_ = false;
+    net::tcp::Tcp& t = host_.tcp();
+    for (;;) {
+      advance();
+      bool progressed = false;
+      while (conn_ != nullptr && !out_.fin_sent && pending() != 0) {
+        const size_t n = std::min<size_t>({pending(), t.send_space(conn_), 64 * 1024});
+        if (n == 0) {
+          break;  // on_writable resumes
+        }
+        rte_mbuf* m = mbuf_chain(host_.pool(), std::span(wire_.data() + wire_off_, n));
+        if (m == nullptr) {
+          starved_ = true;  // poll() retries
+          return;
+        }
+        if (!t.send(conn_, m).ok()) {
+          ADD_FAILURE() << "send refused within send_space";
+          rte_pktmbuf_free(m);
+          return;
+        }
+        wire_off_ += n;
+        out_.wire_sent += n;
+        progressed = true;
+      }
+      if (!progressed || pending() != 0) {
+        break;
+      }
+    }
+    if (wire_off_ > (1u << 20) && wire_off_ * 2 > wire_.size()) {
+      wire_.erase(wire_.begin(), wire_.begin() + static_cast<std::ptrdiff_t>(wire_off_));
+      wire_off_ = 0;
+    }
+    // FIN once nothing more will be written: after our close_notify, after a fatal alert
+    // either way, or when the server's FIN leaves nothing to wait for.
+    if (conn_ != nullptr && !out_.fin_sent && pending() == 0 &&
+        (out_.close_notify_sent || failed() || out_.peer_fin)) {
+      out_.fin_sent = true;
+      t.shutdown(conn_);
+    }
+  }
+
+  HostStack& host_;
+  TlsClientPlan plan_;
+  Pattern pattern_;
+  std::unique_ptr<detail::TlsEndpoint> ep_;
+  net::tcp::Connection* conn_ = nullptr;
+  TlsOutcome out_;
+  Sha256 sent_hash_;
+  Sha256 received_hash_;
+  std::vector<uint8_t> chunk_;
+  std::vector<uint8_t> wire_;  // TLS bytes not yet handed to TCP, from wire_off_
+  size_t wire_off_ = 0;
+  bool raw_sent_ = false;
+  bool starved_ = false;
+};
+
+}  // namespace linetls::engine::testing
