@@ -143,6 +143,7 @@ void ProxyApp::connect_backend(Pair* p) noexcept {
 bool ProxyApp::build_proxy_header(Pair* p) noexcept {
   const Stream* c = p->client.s;
   proxy::ProxyV2Info info;
+  std::string cn;
   info.src = {c->remote_ip().v, c->remote_port()};
   info.dst = {c->local_ip().v, c->local_port()};
   if (const TlsFacts* t = c->tls()) {
@@ -159,7 +160,10 @@ bool ProxyApp::build_proxy_header(Pair* p) noexcept {
       f.client_cert_sess = true;
       f.client_cert_conn = !t->resumed;
       f.verified = true;
-      f.cn = t->client->common_name;
+      // A resumed session's identity came through a ticket, which keeps the subject.
+      cn = t->client->common_name.empty() ? crypto::common_name_from_rfc2253(t->client->subject)
+                                          : t->client->common_name;
+      f.cn = cn;
     }
     info.tls = f;
   }

@@ -354,7 +354,9 @@ void TlsEngine::on_closed(Connection* c, CloseReason why) noexcept {
       end = StreamEnd::kTlsError;
     } else if (k->truncated && !k->close_called) {
       end = StreamEnd::kTruncated;
-    } else if (why == CloseReason::kReset) {
+    } else if (why == CloseReason::kReset && !(k->session.peer_closed() && k->close_called)) {
+      // (A reset after close_notify both ways is how many clients close: curl closes its
+      // socket after its close_notify, and ours then meets a RST. Nothing was lost.)
       end = StreamEnd::kReset;
     } else if (why == CloseReason::kTimeout) {
       end = StreamEnd::kTimeout;

@@ -391,9 +391,8 @@ class TapProxyTest(unittest.TestCase):
         self.assertGreaterEqual(c1["proxy.backend_skipped"], 1)  # ... then was skipped
         self.assertEqual(c1["proxy.no_backend"], 2)
         self.assertEqual(c1["proxy.backend_aborts"], 1)
-        # test_2c's reset, and clients such as curl that close their socket right after
-        # their close_notify: our own close_notify then meets a RST (a reset, counted).
-        self.assertGreaterEqual(c1["proxy.client_aborts"], 1)
+        # test_2c's reset only (curl's RST after close_notify both ways is a clean end).
+        self.assertEqual(c1["proxy.client_aborts"], 1)
         self.assertGreaterEqual(c1["proxy.bytes_down"], 3 * DOWNLOAD)
         self.assertGreaterEqual(c1["proxy.bytes_up"], UPLOAD)
         self.assertEqual(c1["proxy.idle_timeouts"], 0)
