@@ -195,6 +195,8 @@ class TlsClient final : public HostHandler {
     }
   }
 
+  ~TlsClient() override { rte_pktmbuf_free(held_); }
+
   // Opens the TCP connection; false if TCP refused to start one.
   bool connect(net::Ipv4Addr dst, uint16_t port, uint64_t now_ns) {
     auto c = host_.tcp().connect(dst, port, this, now_ns);
@@ -202,6 +204,7 @@ class TlsClient final : public HostHandler {
       return false;
     }
     conn_ = *c;
+    local_port_ = host_.tcp().info(conn_).tuple.local_port;
     return true;
   }
 
@@ -212,6 +215,31 @@ class TlsClient final : public HostHandler {
   std::string sent_sha256() const { return sent_hash_.hex(); }
   std::string received_sha256() const { return received_hash_.hex(); }
   const TlsClientPlan& plan() const { return plan_; }
+  // The local port of the TCP connection (0 before connect()).
+  uint16_t local_port() const { return local_port_; }
+
+  // ---- Hooks.
+  // Stops (false) or resumes (true) reading: while stopped, what TCP delivers is held
+  // unreleased (the window closes); resuming processes and releases it.
+  void set_reading(bool on) {
+    reading_ = on;
+    if (on && held_ != nullptr && conn_ != nullptr) {
+      rte_mbuf* chain = held_;
+      held_ = nullptr;
+      const uint32_t len = chain->pkt_len;
+      consume(chain);
+      host_.tcp().release(conn_, len);
+      pump();
+    }
+  }
+  // Bytes received and held while not reading.
+  uint64_t held_bytes() const { return held_ == nullptr ? 0 : held_->pkt_len; }
+  // RST now (on_closed(kAborted) runs before this returns).
+  void reset() {
+    if (conn_ != nullptr) {
+      host_.tcp().abort(conn_);
+    }
+  }
 
   // ---- HostHandler.
   void on_connected(net::tcp::Connection*) noexcept override {
@@ -220,12 +248,18 @@ class TlsClient final : public HostHandler {
     pump();
   }
   void on_data(net::tcp::Connection* c, rte_mbuf* chain, uint32_t len) noexcept override {
-    for (rte_mbuf* s = chain; s != nullptr; s = s->next) {
-      ep_->receive(std::span(rte_pktmbuf_mtod(s, const uint8_t*), s->data_len));
-      absorb();
-    }
     out_.wire_received += len;
-    rte_pktmbuf_free(chain);
+    if (!reading_) {
+      if (held_ == nullptr) {
+        held_ = chain;
+      } else {
+        rte_pktmbuf_lastseg(held_)->next = chain;
+        held_->pkt_len += chain->pkt_len;
+        held_->nb_segs = static_cast<uint16_t>(held_->nb_segs + chain->nb_segs);
+      }
+      return;
+    }
+    consume(chain);
     host_.tcp().release(c, len);
     pump();
   }
@@ -238,6 +272,8 @@ class TlsClient final : public HostHandler {
     out_.closed = true;
     out_.reason = why;
     conn_ = nullptr;
+    rte_pktmbuf_free(held_);
+    held_ = nullptr;
   }
   void poll() noexcept override {
     if (starved_) {
@@ -248,6 +284,14 @@ class TlsClient final : public HostHandler {
  private:
   uint64_t app_total() const { return plan_.request.size() + plan_.send_bytes; }
   bool failed() const { return ep_->error().has_value() || ep_->alert().has_value(); }
+
+  void consume(rte_mbuf* chain) {
+    for (rte_mbuf* s = chain; s != nullptr; s = s->next) {
+      ep_->receive(std::span(rte_pktmbuf_mtod(s, const uint8_t*), s->data_len));
+      absorb();
+    }
+    rte_pktmbuf_free(chain);
+  }
 
   // Takes the plaintext the endpoint received: hashed, counted, the start kept.
   void absorb() {
@@ -370,6 +414,9 @@ class TlsClient final : public HostHandler {
   size_t wire_off_ = 0;
   bool raw_sent_ = false;
   bool starved_ = false;
+  bool reading_ = true;
+  rte_mbuf* held_ = nullptr;  // received while not reading
+  uint16_t local_port_ = 0;
 };
 
 }  // namespace linetls::engine::testing
