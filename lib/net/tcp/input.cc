@@ -110,6 +110,7 @@ void Tcp::Impl::input(rte_mbuf* m, const Ipv4Info& ip, uint64_t now_ns) noexcept
   }
   if (c != nullptr) {
     c->last_activity_ns = now_ns;
+    c->ka_probes = 0;
     if (c->state == State::kSynSent) {
       syn_sent_input(c, seg, now_ns);
     } else {
@@ -591,6 +592,7 @@ bool Tcp::Impl::ack_input(Connection* c, Segment& seg, uint64_t now_ns) noexcept
       c->rtt_start_ns = 0;
     }
     c->snd_una = seg.ack;
+    c->last_data_ns = now_ns;
     c->sndq.ack_to(seg.ack);
     c->sacks.ack_to(seg.ack);
     c->retries = 0;
@@ -647,6 +649,9 @@ bool Tcp::Impl::ack_input(Connection* c, Segment& seg, uint64_t now_ns) noexcept
   if (c->snd_wl1 < seg.seq || (c->snd_wl1 == seg.seq && c->snd_wl2 <= seg.ack)) {
     c->snd_wnd = wnd;
     c->max_snd_wnd = std::max(c->max_snd_wnd, wnd);
+    if (wnd != 0) {
+      c->zero_window_since_ns = 0;  // persist ends when the window opens
+    }
     c->snd_wl1 = seg.seq;
     c->snd_wl2 = seg.ack;
   }
@@ -735,6 +740,7 @@ void Tcp::Impl::deliver(Connection* c, rte_mbuf* m, uint32_t len) noexcept {
 void Tcp::Impl::text_input(Connection* c, Segment& seg, uint64_t now_ns) noexcept {
   rte_mbuf* m = seg.payload;
   seg.payload = nullptr;
+  c->last_data_ns = now_ns;
   if (seg.seq != c->rcv_nxt) {
     // Out of order: hold it and ACK at once (RFC 5681 §4.2: "A TCP receiver SHOULD send an
     // immediate duplicate ACK when an out-of-order segment arrives").

@@ -138,7 +138,11 @@ class Connection {
   uint32_t ts_recent = 0;
   uint64_t ts_recent_ns = 0;  // when ts_recent was set (RFC 7323 §5.5: 24 days)
 
-  uint64_t last_activity_ns = 0;
+  uint64_t last_activity_ns = 0;   // any segment from the peer (keepalive)
+  uint64_t last_data_ns = 0;       // payload received or new data acknowledged (idle)
+  uint64_t zero_window_since_ns = 0;  // persist: when probing a zero window began (0: not)
+  uint32_t idle_timeout_ms = 0;
+  uint8_t ka_probes = 0;           // keepalive probes unanswered
   RateLimit challenge_rl;  // RFC 5961 §7 challenge ACKs of this connection
 
   CongestionControl cc;

@@ -127,6 +127,8 @@ Connection* Tcp::Impl::create(const FourTuple& t, Handler* h, uint64_t now_ns) n
   c->tuple = t;
   c->handler = h;
   c->last_activity_ns = now_ns;
+  c->last_data_ns = now_ns;
+  c->idle_timeout_ms = cfg.idle_timeout_ms;
   c->rto_ns = uint64_t{cfg.rto_initial_ms} * kNsPerMs;
   c->rcv_wscale = 0;
   table.insert(c);
@@ -221,10 +223,8 @@ void Tcp::Impl::established(Connection* c, uint64_t now_ns) noexcept {
   set_state(c, State::kEstablished);
   c->retries = 0;
   c->backoff = 0;
-  wheel.cancel(&c->longt);
-  if (cfg.idle_timeout_ms != 0) {
-    arm_long(c, now_ns + uint64_t{cfg.idle_timeout_ms} * kNsPerMs);
-  }
+  c->last_data_ns = now_ns;
+  arm_established(c, now_ns);
   c->reported = true;
   c->handler->on_connected(c);
 }
@@ -243,6 +243,50 @@ void Tcp::Impl::arm_rexmit(Connection* c, uint64_t now_ns) noexcept {
 }
 
 void Tcp::Impl::arm_long(Connection* c, uint64_t at_ns) noexcept { wheel.schedule(&c->longt, at_ns); }
+
+void Tcp::Impl::arm_established(Connection* c, uint64_t now_ns) noexcept {
+  uint64_t next = UINT64_MAX;
+  if (c->idle_timeout_ms != 0) {
+    next = c->last_data_ns + uint64_t{c->idle_timeout_ms} * kNsPerMs;
+  }
+  if (cfg.keepalive_ms != 0) {
+    next = std::min(next, c->last_activity_ns + uint64_t{cfg.keepalive_ms} * kNsPerMs +
+                              uint64_t{c->ka_probes} * cfg.keepalive_intvl_ms * kNsPerMs);
+  }
+  if (next == UINT64_MAX) {
+    wheel.cancel(&c->longt);
+  } else {
+    arm_long(c, std::max(next, now_ns));
+  }
+}
+
+void Tcp::Impl::established_timer(Connection* c, uint64_t now_ns) noexcept {
+  if (c->idle_timeout_ms != 0 &&
+      now_ns >= c->last_data_ns + uint64_t{c->idle_timeout_ms} * kNsPerMs) {
+    counters.inc(TcpCounter::kIdleTimeouts);
+    counters.inc(TcpCounter::kTimeouts);
+    send_segment(c, c->snd_nxt, 0, kRst | kAck, now_ns);
+    finish(c, CloseReason::kTimeout);
+    return;
+  }
+  // RFC 9293 §3.8.4 / RFC 1122 §4.2.3.6 keep-alives: "an old sequence number" (SND.UNA - 1)
+  // with no data, which an alive peer answers with an ACK.
+  if (cfg.keepalive_ms != 0 &&
+      now_ns >= c->last_activity_ns + uint64_t{cfg.keepalive_ms} * kNsPerMs +
+                    uint64_t{c->ka_probes} * cfg.keepalive_intvl_ms * kNsPerMs) {
+    if (c->ka_probes >= cfg.keepalive_probes) {
+      counters.inc(TcpCounter::kKeepaliveTimeouts);
+      counters.inc(TcpCounter::kTimeouts);
+      send_segment(c, c->snd_nxt, 0, kRst | kAck, now_ns);
+      finish(c, CloseReason::kTimeout);
+      return;
+    }
+    counters.inc(TcpCounter::kKeepaliveProbes);
+    send_segment(c, c->snd_una - 1, 0, kAck, now_ns);
+    c->ka_probes++;
+  }
+  arm_established(c, now_ns);
+}
 
 void Tcp::Impl::rtt_sample(Connection* c, uint64_t r) noexcept {
   // RFC 6298 §2.2: the first measurement R: SRTT <- R, RTTVAR <- R/2.
@@ -284,16 +328,7 @@ void Tcp::Impl::timer_fired(TcbTimer* t, uint64_t now_ns) noexcept {
           finish(c, CloseReason::kTimeout);
           return;
         default:
-          if (cfg.idle_timeout_ms != 0) {
-            const uint64_t until = c->last_activity_ns + uint64_t{cfg.idle_timeout_ms} * kNsPerMs;
-            if (now_ns < until) {
-              arm_long(c, until);
-              return;
-            }
-            counters.inc(TcpCounter::kTimeouts);
-            send_segment(c, c->snd_nxt, 0, kRst | kAck, now_ns);
-            finish(c, CloseReason::kTimeout);
-          }
+          established_timer(c, now_ns);
           return;
       }
     case TimerKind::kRexmit:
@@ -321,6 +356,17 @@ void Tcp::Impl::timer_fired(TcbTimer* t, uint64_t now_ns) noexcept {
     // interval between successive probes." The probe is an old sequence number, which the
     // peer answers with an ACK carrying its current window.
     if (c->sndq.size() > 0 || (c->fin_queued && !c->fin_sent)) {
+      if (cfg.persist_timeout_ms != 0) {
+        if (c->zero_window_since_ns == 0) {
+          c->zero_window_since_ns = now_ns;
+        } else if (now_ns - c->zero_window_since_ns >= uint64_t{cfg.persist_timeout_ms} * kNsPerMs) {
+          counters.inc(TcpCounter::kPersistTimeouts);
+          counters.inc(TcpCounter::kTimeouts);
+          send_segment(c, c->snd_nxt, 0, kRst | kAck, now_ns);
+          finish(c, CloseReason::kTimeout);
+          return;
+        }
+      }
       counters.inc(TcpCounter::kZeroWindowProbes);
       send_segment(c, c->snd_una - 1, 0, kAck, now_ns);
       c->backoff = static_cast<uint8_t>(std::min<int>(c->backoff + 1, 30));
@@ -544,6 +590,13 @@ uint32_t Tcp::drop_out_of_order(Connection* c) noexcept {
   const uint32_t n = c->ooo.bytes();
   c->ooo.clear(impl_->ooo_limits());
   return n;
+}
+
+void Tcp::set_idle_timeout(Connection* c, uint32_t ms) noexcept {
+  c->idle_timeout_ms = ms;
+  if (c->state == State::kEstablished || c->state == State::kCloseWait) {
+    impl_->arm_established(c, c->last_activity_ns);
+  }
 }
 
 void Tcp::set_user_data(Connection* c, void* p) noexcept { c->user_data = p; }

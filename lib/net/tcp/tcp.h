@@ -103,8 +103,17 @@ struct TcpConfig {
   uint32_t fin_wait2_timeout_ms = 60000;
   uint32_t time_wait_ms = 60000;   // 2*MSL
   uint32_t handshake_timeout_ms = 30000;  // SYN_RECEIVED lifetime
-  uint32_t idle_timeout_ms = 0;    // 0: none
-  uint32_t keepalive_ms = 0;       // 0: off
+  // Idle: no payload received and no new data acknowledged for this long resets the
+  // connection (0: never); set_idle_timeout() overrides it per connection.
+  uint32_t idle_timeout_ms = 0;
+  // Keepalive: after keepalive_ms without any segment from the peer, probe every
+  // keepalive_intvl_ms; keepalive_probes unanswered probes reset the connection (0: off).
+  uint32_t keepalive_ms = 0;
+  uint32_t keepalive_intvl_ms = 10000;
+  uint32_t keepalive_probes = 5;
+  // Persist: a peer whose window stays zero this long while data waits is given up on (RST;
+  // Linux bounds the same by tcp_retries2 probes). 0: probe forever.
+  uint32_t persist_timeout_ms = 120000;
   uint32_t max_connections = 65536;
   uint32_t backlog = 1024;         // half-open connections per listener before SYN cookies
   bool syn_cookies = true;
@@ -126,6 +135,7 @@ enum class TcpCounter : uint16_t {
   kSynCookiesSent, kSynCookiesOk, kSynCookiesBad,
   kOooSegs, kDupAcksIn, kSackRecoveries, kZeroWindowProbes, kDelayedAcks,
   kTimeWaitReused, kTimeouts, kSackBlocksIgnored,
+  kIdleTimeouts, kKeepaliveProbes, kKeepaliveTimeouts, kPersistTimeouts,
   kCount
 };
 inline constexpr std::array<std::string_view, static_cast<size_t>(TcpCounter::kCount)>
@@ -137,7 +147,8 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(TcpCounter::kC
         "rst_sent", "rst_rate_limited", "challenge_acks", "challenge_acks_limited",
         "syn_cookies_sent", "syn_cookies_ok", "syn_cookies_bad", "ooo_segs", "dup_acks_in",
         "sack_recoveries", "zero_window_probes", "delayed_acks", "time_wait_reused",
-        "timeouts", "sack_blocks_ignored",
+        "timeouts", "sack_blocks_ignored", "idle_timeouts", "keepalive_probes",
+        "keepalive_timeouts", "persist_timeouts",
 };
 using TcpCounters = CounterSet<TcpCounter, kTcpCounterNames>;
 
@@ -188,6 +199,9 @@ class Tcp final : public L4Handler {
   // ACKs stop SACKing it and the peer sends it again. Returns the bytes dropped. For
   // memory pressure, and to test a peer's recovery from it.
   uint32_t drop_out_of_order(Connection* c) noexcept;
+
+  // This connection's idle timeout (TcpConfig::idle_timeout_ms); 0: never.
+  void set_idle_timeout(Connection* c, uint32_t ms) noexcept;
 
   void set_user_data(Connection* c, void* p) noexcept;
   void* user_data(const Connection* c) const noexcept;

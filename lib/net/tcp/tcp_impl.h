@@ -46,6 +46,11 @@ struct Tcp::Impl {
   void timer_fired(TcbTimer* t, uint64_t now_ns) noexcept;
   void arm_rexmit(Connection* c, uint64_t now_ns) noexcept;
   void arm_long(Connection* c, uint64_t at_ns) noexcept;
+  // The long timer of a synchronized connection: the earlier of its idle deadline and its
+  // next keepalive probe (none: disarmed).
+  void arm_established(Connection* c, uint64_t now_ns) noexcept;
+  // That timer fired: reset an idle connection, probe or give up a silent peer.
+  void established_timer(Connection* c, uint64_t now_ns) noexcept;
   void rtt_sample(Connection* c, uint64_t rtt_ns) noexcept;
   uint64_t current_rto(const Connection* c) const noexcept;
   void schedule_output(Connection* c) noexcept;

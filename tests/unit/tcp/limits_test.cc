@@ -427,6 +427,122 @@ TEST_F(Limits, IdleConnectionIsResetAfterTheIdleTimeout) {
   EXPECT_EQ(tcp_->num_connections(), 0u);
 }
 
+// Idle means no data: bare ACKs (a peer keeping a connection open for free) do not reset
+// the clock, and set_idle_timeout() changes one connection's limit.
+TEST_F(Limits, IdleTimeoutCountsDataNotBareAcks) {
+  TcpConfig cfg = test_config();
+  cfg.idle_timeout_ms = 5000;
+  setup_with(cfg);
+  handshake(PeerOpts{});
+  Connection* c = h_.connected[0];
+  SegSpec ack;
+  ack.sport = 40000;
+  ack.seq = 1001;
+  ack.ack = tcp_->info(c).snd_una;
+  ack.flags = F_ACK;
+  ack.wnd = 65535;
+  for (int i = 0; i < 4; i++) {
+    advance(1000 * kMs);
+    inject(ack);  // duplicate ACKs: activity, but no data
+  }
+  advance(1100 * kMs);
+  ASSERT_EQ(h_.closed.size(), 1u);
+  EXPECT_EQ(h_.closed[0].second, CloseReason::kTimeout);
+  EXPECT_EQ(tcp_->counters().get(TcpCounter::kIdleTimeouts), 1u);
+}
+
+TEST_F(Limits, IdleTimeoutIsSetPerConnection) {
+  TcpConfig cfg = test_config();
+  cfg.idle_timeout_ms = 5000;
+  setup_with(cfg);
+  handshake(PeerOpts{});
+  Connection* c = h_.connected[0];
+  tcp_->set_idle_timeout(c, 60000);
+  advance(30000 * kMs);
+  EXPECT_TRUE(h_.closed.empty());
+  tcp_->set_idle_timeout(c, 0);  // never
+  advance(600000 * kMs);
+  EXPECT_TRUE(h_.closed.empty());
+  EXPECT_EQ(tcp_->info(c).state, State::kEstablished);
+  tcp_->set_idle_timeout(c, 1000);  // already idle longer than that: reset at once
+  advance(1 * kMs);
+  ASSERT_EQ(h_.closed.size(), 1u);
+  EXPECT_EQ(h_.closed[0].second, CloseReason::kTimeout);
+}
+
+// RFC 1122 §4.2.3.6 keep-alive: after keepalive_ms of silence, probes with SND.UNA - 1 and no
+// data every keepalive_intvl_ms; an answer resets the count; keepalive_probes unanswered
+// probes reset the connection.
+TEST_F(Limits, KeepaliveProbesASilentPeerThenGivesUp) {
+  TcpConfig cfg = test_config();
+  cfg.keepalive_ms = 20000;
+  cfg.keepalive_intvl_ms = 5000;
+  cfg.keepalive_probes = 3;
+  setup_with(cfg);
+  handshake(PeerOpts{});
+  Connection* c = h_.connected[0];
+  EXPECT_TRUE(advance(19990 * kMs).empty());
+  auto out = advance(20 * kMs);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(out[0].payload.empty());
+  EXPECT_EQ(out[0].seq, our_isn_) << "a keep-alive carries SND.UNA - 1";
+  // The peer answers: the count starts over, the next probe comes keepalive_ms later.
+  SegSpec ack;
+  ack.sport = 40000;
+  ack.seq = 1001;
+  ack.ack = tcp_->info(c).snd_una;
+  ack.flags = F_ACK;
+  ack.wnd = 65535;
+  inject(ack);
+  drain();
+  EXPECT_TRUE(advance(19900 * kMs).empty());
+  // Now silence: three probes 5 s apart, then a RST.
+  std::vector<OutSeg> probes = advance(15000 * kMs);
+  ASSERT_EQ(probes.size(), 3u);
+  EXPECT_TRUE(h_.closed.empty());
+  out = advance(200 * kMs);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags & F_RST, F_RST);
+  ASSERT_EQ(h_.closed.size(), 1u);
+  EXPECT_EQ(h_.closed[0].second, CloseReason::kTimeout);
+  EXPECT_EQ(tcp_->counters().get(TcpCounter::kKeepaliveProbes), 4u);
+  EXPECT_EQ(tcp_->counters().get(TcpCounter::kKeepaliveTimeouts), 1u);
+}
+
+// A peer that keeps its window at zero forever (and answers every probe) is given up on
+// after persist_timeout_ms; one whose window opens in time is not.
+TEST_F(Limits, ZeroWindowPeerIsGivenUpAfterThePersistTimeout) {
+  TcpConfig cfg = test_config();
+  cfg.persist_timeout_ms = 30000;
+  setup_with(cfg);
+  handshake(PeerOpts{});
+  Connection* c = h_.connected[0];
+  SegSpec w;
+  w.sport = 40000;
+  w.seq = 1001;
+  w.ack = tcp_->info(c).snd_una;
+  w.flags = F_ACK;
+  w.wnd = 0;
+  inject(w);
+  ASSERT_TRUE(tcp_->send(c, net::testing::make_mbuf(pool_, Bytes(500, 2))).ok());
+  tcp_->flush(now_);
+  drain();
+  const uint64_t t0 = now_;
+  while (h_.closed.empty() && now_ - t0 < 120000 * kMs) {
+    for (auto& s : advance(100 * kMs)) {
+      if ((s.flags & F_RST) == 0) {
+        inject(w);  // every probe answered, the window still zero
+      }
+    }
+  }
+  ASSERT_EQ(h_.closed.size(), 1u);
+  EXPECT_EQ(h_.closed[0].second, CloseReason::kTimeout);
+  const uint64_t lived = (now_ - t0) / kMs;
+  EXPECT_GE(lived, 30000u);
+  EXPECT_LT(lived, 30000u + 60000u);  // the probe after the deadline, at most rto_max later
+  EXPECT_EQ(tcp_->counters().get(TcpCounter::kPersistTimeouts), 1u);
+}
+
 TEST_F(Limits, HalfOpenConnectionTimesOutAndFreesItsBacklogSlot) {
   TcpConfig cfg = test_config();
   cfg.handshake_timeout_ms = 3000;
