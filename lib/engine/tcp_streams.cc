@@ -135,6 +135,21 @@ TcpStreams::TcpStreams(net::tcp::Tcp& tcp, rte_mempool* pool,
     : tcp_(tcp), pool_(pool), timers_(timers),
       outgoing_(std::make_unique<Listener>(*this, nullptr)) {}
 
+void TcpStreams::detach() noexcept {
+  for (TcpStream* s = all_; s != nullptr; s = s->next_) {
+    s->c_ = nullptr;
+  }
+}
+
+void TcpStreams::end_all() noexcept {
+  for (TcpStream* s = all_; s != nullptr; s = s->next_) {
+    if (s->open_ && !s->app_gone_) {
+      s->app_gone_ = true;
+      s->app_->on_closed(s, StreamEnd::kAborted);
+    }
+  }
+}
+
 TcpStreams::~TcpStreams() {
   while (all_ != nullptr) {
     TcpStream* s = all_;

@@ -39,7 +39,13 @@ class TcpStreams final : public TimerTarget {
  public:
   // tcp and pool are borrowed; timers is the worker's wheel (connect timeouts).
   TcpStreams(net::tcp::Tcp& tcp, rte_mempool* pool, net::tcp::TimerWheel& timers) noexcept;
-  ~TcpStreams();  // frees the streams still open (TCP is gone by then: no callbacks)
+  ~TcpStreams();  // frees the streams still open
+
+  // Worker teardown, after TCP is gone: detach() forgets every connection (nothing touches
+  // TCP any more); end_all() then tells each app whose stream is still open
+  // on_closed(kAborted), so apps free what they hold per stream.
+  void detach() noexcept;
+  void end_all() noexcept;
   TcpStreams(const TcpStreams&) = delete;
   TcpStreams& operator=(const TcpStreams&) = delete;
 

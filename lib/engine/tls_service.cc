@@ -222,6 +222,22 @@ class TlsEngine::Listener final : public net::tcp::Handler {
 TlsEngine::TlsEngine(const TlsSettings& settings, net::tcp::Tcp& tcp, rte_mempool* pool)
     : settings_(settings), tcp_(tcp), pool_(pool) {}
 
+void TlsEngine::detach() noexcept {
+  for (auto& [serial, k] : live_) {
+    k->tcp = nullptr;
+    k->dead = true;
+  }
+}
+
+void TlsEngine::end_all() noexcept {
+  for (auto& [serial, k] : live_) {
+    if (k->app != nullptr && k->app_open) {
+      end_app(k, StreamEnd::kAborted);
+    }
+    k->app = nullptr;
+  }
+}
+
 TlsEngine::~TlsEngine() {
   // TCP is gone by now (the worker resets it first, without callbacks): free what we hold.
   for (auto& [serial, k] : live_) {

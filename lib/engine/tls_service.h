@@ -241,6 +241,10 @@ class TlsEngine {
                                                                 net::tcp::Tcp& tcp,
                                                                 rte_mempool* pool);
   ~TlsEngine();
+
+  // Worker teardown, after TCP is gone (see TcpStreams::detach/end_all).
+  void detach() noexcept;
+  void end_all() noexcept;
   TlsEngine(const TlsEngine&) = delete;
   TlsEngine& operator=(const TlsEngine&) = delete;
 

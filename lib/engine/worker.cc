@@ -43,6 +43,15 @@ Worker::~Worker() {
   // the apps (which cancel their timers on the wheel, a member that goes last).
   stack_->set_l4_handler(6, nullptr);
   tcp_.reset();
+  // Apps hear of every stream still open (kAborted) once no stream can reach TCP.
+  tcp_streams_->detach();
+  if (tls_ != nullptr) {
+    tls_->detach();
+  }
+  tcp_streams_->end_all();
+  if (tls_ != nullptr) {
+    tls_->end_all();
+  }
   tls_.reset();
   tcp_streams_.reset();
   apps_.clear();

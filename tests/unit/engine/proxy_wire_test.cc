@@ -404,5 +404,27 @@ TEST_F(ProxyWire, ThousandClientsToOneBackend) {
   EXPECT_EQ(live_pairs(), 0u);
 }
 
+// A worker torn down with pairs mid-transfer (TLS and plain, data queued everywhere) gives
+// back every mbuf: the apps hear kAborted for each open stream and free their state
+// (TearDown's pool check).
+TEST_F(ProxyWire, TeardownMidTransferFreesEverything) {
+  start(false);
+  PeerPlan bp;
+  bp.send_bytes = 1ull << 30;
+  bp.shutdown_when_sent = false;
+  bp.reading = false;
+  PlainPeer& b = backend(bp);
+  TlsClientPlan cp;
+  cp.send_bytes = 1ull << 30;
+  TlsClient& c = tls_client(cp);
+  PeerPlan pp;
+  pp.send_bytes = 1ull << 30;
+  PlainPeer& plain = net_.add(std::make_unique<PlainPeer>(net_.client(), pp));
+  ASSERT_NE(plain.connect(kEngineIp, kPlainProxyPort, net_.now()), nullptr);
+  ASSERT_TRUE(net_.run_until(
+      [&] { return b.conns().size() == 2 && c.outcome().app_received > (1u << 20); }, 60 * kSec));
+  EXPECT_EQ(live_pairs(), 2u);
+}
+
 }  // namespace
 }  // namespace linetls::engine::testing

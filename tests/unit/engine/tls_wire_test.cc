@@ -339,13 +339,11 @@ TEST_F(TlsWire, HundredConcurrentClients) {
 // ---- The fixture with plain TCP: a plain engine service, and a backend server on the third
 // stack reached from the engine's own Tcp (where the proxy's outbound side will be).
 
-// 4 MiB in both modes: the plain echo app (apps.cc EchoApp::pump) waits for on_writable
-// when send_space() is smaller than its next received segment, but TCP reports
-// on_writable only after a refused or buffer-filling send(); bigger transfers under loss
-// reach that state and stall.
+// The plain echo app under faults: it takes exactly what fits (write_space, splitting a
+// segment by reference), so the send buffer fills to the byte and on_writable follows.
 TEST_F(TlsWire, PlainEchoReturnsEveryByteUnderFaults) {
   start();
-  constexpr uint64_t n = 4ull << 20;
+  const uint64_t n = bulk_bytes();
   PeerPlan plan;
   plan.send_bytes = n;
   plan.seed = 5;
