@@ -370,6 +370,9 @@ int run(int argc, char** argv) {
       wc.stack.ip = o.ip;
       wc.stack.gateway = o.gateway;
       wc.tcp.mss = static_cast<uint16_t>(port->caps().mtu - 40);
+      wc.tcp.idle_timeout_ms = o.idle_timeout_ms;
+      wc.tcp.keepalive_ms = o.keepalive_ms;
+      wc.tcp.persist_timeout_ms = o.persist_timeout_ms;
       wc.services = o.services;
       wc.idle.busy_poll = o.busy_poll;
       if (!record_pools.empty()) {

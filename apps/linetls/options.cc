@@ -165,7 +165,8 @@ Result<Options, std::string> parse_options(int argc, const char* const* argv) {
                                    "--ticket-rotation-s", "--tls-min", "--tls-max",
                                    "--client-ca", "--client-auth", "--proxy-protocol",
                                    "--connect-timeout-ms", "--backend-down-ms",
-                                   "--idle-timeout-ms"}) {
+                                   "--idle-timeout-ms", "--keepalive-ms",
+                                   "--persist-timeout-ms"}) {
           known |= flag == k;
         }
         if (known) {
@@ -308,6 +309,14 @@ Result<Options, std::string> parse_options(int argc, const char* const* argv) {
     } else if (flag == "--idle-timeout-ms") {
       if (!parse_uint(value, 0, 86400000, &o.idle_timeout_ms)) {
         return fail(err(flag, "expected milliseconds from 0 (off) to 86400000"));
+      }
+    } else if (flag == "--keepalive-ms") {
+      if (!parse_uint(value, 0, 86400000, &o.keepalive_ms)) {
+        return fail(err(flag, "expected milliseconds from 0 (off) to 86400000"));
+      }
+    } else if (flag == "--persist-timeout-ms") {
+      if (!parse_uint(value, 0, 86400000, &o.persist_timeout_ms)) {
+        return fail(err(flag, "expected milliseconds from 0 (probe forever) to 86400000"));
       }
     } else if (flag == "--config") {
       return fail(err(flag, "not available yet"));
@@ -453,8 +462,12 @@ const char* usage() {
   --connect-timeout-ms N     a backend that has not answered by then is down (default 3000)
   --backend-down-ms N        a backend that refused or timed out is skipped this long
                              (default 10000)
-  --idle-timeout-ms N        a proxied pair with no bytes either way is reset (default
-                             300000; 0: never)
+  --idle-timeout-ms N        a connection (and a proxied pair) with no bytes either way
+                             for this long is reset (default 300000; 0: never)
+  --keepalive-ms N           TCP keepalive: probe a peer silent this long, every 10 s,
+                             reset after 5 unanswered probes (default 60000; 0: off)
+  --persist-timeout-ms N     give up a peer whose window stays zero this long while data
+                             waits (default 120000; 0: probe forever)
   --cert FILE         PEM certificate chain, leaf first (repeatable; pairs with --key)
   --key FILE          PEM private key of the preceding --cert; without any --cert a
                       self-signed ECDSA P-256 certificate is generated at start

@@ -54,7 +54,9 @@ struct Options {
   bool proxy_protocol_v2 = false;
   unsigned connect_timeout_ms = 3000;
   unsigned backend_down_ms = 10000;
-  unsigned idle_timeout_ms = 300000;
+  unsigned idle_timeout_ms = 300000;  // also every TCP connection's idle timeout
+  unsigned keepalive_ms = 60000;      // TCP keepalive: first probe after this much silence
+  unsigned persist_timeout_ms = 120000;  // a zero window held this long: given up
   bool busy_poll = false;
   int log_level = 2;      // 0 error .. 3 debug
   unsigned mem_mb = 512;  // TAP mode EAL memory (no hugepages)

@@ -114,6 +114,8 @@ TEST(Options, BadCommandLinesAreRejectedWithAReason) {
       {{"--tap", "t0", "--connect-timeout-ms", "0"}, "--connect-timeout-ms"},
       {{"--tap", "t0", "--idle-timeout-ms", "-1"}, "--idle-timeout-ms"},
       {{"--tap", "t0", "--backend-down-ms", "x"}, "--backend-down-ms"},
+      {{"--tap", "t0", "--keepalive-ms", "1e3"}, "--keepalive-ms"},
+      {{"--tap", "t0", "--persist-timeout-ms"}, "--persist-timeout-ms"},
   };
   for (const Case& c : cases) {
     auto o = parse(c.args);
