@@ -817,9 +817,20 @@ bool TlsEngine::build_records(Conn* k) noexcept {
   }
   const size_t tcp_space = tcp_.send_space(k->tcp);
   const size_t space = tcp_space > queued ? tcp_space - queued : 0;
-  const size_t big = settings_.record_pool != nullptr
+  const size_t small = size_t{rte_pktmbuf_data_room_size(pool_)} - RTE_PKTMBUF_HEADROOM;
+  const size_t big = settings_.record_pool != nullptr && !big_empty_
                          ? rte_pktmbuf_data_room_size(settings_.record_pool) - RTE_PKTMBUF_HEADROOM
-                         : rte_pktmbuf_data_room_size(pool_) - RTE_PKTMBUF_HEADROOM;
+                         : small;
+  // Application records: big ones while the big pool is not low, and under pressure no
+  // more than pressure_queue_cap queued in TCP per connection.
+  const size_t app_big = big_low_ ? small : big;
+  size_t app_space = space;
+  if (big_pressure_) {
+    const size_t snd_buf = tcp_.config().snd_buf;
+    const size_t in_tcp = snd_buf > tcp_space ? snd_buf - tcp_space : 0;
+    const size_t cap = settings_.pressure_queue_cap;
+    app_space = std::min(space, cap > in_tcp + queued ? cap - in_tcp - queued : size_t{0});
+  }
   size_t used = 0;
   bool blocked = false;  // waits for something other than on_writable (mbufs, a tiny window)
   for (int guard = 0; guard < 4096; guard++) {
@@ -917,12 +928,28 @@ bool TlsEngine::build_records(Conn* k) noexcept {
     }
     if (k->session.app_writable() && k->app != nullptr && k->app_output()) {
       // The app's bytes into a new record.
+      const size_t app_room = app_space > used ? app_space - used : 0;
+      const size_t app_max = std::min(
+          {tls::kMaxPlaintextLen, app_room > kOverhead ? app_room - kOverhead : size_t{0},
+           app_big - kOverhead});
       const size_t content = static_cast<size_t>(std::min<uint64_t>(
           {uint64_t{k->out_len} + k->pull_left, k->session.max_app_content(),
-           max_content > kKeyUpdateReserve ? max_content - kKeyUpdateReserve : 0}));
-      if (content == 0) {
-        blocked = room != 0;
+           app_max > kKeyUpdateReserve ? app_max - kKeyUpdateReserve : 0}));
+      if (port_low_ && app_big == small) {
+        blocked = true;  // both pools low: wait (the timers free what stuck peers hold)
         break;
+      }
+      if (content == 0) {
+        if (app_room < room) {
+          counters_.inc(TlsCounter::kQueueCapped);
+          blocked = true;  // capped: retried each poll as the peer acknowledges
+        } else {
+          blocked = room != 0;
+        }
+        break;
+      }
+      if (app_big == small && settings_.record_pool != nullptr) {
+        counters_.inc(TlsCounter::kSmallRecords);
       }
       rte_mbuf* m = alloc_record(k->session.record_len(content));
       if (m == nullptr) {
@@ -1035,6 +1062,18 @@ void TlsEngine::finish_seal_batch() noexcept {
 
 bool TlsEngine::seal_phase(uint64_t now_ns) noexcept {
   now_ns_ = now_ns;
+  if (!output_.empty() || !starved_.empty()) {
+    // rte_mempool_avail_count walks the per-lcore caches: once per phase, not per record.
+    if (settings_.record_pool != nullptr) {
+      const uint64_t size = settings_.record_pool->size;
+      const uint64_t free = rte_mempool_avail_count(settings_.record_pool);
+      big_empty_ = free == 0;
+      big_low_ = free * 100 < size * settings_.big_reserve_percent;
+      big_pressure_ = free * 2 < size;
+    }
+    const uint64_t port_free = rte_mempool_avail_count(pool_);
+    port_low_ = port_free * 100 < uint64_t{pool_->size} * settings_.port_reserve_percent;
+  }
   if (!starved_.empty()) {
     std::vector<Conn*>& retry = retry_scratch_;
     retry.clear();

@@ -89,6 +89,15 @@ struct TlsSettings {
   uint32_t ticket_rotation_s = 3600;
   std::array<uint8_t, 32> ticket_master{};  // drawn once per process: all workers agree
   rte_mempool* record_pool = nullptr;  // big mbufs (>= 2^14 + 22 bytes of data room)
+  // Memory under attack (issue 12): while fewer than big_reserve_percent of the big pool is
+  // free, application records are built in port-pool mbufs (about 2 KiB each: handshake
+  // flights keep the big ones), and while fewer than half of it is free a connection may
+  // have at most pressure_queue_cap bytes queued in TCP (else up to tcp snd_buf), so a few
+  // peers that stop reading cannot pin the pool. Application records also stop while fewer
+  // than port_reserve_percent of the port pool is free (RX needs it).
+  uint32_t big_reserve_percent = 25;
+  uint32_t port_reserve_percent = 25;
+  uint32_t pressure_queue_cap = 128 * 1024;
   AeadBatchFactory make_batch;
   uint32_t batch_capacity = 256;
   uint32_t max_rounds = 8;  // open rounds per poll
@@ -156,6 +165,8 @@ enum class TlsCounter : uint16_t {
   kSendRefused,  // tcp.send() refused a sealed record (a bug): the connection is reset
   kPlaintextCopies,  // records whose plaintext the app got as a copy (assembled records)
   kPlaintextNoMbuf,  // no mbuf to hand plaintext over: the connection failed (internal_error)
+  kSmallRecords,     // application records built in port-pool mbufs (big pool low)
+  kQueueCapped,      // seal passes where a connection stopped at its queue cap (pressure)
   kCount
 };
 inline constexpr std::array<std::string_view, static_cast<size_t>(TlsCounter::kCount)>
@@ -219,7 +230,9 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(TlsCounter::kC
                         "seal_failures",
                         "send_refused",
                         "plaintext_copies",
-                        "plaintext_no_mbuf"};
+                        "plaintext_no_mbuf",
+                        "small_records",
+                        "queue_capped"};
 using TlsCounters = CounterSet<TlsCounter, kTlsCounterNames>;
 
 // Alerts by description (tls::alert_name), sent and received.
@@ -340,6 +353,11 @@ class TlsEngine {
   uint64_t now_ns_ = 0;
   uint64_t next_rotation_check_ns_ = 0;
   uint64_t ticket_epoch_ = 0;
+  // Pool pressure, read once per seal phase (tls_service.cc build_records).
+  bool big_low_ = false;       // app records go into port-pool mbufs
+  bool big_pressure_ = false;  // connections are capped at pressure_queue_cap
+  bool port_low_ = false;      // no new app records at all
+  bool big_empty_ = false;     // control records too must fit a port-pool mbuf
   TlsCounters counters_;
   TlsAlertCounts alerts_;
 };

@@ -651,5 +651,6 @@ uint64_t Tcp::next_timer_ns() const noexcept {
 
 uint32_t Tcp::num_connections() const noexcept { return impl_->table.size(); }
 const TcpCounters& Tcp::counters() const noexcept { return impl_->counters; }
+const TcpConfig& Tcp::config() const noexcept { return impl_->cfg; }
 
 }  // namespace linetls::net::tcp

@@ -219,6 +219,7 @@ class Tcp final : public L4Handler {
 
   uint32_t num_connections() const noexcept;
   const TcpCounters& counters() const noexcept;
+  const TcpConfig& config() const noexcept;
 
  private:
   struct Impl;
