@@ -744,6 +744,13 @@ bool TlsEngine::open_phase(uint64_t now_ns, uint64_t* out_app_cycles) noexcept {
 
 // ---- tls_seal.
 
+void TlsEngine::update_big_pressure() noexcept {
+  const uint64_t size = settings_.record_pool->size;
+  big_empty_ = big_free_ == 0;
+  big_low_ = big_free_ * 100 < size * settings_.big_reserve_percent;
+  big_pressure_ = big_free_ * 2 < size;
+}
+
 rte_mbuf* TlsEngine::alloc_record(size_t len) noexcept {
   rte_mbuf* m = nullptr;
   if (len <= size_t{rte_pktmbuf_data_room_size(pool_)} - RTE_PKTMBUF_HEADROOM) {
@@ -751,6 +758,10 @@ rte_mbuf* TlsEngine::alloc_record(size_t len) noexcept {
   }
   if (m == nullptr && settings_.record_pool != nullptr) {
     m = rte_pktmbuf_alloc(settings_.record_pool);
+    if (m != nullptr && big_free_ > 0) {
+      big_free_--;  // what this phase takes counts at once, not at the next phase
+      update_big_pressure();
+    }
   }
   if (m == nullptr || rte_pktmbuf_tailroom(m) < len) {
     rte_pktmbuf_free(m);
@@ -941,8 +952,9 @@ bool TlsEngine::build_records(Conn* k) noexcept {
       }
       if (content == 0) {
         if (app_room < room) {
+          // Capped: TCP's next acknowledgement wakes it (a stuck peer never does).
           counters_.inc(TlsCounter::kQueueCapped);
-          blocked = true;  // capped: retried each poll as the peer acknowledges
+          tcp_.want_writable(k->tcp);
         } else {
           blocked = room != 0;
         }
@@ -1065,11 +1077,8 @@ bool TlsEngine::seal_phase(uint64_t now_ns) noexcept {
   if (!output_.empty() || !starved_.empty()) {
     // rte_mempool_avail_count walks the per-lcore caches: once per phase, not per record.
     if (settings_.record_pool != nullptr) {
-      const uint64_t size = settings_.record_pool->size;
-      const uint64_t free = rte_mempool_avail_count(settings_.record_pool);
-      big_empty_ = free == 0;
-      big_low_ = free * 100 < size * settings_.big_reserve_percent;
-      big_pressure_ = free * 2 < size;
+      big_free_ = rte_mempool_avail_count(settings_.record_pool);
+      update_big_pressure();
     }
     const uint64_t port_free = rte_mempool_avail_count(pool_);
     port_low_ = port_free * 100 < uint64_t{pool_->size} * settings_.port_reserve_percent;

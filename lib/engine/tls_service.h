@@ -316,6 +316,7 @@ class TlsEngine {
   void destroy(Conn* k) noexcept;
   void add_session_stats(const Conn& k, TlsCounters* out) const noexcept;
   rte_mbuf* alloc_record(size_t len) noexcept;
+  void update_big_pressure() noexcept;
   void rotate_tickets(uint64_t now_ns) noexcept;
 
   TlsSettings settings_;
@@ -358,6 +359,7 @@ class TlsEngine {
   bool big_pressure_ = false;  // connections are capped at pressure_queue_cap
   bool port_low_ = false;      // no new app records at all
   bool big_empty_ = false;     // control records too must fit a port-pool mbuf
+  uint64_t big_free_ = 0;      // the big pool's free count, as this phase has used it
   TlsCounters counters_;
   TlsAlertCounts alerts_;
 };

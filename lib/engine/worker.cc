@@ -1,6 +1,7 @@
 #include "lib/engine/worker.h"
 
 #include <rte_mbuf.h>
+#include <rte_mempool.h>
 #include <rte_ring.h>
 #include <sys/random.h>
 #include <time.h>
@@ -229,6 +230,18 @@ bool Worker::poll_once(uint64_t now_ns) noexcept {
     t0 = tsc();
     worked |= tls_->on_timer(now_ns);  // handshake deadlines, ticket keys; cheap when idle
     phase_cycles_.inc(Phase::kTimers, tsc() - t0);
+  }
+  // Pool peaks, every 10 ms (rte_mempool_in_use_count walks the per-lcore caches).
+  if (now_ns >= next_sample_ns_) {
+    next_sample_ns_ = now_ns + 10'000'000;
+    auto peak = [&](WorkerCounter c, rte_mempool* mp) {
+      const uint64_t used = mp != nullptr ? rte_mempool_in_use_count(mp) : 0;
+      if (used > counters_.get(c)) {
+        counters_.inc(c, used - counters_.get(c));
+      }
+    };
+    peak(WorkerCounter::kPortPoolPeak, port_.pktmbuf_pool(cfg_.id));
+    peak(WorkerCounter::kRecordPoolPeak, cfg_.tls.record_pool);
   }
   // The apps' and streams' timers (connect and idle timeouts).
   if (now_ns >= timers_.next_expiry_ns()) {

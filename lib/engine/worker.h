@@ -72,12 +72,14 @@ enum class WorkerCounter : uint16_t {
   kArpMirrorSent,     // ARP frames cloned to peer workers
   kArpMirrorDropped,  // a peer's ring was full or no mbuf for the clone
   kBusyCycles,  // TSC cycles of loops that did work: server CPU = busy_cycles / tsc_hz
+  kPortPoolPeak,    // the most mbufs of the port pool (this queue's) in use, sampled every 10 ms
+  kRecordPoolPeak,  // the same for the big-record pool
   kCount
 };
 inline constexpr std::array<std::string_view, static_cast<size_t>(WorkerCounter::kCount)>
     kWorkerCounterNames = {"loops", "busy_loops", "rx_frames", "tx_frames", "tx_retries",
                            "sleeps",    "arp_mirror_sent", "arp_mirror_dropped",
-                           "busy_cycles"};
+                           "busy_cycles", "port_pool_peak", "record_pool_peak"};
 using WorkerCounters = CounterSet<WorkerCounter, kWorkerCounterNames>;
 
 class alignas(64) Worker final : public Context {
@@ -136,6 +138,7 @@ class alignas(64) Worker final : public Context {
   std::unique_ptr<net::tcp::Tcp> tcp_;
   net::tcp::TimerWheel timers_;
   uint64_t now_ns_ = 0;
+  uint64_t next_sample_ns_ = 0;  // pool peaks
   std::unique_ptr<TcpStreams> tcp_streams_;
   std::unique_ptr<TlsEngine> tls_;
   std::vector<std::unique_ptr<ServiceApp>> apps_;

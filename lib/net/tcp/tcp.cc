@@ -524,6 +524,8 @@ Result<void, Error> Tcp::send(Connection* c, rte_mbuf* chain) noexcept {
   return {};
 }
 
+void Tcp::want_writable(Connection* c) noexcept { c->want_writable = true; }
+
 void Tcp::release(Connection* c, uint32_t n) noexcept {
   if (c->state == State::kClosed) {
     return;

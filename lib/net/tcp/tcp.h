@@ -186,6 +186,9 @@ class Tcp final : public L4Handler {
   // otherwise returns kWouldBlock and the chain stays the caller's.
   Result<void, Error> send(Connection* c, rte_mbuf* chain) noexcept;
   uint32_t send_space(const Connection* c) const noexcept;
+  // Asks for on_writable() at the next acknowledgement that frees send space (for an
+  // application that stopped below send_space() by a limit of its own).
+  void want_writable(Connection* c) noexcept;
   // The application is done with n bytes it was given by on_data (window reopens).
   void release(Connection* c, uint32_t n) noexcept;
   // Sends FIN after the queued data (half-close).
