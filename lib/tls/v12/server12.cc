@@ -401,11 +401,13 @@ Result<void, Error> Server12::on_client_hello(ReadClientHello, const HandshakeMe
   }
 
   const Certificate12& cert = config_.certificates[c.cert_index];
+  const std::span<const std::vector<uint8_t>> ca_names =
+      want_cert ? client_ca_names() : std::span<const std::vector<uint8_t>>();
   size_t need = 1024 + cert.key->max_signature_len();
   for (auto der : cert.chain) {
     need += der.size() + 3;
   }
-  for (const auto& dn : config_.client_ca_names) {
+  for (const auto& dn : ca_names) {
     need += dn.size() + 2;
   }
   std::vector<uint8_t> out(need);
@@ -451,7 +453,7 @@ Result<void, Error> Server12::on_client_hello(ReadClientHello, const HandshakeMe
   }
   if (want_cert) {
     std::vector<std::span<const uint8_t>> cas;
-    for (const auto& dn : config_.client_ca_names) {
+    for (const auto& dn : ca_names) {
       cas.emplace_back(dn);
     }
     CertificateRequestParams cr{kClientCertTypes, client_schemes(), cas};
@@ -658,12 +660,11 @@ Result<void, Error> Server12::on_client_finished(ReadClientFinished s,
   if (issue_ticket_) {
     // RFC 5077 §3.3: the NewSessionTicket goes after the client's Finished and before our
     // ChangeCipherSpec, and is part of the transcript our Finished covers.
-    nst.resize(kHandshakeHeaderLen + 16 + kTicketOverhead + 1024 + session.server_name.size());
-    ByteWriter nw(nst);
-    if (auto ok = write_ticket(nw, session); !ok) {
-      return ok;
+    auto msg = new_session_ticket(session);
+    if (!msg) {
+      return fail(msg.error());
     }
-    nst.resize(nw.size());
+    nst = std::move(msg).value();
     if (!s.ctx.transcript.update(nst)) {
       return fail(Error::kCryptoFailure);
     }
@@ -735,18 +736,41 @@ Result<std::optional<Session12>, Error> Server12::find_session(const ClientHello
   return std::optional<Session12>(std::move(session));
 }
 
-Result<void, Error> Server12::write_ticket(ByteWriter& w, const Session12& session) noexcept {
+Result<std::vector<uint8_t>, Error> Server12::new_session_ticket(
+    const Session12& session) noexcept {
   auto ticket = seal_ticket12(*config_.ticket_keys, rng(), session);
   NewSessionTicket t;
-  if (ticket) {
+  // RFC 5077 §3.3: "If the server determines that it does not want to include a ticket after
+  // it has included the SessionTicket extension in the ServerHello, then it sends a
+  // zero-length ticket in the NewSessionTicket handshake message." A session that does not
+  // fit a ticket (ticket<0..2^16-1>) gets that.
+  if (ticket && ticket->size() <= 0xffff) {
     t.lifetime_hint = session.lifetime_s;
     t.ticket = *ticket;
   }
+  // Sized from the ticket itself: header, lifetime_hint, the ticket's length and bytes.
+  std::vector<uint8_t> out(kHandshakeHeaderLen + 4 + 2 + t.ticket.size());
+  ByteWriter w(out);
   if (auto ok = write_new_session_ticket(w, t); !ok) {
-    return ok;
+    return fail(ok.error());
   }
+  out.resize(w.size());
   ticket_sent_ = true;
-  return {};
+  return out;
+}
+
+std::span<const std::vector<uint8_t>> Server12::client_ca_names() const noexcept {
+  // RFC 5246 §7.4.4: DistinguishedName certificate_authorities<0..2^16-1>. A list that
+  // would not fit is left out altogether, as Server13 does: an empty list means "any CA the
+  // client has" (the client then picks its certificate itself), a cut list would mislead it.
+  size_t len = 0;
+  for (const std::vector<uint8_t>& dn : config_.client_ca_names) {
+    len += 2 + dn.size();
+  }
+  if (len > 0xffff) {
+    return {};
+  }
+  return config_.client_ca_names;
 }
 
 Result<void, Error> Server12::resume(Session12 session, const ClientHello& ch, const Chosen& c,
@@ -770,7 +794,7 @@ Result<void, Error> Server12::resume(Session12 session, const ClientHello& ch, c
   // RFC 5246 §7.4.1.3 / RFC 5077 §3.4: the ServerHello echoes the client's session_id.
   std::memcpy(session_id_, ch.legacy_session_id.data(), ch.legacy_session_id.size());
   session_id_len_ = ch.legacy_session_id.size();
-  std::vector<uint8_t> out(1024 + kTicketOverhead + 1024 + session.server_name.size());
+  std::vector<uint8_t> out(1024 + session.server_name.size());
   ByteWriter w(out);
   ServerHelloParams sh;
   sh.random = ctx.server_random;
@@ -788,12 +812,15 @@ Result<void, Error> Server12::resume(Session12 session, const ClientHello& ch, c
   if (auto ok = write_server_hello(w, sh); !ok) {
     return ok;
   }
-  if (issue_ticket_) {
-    if (auto ok = write_ticket(w, session); !ok) {
-      return ok;
-    }
-  }
   out.resize(w.size());
+  if (issue_ticket_) {
+    // RFC 5077 §3.3: the renewed ticket follows the ServerHello in the abbreviated handshake.
+    auto nst = new_session_ticket(session);
+    if (!nst) {
+      return fail(nst.error());
+    }
+    out.insert(out.end(), nst->begin(), nst->end());
+  }
   if (!ctx.transcript.update(out)) {
     return fail(Error::kCryptoFailure);
   }

@@ -108,6 +108,7 @@ struct ServerConfig12 {
   ClientAuth client_auth = ClientAuth::kNone;
   const crypto::CaStore* client_ca = nullptr;  // required unless client_auth is kNone
   // DER DistinguishedNames for CertificateRequest.certificate_authorities; may be empty.
+  // Left out when they would not fit the list (2^16-1 bytes).
   std::vector<std::vector<uint8_t>> client_ca_names;
   // The server also speaks TLS 1.3: set the downgrade sentinel, honour TLS_FALLBACK_SCSV.
   bool tls13_enabled = true;
@@ -245,9 +246,12 @@ class Server12 {
                                                        const Chosen& c) const noexcept;
   Result<void, Error> resume(Session12 session, const ClientHello& ch, const Chosen& c,
                              const HandshakeMessage& m) noexcept;
-  // Writes a NewSessionTicket for session into w (a ticket that cannot be sealed is sent
-  // empty: RFC 5077 §3.3 allows it).
-  Result<void, Error> write_ticket(ByteWriter& w, const Session12& session) noexcept;
+  // Returns a whole NewSessionTicket message for session, sized from the sealed ticket (a
+  // session that cannot be sealed, or whose ticket exceeds 2^16-1 bytes, gets an empty
+  // ticket: RFC 5077 §3.3 allows it).
+  Result<std::vector<uint8_t>, Error> new_session_ticket(const Session12& session) noexcept;
+  // config.client_ca_names, or none when they would not fit certificate_authorities.
+  std::span<const std::vector<uint8_t>> client_ca_names() const noexcept;
   crypto::Rng& rng() const noexcept;
   Result<void, Error> on_client_certificate(ReadClientCertificate s,
                                             const HandshakeMessage& m) noexcept;

@@ -30,6 +30,7 @@
 #include "lib/tls/ticket13.h"
 #include "tests/unit/crypto/test_util.h"
 #include "tests/unit/tls/heap_usage.h"
+#include "tests/unit/tls12/issued_certs.h"
 #include "tests/unit/tls12/session12_harness.h"
 
 namespace linetls::tls::v12 {
@@ -873,6 +874,42 @@ TEST(Session12Resumption, WithoutExtendedMasterSecretIsRefused) {
   EXPECT_EQ(*d.s.error(), Error::kHandshakeFailure);
   EXPECT_EQ(d.alerts, 1);
   EXPECT_EQ(c.alert_received, static_cast<uint8_t>(AlertDescription::kHandshakeFailure));
+}
+
+// A verified client identity of several KiB (subject and subjectAltNames) rides in the
+// ticket: the NewSessionTicket is sized from the sealed ticket (it used to overflow a fixed
+// buffer after the client's Finished, internal_error), and the ticket resumes with the
+// identity, its renewal in the abbreviated handshake sized the same way.
+TEST(Session12Resumption, LargeClientIdentityRidesInTheTicket) {
+  const crypto::CertifiedKey big = issued::big_identity_client(20, 40);
+  Resumption r;
+  r.sc.client_auth = ClientAuth::kRequired;
+  const Certificate12 mine = Certificate12::from(big);
+  ClientConfig12 ccfg;
+  ccfg.certificate = &mine;
+  ccfg.session_ticket = true;
+  ClientConn12 c(ccfg);
+  auto d = connect(r.sc, c);
+  expect_established(c, *d);
+  ASSERT_TRUE(d->s.machine().client_identity());
+  const crypto::VerifiedIdentity id = *d->s.machine().client_identity();
+  EXPECT_GT(ticket_identity_len(id), 4000u);
+  EXPECT_TRUE(d->s.machine().ticket_sent());
+  const ClientSession12 saved = c.m.saved_session();
+  ASSERT_GT(saved.ticket.size(), ticket_identity_len(id));
+  ClientSession12 next;
+  EXPECT_TRUE(resumes(r.sc, ccfg, saved, &next));
+  EXPECT_GT(next.ticket.size(), ticket_identity_len(id));  // renewed, and as large
+  ccfg.resume = &next;
+  ClientConn12 c2(ccfg);
+  Driver d2(r.sc);
+  c2.start();
+  pump(c2, d2);
+  expect_established(c2, d2);
+  EXPECT_TRUE(d2.s.machine().resumed());
+  ASSERT_TRUE(d2.s.machine().client_identity());
+  EXPECT_EQ(d2.s.machine().client_identity()->subject, id.subject);
+  EXPECT_EQ(d2.s.machine().client_identity()->subject_alt_names, id.subject_alt_names);
 }
 
 // ---- The extended master secret as a policy (RFC 7627).
