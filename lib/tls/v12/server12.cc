@@ -577,7 +577,7 @@ Result<void, Error> Server12::on_client_key_exchange(ReadClientKeyExchange s,
     state_.emplace<ReadCertificateVerify>(
         ReadCertificateVerify{std::move(s.ctx), std::move(*s.client_key)});
   } else {
-    s.ctx.messages = {};
+    s.ctx.messages = std::vector<uint8_t>();  // freed, not just emptied
     state_.emplace<ReadChangeCipherSpec>(ReadChangeCipherSpec{std::move(s.ctx)});
   }
   return {};
@@ -611,7 +611,7 @@ Result<void, Error> Server12::on_certificate_verify(ReadCertificateVerify s,
   if (!s.ctx.transcript.update(m.bytes)) {
     return fail(Error::kCryptoFailure);
   }
-  s.ctx.messages = {};
+  s.ctx.messages = std::vector<uint8_t>();  // freed, not just emptied
   client_identity_ = std::move(pending_identity_);
   pending_identity_.reset();
   state_.emplace<ReadChangeCipherSpec>(ReadChangeCipherSpec{std::move(s.ctx)});
