@@ -173,12 +173,18 @@ Result<void, Error> Client12::on_server_hello(ReadServerHello s,
   if (config_.tls13_capable && has_downgrade_sentinel(sh->random)) {
     return fail(Error::kDowngradeDetected);
   }
-  // RFC 7627 §5.3 (we require EMS) and RFC 5746 §3.4: "the client MUST check that the
-  // length of the "renegotiated_connection" field is zero, and if it is not, MUST abort the
-  // handshake (by sending a fatal handshake_failure alert)".
-  if (!sh->extended_master_secret) {
+  // RFC 7627 §5.2: a client that offered the extension and does not wish to talk to legacy
+  // servers aborts without it (we require it when we offer it); one that did not offer it
+  // must not get it (RFC 5246 §7.4.1.4: unsupported_extension). RFC 5746 §3.4: "the client
+  // MUST check that the length of the "renegotiated_connection" field is zero, and if it is
+  // not, MUST abort the handshake (by sending a fatal handshake_failure alert)".
+  if (sh->extended_master_secret && !config_.extended_master_secret) {
+    return fail(Error::kUnsolicitedExtension);
+  }
+  if (!sh->extended_master_secret && config_.extended_master_secret) {
     return fail(Error::kHandshakeFailure);
   }
+  ems_ = sh->extended_master_secret;
   if (config_.renegotiation_info &&
       (!sh->renegotiation_info || !sh->renegotiated_connection.empty())) {
     return fail(Error::kHandshakeFailure);
@@ -203,6 +209,12 @@ Result<void, Error> Client12::on_server_hello(ReadServerHello s,
     // the session's.
     if (sh->cipher_suite != resume->suite) {
       return fail(Error::kIllegalParameter);
+    }
+    // RFC 7627 §5.3: "If the original session used the extension but the new ServerHello
+    // does not contain the extension, the client MUST abort the handshake", and the same
+    // the other way round.
+    if (sh->extended_master_secret != resume->extended_master_secret) {
+      return fail(Error::kHandshakeFailure);
     }
     master_.assign(resume->master.view());
     auto keys = derive_key_block(suite_, master_.view(), s.ctx.client_random, s.ctx.server_random);
@@ -249,6 +261,7 @@ ClientSession12 Client12::saved_session() const {
   }
   out.suite = static_cast<uint16_t>(suite_.suite);
   out.master.assign(master_.view());
+  out.extended_master_secret = ems_;
   return out;
 }
 
@@ -399,7 +412,9 @@ Result<void, Error> Client12::send_client_flight(
   if (!session_hash) {
     return fail(session_hash.error());
   }
-  auto master = extended_master_secret(suite_.hash, shared->view(), session_hash->view());
+  auto master =
+      ems_ ? v12::extended_master_secret(suite_.hash, shared->view(), session_hash->view())
+           : v12::master_secret(suite_.hash, shared->view(), ctx.client_random, ctx.server_random);
   if (!master) {
     return fail(master.error());
   }

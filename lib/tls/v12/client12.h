@@ -10,8 +10,10 @@
 //   ReadChangeCipherSpec --> ReadServerFinished --> Done
 //
 // Errors: a suite, group, scheme or ALPN protocol we did not offer is kIllegalParameter; a
-// ServerHello without extended_master_secret is kHandshakeFailure (RFC 7627 §5.3: we
-// require it), as is a missing or non-empty renegotiation_info when we sent one (RFC 5746
+// ServerHello without extended_master_secret when we offered it is kHandshakeFailure (RFC
+// 7627 §5.2: we require it then), with it when we did not kUnsolicitedExtension (tests run
+// without EMS through config.extended_master_secret: the RFC 5246 §8.1 master secret); a
+// missing or non-empty renegotiation_info when we sent one is kHandshakeFailure (RFC 5746
 // §3.4); with config.tls13_capable, the RFC 8446 §4.1.3 sentinel is kDowngradeDetected; a
 // bad ServerKeyExchange signature kBadCertificateVerify; a bad server Finished kBadFinished.
 //
@@ -19,8 +21,9 @@
 // empty SessionTicket extension, or config.resume's ticket); config.resume offers a saved
 // session (its ticket, with a fresh random session_id to recognise acceptance, RFC 5077
 // §3.4; or its session ID). A ServerHello echoing that non-empty session_id resumes: it
-// must carry the session's suite (kIllegalParameter otherwise) and EMS (RFC 7627 §5.3,
-// kHandshakeFailure), then [NewSessionTicket], the server's CCS and Finished come, and we
+// must carry the session's suite (kIllegalParameter otherwise) and EMS exactly when the
+// session had it (RFC 7627 §5.3, kHandshakeFailure), then [NewSessionTicket], the server's
+// CCS and Finished come, and we
 // answer with CCS and Finished. saved_session() returns what to offer next time.
 #pragma once
 
@@ -51,6 +54,7 @@ struct ClientSession12 {
   std::vector<uint8_t> ticket;      // from the NewSessionTicket (empty: none)
   uint16_t suite = 0;
   crypto::MasterSecret master;
+  bool extended_master_secret = true;  // master is RFC 7627's
 };
 
 struct ClientConfig12 {
@@ -66,7 +70,9 @@ struct ClientConfig12 {
   bool session_ticket = false;  // offer RFC 5077 session tickets
   const ClientSession12* resume = nullptr;  // offer this session (borrowed)
   crypto::Rng* rng = nullptr;  // nullptr: crypto::os_rng()
-  // Tests only: what goes into the ClientHello besides the above.
+  // Tests only: what goes into the ClientHello besides the above. extended_master_secret:
+  // offer RFC 7627 (and require it back), or not (and refuse it back: the RFC 5246 §8.1
+  // master secret).
   bool extended_master_secret = true;
   bool renegotiation_info = true;
   std::vector<uint8_t> renegotiated_connection;
@@ -96,6 +102,8 @@ class Client12 {
   const SuiteInfo& suite() const noexcept { return suite_; }
   const KeyBlock& keys() const noexcept { return keys_; }
   std::span<const uint8_t> master_secret() const noexcept { return master_.view(); }
+  // True when the master secret is RFC 7627's (valid once the ServerHello is in).
+  bool extended_master_secret() const noexcept { return ems_; }
   Error error() const noexcept { return error_; }
   std::span<const uint8_t> alpn() const noexcept { return alpn_; }
   bool certificate_requested() const noexcept { return certificate_requested_; }
@@ -190,6 +198,7 @@ class Client12 {
   bool certificate_requested_ = false;
   bool sent_certificate_ = false;
   bool resumed_ = false;
+  bool ems_ = true;
   bool ticket_expected_ = false;  // the ServerHello carried SessionTicket
   bool ticket_received_ = false;
   std::vector<uint8_t> offered_session_id_;

@@ -27,6 +27,24 @@ Result<MasterSecret, Error> extended_master_secret(crypto::HashAlgo algo,
   return std::move(ms).value();
 }
 
+Result<MasterSecret, Error> master_secret(crypto::HashAlgo algo,
+                                          std::span<const uint8_t> pre_master_secret,
+                                          std::span<const uint8_t> client_random,
+                                          std::span<const uint8_t> server_random) noexcept {
+  if (client_random.size() != kRandomLen || server_random.size() != kRandomLen) {
+    return fail(Error::kInternalError);
+  }
+  // §8.1: "master_secret = PRF(pre_master_secret, "master secret", ClientHello.random +
+  // ServerHello.random) [0..47];"
+  MasterSecret ms;
+  auto ok = crypto::tls12_prf(algo, pre_master_secret, "master secret", client_random,
+                              server_random, ms.resize(crypto::kTls12MasterSecretLen));
+  if (!ok) {
+    return fail(crypto_error(ok.error()));
+  }
+  return ms;
+}
+
 Result<void, Error> key_block_bytes(const SuiteInfo& suite, std::span<const uint8_t> master_secret,
                                     std::span<const uint8_t> client_random,
                                     std::span<const uint8_t> server_random,

@@ -1,18 +1,17 @@
-// The TLS 1.2 key schedule for our AEAD suites: the extended master secret (RFC 7627 §4),
-// the key block (RFC 5246 §6.3) and Finished verify_data (RFC 5246 §7.4.9).
+// The TLS 1.2 key schedule for our AEAD suites: the master secret (RFC 7627 §4 extended, or
+// RFC 5246 §8.1 for a client without the extension when ServerConfig12::ems_policy allows
+// it), the key block (RFC 5246 §6.3) and Finished verify_data (RFC 5246 §7.4.9).
 //
 //   pre_master_secret (the ECDHE shared secret, RFC 8422 §5.10)
-//        |  PRF(., "extended master secret", session_hash)[0..47]
+//        |  PRF(., "extended master secret", session_hash)[0..47]            (RFC 7627)
+//        |  or PRF(., "master secret", client_random + server_random)[0..47] (RFC 5246 §8.1)
 //        v
 //   master_secret  --PRF(., "key expansion", server_random + client_random)--> key_block
 //        |
 //        +--PRF(., "client finished" / "server finished", Hash(handshake_messages))[0..11]
 //
-// Only the extended master secret is offered: the issue requires EMS (RFC 7627 §5.2 lets a
-// server abort when the client does not send the extension), so the RFC 5246 §8.1 form
-// over the randoms is deliberately absent. The PRF hash is the suite's (SHA-256, or SHA-384
-// for the _SHA384 suites, RFC 5289 §3). libcrypto failures are kCryptoFailure; every
-// secret is a wiping Secret.
+// The PRF hash is the suite's (SHA-256, or SHA-384 for the _SHA384 suites, RFC 5289 §3).
+// libcrypto failures are kCryptoFailure; every secret is a wiping Secret.
 #pragma once
 
 #include <cstddef>
@@ -35,6 +34,16 @@ using crypto::MasterSecret;
 Result<MasterSecret, Error> extended_master_secret(crypto::HashAlgo algo,
                                                    std::span<const uint8_t> pre_master_secret,
                                                    std::span<const uint8_t> session_hash) noexcept;
+
+// RFC 5246 §8.1: master_secret = PRF(pre_master_secret, "master secret",
+// ClientHello.random + ServerHello.random)[0..47]. Only for a handshake without the RFC 7627
+// extension (which binds the master secret to the whole handshake; without it a man in the
+// middle can synchronise two sessions, RFC 7627 §1). Randoms must be 32 bytes each (else
+// kInternalError).
+Result<MasterSecret, Error> master_secret(crypto::HashAlgo algo,
+                                          std::span<const uint8_t> pre_master_secret,
+                                          std::span<const uint8_t> client_random,
+                                          std::span<const uint8_t> server_random) noexcept;
 
 inline constexpr size_t kMaxKeyLen = 32;
 inline constexpr size_t kMaxFixedIvLen = 12;

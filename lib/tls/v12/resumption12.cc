@@ -11,7 +11,9 @@ namespace linetls::tls::v12 {
 
 namespace {
 
-constexpr uint8_t kEncodingVersion = 1;
+// Version 2 added the extended_master_secret flag (RFC 7627 §5.3 needs it): version 1
+// sessions no longer decode.
+constexpr uint8_t kEncodingVersion = 2;
 constexpr size_t kMaxNames = 64;
 
 std::span<const uint8_t> as_bytes(const std::string& s) noexcept {
@@ -24,6 +26,7 @@ Session12 Session12::clone() const {
   Session12 s;
   s.suite = suite;
   s.master.assign(master.view());
+  s.extended_master_secret = extended_master_secret;
   s.created_s = created_s;
   s.lifetime_s = lifetime_s;
   s.server_name = server_name;
@@ -34,6 +37,12 @@ Session12 Session12::clone() const {
 std::vector<uint8_t> encode_session12(const Session12& s) {
   size_t need = 64 + s.master.view().size() + s.server_name.size();
   if (s.client_identity) {
+    // As for TLS 1.3 tickets (ticket13.h): a larger identity is not carried, and neither are
+    // more names than decode_session12 takes back.
+    if (ticket_identity_len(*s.client_identity) > kMaxTicketIdentityLen ||
+        s.client_identity->subject_alt_names.size() > kMaxNames) {
+      return {};
+    }
     need += 64 + s.client_identity->subject.size();
     for (const std::string& n : s.client_identity->subject_alt_names) {
       need += 2 + n.size();
@@ -42,6 +51,7 @@ std::vector<uint8_t> encode_session12(const Session12& s) {
   std::vector<uint8_t> out(need);
   ByteWriter w(out);
   w.put_u8(kEncodingVersion);
+  w.put_u8(s.extended_master_secret ? 1 : 0);
   w.put_u16(static_cast<uint16_t>(s.suite));
   auto m = w.begin_prefixed(1);
   w.put_bytes(s.master.view());
@@ -78,13 +88,15 @@ std::vector<uint8_t> encode_session12(const Session12& s) {
 std::optional<Session12> decode_session12(std::span<const uint8_t> plain) {
   ByteReader r(plain);
   uint8_t version = 0;
+  uint8_t ems = 0;
   uint16_t suite = 0;
   uint8_t has_identity = 0;
   ByteReader master, sni;
   Session12 s;
-  if (!r.read_u8(&version) || version != kEncodingVersion || !r.read_u16(&suite) ||
-      !r.read_u8_prefixed(&master) || !r.read_u64(&s.created_s) || !r.read_u32(&s.lifetime_s) ||
-      !r.read_u16_prefixed(&sni) || !r.read_u8(&has_identity) || has_identity > 1) {
+  if (!r.read_u8(&version) || version != kEncodingVersion || !r.read_u8(&ems) || ems > 1 ||
+      !r.read_u16(&suite) || !r.read_u8_prefixed(&master) || !r.read_u64(&s.created_s) ||
+      !r.read_u32(&s.lifetime_s) || !r.read_u16_prefixed(&sni) || !r.read_u8(&has_identity) ||
+      has_identity > 1) {
     return std::nullopt;
   }
   const auto info = suite_info(suite);
@@ -93,6 +105,7 @@ std::optional<Session12> decode_session12(std::span<const uint8_t> plain) {
   }
   s.suite = info->suite;
   s.master.assign(master.rest());
+  s.extended_master_secret = ems == 1;
   s.server_name.assign(sni.rest().begin(), sni.rest().end());
   if (has_identity == 1) {
     ByteReader fp, subject, sans;

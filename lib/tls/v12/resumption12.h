@@ -9,9 +9,11 @@
 // binder check (nobody knows that PSK), and a 1.3 ticket offered in the 1.2 SessionTicket
 // extension lacks the marker and does not open as a 1.2 session (full handshake).
 //
-// Only extended-master-secret sessions exist here (RFC 7627 §5.3: "the server MUST NOT
-// resume a session that was established without EMS"); every 1.2 handshake we complete
-// uses EMS, so every session may be resumed.
+// A session records whether its master secret is RFC 7627's (extended_master_secret) or RFC
+// 5246 §8.1's: RFC 7627 §5.3 decides from it whether a ClientHello may resume it (Server12).
+// The encoding carries the flag from version 2 on; a version 1 encoding (every session was
+// EMS then, but the flag was implicit) does not decode, so such a ticket gets a full
+// handshake.
 #pragma once
 
 #include <array>
@@ -39,7 +41,8 @@ inline constexpr uint8_t kTicket12Marker[] = {'t', 'l', 's', '1', '2', '-', 's',
 // A resumable TLS 1.2 session, as the server remembers it. Move-only (the master secret).
 struct Session12 {
   CipherSuite suite = CipherSuite::kEcdheEcdsaAes128GcmSha256;
-  crypto::MasterSecret master;  // always the RFC 7627 extended master secret
+  crypto::MasterSecret master;
+  bool extended_master_secret = true;  // master is RFC 7627's; false: RFC 5246 §8.1's
   uint64_t created_s = 0;       // server clock (seconds) at the full handshake
   uint32_t lifetime_s = 0;      // resumable until created_s + lifetime_s
   std::vector<uint8_t> server_name;  // SNI of the full handshake; empty: none
@@ -52,8 +55,10 @@ struct Session12 {
   }
 };
 
-// The opaque encoding (version byte first). decode returns nullopt on anything malformed,
-// an unknown suite or a master secret that is not 48 bytes.
+// The opaque encoding (version byte first, then the EMS flag). encode returns an empty vector
+// for a session a ticket cannot carry (a client identity over kMaxTicketIdentityLen or with
+// more subjectAltNames than decode takes); decode returns nullopt on anything malformed, an
+// unknown version, suite or EMS flag, or a master secret that is not 48 bytes.
 std::vector<uint8_t> encode_session12(const Session12& s);
 std::optional<Session12> decode_session12(std::span<const uint8_t> plain);
 

@@ -246,9 +246,12 @@ Result<Server12::Chosen, Error> Server12::negotiate(const ClientHello& ch) const
   if (!ext) {
     return fail(ext.error());
   }
-  // RFC 7627 §5.2: a server that requires EMS and gets a ClientHello without it "MUST abort
-  // the handshake with a "handshake_failure" alert" when it does not fall back (we never do).
-  if (!ch.has(ExtensionType::kExtendedMasterSecret)) {
+  // RFC 7627 §5.2: "If the server receives a ClientHello without the extension, it SHOULD
+  // abort the handshake if it does not wish to interoperate with legacy clients. If the
+  // client and server choose to continue a full handshake without the extension, they MUST
+  // use the standard master secret derivation instead." The policy says which.
+  c.extended_master_secret = ch.has(ExtensionType::kExtendedMasterSecret);
+  if (!c.extended_master_secret && config_.ems_policy == EmsPolicy::kRequired) {
     return fail(Error::kHandshakeFailure);
   }
   // RFC 5746 §3.6: the client signalled with the extension or the SCSV.
@@ -358,9 +361,14 @@ Result<void, Error> Server12::on_client_hello(ReadClientHello, const HandshakeMe
   }
   server_name_.assign(ch->server_name.begin(), ch->server_name.end());
   issue_ticket_ = config_.ticket_keys != nullptr && c.session_ticket;
-  if (auto session = find_session(*ch, c)) {
-    return resume(std::move(*session), *ch, c, m);
+  auto session = find_session(*ch, c);
+  if (!session) {
+    return fail(session.error());
   }
+  if (*session) {
+    return resume(std::move(**session), *ch, c, m);
+  }
+  ems_ = c.extended_master_secret;
   crypto::Rng& rng = this->rng();
   if (config_.session_cache != nullptr) {
     // RFC 5246 §7.4.1.3: a session_id that identifies the new session.
@@ -393,11 +401,13 @@ Result<void, Error> Server12::on_client_hello(ReadClientHello, const HandshakeMe
   }
 
   const Certificate12& cert = config_.certificates[c.cert_index];
+  const std::span<const std::vector<uint8_t>> ca_names =
+      want_cert ? client_ca_names() : std::span<const std::vector<uint8_t>>();
   size_t need = 1024 + cert.key->max_signature_len();
   for (auto der : cert.chain) {
     need += der.size() + 3;
   }
-  for (const auto& dn : config_.client_ca_names) {
+  for (const auto& dn : ca_names) {
     need += dn.size() + 2;
   }
   std::vector<uint8_t> out(need);
@@ -410,7 +420,8 @@ Result<void, Error> Server12::on_client_hello(ReadClientHello, const HandshakeMe
   sh.session_id = session_id();
   sh.cipher_suite = c.suite.suite;
   sh.renegotiation_info = c.secure_renegotiation;
-  sh.extended_master_secret = true;
+  // RFC 7627 §5.1: the server's empty extension only in answer to the client's.
+  sh.extended_master_secret = ems_;
   sh.ec_point_formats = ch->has(ExtensionType::kEcPointFormats);
   sh.alpn_protocol = c.alpn;
   sh.session_ticket = issue_ticket_;  // RFC 5077 §3.2: a NewSessionTicket will follow
@@ -442,7 +453,7 @@ Result<void, Error> Server12::on_client_hello(ReadClientHello, const HandshakeMe
   }
   if (want_cert) {
     std::vector<std::span<const uint8_t>> cas;
-    for (const auto& dn : config_.client_ca_names) {
+    for (const auto& dn : ca_names) {
       cas.emplace_back(dn);
     }
     CertificateRequestParams cr{kClientCertTypes, client_schemes(), cas};
@@ -543,12 +554,15 @@ Result<void, Error> Server12::on_client_key_exchange(ReadClientKeyExchange s,
     return fail(Error::kCryptoFailure);
   }
   // RFC 7627 §3: session_hash = Hash(handshake_messages) "up to and including the
-  // ClientKeyExchange message".
+  // ClientKeyExchange message"; without the extension, RFC 5246 §8.1 over the randoms.
   auto session_hash = s.ctx.transcript.digest();
   if (!session_hash) {
     return fail(Error::kCryptoFailure);
   }
-  auto master = extended_master_secret(suite_.hash, shared->view(), session_hash->view());
+  auto master = ems_
+                    ? v12::extended_master_secret(suite_.hash, shared->view(), session_hash->view())
+                    : v12::master_secret(suite_.hash, shared->view(), s.ctx.client_random,
+                                         s.ctx.server_random);
   if (!master) {
     return fail(master.error());
   }
@@ -563,7 +577,7 @@ Result<void, Error> Server12::on_client_key_exchange(ReadClientKeyExchange s,
     state_.emplace<ReadCertificateVerify>(
         ReadCertificateVerify{std::move(s.ctx), std::move(*s.client_key)});
   } else {
-    s.ctx.messages = {};
+    s.ctx.messages = std::vector<uint8_t>();  // freed, not just emptied
     state_.emplace<ReadChangeCipherSpec>(ReadChangeCipherSpec{std::move(s.ctx)});
   }
   return {};
@@ -597,7 +611,7 @@ Result<void, Error> Server12::on_certificate_verify(ReadCertificateVerify s,
   if (!s.ctx.transcript.update(m.bytes)) {
     return fail(Error::kCryptoFailure);
   }
-  s.ctx.messages = {};
+  s.ctx.messages = std::vector<uint8_t>();  // freed, not just emptied
   client_identity_ = std::move(pending_identity_);
   pending_identity_.reset();
   state_.emplace<ReadChangeCipherSpec>(ReadChangeCipherSpec{std::move(s.ctx)});
@@ -637,6 +651,7 @@ Result<void, Error> Server12::on_client_finished(ReadClientFinished s,
   Session12 session;
   session.suite = suite_.suite;
   session.master.assign(master_.view());
+  session.extended_master_secret = ems_;
   session.created_s = static_cast<uint64_t>(now());
   session.lifetime_s = config_.session_lifetime_s;
   session.server_name = server_name_;
@@ -645,12 +660,11 @@ Result<void, Error> Server12::on_client_finished(ReadClientFinished s,
   if (issue_ticket_) {
     // RFC 5077 §3.3: the NewSessionTicket goes after the client's Finished and before our
     // ChangeCipherSpec, and is part of the transcript our Finished covers.
-    nst.resize(kHandshakeHeaderLen + 16 + kTicketOverhead + 1024 + session.server_name.size());
-    ByteWriter nw(nst);
-    if (auto ok = write_ticket(nw, session); !ok) {
-      return ok;
+    auto msg = new_session_ticket(session);
+    if (!msg) {
+      return fail(msg.error());
     }
-    nst.resize(nw.size());
+    nst = std::move(msg).value();
     if (!s.ctx.transcript.update(nst)) {
       return fail(Error::kCryptoFailure);
     }
@@ -678,8 +692,8 @@ Result<void, Error> Server12::on_client_finished(ReadClientFinished s,
   return {};
 }
 
-std::optional<Session12> Server12::find_session(const ClientHello& ch,
-                                                const Chosen& c) const noexcept {
+Result<std::optional<Session12>, Error> Server12::find_session(const ClientHello& ch,
+                                                               const Chosen& c) const noexcept {
   const uint64_t now_s = static_cast<uint64_t>(now());
   std::optional<Session12> session;
   // RFC 5077 §3.4: a ticket takes precedence; the session ID then only echoes.
@@ -691,38 +705,72 @@ std::optional<Session12> Server12::find_session(const ClientHello& ch,
     session = config_.session_cache->find(ch.legacy_session_id, now_s);
   }
   if (!session || !session->fresh(now_s)) {
-    return std::nullopt;
+    return std::optional<Session12>();
   }
   // RFC 5246 §7.4.1.2: the resumed session's suite must be offered (and still ours).
   const uint16_t suite = static_cast<uint16_t>(session->suite);
   if (!u16_list_contains(ch.cipher_suites, suite) ||
       std::find(config_.cipher_suites.begin(), config_.cipher_suites.end(), session->suite) ==
           config_.cipher_suites.end()) {
-    return std::nullopt;
+    return std::optional<Session12>();
   }
   // RFC 6066 §3: "the server MUST NOT accept the request to resume the session if the
   // server_name extension contains a different name".
   if (!same(session->server_name, ch.server_name)) {
-    return std::nullopt;
+    return std::optional<Session12>();
   }
   if (config_.client_auth == ClientAuth::kRequired && !session->client_identity) {
-    return std::nullopt;
+    return std::optional<Session12>();
   }
-  return session;
+  // RFC 7627 §5.3: "If the original session used the "extended_master_secret" extension but
+  // the new ClientHello does not contain it, the server MUST abort the abbreviated handshake."
+  if (session->extended_master_secret && !c.extended_master_secret) {
+    return fail(Error::kHandshakeFailure);
+  }
+  // "If the original session did not use the "extended_master_secret" extension but the new
+  // ClientHello contains the extension, then the server MUST NOT perform the abbreviated
+  // handshake. Instead, it SHOULD continue with a full handshake".
+  if (!session->extended_master_secret && c.extended_master_secret) {
+    return std::optional<Session12>();
+  }
+  return std::optional<Session12>(std::move(session));
 }
 
-Result<void, Error> Server12::write_ticket(ByteWriter& w, const Session12& session) noexcept {
+Result<std::vector<uint8_t>, Error> Server12::new_session_ticket(
+    const Session12& session) noexcept {
   auto ticket = seal_ticket12(*config_.ticket_keys, rng(), session);
   NewSessionTicket t;
-  if (ticket) {
+  // RFC 5077 §3.3: "If the server determines that it does not want to include a ticket after
+  // it has included the SessionTicket extension in the ServerHello, then it sends a
+  // zero-length ticket in the NewSessionTicket handshake message." A session that does not
+  // fit a ticket (ticket<0..2^16-1>) gets that.
+  if (ticket && ticket->size() <= 0xffff) {
     t.lifetime_hint = session.lifetime_s;
     t.ticket = *ticket;
   }
+  // Sized from the ticket itself: header, lifetime_hint, the ticket's length and bytes.
+  std::vector<uint8_t> out(kHandshakeHeaderLen + 4 + 2 + t.ticket.size());
+  ByteWriter w(out);
   if (auto ok = write_new_session_ticket(w, t); !ok) {
-    return ok;
+    return fail(ok.error());
   }
+  out.resize(w.size());
   ticket_sent_ = true;
-  return {};
+  return out;
+}
+
+std::span<const std::vector<uint8_t>> Server12::client_ca_names() const noexcept {
+  // RFC 5246 §7.4.4: DistinguishedName certificate_authorities<0..2^16-1>. A list that
+  // would not fit is left out altogether, as Server13 does: an empty list means "any CA the
+  // client has" (the client then picks its certificate itself), a cut list would mislead it.
+  size_t len = 0;
+  for (const std::vector<uint8_t>& dn : config_.client_ca_names) {
+    len += 2 + dn.size();
+  }
+  if (len > 0xffff) {
+    return {};
+  }
+  return config_.client_ca_names;
 }
 
 Result<void, Error> Server12::resume(Session12 session, const ClientHello& ch, const Chosen& c,
@@ -746,14 +794,16 @@ Result<void, Error> Server12::resume(Session12 session, const ClientHello& ch, c
   // RFC 5246 §7.4.1.3 / RFC 5077 §3.4: the ServerHello echoes the client's session_id.
   std::memcpy(session_id_, ch.legacy_session_id.data(), ch.legacy_session_id.size());
   session_id_len_ = ch.legacy_session_id.size();
-  std::vector<uint8_t> out(1024 + kTicketOverhead + 1024 + session.server_name.size());
+  std::vector<uint8_t> out(1024 + session.server_name.size());
   ByteWriter w(out);
   ServerHelloParams sh;
   sh.random = ctx.server_random;
   sh.session_id = session_id();
   sh.cipher_suite = session.suite;
   sh.renegotiation_info = c.secure_renegotiation;
-  sh.extended_master_secret = true;
+  // The session's master secret is what both sides use: find_session() saw to it that the
+  // ClientHello offered EMS exactly when the session has it.
+  sh.extended_master_secret = session.extended_master_secret;
   sh.ec_point_formats = ch.has(ExtensionType::kEcPointFormats);
   sh.alpn_protocol = c.alpn;  // RFC 7301 §3.1: negotiated in every handshake
   sh.session_ticket = issue_ticket_;
@@ -762,12 +812,15 @@ Result<void, Error> Server12::resume(Session12 session, const ClientHello& ch, c
   if (auto ok = write_server_hello(w, sh); !ok) {
     return ok;
   }
-  if (issue_ticket_) {
-    if (auto ok = write_ticket(w, session); !ok) {
-      return ok;
-    }
-  }
   out.resize(w.size());
+  if (issue_ticket_) {
+    // RFC 5077 §3.3: the renewed ticket follows the ServerHello in the abbreviated handshake.
+    auto nst = new_session_ticket(session);
+    if (!nst) {
+      return fail(nst.error());
+    }
+    out.insert(out.end(), nst->begin(), nst->end());
+  }
   if (!ctx.transcript.update(out)) {
     return fail(Error::kCryptoFailure);
   }
@@ -799,6 +852,7 @@ Result<void, Error> Server12::resume(Session12 session, const ClientHello& ch, c
   suite_ = info;
   keys_ = std::move(keys).value();
   master_ = std::move(session.master);
+  ems_ = session.extended_master_secret;
   alpn_.assign(c.alpn.begin(), c.alpn.end());
   secure_renegotiation_ = c.secure_renegotiation;
   client_identity_ = std::move(session.client_identity);

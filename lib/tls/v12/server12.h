@@ -23,7 +23,8 @@
 // Refusals: a legacy_version below TLS 1.2 or a supported_versions without it is
 // kProtocolVersion; TLS_FALLBACK_SCSV while config.tls13_enabled is kInappropriateFallback
 // (RFC 7507 §3: this server supports a higher version); a ClientHello without
-// extended_master_secret is kHandshakeFailure (RFC 7627 §5.2, required here); a non-empty
+// extended_master_secret is kHandshakeFailure when config.ems_policy is kRequired (RFC 7627
+// §5.2), and otherwise gets the RFC 5246 §8.1 master secret; a non-empty
 // renegotiated_connection is kHandshakeFailure (RFC 5746 §3.6); ec_point_formats without
 // uncompressed is kIllegalParameter (RFC 8422 §5.1.2); a ClientHello after the handshake
 // (renegotiation) is kRenegotiationRefused (no_renegotiation). With config.tls13_enabled
@@ -53,9 +54,12 @@
 //   ReadChangeCipherSpec --> ReadClientFinished --> Done
 //
 // Anything else falls back to a full handshake (a ticket that does not open is never an
-// error). RFC 7627 §5.3: only EMS sessions exist, and a ClientHello without EMS is refused
-// with handshake_failure whether or not it tries to resume. The version dispatch that picks
-// this machine or Server13 after the ClientHello is not here.
+// error). RFC 7627 §5.3 between the session and the ClientHello: a session made with EMS
+// offered without it is kHandshakeFailure ("the server MUST abort the abbreviated
+// handshake"); a session made without EMS offered with it gets a full handshake ("MUST NOT
+// perform the abbreviated handshake"); without EMS on both sides it resumes (possible only
+// under kPreferred). Sessions record which master secret they hold (Session12). The version
+// dispatch that picks this machine or Server13 after the ClientHello is not here.
 #pragma once
 
 #include <cstddef>
@@ -86,6 +90,13 @@ namespace linetls::tls::v12 {
 
 enum class ClientAuth : uint8_t { kNone, kOptional, kRequired };
 
+// The extended master secret (RFC 7627) as a policy. kRequired: a ClientHello without the
+// extension is refused with handshake_failure (§5.2: a server that requires it "MUST abort
+// the handshake"). kPreferred: such a client gets the RFC 5246 §8.1 master secret (and a
+// session that can only be resumed without the extension, §5.3); clients that offer it get
+// the extended one. The engine's --tls12-ems required|preferred sets this.
+enum class EmsPolicy : uint8_t { kRequired, kPreferred };
+
 struct ServerConfig12 {
   std::vector<Certificate12> certificates;
   std::vector<CipherSuite> cipher_suites = {std::begin(kAllSuites), std::end(kAllSuites)};
@@ -97,9 +108,11 @@ struct ServerConfig12 {
   ClientAuth client_auth = ClientAuth::kNone;
   const crypto::CaStore* client_ca = nullptr;  // required unless client_auth is kNone
   // DER DistinguishedNames for CertificateRequest.certificate_authorities; may be empty.
+  // Left out when they would not fit the list (2^16-1 bytes).
   std::vector<std::vector<uint8_t>> client_ca_names;
   // The server also speaks TLS 1.3: set the downgrade sentinel, honour TLS_FALLBACK_SCSV.
   bool tls13_enabled = true;
+  EmsPolicy ems_policy = EmsPolicy::kPreferred;
   crypto::Rng* rng = nullptr;         // nullptr: crypto::os_rng()
   std::function<std::time_t()> now;   // certificates and sessions; empty: the system clock
   // Resumption (both borrowed, both optional). ticket_keys: RFC 5077 tickets under the
@@ -146,6 +159,10 @@ class Server12 {
   const KeyBlock& keys() const noexcept { return keys_; }
   // The master secret, for key logs and tests (empty until the ClientKeyExchange).
   std::span<const uint8_t> master_secret() const noexcept { return master_.view(); }
+  // True when the master secret is RFC 7627's (the client offered the extension; on
+  // resumption, the session's), false for the RFC 5246 §8.1 one. Valid once the ServerHello is
+  // sent.
+  bool extended_master_secret() const noexcept { return ems_; }
 
   Error error() const noexcept { return error_; }
   crypto::NamedGroup group() const noexcept { return group_; }
@@ -221,16 +238,22 @@ class Server12 {
     bool secure_renegotiation = false;
     bool session_ticket = false;       // the client sent the SessionTicket extension
     std::span<const uint8_t> ticket;   // its contents (empty: asks for a new ticket)
+    bool extended_master_secret = false;  // the client sent extended_master_secret
   };
   Result<Chosen, Error> negotiate(const ClientHello& ch) const noexcept;
   Result<void, Error> on_client_hello(ReadClientHello s, const HandshakeMessage& m) noexcept;
-  // The session to resume for ch, if any (see the header comment).
-  std::optional<Session12> find_session(const ClientHello& ch, const Chosen& c) const noexcept;
+  // The session to resume for ch, if any (see the header comment); kHandshakeFailure for an
+  // EMS session offered without EMS (RFC 7627 §5.3).
+  Result<std::optional<Session12>, Error> find_session(const ClientHello& ch,
+                                                       const Chosen& c) const noexcept;
   Result<void, Error> resume(Session12 session, const ClientHello& ch, const Chosen& c,
                              const HandshakeMessage& m) noexcept;
-  // Writes a NewSessionTicket for session into w (a ticket that cannot be sealed is sent
-  // empty: RFC 5077 §3.3 allows it).
-  Result<void, Error> write_ticket(ByteWriter& w, const Session12& session) noexcept;
+  // Returns a whole NewSessionTicket message for session, sized from the sealed ticket (a
+  // session that cannot be sealed, or whose ticket exceeds 2^16-1 bytes, gets an empty
+  // ticket: RFC 5077 §3.3 allows it).
+  Result<std::vector<uint8_t>, Error> new_session_ticket(const Session12& session) noexcept;
+  // config.client_ca_names, or none when they would not fit certificate_authorities.
+  std::span<const std::vector<uint8_t>> client_ca_names() const noexcept;
   crypto::Rng& rng() const noexcept;
   Result<void, Error> on_client_certificate(ReadClientCertificate s,
                                             const HandshakeMessage& m) noexcept;
@@ -254,6 +277,7 @@ class Server12 {
   std::vector<uint8_t> alpn_;
   size_t cert_index_ = 0;
   bool secure_renegotiation_ = false;
+  bool ems_ = true;
   bool resumed_ = false;
   bool issue_ticket_ = false;
   bool ticket_sent_ = false;

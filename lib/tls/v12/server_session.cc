@@ -204,7 +204,7 @@ bool ServerSession::take_first_record(const Record& rec) noexcept {
   last_record_at_ = replay_.size();
   replay_.insert(replay_.end(), rec.header.begin(), rec.header.end());
   replay_.insert(replay_.end(), rec.fragment.begin(), rec.fragment.end());
-  prefix_ = {};
+  prefix_ = std::vector<uint8_t>();  // (= {} would keep the capacity)
   picked_stats_ = deframer_.stats();
 
   if (*version == kTls13) {
@@ -225,7 +225,7 @@ Result<ServerSession::Accepted, Error> ServerSession::replay(crypto::AeadBatch& 
                                                             void* user_data) noexcept {
   replay_pending_ = false;
   std::vector<uint8_t> bytes = std::move(replay_);
-  replay_ = {};
+  replay_ = std::vector<uint8_t>();
   std::span<uint8_t> rest(bytes);
   return std::visit(
       Overload{[&](Picking&) -> Result<Accepted, Error> { return err(Error::kInternalError); },

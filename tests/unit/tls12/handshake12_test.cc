@@ -479,8 +479,14 @@ struct HelloCase {
 
 TEST(Handshake12, ClientHelloRefusals) {
   const HelloCase cases[] = {
-      {"no extended_master_secret", [](Configs& s) { s.client.extended_master_secret = false; },
+      {"no extended_master_secret, required",
+       [](Configs& s) {
+         s.client.extended_master_secret = false;
+         s.server.ems_policy = EmsPolicy::kRequired;
+       },
        Error::kHandshakeFailure, std::nullopt},
+      {"no extended_master_secret, preferred",
+       [](Configs& s) { s.client.extended_master_secret = false; }, std::nullopt, std::nullopt},
       {"TLS 1.1", [](Configs& s) { s.client.legacy_version = 0x0302; }, Error::kProtocolVersion,
        std::nullopt},
       {"TLS 1.0", [](Configs& s) { s.client.legacy_version = 0x0301; }, Error::kProtocolVersion,

@@ -47,6 +47,32 @@ TEST(KeySchedule12, ExtendedMasterSecretOverTheSessionHash) {
   }
 }
 
+// RFC 5246 §8.1 (no extended master secret) against master_secret12.txt, generated with the
+// OpenSSL CLI's TLS1-PRF by tests/vectors/tls12/gen_master_secret12.sh from the inputs above.
+// It differs from the extended one over the same pre-master secret, and the order of the
+// randoms matters (client first).
+TEST(KeySchedule12, MasterSecretOverTheRandoms) {
+  auto v = read_records("tls12/master_secret12.txt");
+  ASSERT_EQ(v.size(), kNumSuites);
+  auto ems = vectors();
+  for (size_t i = 0; i < v.size(); i++) {
+    Record& r = v[i];
+    const SuiteInfo suite = suite_of(r);
+    EXPECT_EQ(r["pre_master_secret"], ems[i]["pre_master_secret"]);
+    auto ms = master_secret(suite.hash, hex(r["pre_master_secret"]), hex(r["client_random"]),
+                            hex(r["server_random"]));
+    ASSERT_TRUE(ms);
+    EXPECT_EQ(to_hex(ms->view()), r["master_secret"]) << r["suite"];
+    EXPECT_NE(r["master_secret"], ems[i]["master_secret"]);
+    auto swapped = master_secret(suite.hash, hex(r["pre_master_secret"]), hex(r["server_random"]),
+                                 hex(r["client_random"]));
+    ASSERT_TRUE(swapped);
+    EXPECT_NE(to_hex(swapped->view()), r["master_secret"]);
+  }
+  const std::vector<uint8_t> r31(31, 1), r32(32, 1);
+  EXPECT_EQ(master_secret(crypto::HashAlgo::kSha256, r32, r31, r32).error(), Error::kInternalError);
+}
+
 TEST(KeySchedule12, KeyBlockAndItsCut) {
   for (Record r : vectors()) {
     const SuiteInfo suite = suite_of(r);

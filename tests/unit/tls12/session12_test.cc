@@ -30,6 +30,7 @@
 #include "lib/tls/ticket13.h"
 #include "tests/unit/crypto/test_util.h"
 #include "tests/unit/tls/heap_usage.h"
+#include "tests/unit/tls12/issued_certs.h"
 #include "tests/unit/tls12/session12_harness.h"
 
 namespace linetls::tls::v12 {
@@ -873,6 +874,171 @@ TEST(Session12Resumption, WithoutExtendedMasterSecretIsRefused) {
   EXPECT_EQ(*d.s.error(), Error::kHandshakeFailure);
   EXPECT_EQ(d.alerts, 1);
   EXPECT_EQ(c.alert_received, static_cast<uint8_t>(AlertDescription::kHandshakeFailure));
+}
+
+// A verified client identity of several KiB (subject and subjectAltNames) rides in the
+// ticket: the NewSessionTicket is sized from the sealed ticket (it used to overflow a fixed
+// buffer after the client's Finished, internal_error), and the ticket resumes with the
+// identity, its renewal in the abbreviated handshake sized the same way.
+TEST(Session12Resumption, LargeClientIdentityRidesInTheTicket) {
+  const crypto::CertifiedKey big = issued::big_identity_client(20, 40);
+  Resumption r;
+  r.sc.client_auth = ClientAuth::kRequired;
+  const Certificate12 mine = Certificate12::from(big);
+  ClientConfig12 ccfg;
+  ccfg.certificate = &mine;
+  ccfg.session_ticket = true;
+  ClientConn12 c(ccfg);
+  auto d = connect(r.sc, c);
+  expect_established(c, *d);
+  ASSERT_TRUE(d->s.machine().client_identity());
+  const crypto::VerifiedIdentity id = *d->s.machine().client_identity();
+  EXPECT_GT(ticket_identity_len(id), 4000u);
+  EXPECT_TRUE(d->s.machine().ticket_sent());
+  const ClientSession12 saved = c.m.saved_session();
+  ASSERT_GT(saved.ticket.size(), ticket_identity_len(id));
+  ClientSession12 next;
+  EXPECT_TRUE(resumes(r.sc, ccfg, saved, &next));
+  EXPECT_GT(next.ticket.size(), ticket_identity_len(id));  // renewed, and as large
+  ccfg.resume = &next;
+  ClientConn12 c2(ccfg);
+  Driver d2(r.sc);
+  c2.start();
+  pump(c2, d2);
+  expect_established(c2, d2);
+  EXPECT_TRUE(d2.s.machine().resumed());
+  ASSERT_TRUE(d2.s.machine().client_identity());
+  EXPECT_EQ(d2.s.machine().client_identity()->subject, id.subject);
+  EXPECT_EQ(d2.s.machine().client_identity()->subject_alt_names, id.subject_alt_names);
+}
+
+// ---- The extended master secret as a policy (RFC 7627).
+
+// kPreferred (the default): a client without the extension completes with the RFC 5246 §8.1
+// master secret, both sides agreeing (the ServerHello carries no EMS: our client refuses an
+// unsolicited one); kRequired refuses it with handshake_failure (§5.2).
+TEST(Session12Ems, WithoutTheExtensionByPolicy) {
+  for (CipherSuite suite :
+       {CipherSuite::kEcdheEcdsaAes128GcmSha256, CipherSuite::kEcdheEcdsaAes256GcmSha384}) {
+    SCOPED_TRACE(suite_info(suite).name);
+    ClientConfig12 ccfg;
+    ccfg.cipher_suites = {static_cast<uint16_t>(suite)};
+    ccfg.extended_master_secret = false;
+    ClientConn12 c(ccfg);
+    ServerConfig12 sc = server_config();
+    ASSERT_EQ(sc.ems_policy, EmsPolicy::kPreferred);
+    auto d = connect(sc, c);
+    expect_established(c, *d);
+    EXPECT_FALSE(d->s.machine().extended_master_secret());
+    EXPECT_FALSE(c.m.extended_master_secret());
+    EXPECT_TRUE(std::ranges::equal(d->s.machine().master_secret(), c.m.master_secret()));
+  }
+  {
+    ClientConn12 c(ClientConfig12{});  // offers EMS: gets it
+    auto d = connect(default_server(), c);
+    expect_established(c, *d);
+    EXPECT_TRUE(d->s.machine().extended_master_secret());
+    EXPECT_TRUE(c.m.extended_master_secret());
+  }
+  ClientConfig12 ccfg;
+  ccfg.extended_master_secret = false;
+  ClientConn12 c(ccfg);
+  ServerConfig12 sc = server_config();
+  sc.ems_policy = EmsPolicy::kRequired;
+  auto d = connect(sc, c);
+  ASSERT_TRUE(d->s.error());
+  EXPECT_EQ(*d->s.error(), Error::kHandshakeFailure);
+  EXPECT_EQ(c.alert_received, static_cast<uint8_t>(AlertDescription::kHandshakeFailure));
+}
+
+// RFC 7627 §5.3 between a saved session and the ClientHello that offers it, by ticket and by
+// session ID: EMS on both resumes; EMS session without EMS now is handshake_failure ("MUST
+// abort the abbreviated handshake"); a non-EMS session with EMS now is a full handshake ("MUST
+// NOT perform the abbreviated handshake"), whose new session is EMS; neither resumes.
+TEST(Session12Ems, ResumptionFollowsSection53) {
+  for (bool by_ticket : {true, false}) {
+    for (bool session_ems : {true, false}) {
+      for (bool hello_ems : {true, false}) {
+        SCOPED_TRACE(::testing::Message() << (by_ticket ? "ticket" : "session id") << ", session "
+                                          << (session_ems ? "EMS" : "no EMS") << ", hello "
+                                          << (hello_ems ? "EMS" : "no EMS"));
+        Resumption r;
+        if (!by_ticket) {
+          r.sc.ticket_keys = nullptr;
+        }
+        ClientConfig12 ccfg;
+        ccfg.session_ticket = by_ticket;
+        ccfg.extended_master_secret = session_ems;
+        const ClientSession12 saved = first_session(r.sc, ccfg);
+        EXPECT_EQ(saved.extended_master_secret, session_ems);
+        ccfg.extended_master_secret = hello_ems;
+        if (session_ems && !hello_ems) {
+          ccfg.resume = &saved;
+          ClientConn12 c(ccfg);
+          Driver d(r.sc);
+          c.start();
+          pump(c, d);
+          ASSERT_TRUE(d.s.error());
+          EXPECT_EQ(*d.s.error(), Error::kHandshakeFailure);
+          EXPECT_EQ(c.alert_received, static_cast<uint8_t>(AlertDescription::kHandshakeFailure));
+          continue;
+        }
+        ClientSession12 next;
+        EXPECT_EQ(resumes(r.sc, ccfg, saved, &next), session_ems == hello_ems);
+        EXPECT_EQ(next.extended_master_secret, hello_ems);
+      }
+    }
+  }
+}
+
+// The session encoding says which master secret it holds (version 2); a version 1 encoding
+// (before the flag) does not decode, so its ticket gets a full handshake, never an error.
+TEST(Session12Ems, EncodingCarriesTheFlagAndOldTicketsFallBack) {
+  Session12 s;
+  s.suite = CipherSuite::kEcdheEcdsaAes128GcmSha256;
+  s.master.assign(pattern(48, 1));
+  s.created_s = static_cast<uint64_t>(std::time(nullptr));
+  s.lifetime_s = 600;
+  for (bool ems : {true, false}) {
+    s.extended_master_secret = ems;
+    const Bytes enc = encode_session12(s);
+    ASSERT_GE(enc.size(), 2u);
+    EXPECT_EQ(enc[0], 2);
+    auto back = decode_session12(enc);
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->extended_master_secret, ems);
+    Bytes bad_flag = enc;
+    bad_flag[1] = 2;
+    EXPECT_FALSE(decode_session12(bad_flag));
+  }
+  // Version 1: version, suite, master, created, lifetime, server_name, no identity.
+  Bytes v1 = {1, 0xC0, 0x2B, 48};
+  const Bytes m = pattern(48, 1);
+  v1.insert(v1.end(), m.begin(), m.end());
+  for (int i = 0; i < 8; i++) {
+    v1.push_back(static_cast<uint8_t>(s.created_s >> (56 - 8 * i)));
+  }
+  v1.insert(v1.end(), {0, 0, 2, 0x58, 0, 0, 0});
+  EXPECT_FALSE(decode_session12(v1));
+  // Sealed as a 1.2 ticket the way the old server did, then offered: a full handshake.
+  Resumption r;
+  TicketContents c;
+  c.suite = tls::CipherSuite::kAes128GcmSha256;
+  c.psk.assign(pattern(32, 3));
+  c.alpn.assign(std::begin(kTicket12Marker), std::end(kTicket12Marker));
+  c.server_name = v1;
+  c.issued_ms = s.created_s * 1000;
+  c.lifetime_s = 600;
+  auto ticket = r.keys.seal(c);
+  ASSERT_TRUE(ticket);
+  EXPECT_FALSE(open_ticket12(r.keys, *ticket));
+  ClientSession12 old;
+  old.ticket = *ticket;
+  old.suite = 0xC02B;
+  old.master.assign(m);
+  ClientConfig12 ccfg;
+  ccfg.cipher_suites = {0xC02B};
+  EXPECT_FALSE(resumes(r.sc, ccfg, old));
 }
 
 TEST(Session12Resumption, AbbreviatedHandshakeViolations) {
