@@ -127,6 +127,10 @@ struct TlsEngine::Conn final : public Stream {
   bool app_closing = false;     // close(): plaintext from now on is dropped
   bool peer_close_told = false; // on_peer_closed() was reported
   bool want_writable = false;   // write() was refused or filled the budget
+  bool hot = false;             // on TlsEngine::hot_ (keys expanded)
+  Conn* hot_prev = nullptr;
+  Conn* hot_next = nullptr;
+  uint64_t last_active_ns = 0;
 
   void set_addresses(const net::tcp::FourTuple& t) noexcept {
     local_ip_ = t.local_ip;
@@ -462,6 +466,7 @@ bool TlsEngine::collect(Conn* k) noexcept {
     OpEntry& e = ops_[batch_->size()];
     e.conn = k;
     e.seg = seg;
+    touch(k);
     auto a = k->session.accept(rec, *batch_, &e.slot);
     if (!a) {
       k->held.reset();
@@ -744,6 +749,48 @@ bool TlsEngine::open_phase(uint64_t now_ns, uint64_t* out_app_cycles) noexcept {
 
 // ---- tls_seal.
 
+void TlsEngine::touch(Conn* k) noexcept {
+  k->last_active_ns = now_ns_;
+  if (!k->hot) {
+    k->hot = true;
+    k->hot_prev = nullptr;
+    k->hot_next = hot_;
+    if (hot_ != nullptr) {
+      hot_->hot_prev = k;
+    }
+    hot_ = k;
+  }
+}
+
+void TlsEngine::unlink_hot(Conn* k) noexcept {
+  if (!k->hot) {
+    return;
+  }
+  if (k->hot_prev != nullptr) {
+    k->hot_prev->hot_next = k->hot_next;
+  } else {
+    hot_ = k->hot_next;
+  }
+  if (k->hot_next != nullptr) {
+    k->hot_next->hot_prev = k->hot_prev;
+  }
+  k->hot = false;
+}
+
+void TlsEngine::park_idle(uint64_t now_ns) noexcept {
+  const uint64_t idle_ns = uint64_t{settings_.park_keys_after_ms} * 1000000;
+  for (Conn* k = hot_; k != nullptr;) {
+    Conn* next = k->hot_next;
+    if (now_ns - k->last_active_ns >= idle_ns && !k->in_batch && !k->dead &&
+        k->session.handshake_done()) {
+      k->session.park_keys();
+      unlink_hot(k);
+      counters_.inc(TlsCounter::kKeysParked);
+    }
+    k = next;
+  }
+}
+
 void TlsEngine::update_big_pressure() noexcept {
   const uint64_t size = settings_.record_pool->size;
   big_empty_ = big_free_ == 0;
@@ -810,6 +857,9 @@ void TlsEngine::produce(Conn* k, uint8_t* p, size_t n) noexcept {
 
 bool TlsEngine::build(Conn* k) noexcept {
   const bool more = build_records(k);
+  if (!k->sendq.empty()) {
+    touch(k);
+  }
   // Records built before a full batch stopped us go out with this pass too.
   if ((!k->sendq.empty() || k->close_tcp) && !k->sending) {
     k->sending = true;
@@ -1136,6 +1186,10 @@ void TlsEngine::rotate_tickets(uint64_t now_ns) noexcept {
 bool TlsEngine::on_timer(uint64_t now_ns) noexcept {
   now_ns_ = now_ns;
   bool worked = false;
+  if (settings_.park_keys_after_ms != 0 && now_ns >= next_park_ns_) {
+    next_park_ns_ = now_ns + uint64_t{settings_.park_keys_after_ms} * 1000000 / 4;
+    park_idle(now_ns);
+  }
   if (now_ns >= next_rotation_check_ns_) {
     rotate_tickets(now_ns);
   }
@@ -1184,6 +1238,7 @@ void TlsEngine::reap() noexcept {
 }
 
 void TlsEngine::destroy(Conn* k) noexcept {
+  unlink_hot(k);
   if (k->dirty) {
     std::erase(dirty_, k);
   }

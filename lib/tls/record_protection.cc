@@ -26,7 +26,7 @@ void write_protected_header(uint8_t* out, uint16_t body_len) noexcept {
   write_record_header(out, ContentType::kApplicationData, body_len);
 }
 
-RecordProtector::RecordProtector(crypto::AeadKeyPtr key, std::span<const uint8_t> iv,
+RecordProtector::RecordProtector(crypto::ParkableKey key, std::span<const uint8_t> iv,
                                  uint64_t seq) noexcept
     : key_(std::move(key)), iv_(iv), seq_(seq) {}
 
@@ -36,7 +36,7 @@ Result<RecordProtector, Error> RecordProtector::create(crypto::AeadBatch& batch,
   if (keys.iv.size() != kIvLen) {
     return fail(Error::kInternalError);
   }
-  auto key = batch.make_key(keys.aead, keys.key.view());
+  auto key = crypto::ParkableKey::make(batch, keys.aead, keys.key.view());
   if (!key) {
     return fail(Error::kCryptoFailure);
   }
@@ -92,11 +92,15 @@ Result<bool, Error> RecordProtector::queue_seal_segs(crypto::AeadBatch& batch,
   if (batch.full()) {
     return false;
   }
+  const crypto::AeadKey* key = key_.get(batch);
+  if (key == nullptr) {
+    return fail(Error::kCryptoFailure);
+  }
   auto nonce = take_nonce();
   if (!nonce) {
     return fail(nonce.error());
   }
-  if (!batch.add_seal(*key_, *nonce, header, segs, tag_out, user_data)) {
+  if (!batch.add_seal(*key, *nonce, header, segs, tag_out, user_data)) {
     return fail(Error::kInternalError);  // checked full() above
   }
   return true;
@@ -124,11 +128,15 @@ Result<bool, Error> RecordProtector::queue_open_segs(crypto::AeadBatch& batch,
   if (batch.full()) {
     return false;
   }
+  const crypto::AeadKey* key = key_.get(batch);
+  if (key == nullptr) {
+    return fail(Error::kCryptoFailure);
+  }
   auto nonce = take_nonce();
   if (!nonce) {
     return fail(nonce.error());
   }
-  if (!batch.add_open(*key_, *nonce, header, segs, tag, user_data)) {
+  if (!batch.add_open(*key, *nonce, header, segs, tag, user_data)) {
     return fail(Error::kInternalError);
   }
   return true;

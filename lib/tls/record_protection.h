@@ -59,7 +59,11 @@ class RecordProtector {
   RecordProtector(RecordProtector&&) noexcept = default;
   RecordProtector& operator=(RecordProtector&&) noexcept = default;
 
-  crypto::AeadAlgo algo() const noexcept { return key_->algo(); }
+  crypto::AeadAlgo algo() const noexcept { return key_.algo(); }
+  // Gives back the expanded key until the next queue_* call rebuilds it (an idle
+  // connection); no op of this protector may be queued in a batch that has not run.
+  void park() noexcept { key_.park(); }
+  bool parked() const noexcept { return key_.parked(); }
   // The sequence number the next record will use; also the number of records so far.
   uint64_t next_seq() const noexcept { return seq_; }
   bool exhausted() const noexcept { return exhausted_; }
@@ -94,11 +98,11 @@ class RecordProtector {
                                       void* user_data = nullptr) noexcept;
 
  private:
-  RecordProtector(crypto::AeadKeyPtr key, std::span<const uint8_t> iv, uint64_t seq) noexcept;
+  RecordProtector(crypto::ParkableKey key, std::span<const uint8_t> iv, uint64_t seq) noexcept;
   // Returns the nonce for the next record and advances, or kSequenceOverflow.
   Result<crypto::AeadNonce, Error> take_nonce() noexcept;
 
-  crypto::AeadKeyPtr key_;
+  crypto::ParkableKey key_;
   Secret<kIvLen> iv_;
   uint64_t seq_ = 0;
   bool exhausted_ = false;

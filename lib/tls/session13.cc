@@ -634,6 +634,15 @@ Result<bool, Error> ServerSession13::seal_app(std::span<uint8_t> record, size_t 
   return *q;
 }
 
+void ServerSession13::park_keys() noexcept {
+  if (read_) {
+    read_->park();
+  }
+  if (write_) {
+    write_->park();
+  }
+}
+
 void ServerSession13::batch_done() noexcept {
   if (retired_.capacity() != 0) {
     retired_ = std::vector<RecordProtector>();  // keys replaced while ops were queued; their capacity too

@@ -42,7 +42,7 @@ crypto::AeadNonce gcm_nonce(std::span<const uint8_t> salt,
   return nonce;
 }
 
-RecordProtector12::RecordProtector12(crypto::AeadKeyPtr key, std::span<const uint8_t> iv,
+RecordProtector12::RecordProtector12(crypto::ParkableKey key, std::span<const uint8_t> iv,
                                      uint64_t seq) noexcept
     : key_(std::move(key)), iv_(iv), seq_(seq) {}
 
@@ -54,7 +54,7 @@ Result<RecordProtector12, Error> RecordProtector12::create(crypto::AeadBatch& ba
   if (keys.iv.size() != iv_len || keys.key.size() != crypto::aead_key_len(keys.aead)) {
     return fail(Error::kInternalError);
   }
-  auto key = batch.make_key(keys.aead, keys.key.view());
+  auto key = crypto::ParkableKey::make(batch, keys.aead, keys.key.view());
   if (!key) {
     return fail(Error::kCryptoFailure);
   }
@@ -114,6 +114,10 @@ Result<bool, Error> RecordProtector12::queue_seal_segs(crypto::AeadBatch& batch,
   if (batch.full()) {
     return false;
   }
+  const crypto::AeadKey* key = key_.get(batch);
+  if (key == nullptr) {
+    return fail(Error::kCryptoFailure);
+  }
   auto seq = take_seq();
   if (!seq) {
     return fail(seq.error());
@@ -131,7 +135,7 @@ Result<bool, Error> RecordProtector12::queue_seal_segs(crypto::AeadBatch& batch,
   }
   slot->type = type;
   write_additional_data(slot->aad, *seq, type, kRecordVersion, static_cast<uint16_t>(content_len));
-  if (!batch.add_seal(*key_, nonce, {slot->aad, kAadLen}, segs, tag_out, user_data)) {
+  if (!batch.add_seal(*key, nonce, {slot->aad, kAadLen}, segs, tag_out, user_data)) {
     return fail(Error::kInternalError);  // checked full() above
   }
   return true;
@@ -184,6 +188,10 @@ Result<bool, Error> RecordProtector12::queue_open_parts(crypto::AeadBatch& batch
   if (batch.full()) {
     return false;
   }
+  const crypto::AeadKey* key = key_.get(batch);
+  if (key == nullptr) {
+    return fail(Error::kCryptoFailure);
+  }
   auto seq = take_seq();
   if (!seq) {
     return fail(seq.error());
@@ -194,7 +202,7 @@ Result<bool, Error> RecordProtector12::queue_open_parts(crypto::AeadBatch& batch
   slot->type = type;
   write_additional_data(slot->aad, *seq, type, load_be16(header.data() + 1),
                         static_cast<uint16_t>(content_len));
-  if (!batch.add_open(*key_, nonce, {slot->aad, kAadLen}, segs, tag, user_data)) {
+  if (!batch.add_open(*key, nonce, {slot->aad, kAadLen}, segs, tag, user_data)) {
     return fail(Error::kInternalError);
   }
   return true;

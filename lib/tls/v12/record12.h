@@ -85,7 +85,9 @@ class RecordProtector12 {
   RecordProtector12(RecordProtector12&&) noexcept = default;
   RecordProtector12& operator=(RecordProtector12&&) noexcept = default;
 
-  crypto::AeadAlgo algo() const noexcept { return key_->algo(); }
+  crypto::AeadAlgo algo() const noexcept { return key_.algo(); }
+  // As RecordProtector::park(): the expanded key goes until the next queue_* call.
+  void park() noexcept { key_.park(); }
   size_t overhead() const noexcept { return record_overhead(algo()); }
   // The sequence number the next record will use; also the number of records so far.
   uint64_t next_seq() const noexcept { return seq_; }
@@ -127,7 +129,7 @@ class RecordProtector12 {
                                       RecordSlot12* slot, void* user_data = nullptr) noexcept;
 
  private:
-  RecordProtector12(crypto::AeadKeyPtr key, std::span<const uint8_t> iv, uint64_t seq) noexcept;
+  RecordProtector12(crypto::ParkableKey key, std::span<const uint8_t> iv, uint64_t seq) noexcept;
   // queue_open and queue_open_segs: header (5 bytes) and nonce_explicit (e bytes) apart.
   Result<bool, Error> queue_open_parts(crypto::AeadBatch& batch, std::span<const uint8_t> header,
                                        std::span<const uint8_t> nonce_explicit,
@@ -136,7 +138,7 @@ class RecordProtector12 {
   // Returns the sequence number for the next record and advances, or kSequenceOverflow.
   Result<uint64_t, Error> take_seq() noexcept;
 
-  crypto::AeadKeyPtr key_;
+  crypto::ParkableKey key_;
   Secret<kMaxFixedIvLen> iv_;  // GCM: the 4-byte salt; ChaCha20: the 12-byte IV
   uint64_t seq_ = 0;
   bool exhausted_ = false;

@@ -401,6 +401,10 @@ void ServerSession::batch_done() noexcept {
   std::visit(Overload{[](Picking&) {}, [](auto& s) { s.batch_done(); }}, s_);
 }
 
+void ServerSession::park_keys() noexcept {
+  std::visit(Overload{[](Picking&) {}, [](auto& s) { s.park_keys(); }}, s_);
+}
+
 // ---- Lifecycle.
 
 void ServerSession::queue_alert(Error e) noexcept {

@@ -463,6 +463,15 @@ Result<bool, Error> ServerSession12::seal_app(std::span<uint8_t> record, size_t 
   return *q;
 }
 
+void ServerSession12::park_keys() noexcept {
+  if (read_) {
+    read_->park();
+  }
+  if (write_) {
+    write_->park();
+  }
+}
+
 void ServerSession12::batch_done() noexcept {
   if (retired_.capacity() != 0) {
     retired_ = std::vector<RecordProtector12>();

@@ -26,6 +26,7 @@
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
+#include <malloc.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
@@ -363,13 +364,19 @@ class NetFixture {
     for (auto& h : hosts_) {
       moved |= run_host(*h);
     }
-    for (int i = 0; i < 8 && worker_->poll_once(now_); i++) {
+    for (int i = 0; i < 8 && engine_poll(); i++) {
       moved = true;
     }
     idle_ = !moved && wire_->in_flight(wire::Direction::kAtoB) == 0 &&
             wire_->in_flight(wire::Direction::kBtoA) == 0;
     return moved;
   }
+
+  // Heap bytes the engine's poll_once() calls allocated net of what they freed, counted
+  // while count_engine_heap(true): mallinfo2() around each call (the test is one thread,
+  // and only the engine runs inside poll_once).
+  void count_engine_heap(bool on) { count_heap_ = on; }
+  int64_t engine_heap() const { return engine_heap_; }
 
   // Polls until pred() holds (true) or max_ns of virtual time went by (false).
   bool run_until(const std::function<bool()>& pred, uint64_t max_ns) {
@@ -467,7 +474,19 @@ class NetFixture {
   std::vector<std::unique_ptr<HostStack>> hosts_;
   std::vector<std::unique_ptr<HostHandler>> handlers_;
   uint64_t now_ = 0;
+  bool engine_poll() {
+    if (!count_heap_) {
+      return worker_->poll_once(now_);
+    }
+    const size_t before = mallinfo2().uordblks;
+    const bool worked = worker_->poll_once(now_);
+    engine_heap_ += static_cast<int64_t>(mallinfo2().uordblks) - static_cast<int64_t>(before);
+    return worked;
+  }
+
   bool idle_ = false;
+  bool count_heap_ = false;
+  int64_t engine_heap_ = 0;
   uint64_t unclaimed_ = 0;
 };
 

@@ -77,6 +77,7 @@ struct TlsClientPlan {
   uint64_t seed = 1;
   size_t record_size = tls::kMaxPlaintextLen;  // application bytes per record
   bool close_after_send = true;  // close_notify once everything is sent (else: answer theirs)
+  bool hold_pattern = false;     // send the request, then the pattern only after resume()
   size_t keep_bytes = 4096;      // received plaintext kept verbatim (everything is hashed)
 };
 
@@ -232,6 +233,11 @@ class TlsClient final : public HostHandler {
       pump();
     }
   }
+  // Lets a hold_pattern plan send its pattern bytes now.
+  void resume() {
+    plan_.hold_pattern = false;
+    pump();
+  }
   // Bytes received and held while not reading.
   uint64_t held_bytes() const { return held_ == nullptr ? 0 : held_->pkt_len; }
   // RST now (on_closed(kAborted) runs before this returns).
@@ -324,10 +330,11 @@ class TlsClient final : public HostHandler {
       std::vector<uint8_t>& o = ep_->out();
       o.insert(o.end(), plan_.raw_after_handshake.begin(), plan_.raw_after_handshake.end());
     }
-    while (can_write && !out_.close_notify_received && out_.app_sent < app_total() &&
+    const uint64_t limit = plan_.hold_pattern ? plan_.request.size() : app_total();
+    while (can_write && !out_.close_notify_received && out_.app_sent < limit &&
            pending() + ep_->out().size() < kMaxPending) {
       const size_t n =
-          static_cast<size_t>(std::min<uint64_t>(plan_.record_size, app_total() - out_.app_sent));
+          static_cast<size_t>(std::min<uint64_t>(plan_.record_size, limit - out_.app_sent));
       chunk_.resize(n);
       size_t i = 0;
       for (; i < n && out_.app_sent + i < plan_.request.size(); i++) {
