@@ -160,6 +160,32 @@ TEST(ServerSession, IdleConnectionMemory) {
   EXPECT_LT(heap12, 4096u);
 }
 
+// Allocation by announcement before the version is known: a ClientHello header announcing
+// 32 KiB (within max_client_hello) in 9 bytes holds a few bytes, not the announcement; as
+// the body comes in small records the session holds about what came (the copy of the records
+// and the reassembly), and one announcing more than max_client_hello is refused at once.
+TEST(ServerSession, AnnouncedHelloCostsOnlyWhatArrived) {
+  Configs cf;
+  Driver d(cf.sc);
+  feed(d, {22, 3, 1, 0, 4, 1, 0, 0x7f, 0xf0});  // client_hello, 32752 bytes announced
+  EXPECT_FALSE(d.s.error());
+  EXPECT_LE(d.s.buffered_bytes(), 16u);
+  size_t sent = 4;
+  for (int i = 0; i < 20; i++) {
+    Bytes rec = {22, 3, 1, 0, 100};
+    rec.resize(105, 0x41);
+    feed(d, rec);
+    sent += 100;
+    EXPECT_LE(d.s.buffered_bytes(), 4 * sent + 512) << sent;
+  }
+  EXPECT_FALSE(d.s.error());
+  Driver big(cf.sc);
+  EXPECT_EQ(feed(big, {22, 3, 1, 0, 4, 1, 0, 0x80, 0x01}),
+            alert_record(AlertDescription::kDecodeError));
+  EXPECT_EQ(big.s.error(), Error::kHandshakeMessageTooLarge);
+  EXPECT_EQ(big.s.buffered_bytes(), 0u);
+}
+
 TEST(ServerSession, RecordsAfterTheClientHelloGoToTheMachine) {
   {
     // A compat change_cipher_spec right behind the ClientHello, in the same segment: the
