@@ -144,11 +144,16 @@ TEST(ServerSession, IdleConnectionMemory) {
   ClientConn12 c12(ClientConfig12{});
   const size_t heap12 = idle_heap(c12, kTls12, 1);
   // A ClientHello in one-byte records costs nothing once picked (the copies of its records
-  // went back): the same heap as one in a single record.
+  // went back): the same heap as one in a single record. Block sizes as malloc counts them
+  // may differ by a few bytes with the heap's history (a chunk too small to split is handed
+  // out whole): within 32 bytes, where a kept ClientHello copy is hundreds.
+  const auto near = [](size_t a, size_t b) { return (a > b ? a - b : b - a) <= 32; };
   ClientConn13 whole13(ccfg13, false);
-  EXPECT_EQ(idle_heap(whole13, kTls13, kMaxPlaintextLen), heap13);
+  const size_t whole_heap13 = idle_heap(whole13, kTls13, kMaxPlaintextLen);
+  EXPECT_TRUE(near(whole_heap13, heap13)) << whole_heap13 << " vs " << heap13;
   ClientConn12 whole12(ClientConfig12{});
-  EXPECT_EQ(idle_heap(whole12, kTls12, kMaxPlaintextLen), heap12);
+  const size_t whole_heap12 = idle_heap(whole12, kTls12, kMaxPlaintextLen);
+  EXPECT_TRUE(near(whole_heap12, heap12)) << whole_heap12 << " vs " << heap12;
   std::printf(
       "idle tls::ServerSession: sizeof %zu (AnySlot %zu); heap TLS 1.3 %zu, TLS 1.2 %zu "
       "(AES-128-GCM, OpenSSL EVP keys)\n",
