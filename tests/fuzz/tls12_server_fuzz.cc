@@ -376,10 +376,20 @@ void write_seeds(const std::string& dir) {
                      }));
   ClientConfig12 plain;
   seeds.emplace_back("required_no_cert", record_seed(3, plain, data_close));
+  // Without the extended master secret (the fixture's default policy prefers it): the RFC
+  // 5246 §8.1 master secret, and a ticket that resumes only without EMS (RFC 7627 §5.3).
+  ClientConfig12 no_ems = tickets;
+  no_ems.extended_master_secret = false;
+  std::optional<ClientSession12> saved_no_ems;
+  seeds.emplace_back("no_ems_ticket", record_seed(0, no_ems, data_close, &saved_no_ems));
+  ClientConfig12 resume_no_ems = no_ems;
+  resume_no_ems.resume = &*saved_no_ems;
+  seeds.emplace_back("no_ems_resumed", record_seed(0, resume_no_ems, data_close));
   for (const auto& [name, input] : seeds) {
     bool resumed = false;
     const bool done = run(input, &resumed);
-    if (done != (name != "required_no_cert") || resumed != (name == "ticket_resumed")) {
+    const bool want_resumed = name == "ticket_resumed" || name == "no_ems_resumed";
+    if (done != (name != "required_no_cert") || resumed != want_resumed) {
       trap();  // a seed must replay as recorded
     }
     std::ofstream(dir + "/" + name, std::ios::binary)

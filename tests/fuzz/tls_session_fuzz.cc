@@ -164,6 +164,7 @@ class Client {
   Bytes sent;  // everything the client sent
   Bytes out;   // not yet delivered
   size_t record_size = kMaxPlaintextLen;
+  size_t key_update_padding = 0;  // zeros after our KeyUpdate (RFC 8446 §5.4 padding)
 
   bool done() const { return m_.wait() == Wait::kDone; }
   void start() { after(m_.start()); }
@@ -233,7 +234,8 @@ class Client {
           write_level_ = static_cast<Level>(l);
           write_ = protector(write_level_, false);
         }
-        send(ContentType::kHandshake, fl.bytes[l]);
+        send(ContentType::kHandshake, fl.bytes[l],
+             l == static_cast<size_t>(Level::kApplication) ? key_update_padding : 0);
       }
       if (fl.rekey_after_application) {
         write_ = protector(Level::kApplication, false);
@@ -356,6 +358,16 @@ void write_seeds(const std::string& dir) {
   fake_early.resize(45, 0xee);
   seeds.emplace_back("early_data", record_seed(3, early, fake_early, [&](Client& c) {
                        c.send(ContentType::kApplicationData, get);
+                     }));
+  // A padded KeyUpdate (longer than kKeyUpdateBarrierLen) with data behind it in the same
+  // piece: the data records go into the batch under the old key and are reopened.
+  seeds.emplace_back("padded_key_update", record_seed(0, plain, {}, [&](Client& c) {
+                       c.send(ContentType::kApplicationData, get);
+                       c.key_update_padding = 200;
+                       c.update_keys(false);
+                       c.send(ContentType::kApplicationData, get);
+                       c.send(ContentType::kApplicationData, get);
+                       c.send(ContentType::kAlert, close_notify);
                      }));
   seeds.emplace_back("small_records", record_seed(0 | 4 | (1 << 3), plain, {}, [&](Client& c) {
                        c.record_size = 7;

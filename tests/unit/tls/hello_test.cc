@@ -282,15 +282,18 @@ TEST(ClientHelloParse, MalformedTable) {
 // for new types) and are skipped; the host_name beside them counts; 253 bytes of labels of
 // at most 63 bytes is a valid name.
 TEST(ClientHelloParse, ServerNameTypesAndLimits) {
-  auto only_other = parse_client_hello(ch_body(cat({good_exts(), sni_ext({1, 'a'})})));
+  // The parsed ClientHello views its body: each body outlives its parse.
+  const Bytes other_body = ch_body(cat({good_exts(), sni_ext({1, 'a'})}));
+  auto only_other = parse_client_hello(other_body);
   ASSERT_TRUE(only_other) << to_string(only_other.error());
   EXPECT_TRUE(only_other->has(ExtensionType::kServerName));
   EXPECT_TRUE(only_other->server_name.empty());
-  auto both =
-      parse_client_hello(ch_body(cat({good_exts(), sni_ext({7, 'x'}, {0, 'a', '.', 'b'})})));
+  const Bytes both_body = ch_body(cat({good_exts(), sni_ext({7, 'x'}, {0, 'a', '.', 'b'})}));
+  auto both = parse_client_hello(both_body);
   ASSERT_TRUE(both) << to_string(both.error());
   EXPECT_EQ(std::string(both->server_name.begin(), both->server_name.end()), "a.b");
-  auto longest = parse_client_hello(ch_body(cat({good_exts(), sni(dns_name(253))})));
+  const Bytes longest_body = ch_body(cat({good_exts(), sni(dns_name(253))}));
+  auto longest = parse_client_hello(longest_body);
   ASSERT_TRUE(longest) << to_string(longest.error());
   EXPECT_EQ(longest->server_name.size(), 253u);
 }

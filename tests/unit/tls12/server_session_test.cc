@@ -144,11 +144,16 @@ TEST(ServerSession, IdleConnectionMemory) {
   ClientConn12 c12(ClientConfig12{});
   const size_t heap12 = idle_heap(c12, kTls12, 1);
   // A ClientHello in one-byte records costs nothing once picked (the copies of its records
-  // went back): the same heap as one in a single record.
+  // went back): the same heap as one in a single record. Block sizes as malloc counts them
+  // may differ by a few bytes with the heap's history (a chunk too small to split is handed
+  // out whole): within 32 bytes, where a kept ClientHello copy is hundreds.
+  const auto near = [](size_t a, size_t b) { return (a > b ? a - b : b - a) <= 32; };
   ClientConn13 whole13(ccfg13, false);
-  EXPECT_EQ(idle_heap(whole13, kTls13, kMaxPlaintextLen), heap13);
+  const size_t whole_heap13 = idle_heap(whole13, kTls13, kMaxPlaintextLen);
+  EXPECT_TRUE(near(whole_heap13, heap13)) << whole_heap13 << " vs " << heap13;
   ClientConn12 whole12(ClientConfig12{});
-  EXPECT_EQ(idle_heap(whole12, kTls12, kMaxPlaintextLen), heap12);
+  const size_t whole_heap12 = idle_heap(whole12, kTls12, kMaxPlaintextLen);
+  EXPECT_TRUE(near(whole_heap12, heap12)) << whole_heap12 << " vs " << heap12;
   std::printf(
       "idle tls::ServerSession: sizeof %zu (AnySlot %zu); heap TLS 1.3 %zu, TLS 1.2 %zu "
       "(AES-128-GCM, OpenSSL EVP keys)\n",
@@ -158,6 +163,32 @@ TEST(ServerSession, IdleConnectionMemory) {
   RecordProperty("idle_heap_tls12", static_cast<int>(heap12));
   EXPECT_LT(heap13, 4096u);
   EXPECT_LT(heap12, 4096u);
+}
+
+// Allocation by announcement before the version is known: a ClientHello header announcing
+// 32 KiB (within max_client_hello) in 9 bytes holds a few bytes, not the announcement; as
+// the body comes in small records the session holds about what came (the copy of the records
+// and the reassembly), and one announcing more than max_client_hello is refused at once.
+TEST(ServerSession, AnnouncedHelloCostsOnlyWhatArrived) {
+  Configs cf;
+  Driver d(cf.sc);
+  feed(d, {22, 3, 1, 0, 4, 1, 0, 0x7f, 0xf0});  // client_hello, 32752 bytes announced
+  EXPECT_FALSE(d.s.error());
+  EXPECT_LE(d.s.buffered_bytes(), 16u);
+  size_t sent = 4;
+  for (int i = 0; i < 20; i++) {
+    Bytes rec = {22, 3, 1, 0, 100};
+    rec.resize(105, 0x41);
+    feed(d, rec);
+    sent += 100;
+    EXPECT_LE(d.s.buffered_bytes(), 4 * sent + 512) << sent;
+  }
+  EXPECT_FALSE(d.s.error());
+  Driver big(cf.sc);
+  EXPECT_EQ(feed(big, {22, 3, 1, 0, 4, 1, 0, 0x80, 0x01}),
+            alert_record(AlertDescription::kDecodeError));
+  EXPECT_EQ(big.s.error(), Error::kHandshakeMessageTooLarge);
+  EXPECT_EQ(big.s.buffered_bytes(), 0u);
 }
 
 TEST(ServerSession, RecordsAfterTheClientHelloGoToTheMachine) {
