@@ -335,6 +335,8 @@ int run(int argc, char** argv) {
       tls.client_auth = o.client_auth;
       tls.client_ca = client_ca ? &*client_ca : nullptr;
       tls.handshake_timeout_ms = o.handshake_timeout_ms;
+      tls.ems_policy = o.tls12_ems_required ? tls::v12::EmsPolicy::kRequired
+                                            : tls::v12::EmsPolicy::kPreferred;
       tls.ticket_rotation_s = o.ticket_rotation_s;
       if (o.key_update_records) {
         tls.key_update_records = *o.key_update_records;

@@ -166,7 +166,7 @@ Result<Options, std::string> parse_options(int argc, const char* const* argv) {
                                    "--client-ca", "--client-auth", "--proxy-protocol",
                                    "--connect-timeout-ms", "--backend-down-ms",
                                    "--idle-timeout-ms", "--keepalive-ms",
-                                   "--persist-timeout-ms"}) {
+                                   "--persist-timeout-ms", "--tls12-ems"}) {
           known |= flag == k;
         }
         if (known) {
@@ -317,6 +317,14 @@ Result<Options, std::string> parse_options(int argc, const char* const* argv) {
     } else if (flag == "--persist-timeout-ms") {
       if (!parse_uint(value, 0, 86400000, &o.persist_timeout_ms)) {
         return fail(err(flag, "expected milliseconds from 0 (probe forever) to 86400000"));
+      }
+    } else if (flag == "--tls12-ems") {
+      if (value == "required") {
+        o.tls12_ems_required = true;
+      } else if (value == "preferred") {
+        o.tls12_ems_required = false;
+      } else {
+        return fail(err(flag, "expected required or preferred"));
       }
     } else if (flag == "--config") {
       return fail(err(flag, "not available yet"));
@@ -475,6 +483,8 @@ const char* usage() {
                       tls:http service exists, else none)
   --tls-min V         lowest TLS version accepted: 1.2 (default) or 1.3
   --tls-max V         highest TLS version accepted: 1.2 or 1.3 (default)
+  --tls12-ems MODE    TLS 1.2 extended master secret (RFC 7627): preferred (default; a
+                      client without it gets the RFC 5246 master secret) or required
   --client-ca FILE    PEM bundle of CAs for client certificates (mutual TLS)
   --client-auth MODE  none | optional | required (default: required with --client-ca,
                       else none)

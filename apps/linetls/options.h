@@ -49,6 +49,8 @@ struct Options {
   // --client-auth; client_auth defaults to kRequired with --client-ca, else kNone.
   std::optional<std::string> client_ca;
   tls::ClientAuth client_auth = tls::ClientAuth::kNone;
+  // --tls12-ems required|preferred (RFC 7627 extended master secret in TLS 1.2).
+  bool tls12_ems_required = false;
   // Proxy services: --proxy-protocol v2, --connect-timeout-ms, --backend-down-ms and
   // --idle-timeout-ms, copied into every proxy ServiceSpec once parsing is done.
   bool proxy_protocol_v2 = false;

@@ -297,6 +297,7 @@ Result<std::unique_ptr<TlsEngine>, std::string> TlsEngine::create(const TlsSetti
     e->config12_.client_ca_names.assign(names.begin(), names.end());
   }
   e->config12_.tls13_enabled = settings.tls_max == tls::kTls13;
+  e->config12_.ems_policy = settings.ems_policy;
   e->session_cache_ = std::make_unique<tls::v12::SessionCache12>(
       std::max<size_t>(settings.session_cache_entries, 1));
   e->config12_.session_cache = e->session_cache_.get();

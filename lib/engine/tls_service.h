@@ -83,6 +83,9 @@ struct TlsSettings {
   tls::ClientAuth client_auth = tls::ClientAuth::kNone;
   const crypto::CaStore* client_ca = nullptr;
   size_t session_cache_entries = 16384;  // TLS 1.2 session IDs, per worker
+  // TLS 1.2 extended master secret (RFC 7627): required, or preferred (clients without it
+  // get the RFC 5246 master secret; sessions resume only as §5.3 allows).
+  tls::v12::EmsPolicy ems_policy = tls::v12::EmsPolicy::kPreferred;
   std::vector<std::string> alpn;  // server preference; empty: no ALPN
   uint32_t handshake_timeout_ms = 10000;
   uint64_t key_update_records = uint64_t{1} << 24;

@@ -115,6 +115,7 @@ TEST(Options, BadCommandLinesAreRejectedWithAReason) {
       {{"--tap", "t0", "--idle-timeout-ms", "-1"}, "--idle-timeout-ms"},
       {{"--tap", "t0", "--backend-down-ms", "x"}, "--backend-down-ms"},
       {{"--tap", "t0", "--keepalive-ms", "1e3"}, "--keepalive-ms"},
+      {{"--tap", "t0", "--tls12-ems", "maybe"}, "--tls12-ems"},
       {{"--tap", "t0", "--persist-timeout-ms"}, "--persist-timeout-ms"},
   };
   for (const Case& c : cases) {
