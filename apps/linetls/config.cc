@@ -2,13 +2,14 @@
 // (meson.build defines TOML_HEADER_ONLY=1 TOML_EXCEPTIONS=0 for this file's library).
 #include "apps/linetls/config.h"
 
+#include <toml++/toml.h>
+
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <toml++/toml.h>
 
 namespace linetls::app {
 namespace {
@@ -161,8 +162,8 @@ class Parser {
   }
 
   // Applies n as flag's value to into, the error located at n.
-  Result<void, std::string> apply(const toml::node& n, std::string_view key,
-                                  std::string_view flag, Kind kind, Settings* into) const {
+  Result<void, std::string> apply(const toml::node& n, std::string_view key, std::string_view flag,
+                                  Kind kind, Settings* into) const {
     auto v = scalar(n, key, kind);
     if (!v) {
       return fail(v.error());
@@ -203,8 +204,8 @@ class Parser {
     for (size_t i = 0; i < list->size(); i++) {
       Settings scratch;
       if (!apply_setting("--alpn", (*list)[i], &scratch) || scratch.alpn->size() != 1) {
-        return fail(bad(*a.get(i), key,
-                        "expected a protocol name of 1-255 printable bytes, no ','"));
+        return fail(
+            bad(*a.get(i), key, "expected a protocol name of 1-255 printable bytes, no ','"));
       }
     }
     return list;
@@ -228,8 +229,8 @@ class Parser {
       CertKeyFiles ck;
       for (auto&& [k, v] : *t) {
         if (k.str() != "cert" && k.str() != "key") {
-          return fail(at(k.source()) + std::string(key) + ": unknown key '" +
-                      std::string(k.str()) + "' (expected cert and key)");
+          return fail(at(k.source()) + std::string(key) + ": unknown key '" + std::string(k.str()) +
+                      "' (expected cert and key)");
         }
         auto file = scalar(v, k.str(), Kind::kPath);
         if (!file) {
@@ -241,8 +242,9 @@ class Parser {
         (k.str() == "cert" ? ck.cert : ck.key) = std::move(file).value();
       }
       if (ck.cert.empty() || ck.key.empty()) {
-        return fail(bad(e, key, std::string("missing ") + (ck.cert.empty() ? "cert" : "key") +
-                                    " (each entry is { cert = FILE, key = FILE })"));
+        return fail(bad(e, key,
+                        std::string("missing ") + (ck.cert.empty() ? "cert" : "key") +
+                            " (each entry is { cert = FILE, key = FILE })"));
       }
       out.push_back(std::move(ck));
     }
@@ -385,8 +387,8 @@ class Parser {
       const bool proxy_key = key == "backends" || key == "proxy_protocol" ||
                              key == "connect_timeout_ms" || key == "backend_down_ms" ||
                              key == "idle_timeout_ms";
-      const bool tls_key = key == "certificates" || key == "alpn" || key == "client_ca" ||
-                           key == "client_auth";
+      const bool tls_key =
+          key == "certificates" || key == "alpn" || key == "client_ca" || key == "client_auth";
       if (proxy_key && !proxy) {
         return fail(at(k.source()) + std::string(key) + ": only for app = \"proxy\"");
       }
@@ -403,8 +405,8 @@ class Parser {
     ov.idle_timeout_ms = scratch.idle_timeout_ms;
     ov.client_ca = scratch.client_ca;
     ov.client_auth = scratch.client_auth;
-    std::string spec = std::to_string(port->as_integer()->get()) + "=" + (tls ? "tls:" : "") +
-                       app_name;
+    std::string spec =
+        std::to_string(port->as_integer()->get()) + "=" + (tls ? "tls:" : "") + app_name;
     for (size_t i = 0; i < backends.size(); i++) {
       spec += (i == 0 ? ":" : ",") + backends[i];
     }

@@ -37,7 +37,7 @@ namespace linetls::app {
 
 struct ControlConfig {
   const Options* options = nullptr;
-  const StatsSource* stats = nullptr;  // workers and port: must outlive stop()
+  const StatsSource* stats = nullptr;                       // workers and port: must outlive stop()
   std::shared_ptr<const engine::TlsGeneration> generation;  // in use; nullptr: no TLS
   std::shared_ptr<const crypto::CertifiedKey> self_signed;  // for profiles without files
   int metrics_fd = -1;  // a listening socket (taken over), or -1

@@ -3,24 +3,23 @@
 // registers the telemetry commands (telemetry.h), prints "ready", and on SIGINT/SIGTERM
 // stops, prints every counter (stats.h) and releases the port (which removes the TAP
 // interface). --check-config loads everything a start would, then exits.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <rte_eal.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <pthread.h>
 #include <rte_ring.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
-
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -143,8 +142,8 @@ Result<int, std::string> listen_metrics(const ListenAddr& addr) {
 }
 
 // The self-signed certificate for TLS profiles without files, or a one-line reason.
-Result<std::shared_ptr<const crypto::CertifiedKey>, std::string> make_self_signed(
-    const Options& o, bool announce) {
+Result<std::shared_ptr<const crypto::CertifiedKey>, std::string> make_self_signed(const Options& o,
+                                                                                  bool announce) {
   const std::string ip = o.ip.addr.str();
   const std::string_view sans[] = {ip, "localhost"};
   auto k = crypto::CertifiedKey::self_signed("linetls", sans);
@@ -184,11 +183,11 @@ int check_config(const Options& o) {
 
 // What /linetls/config reports.
 std::vector<std::pair<std::string, std::string>> config_summary(const Options& o,
-                                                                 unsigned workers) {
+                                                                unsigned workers) {
   std::string services;
   for (const auto& svc : o.services) {
-    services += (services.empty() ? "" : " ") + std::to_string(svc.port) + "=" +
-                engine::to_string(svc);
+    services +=
+        (services.empty() ? "" : " ") + std::to_string(svc.port) + "=" + engine::to_string(svc);
   }
   return {{"tap", o.tap.value_or("")},
           {"port", o.ports.empty() ? "" : o.ports.front().spec},

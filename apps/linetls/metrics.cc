@@ -35,8 +35,7 @@ class Families {
   std::string render() const {
     std::string out;
     for (const auto& [name, f] : order_) {
-      out += "# HELP " + name + " " + f.help + "\n# TYPE " + name + " " + f.type + "\n" +
-             f.lines;
+      out += "# HELP " + name + " " + f.help + "\n# TYPE " + name + " " + f.type + "\n" + f.lines;
     }
     return out;
   }
@@ -59,8 +58,8 @@ std::string sanitize(std::string_view s) {
 
 // The batch-size buckets of TlsCounters ("open_batch.1", "open_batch.2_3", ...) and the
 // upper bound (le) each stands for.
-constexpr std::array<std::string_view, 6> kBucketNames = {"1", "2_3", "4_7", "8_15", "16_31",
-                                                          "32_plus"};
+constexpr std::array<std::string_view, 6> kBucketNames = {"1",    "2_3",   "4_7",
+                                                          "8_15", "16_31", "32_plus"};
 constexpr std::array<std::string_view, 6> kBucketLe = {"1", "3", "7", "15", "31", "+Inf"};
 
 struct Histogram {
@@ -75,7 +74,7 @@ struct Histogram {
 std::string render_prometheus(const std::vector<CounterSample>& samples,
                               const std::vector<GaugeSample>& gauges) {
   Families fam;
-  std::map<int, std::array<Histogram, 2>> hist;  // worker -> open, seal
+  std::map<int, std::array<Histogram, 2>> hist;        // worker -> open, seal
   std::map<int, std::pair<uint64_t, uint64_t>> pairs;  // worker -> clients, pairs_closed
   for (const CounterSample& s : samples) {
     const std::string_view n = s.name;
@@ -113,8 +112,7 @@ std::string render_prometheus(const std::vector<CounterSample>& samples,
     }
     if (n == "tls.tls13" || n == "tls.tls12") {
       fam.add("linetls_tls_handshakes_total", "counter", "TLS handshakes completed.",
-              with(std::string("version=\"") + (n == "tls.tls13" ? "1.3" : "1.2") + "\""),
-              s.value);
+              with(std::string("version=\"") + (n == "tls.tls13" ? "1.3" : "1.2") + "\""), s.value);
     } else if (group == "tls" && rest.starts_with("suite.")) {
       fam.add("linetls_tls_suite_handshakes_total", "counter",
               "TLS handshakes completed, by cipher suite.",
@@ -132,8 +130,8 @@ std::string render_prometheus(const std::vector<CounterSample>& samples,
               with("alert=\"" + std::string(rest.substr(15)) + "\""), s.value);
     } else if (n == "tls.generation") {
       fam.add("linetls_tls_generation", "gauge",
-              "The TLS material generation new handshakes use (1 at start, +1 per reload).",
-              w, s.value);
+              "The TLS material generation new handshakes use (1 at start, +1 per reload).", w,
+              s.value);
     } else if (n == "tcp.curr_estab") {
       fam.add("linetls_tcp_connections", "gauge", "TCP connections, by state.",
               with("state=\"established\""), s.value);
@@ -168,9 +166,9 @@ std::string render_prometheus(const std::vector<CounterSample>& samples,
       if (!h.seen) {
         continue;
       }
-      Family& f = fam.get(name, "histogram",
-                          side == 0 ? "Records opened per AEAD batch."
-                                    : "Records sealed per AEAD batch.");
+      Family& f =
+          fam.get(name, "histogram",
+                  side == 0 ? "Records opened per AEAD batch." : "Records sealed per AEAD batch.");
       const std::string w = "worker=\"" + std::to_string(worker) + "\"";
       uint64_t cumulative = 0;
       for (size_t i = 0; i < kBucketLe.size(); i++) {

@@ -30,7 +30,7 @@
 namespace linetls::app {
 
 struct CounterSample {
-  int worker = -1;  // -1: process-wide
+  int worker = -1;   // -1: process-wide
   std::string name;  // "tls.handshakes", "port.rx_packets"
   uint64_t value = 0;
 };

@@ -111,19 +111,39 @@ bool valid_lcores(std::string_view s) {
   return true;
 }
 
-
 // The flags that take a value, for "needs a value" (the rest are unknown).
-constexpr std::string_view kValueFlags[] = {
-    "--tap", "--host-ip", "--port", "--ip", "--gateway", "--workers", "--lcores",
-    "--log-level", "--mem", "--serve", "--cert", "--key", "--config", "--check-config",
-    "--alpn", "--key-update-records", "--handshake-timeout-ms", "--ticket-rotation-s",
-    "--ticket-key-file", "--tls-min", "--tls-max", "--client-ca", "--client-auth",
-    "--proxy-protocol", "--connect-timeout-ms", "--backend-down-ms", "--idle-timeout-ms",
-    "--metrics", "--stats-interval"};
+constexpr std::string_view kValueFlags[] = {"--tap",
+                                            "--host-ip",
+                                            "--port",
+                                            "--ip",
+                                            "--gateway",
+                                            "--workers",
+                                            "--lcores",
+                                            "--log-level",
+                                            "--mem",
+                                            "--serve",
+                                            "--cert",
+                                            "--key",
+                                            "--config",
+                                            "--check-config",
+                                            "--alpn",
+                                            "--key-update-records",
+                                            "--handshake-timeout-ms",
+                                            "--ticket-rotation-s",
+                                            "--ticket-key-file",
+                                            "--tls-min",
+                                            "--tls-max",
+                                            "--client-ca",
+                                            "--client-auth",
+                                            "--proxy-protocol",
+                                            "--connect-timeout-ms",
+                                            "--backend-down-ms",
+                                            "--idle-timeout-ms",
+                                            "--metrics",
+                                            "--stats-interval"};
 
 template <typename T>
-void take(std::optional<T>* base, const std::optional<T>& top, Settings* b,
-          std::string_view flag) {
+void take(std::optional<T>* base, const std::optional<T>& top, Settings* b, std::string_view flag) {
   if (top) {
     *base = top;
     if (auto it = b->origin.find(flag); it != b->origin.end()) {
@@ -181,8 +201,9 @@ Result<void, std::string> apply_setting(std::string_view flag, std::string_view 
     } else if (name.starts_with("net_") && name.size() > 4) {
       p.device = std::string(name);
     } else {
-      return fail(std::string("expected a PCI address (0000:3b:00.0) or a vdev spec "
-                              "(net_memif0,role=server)"));
+      return fail(
+          std::string("expected a PCI address (0000:3b:00.0) or a vdev spec "
+                      "(net_memif0,role=server)"));
     }
     if (!s->ports) {
       s->ports.emplace();
@@ -261,8 +282,9 @@ Result<void, std::string> apply_setting(std::string_view flag, std::string_view 
     s->ticket_rotation_s = sec;
   } else if (flag == "--ticket-key-file") {
     if (value.empty()) {
-      return fail(std::string("expected a file (nginx's 48 or 80 bytes, or HAProxy's "
-                              "base64 lines)"));
+      return fail(
+          std::string("expected a file (nginx's 48 or 80 bytes, or HAProxy's "
+                      "base64 lines)"));
     }
     s->ticket_key_file = std::string(value);
   } else if (flag == "--tls-min" || flag == "--tls-max") {
@@ -493,8 +515,7 @@ Result<Options, std::string> finalize(const Settings& s) {
 
   if (o.cert_files.size() != o.key_files.size()) {
     const char* more = o.cert_files.size() > o.key_files.size() ? "--cert" : "--key";
-    return fail(bad(more, std::string(more) +
-                              ": --cert FILE and --key FILE come in pairs (" +
+    return fail(bad(more, std::string(more) + ": --cert FILE and --key FILE come in pairs (" +
                               std::to_string(o.cert_files.size()) + " --cert, " +
                               std::to_string(o.key_files.size()) + " --key)"));
   }
@@ -502,18 +523,17 @@ Result<Options, std::string> finalize(const Settings& s) {
     return fail(bad("--tls-min", "--tls-min 1.3 is above --tls-max 1.2"));
   }
   if (s.client_auth && *s.client_auth != tls::ClientAuth::kNone && !o.client_ca) {
-    return fail(bad("--client-auth",
-                    "--client-auth: optional and required need --client-ca FILE"));
+    return fail(bad("--client-auth", "--client-auth: optional and required need --client-ca FILE"));
   }
-  o.client_auth = s.client_auth.value_or(o.client_ca ? tls::ClientAuth::kRequired
-                                                     : tls::ClientAuth::kNone);
+  o.client_auth =
+      s.client_auth.value_or(o.client_ca ? tls::ClientAuth::kRequired : tls::ClientAuth::kNone);
   for (size_t i = 0; i < o.services.size(); i++) {
     for (size_t j = 0; j < i; j++) {
       if (o.services[j].port == o.services[i].port) {
         const std::string where = "service#" + std::to_string(i);
-        return fail(bad(o.origin.contains(where) ? std::string_view(where) : "--serve",
-                        "--serve: port " + std::to_string(o.services[i].port) +
-                            " is served twice"));
+        return fail(
+            bad(o.origin.contains(where) ? std::string_view(where) : "--serve",
+                "--serve: port " + std::to_string(o.services[i].port) + " is served twice"));
       }
     }
   }
@@ -541,7 +561,7 @@ Result<Options, std::string> finalize(const Settings& s) {
     p.certificates = ov.certificates.value_or(global_certs);
     p.alpn = ov.alpn.value_or(global_alpn);
     p.client_ca = ov.client_ca ? ov.client_ca : o.client_ca;
-    p.client_auth = ov.client_auth  ? *ov.client_auth
+    p.client_auth = ov.client_auth ? *ov.client_auth
                     : ov.client_ca ? tls::ClientAuth::kRequired
                                    : o.client_auth;
     if (p.client_auth != tls::ClientAuth::kNone && !p.client_ca) {
@@ -559,8 +579,8 @@ Result<Options, std::string> finalize(const Settings& s) {
     svc.tls_profile = static_cast<uint16_t>(idx);
   }
   if (o.proxy_protocol_v2 && !any_proxy) {
-    return fail(bad("--proxy-protocol",
-                    "--proxy-protocol: no --serve PORT=[tls:]proxy:... service"));
+    return fail(
+        bad("--proxy-protocol", "--proxy-protocol: no --serve PORT=[tls:]proxy:... service"));
   }
   if (o.tap && !o.ports.empty()) {
     return fail(bad("--tap", "--tap and --port: choose one (TAP mode creates its own port)"));
@@ -601,8 +621,7 @@ Result<Options, std::string> finalize(const Settings& s) {
     return fail(bad("--ip", "--ip: " + o.ip.str() + " is a network or broadcast address"));
   }
   if (o.gateway && !o.ip.contains(*o.gateway)) {
-    return fail(bad("--gateway",
-                    "--gateway: " + o.gateway->str() + " is not on " + o.ip.str()));
+    return fail(bad("--gateway", "--gateway: " + o.gateway->str() + " is not on " + o.ip.str()));
   }
   return o;
 }

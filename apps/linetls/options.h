@@ -153,8 +153,8 @@ struct Options {
   bool busy_poll = false;
   int log_level = 2;      // 0 error .. 3 debug
   unsigned mem_mb = 512;  // TAP mode EAL memory (no hugepages)
-  std::optional<ListenAddr> metrics;  // --metrics IP:PORT: Prometheus text on GET /metrics
-  unsigned stats_interval_s = 0;      // --stats-interval S: a stats line every S s; 0: off
+  std::optional<ListenAddr> metrics;       // --metrics IP:PORT: Prometheus text on GET /metrics
+  unsigned stats_interval_s = 0;           // --stats-interval S: a stats line every S s; 0: off
   std::optional<std::string> config_file;  // --config FILE or --check-config FILE
   bool check_config = false;               // --check-config: validate, then exit
   bool help = false;
@@ -176,8 +176,7 @@ Result<Settings, std::string> parse_command_line(int argc, const char* const* ar
 // Applies one setting, as the command-line flag (with its leading dashes) would, to s:
 // lists grow by one. Returns what was wrong with value, without the flag's name ("expected
 // a number from 1 to 128"). The config file (config.cc) validates through it too.
-Result<void, std::string> apply_setting(std::string_view flag, std::string_view value,
-                                        Settings* s);
+Result<void, std::string> apply_setting(std::string_view flag, std::string_view value, Settings* s);
 
 // Lays top over base, returning the result: each setting top gives replaces base's; a
 // list is replaced whole (a command line with any --serve replaces the file's services and

@@ -21,7 +21,8 @@ void walk_counters(const StatsSource& src, Reading reading,
   for (const auto& w : *src.workers) {
     const int id = w->id();
     w->counters().for_each([&](std::string_view n, uint64_t v) { f(id, with("engine", n), v); });
-    w->stack().counters().for_each([&](std::string_view n, uint64_t v) { f(id, with("net", n), v); });
+    w->stack().counters().for_each(
+        [&](std::string_view n, uint64_t v) { f(id, with("net", n), v); });
     w->tcp().counters().for_each([&](std::string_view n, uint64_t v) { f(id, with("tcp", n), v); });
     if (const engine::TlsEngine* t = w->tls()) {
       const engine::TlsCounters c =
@@ -57,7 +58,8 @@ void walk_counters(const StatsSource& src, Reading reading,
     for (const auto& [n, v] : app_counters) {
       f(id, n, v);
     }
-    w->phase_cycles().for_each([&](std::string_view n, uint64_t v) { f(id, with("cycles", n), v); });
+    w->phase_cycles().for_each(
+        [&](std::string_view n, uint64_t v) { f(id, with("cycles", n), v); });
   }
   f(-1, "engine.tsc_hz", tsc_hz());
   const net::PortStats s = src.port->stats();
@@ -86,8 +88,8 @@ std::vector<GaugeSample> collect_gauges(const StatsSource& src) {
                    "Mbufs taken from a pool (per-lcore caches count as in use)."});
   }
   for (const auto& [name, mp] : src.pools) {
-    out.push_back({"linetls_mempool_size", "pool=\"" + name + "\"", mp->size,
-                   "Mbufs a pool holds in all."});
+    out.push_back(
+        {"linetls_mempool_size", "pool=\"" + name + "\"", mp->size, "Mbufs a pool holds in all."});
   }
   return out;
 }

@@ -16,8 +16,8 @@ const TelemetryInfo* g_info = nullptr;
 std::string key(std::string_view name) {
   std::string k(name);
   for (char& c : k) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                    (c >= '0' && c <= '9') || c == '_' || c == '/';
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '/';
     if (!ok) {
       c = c == '.' ? '/' : '_';
     }
@@ -75,10 +75,10 @@ int cmd_workers(const char*, const char*, rte_tel_data* d) {
     return not_running(d);
   }
   static constexpr std::string_view kShown[] = {
-      "engine.rx_frames", "engine.tx_frames",  "engine.loops",       "engine.busy_loops",
-      "engine.busy_cycles", "tcp.curr_estab",  "tcp.passive_opens",  "tcp.active_opens",
-      "tls.handshakes",   "tls.handshakes_resumed", "tls.handshake_failures",
-      "tls.generation",   "proxy.clients",     "proxy.pairs_closed"};
+      "engine.rx_frames",   "engine.tx_frames",       "engine.loops",           "engine.busy_loops",
+      "engine.busy_cycles", "tcp.curr_estab",         "tcp.passive_opens",      "tcp.active_opens",
+      "tls.handshakes",     "tls.handshakes_resumed", "tls.handshake_failures", "tls.generation",
+      "proxy.clients",      "proxy.pairs_closed"};
   std::map<int, std::vector<std::pair<std::string, uint64_t>>> workers;
   walk_counters(*g_src, Reading::kLive, [&](int w, std::string_view n, uint64_t v) {
     if (w < 0) {
@@ -86,9 +86,8 @@ int cmd_workers(const char*, const char*, rte_tel_data* d) {
     }
     for (std::string_view s : kShown) {
       if (s == n) {
-        workers[w].emplace_back(key(n.substr(0, n.find('.'))) + "_" +
-                                    key(n.substr(n.find('.') + 1)),
-                                v);
+        workers[w].emplace_back(
+            key(n.substr(0, n.find('.'))) + "_" + key(n.substr(n.find('.') + 1)), v);
       }
     }
   });
@@ -162,11 +161,10 @@ bool register_telemetry() {
                                    "Every counter summed over the workers, by group") == 0;
   ok &= rte_telemetry_register_cmd("/linetls/workers", cmd_workers,
                                    "Per-worker traffic, TCP, TLS and proxy figures") == 0;
-  ok &= rte_telemetry_register_cmd("/linetls/tls", cmd_tls,
-                                   "TLS: material generation, reloads, ticket keys, handshakes") ==
-        0;
-  ok &= rte_telemetry_register_cmd("/linetls/config", cmd_config,
-                                   "The settings in force") == 0;
+  ok &=
+      rte_telemetry_register_cmd("/linetls/tls", cmd_tls,
+                                 "TLS: material generation, reloads, ticket keys, handshakes") == 0;
+  ok &= rte_telemetry_register_cmd("/linetls/config", cmd_config, "The settings in force") == 0;
   return ok;
 }
 

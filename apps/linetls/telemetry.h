@@ -34,9 +34,9 @@ struct TelemetryInfo {
   std::vector<std::pair<std::string, std::string>> config;  // key -> value, in order
   size_t tls_profiles = 0;
   bool ticket_key_file = false;
-  const std::atomic<uint64_t>* reloads_ok = nullptr;      // owned by the control thread
+  const std::atomic<uint64_t>* reloads_ok = nullptr;  // owned by the control thread
   const std::atomic<uint64_t>* reloads_failed = nullptr;
-  const std::atomic<uint64_t>* generation = nullptr;      // the latest generation offered
+  const std::atomic<uint64_t>* generation = nullptr;  // the latest generation offered
 };
 
 // Registers the commands; once, after rte_eal_init. Returns false if EAL refused one.

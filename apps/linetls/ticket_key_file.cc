@@ -77,8 +77,9 @@ bool b64_decode(std::string_view s, Secret<80>* out) {
 Result<TicketKeyFile, std::string> parse_ticket_key_file(std::span<const uint8_t> bytes) {
   TicketKeyFile f;
   if (bytes.empty()) {
-    return fail(std::string("empty file (expected nginx's 48 or 80 bytes, or HAProxy's "
-                            "base64 keys, one per line)"));
+    return fail(
+        std::string("empty file (expected nginx's 48 or 80 bytes, or HAProxy's "
+                    "base64 keys, one per line)"));
   }
   if (bytes.size() == 48 || bytes.size() == 80) {
     f.format = TicketKeyFile::Format::kNginx;
@@ -110,8 +111,8 @@ Result<TicketKeyFile, std::string> parse_ticket_key_file(std::span<const uint8_t
                   "line; nginx's: a file of exactly 48 or 80 bytes)");
     }
     if (key.size() != 48 && key.size() != 80) {
-      return fail("line " + std::to_string(line_no) + ": a key of " +
-                  std::to_string(key.size()) + " bytes (expected 48 or 80)");
+      return fail("line " + std::to_string(line_no) + ": a key of " + std::to_string(key.size()) +
+                  " bytes (expected 48 or 80)");
     }
     if (!f.keys.empty() && key.size() != f.keys.front().size()) {
       return fail("line " + std::to_string(line_no) + ": a " + std::to_string(key.size()) +
@@ -121,8 +122,9 @@ Result<TicketKeyFile, std::string> parse_ticket_key_file(std::span<const uint8_t
     f.keys.push_back(std::move(key));
   }
   if (f.keys.empty()) {
-    return fail(std::string("no key (expected nginx's 48 or 80 bytes, or HAProxy's base64 "
-                            "keys, one per line)"));
+    return fail(
+        std::string("no key (expected nginx's 48 or 80 bytes, or HAProxy's base64 "
+                    "keys, one per line)"));
   }
   // HAProxy: "the penultimate one for encryption".
   f.seal_index = f.keys.size() >= 2 ? f.keys.size() - 2 : 0;
@@ -155,8 +157,8 @@ Result<engine::TicketKeySet, std::string> load_ticket_keys(const std::string& pa
     for (size_t j = 0; j < set.keys.size(); j++) {
       if (set.keys[j].id == k->id) {
         if (!(set.keys[j].key == k->key)) {
-          return fail(path + ": keys " + std::to_string(j + 1) + " and " +
-                      std::to_string(i + 1) + " map to one key id; replace one of them");
+          return fail(path + ": keys " + std::to_string(j + 1) + " and " + std::to_string(i + 1) +
+                      " map to one key id; replace one of them");
         }
         at = j;  // the same key twice: one entry
       }

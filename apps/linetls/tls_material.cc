@@ -54,8 +54,8 @@ Result<std::shared_ptr<const engine::TlsGeneration>, std::string> load_tls_gener
     for (const CertKeyFiles& ck : files.certificates) {
       auto k = crypto::CertifiedKey::load(ck.cert, ck.key);
       if (!k) {
-        return fail(profile_origin(o, i, "--cert", ov != nullptr && ov->certificates) +
-                    "--cert " + ck.cert + " --key " + ck.key + ": " +
+        return fail(profile_origin(o, i, "--cert", ov != nullptr && ov->certificates) + "--cert " +
+                    ck.cert + " --key " + ck.key + ": " +
                     std::string(crypto::to_string(k.error())));
       }
       keys.push_back(std::make_shared<const crypto::CertifiedKey>(std::move(k).value()));

@@ -203,8 +203,7 @@ Result<ExplicitTicketKey, Error> derive_explicit_ticket_key(
   }
   uint8_t okm[kTicketKeyIdLen + 32];
   if (!crypto::hkdf_expand(crypto::HashAlgo::kSha256, prk->view(),
-                           std::span(reinterpret_cast<const uint8_t*>(kLabel),
-                                     sizeof(kLabel) - 1),
+                           std::span(reinterpret_cast<const uint8_t*>(kLabel), sizeof(kLabel) - 1),
                            okm)) {
     return fail(Error::kCryptoFailure);
   }
@@ -216,7 +215,7 @@ Result<ExplicitTicketKey, Error> derive_explicit_ticket_key(
 }
 
 Result<void, Error> TicketKeys::install(std::span<const ExplicitTicketKey> keys,
-                                       size_t seal_index) noexcept {
+                                        size_t seal_index) noexcept {
   if (keys.empty() || seal_index >= keys.size()) {
     return fail(Error::kInternalError);
   }

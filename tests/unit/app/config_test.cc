@@ -3,12 +3,12 @@
 // gives the same Options; the command line overrides the file as README says.
 #include "apps/linetls/config.h"
 
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "apps/linetls/options.h"
 
@@ -121,8 +121,7 @@ TEST(Config, BrokenFilesGetTheirExactErrors) {
       {"tap = \"lt0\"\n[[service]]\nport = 70000\napp = \"echo\"\n", nullptr},
       {"tap = \"lt0\"\n[[service]]\nport = 443\napp = \"proxy\"\n",
        "t.toml:2:1: service: app = \"proxy\" needs backends = [\"HOST:PORT\", ...]"},
-      {"tap = \"lt0\"\n[[service]]\nport = 443\napp = \"proxy\"\nbackends = [\"x:80\"]\n",
-       nullptr},
+      {"tap = \"lt0\"\n[[service]]\nport = 443\napp = \"proxy\"\nbackends = [\"x:80\"]\n", nullptr},
       {"tap = \"lt0\"\n[[service]]\nport = 80\napp = \"http\"\nbackends = [\"10.0.0.1:80\"]\n",
        "t.toml:5:1: backends: only for app = \"proxy\""},
       {"tap = \"lt0\"\n[[service]]\nport = 80\napp = \"http\"\nalpn = [\"http/1.1\"]\n",
@@ -181,16 +180,55 @@ backends = ["10.99.50.1:8080"]
 )";
   auto file = from_text(text);
   ASSERT_TRUE(file.ok()) << file.error();
-  auto cli = from_argv({"--tap", "lt5", "--ip", "10.99.50.2/24", "--host-ip", "10.99.50.1/24",
-                        "--workers", "2", "--serve", "7=echo", "--serve", "443=tls:http",
-                        "--cert", "/c/a.pem", "--key", "/c/a.key", "--cert", "/c/b.pem",
-                        "--key", "/c/b.key", "--alpn", "http/1.1", "--tls-min", "1.3",
-                        "--client-ca", "/c/ca.pem", "--client-auth", "optional",
-                        "--handshake-timeout-ms", "2000", "--ticket-key-file",
-                        "/c/ticket.key", "--proxy-protocol", "v2", "--connect-timeout-ms",
-                        "100", "--idle-timeout-ms", "0", "--busy-poll", "--log-level", "1",
-                        "--mem", "256", "--metrics", "127.0.0.1:9100", "--stats-interval",
-                        "5", "--serve", "8443=tls:proxy:10.99.50.1:8080"});
+  auto cli = from_argv({"--tap",
+                        "lt5",
+                        "--ip",
+                        "10.99.50.2/24",
+                        "--host-ip",
+                        "10.99.50.1/24",
+                        "--workers",
+                        "2",
+                        "--serve",
+                        "7=echo",
+                        "--serve",
+                        "443=tls:http",
+                        "--cert",
+                        "/c/a.pem",
+                        "--key",
+                        "/c/a.key",
+                        "--cert",
+                        "/c/b.pem",
+                        "--key",
+                        "/c/b.key",
+                        "--alpn",
+                        "http/1.1",
+                        "--tls-min",
+                        "1.3",
+                        "--client-ca",
+                        "/c/ca.pem",
+                        "--client-auth",
+                        "optional",
+                        "--handshake-timeout-ms",
+                        "2000",
+                        "--ticket-key-file",
+                        "/c/ticket.key",
+                        "--proxy-protocol",
+                        "v2",
+                        "--connect-timeout-ms",
+                        "100",
+                        "--idle-timeout-ms",
+                        "0",
+                        "--busy-poll",
+                        "--log-level",
+                        "1",
+                        "--mem",
+                        "256",
+                        "--metrics",
+                        "127.0.0.1:9100",
+                        "--stats-interval",
+                        "5",
+                        "--serve",
+                        "8443=tls:proxy:10.99.50.1:8080"});
   ASSERT_TRUE(cli.ok()) << cli.error();
   EXPECT_TRUE(comparable(*file) == comparable(*cli));
   // Both tls services share one profile, and it is what the flags say.

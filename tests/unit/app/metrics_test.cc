@@ -2,10 +2,10 @@
 // labelled families, gauges, and the batch-size buckets as cumulative histograms.
 #include "apps/linetls/metrics.h"
 
+#include <gtest/gtest.h>
+
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace linetls::app {
 namespace {
@@ -52,7 +52,8 @@ TEST(Metrics, CountersGaugesAndHistograms) {
   EXPECT_EQ(t.find("linetls_tls_handshakes_total{worker=\"0\"}"), std::string::npos);
   EXPECT_TRUE(has_line(
       t, "linetls_tls_suite_handshakes_total{worker=\"0\",suite=\"tls13_aes_128_gcm_sha256\"} 4"));
-  EXPECT_TRUE(has_line(t, "linetls_tls_alerts_sent_total{worker=\"0\",alert=\"bad_record_mac\"} 2"));
+  EXPECT_TRUE(
+      has_line(t, "linetls_tls_alerts_sent_total{worker=\"0\",alert=\"bad_record_mac\"} 2"));
   EXPECT_TRUE(has_line(t, "linetls_tls_generation{worker=\"0\"} 2"));
   EXPECT_TRUE(has_line(t, "linetls_proxy_clients_total{worker=\"0\"} 9"));
   EXPECT_TRUE(has_line(t, "linetls_proxy_pairs{worker=\"0\"} 3"));

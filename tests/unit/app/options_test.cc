@@ -73,8 +73,7 @@ TEST(Options, BadCommandLinesAreRejectedWithAReason) {
       {{"--port", "eth0"}, "--port"},
       {{"--port", "0000:3b:00.0"}, "--ip"},
       {{"--port", "0000:3b:00.0", "--port", "0000:3b:00.1", "--ip", "10.0.0.1/24"}, "one port"},
-      {{"--port", "0000:3b:00.0", "--ip", "10.0.0.1/24", "--host-ip", "10.0.0.2/24"},
-       "--host-ip"},
+      {{"--port", "0000:3b:00.0", "--ip", "10.0.0.1/24", "--host-ip", "10.0.0.2/24"}, "--host-ip"},
       {{"--tap", "t0", "--frobnicate"}, "--frobnicate"},
       {{"--tap", "t0", "stray"}, "stray"},
       {{"--tap", "t0", "--log-level", "9"}, "--log-level"},
@@ -321,8 +320,8 @@ TEST(Options, OperationsFlags) {
   EXPECT_EQ(o->stats_interval_s, 2u);
   EXPECT_EQ(*o->ticket_key_file, "/etc/linetls/ticket.key");
   const std::string help = usage();
-  for (const char* flag : {"--config", "--check-config", "--ticket-key-file", "--metrics",
-                           "--stats-interval"}) {
+  for (const char* flag :
+       {"--config", "--check-config", "--ticket-key-file", "--metrics", "--stats-interval"}) {
     EXPECT_NE(help.find(flag), std::string::npos) << flag;
   }
 }

@@ -2,11 +2,11 @@
 // base64 lines (the penultimate key seals), and the ways a file is refused.
 #include "apps/linetls/ticket_key_file.h"
 
+#include <gtest/gtest.h>
+
 #include <fstream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace linetls::app {
 namespace {
@@ -77,14 +77,18 @@ TEST(TicketKeyFile, BadFilesAreRefusedWithAReason) {
   };
   const std::string k48 = b64(pattern(48, 1));
   const Case cases[] = {
-      {{}, "empty file (expected nginx's 48 or 80 bytes, or HAProxy's base64 keys, one per "
-           "line)"},
-      {bytes("\n\n"), "no key (expected nginx's 48 or 80 bytes, or HAProxy's base64 keys, "
-                      "one per line)"},
-      {pattern(47, 1), "line 1: not base64 of 48 or 80 bytes (HAProxy's format: one base64 "
-                       "key per line; nginx's: a file of exactly 48 or 80 bytes)"},
-      {pattern(81, 1), "line 1: not base64 of 48 or 80 bytes (HAProxy's format: one base64 "
-                       "key per line; nginx's: a file of exactly 48 or 80 bytes)"},
+      {{},
+       "empty file (expected nginx's 48 or 80 bytes, or HAProxy's base64 keys, one per "
+       "line)"},
+      {bytes("\n\n"),
+       "no key (expected nginx's 48 or 80 bytes, or HAProxy's base64 keys, "
+       "one per line)"},
+      {pattern(47, 1),
+       "line 1: not base64 of 48 or 80 bytes (HAProxy's format: one base64 "
+       "key per line; nginx's: a file of exactly 48 or 80 bytes)"},
+      {pattern(81, 1),
+       "line 1: not base64 of 48 or 80 bytes (HAProxy's format: one base64 "
+       "key per line; nginx's: a file of exactly 48 or 80 bytes)"},
       {bytes(k48 + "\n" + b64(pattern(32, 2)) + "\n"),
        "line 2: a key of 32 bytes (expected 48 or 80)"},
       {bytes(k48 + "\n" + b64(pattern(80, 2)) + "\n"),
@@ -113,9 +117,11 @@ TEST(TicketKeyFile, LoadDerivesTheSameKeysFromTheSameFile) {
   const std::string haproxy = dir + "/linetls_ticket_haproxy.key";
   const auto raw = pattern(80, 7);
   {
-    std::ofstream(nginx, std::ios::binary).write(reinterpret_cast<const char*>(raw.data()),
-                                                 static_cast<std::streamsize>(raw.size()));
-    std::ofstream(haproxy) << b64(pattern(48, 1)) << "\n" << b64(pattern(48, 2)) << "\n" << b64(pattern(48, 1)) << "\n";
+    std::ofstream(nginx, std::ios::binary)
+        .write(reinterpret_cast<const char*>(raw.data()), static_cast<std::streamsize>(raw.size()));
+    std::ofstream(haproxy) << b64(pattern(48, 1)) << "\n"
+                           << b64(pattern(48, 2)) << "\n"
+                           << b64(pattern(48, 1)) << "\n";
   }
   auto a = load_ticket_keys(nginx);
   auto b = load_ticket_keys(nginx);
