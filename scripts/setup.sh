@@ -9,6 +9,8 @@ packages=(
   g++ meson ninja-build pkg-config
   # DPDK (net_tap, ethdev), ipsec-mb, OpenSSL
   libdpdk-dev dpdk libipsec-mb-dev libssl-dev openssl
+  # the config file (--config): toml++
+  libtomlplusplus-dev
   # tests, benchmarks, fuzzing (clang + libFuzzer + sanitizer runtimes)
   libgtest-dev libbenchmark-dev clang-14 libclang-rt-14-dev
   # integration tests: kernel-side clients and packet crafting

@@ -1,23 +1,36 @@
-// linetls: the terminator. Sets up the EAL and the port, runs one Worker per lcore, prints
-// "ready", and on SIGINT/SIGTERM stops, prints every counter and releases the port (which
-// removes the TAP interface).
+// linetls: the terminator. Sets up the EAL and the port, runs one Worker per lcore and the
+// control thread (control.h: SIGHUP reloads, ticket key file, --metrics, --stats-interval),
+// registers the telemetry commands (telemetry.h), prints "ready", and on SIGINT/SIGTERM
+// stops, prints every counter (stats.h) and releases the port (which removes the TAP
+// interface). --check-config loads everything a start would, then exits.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <rte_eal.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "apps/linetls/control.h"
 #include "apps/linetls/options.h"
+#include "apps/linetls/stats.h"
+#include "apps/linetls/telemetry.h"
+#include "apps/linetls/tls_material.h"
 #include "drivers/dpdk/eal.h"
 #include "drivers/dpdk/port.h"
 #include "drivers/ipsecmb/ipsecmb_aead.h"
@@ -26,7 +39,6 @@
 #include "lib/base/log.h"
 #include "lib/crypto/rng.h"
 #include "lib/engine/worker.h"
-#include "lib/tls/errors.h"
 
 namespace linetls::app {
 namespace {
@@ -109,82 +121,97 @@ std::unique_ptr<crypto::AeadBatch> make_aead_batch(uint32_t capacity) {
   return nullptr;
 }
 
-void print_counters(const std::vector<std::unique_ptr<engine::Worker>>& workers,
-                    const net::Port& port) {
-  for (const auto& w : workers) {
-    const unsigned id = w->id();
-    w->counters().for_each([&](std::string_view n, uint64_t v) {
-      std::printf("counter worker=%u engine.%.*s %llu\n", id, static_cast<int>(n.size()),
-                  n.data(), static_cast<unsigned long long>(v));
-    });
-    w->stack().counters().for_each([&](std::string_view n, uint64_t v) {
-      std::printf("counter worker=%u net.%.*s %llu\n", id, static_cast<int>(n.size()), n.data(),
-                  static_cast<unsigned long long>(v));
-    });
-    w->tcp().counters().for_each([&](std::string_view n, uint64_t v) {
-      std::printf("counter worker=%u tcp.%.*s %llu\n", id, static_cast<int>(n.size()), n.data(),
-                  static_cast<unsigned long long>(v));
-    });
-    if (const engine::TlsEngine* t = w->tls()) {
-      t->counters().for_each([&](std::string_view n, uint64_t v) {
-        std::printf("counter worker=%u tls.%.*s %llu\n", id, static_cast<int>(n.size()),
-                    n.data(), static_cast<unsigned long long>(v));
-      });
-      const engine::TlsAlertCounts a = t->alerts();
-      for (unsigned d = 0; d < 256; d++) {
-        const std::string_view name = tls::alert_name(static_cast<uint8_t>(d));
-        if (a.sent[d] != 0) {
-          std::printf("counter worker=%u tls.alert_sent.%.*s %llu\n", id,
-                      static_cast<int>(name.size()), name.data(),
-                      static_cast<unsigned long long>(a.sent[d]));
-        }
-        if (a.received[d] != 0) {
-          std::printf("counter worker=%u tls.alert_received.%.*s %llu\n", id,
-                      static_cast<int>(name.size()), name.data(),
-                      static_cast<unsigned long long>(a.received[d]));
-        }
-      }
-    }
-    w->tcp_streams().counters().for_each([&](std::string_view n, uint64_t v) {
-      std::printf("counter worker=%u stream.%.*s %llu\n", id, static_cast<int>(n.size()),
-                  n.data(), static_cast<unsigned long long>(v));
-    });
-    // App counters, summed over the services of one kind ("proxy.clients").
-    std::vector<std::pair<std::string, uint64_t>> app_counters;
-    for (const auto& app : w->apps()) {
-      app->for_each_counter([&](std::string_view n, uint64_t v) {
-        for (auto& [name, sum] : app_counters) {
-          if (name == n) {
-            sum += v;
-            return;
-          }
-        }
-        app_counters.emplace_back(std::string(n), v);
-      });
-    }
-    for (const auto& [name, v] : app_counters) {
-      std::printf("counter worker=%u %s %llu\n", id, name.c_str(),
-                  static_cast<unsigned long long>(v));
-    }
-    w->phase_cycles().for_each([&](std::string_view n, uint64_t v) {
-      std::printf("counter worker=%u cycles.%.*s %llu\n", id, static_cast<int>(n.size()),
-                  n.data(), static_cast<unsigned long long>(v));
-    });
+// A listening TCP socket on addr for --metrics (non-blocking accept), or a one-line reason.
+Result<int, std::string> listen_metrics(const ListenAddr& addr) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return fail("--metrics " + addr.str() + ": socket: " + std::strerror(errno));
   }
-  std::printf("counter engine tsc_hz %llu\n", static_cast<unsigned long long>(tsc_hz()));
-  const net::PortStats s = port.stats();
-  std::printf("counter port rx_packets %llu\ncounter port tx_packets %llu\n"
-              "counter port rx_dropped %llu\ncounter port tx_dropped %llu\n"
-              "counter port tx_sw_cksum %llu\n",
-              static_cast<unsigned long long>(s.rx_packets),
-              static_cast<unsigned long long>(s.tx_packets),
-              static_cast<unsigned long long>(s.rx_dropped),
-              static_cast<unsigned long long>(s.tx_dropped),
-              static_cast<unsigned long long>(s.tx_sw_cksum));
-  std::fflush(stdout);
+  const int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(addr.port);
+  sa.sin_addr.s_addr = htonl(addr.ip.v);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0 || listen(fd, 16) != 0) {
+    const std::string why = std::strerror(errno);
+    close(fd);
+    return fail("--metrics " + addr.str() + ": cannot listen: " + why);
+  }
+  return fd;
+}
+
+// The self-signed certificate for TLS profiles without files, or a one-line reason.
+Result<std::shared_ptr<const crypto::CertifiedKey>, std::string> make_self_signed(const Options& o,
+                                                                                  bool announce) {
+  const std::string ip = o.ip.addr.str();
+  const std::string_view sans[] = {ip, "localhost"};
+  auto k = crypto::CertifiedKey::self_signed("linetls", sans);
+  if (!k) {
+    return fail("self-signed certificate: " + std::string(crypto::to_string(k.error())));
+  }
+  if (announce) {
+    std::fprintf(stderr,
+                 "linetls: no --cert given: generated a self-signed ECDSA P-256 certificate "
+                 "(CN=linetls, SAN %s, localhost)\n",
+                 ip.c_str());
+  }
+  return std::make_shared<const crypto::CertifiedKey>(std::move(k).value());
+}
+
+// --check-config: everything a start loads, without starting. Exit status 0 or 2.
+int check_config(const Options& o) {
+  std::shared_ptr<const crypto::CertifiedKey> self_signed;
+  if (needs_self_signed(o)) {
+    auto k = make_self_signed(o, false);
+    if (!k) {
+      std::fprintf(stderr, "linetls: %s\n", k.error().c_str());
+      return 2;
+    }
+    self_signed = std::move(k).value();
+  }
+  auto g = load_tls_generation(o, 1, self_signed);
+  if (!g) {
+    std::fprintf(stderr, "linetls: %s\n", g.error().c_str());
+    return 2;
+  }
+  std::printf("linetls: %s: ok (%zu services, %zu TLS profiles%s)\n", o.config_file->c_str(),
+              o.services.size(), o.tls_profiles.size(),
+              o.ticket_key_file ? ", ticket key file" : "");
+  return 0;
+}
+
+// What /linetls/config reports.
+std::vector<std::pair<std::string, std::string>> config_summary(const Options& o,
+                                                                unsigned workers) {
+  std::string services;
+  for (const auto& svc : o.services) {
+    services +=
+        (services.empty() ? "" : " ") + std::to_string(svc.port) + "=" + engine::to_string(svc);
+  }
+  return {{"tap", o.tap.value_or("")},
+          {"port", o.ports.empty() ? "" : o.ports.front().spec},
+          {"ip", o.ip.str()},
+          {"workers", std::to_string(workers)},
+          {"services", services},
+          {"tls_profiles", std::to_string(o.tls_profiles.size())},
+          {"config_file", o.config_file.value_or("")},
+          {"ticket_key_file", o.ticket_key_file.value_or("")},
+          {"metrics", o.metrics ? o.metrics->str() : ""},
+          {"stats_interval", std::to_string(o.stats_interval_s)}};
 }
 
 int run(int argc, char** argv) {
+  // Before EAL creates any thread: every thread inherits SIGHUP blocked (the control
+  // thread takes it from a signalfd), and the CPUs we may use before EAL pins this one.
+  sigset_t hup;
+  sigemptyset(&hup);
+  sigaddset(&hup, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &hup, nullptr);
+  cpu_set_t initial_cpus;
+  CPU_ZERO(&initial_cpus);
+  sched_getaffinity(0, sizeof(initial_cpus), &initial_cpus);
+
   auto parsed = parse_options(argc, argv);
   if (!parsed) {
     std::fprintf(stderr, "linetls: %s\n", parsed.error().c_str());
@@ -196,57 +223,43 @@ int run(int argc, char** argv) {
     return 0;
   }
   set_log_level(static_cast<LogLevel>(o.log_level));
+  if (o.check_config) {
+    return check_config(o);
+  }
 
-  // TLS material before anything else, so a bad file is a configuration error (exit 2).
-  std::vector<crypto::CertifiedKey> cert_keys;
-  std::optional<crypto::CaStore> client_ca;
+  // TLS material before anything else, so a bad file is a configuration error (exit 2):
+  // generation 1 of what the workers serve (tls_material.h); SIGHUP makes the next ones.
+  std::shared_ptr<const crypto::CertifiedKey> self_signed;
+  std::shared_ptr<const engine::TlsGeneration> generation;
   std::array<uint8_t, 32> ticket_master{};
   if (has_tls_service(o)) {
-    auto ca = load_client_ca(o);
-    if (!ca) {
-      std::fprintf(stderr, "linetls: %s\n", ca.error().c_str());
-      return 2;
-    }
-    client_ca = std::move(ca).value();
-    auto keys = load_certificates(o);
-    if (!keys) {
-      std::fprintf(stderr, "linetls: %s\n", keys.error().c_str());
-      return 2;
-    }
-    cert_keys = std::move(keys).value();
-    if (cert_keys.empty()) {
-      const std::string ip = o.ip.addr.str();
-      const std::string_view sans[] = {ip, "localhost"};
-      auto k = crypto::CertifiedKey::self_signed("linetls", sans);
+    if (needs_self_signed(o)) {
+      auto k = make_self_signed(o, true);
       if (!k) {
-        std::fprintf(stderr, "linetls: self-signed certificate: %s\n",
-                     std::string(crypto::to_string(k.error())).c_str());
+        std::fprintf(stderr, "linetls: %s\n", k.error().c_str());
         return 1;
       }
-      cert_keys.push_back(std::move(k).value());
-      std::fprintf(stderr,
-                   "linetls: no --cert given: generated a self-signed ECDSA P-256 certificate "
-                   "(CN=linetls, SAN %s, localhost)\n",
-                   ip.c_str());
+      self_signed = std::move(k).value();
     }
-    // What PROXY v2 headers say of each certificate.
-    for (const auto& k : cert_keys) {
-      auto d = crypto::describe_certificate(k);
-      engine::CertAlgs algs;
-      if (d) {
-        algs.sig_alg = d->sig_alg;
-        algs.key_alg = d->key_alg;
-      }
-      for (auto& svc : o.services) {
-        if (svc.app == engine::AppKind::kProxy) {
-          svc.proxy.certificates.push_back(algs);
-        }
-      }
+    auto g = load_tls_generation(o, 1, self_signed);
+    if (!g) {
+      std::fprintf(stderr, "linetls: %s\n", g.error().c_str());
+      return 2;
     }
+    generation = std::move(g).value();
     if (!crypto::os_rng().fill_private(ticket_master)) {
       std::fprintf(stderr, "linetls: cannot draw the ticket key master secret\n");
       return 1;
     }
+  }
+  int metrics_fd = -1;
+  if (o.metrics) {
+    auto fd = listen_metrics(*o.metrics);
+    if (!fd) {
+      std::fprintf(stderr, "linetls: %s\n", fd.error().c_str());
+      return 2;
+    }
+    metrics_fd = *fd;
   }
 
   std::string prefix = "linetls-" + std::to_string(getpid());
@@ -277,7 +290,13 @@ int run(int argc, char** argv) {
 
   if (auto r = dpdk::eal_init(eal); !r) {
     std::fprintf(stderr, "linetls: EAL: %s\n", r.error().c_str());
+    if (metrics_fd >= 0) {
+      close(metrics_fd);
+    }
     return 1;
+  }
+  if (!register_telemetry()) {
+    LT_WARN("telemetry: cannot register the /linetls commands");
   }
   const unsigned num_workers = rte_lcore_count();
 
@@ -325,15 +344,9 @@ int run(int argc, char** argv) {
     std::vector<rte_mempool*> record_pools;
     engine::TlsSettings tls;
     if (has_tls_service(o)) {
-      for (const auto& k : cert_keys) {
-        tls.certificates.push_back(tls::ServerCertificate::from(k));
-        tls.certificates12.push_back(tls::v12::Certificate12::from(k));
-      }
-      tls.alpn = effective_alpn(o);
+      tls.generation = generation;
       tls.tls_min = o.tls_min;
       tls.tls_max = o.tls_max;
-      tls.client_auth = o.client_auth;
-      tls.client_ca = client_ca ? &*client_ca : nullptr;
       tls.handshake_timeout_ms = o.handshake_timeout_ms;
       tls.ems_policy = o.tls12_ems_required ? tls::v12::EmsPolicy::kRequired
                                             : tls::v12::EmsPolicy::kPreferred;
@@ -419,6 +432,41 @@ int run(int argc, char** argv) {
       }
     }
 
+    // Readers of the workers' counters on other threads, from now until before the workers
+    // go: telemetry (EAL's thread) and the control thread.
+    StatsSource stats;
+    stats.workers = &workers;
+    stats.port = port.get();
+    for (unsigned q = 0; q < num_workers; q++) {
+      rte_mempool* mp = port->pktmbuf_pool(static_cast<uint16_t>(q));
+      if (mp != nullptr) {
+        stats.pools.emplace_back(mp->name, mp);
+      }
+    }
+    for (rte_mempool* mp : record_pools) {
+      stats.pools.emplace_back(mp->name, mp);
+    }
+    ControlConfig cc;
+    cc.options = &o;
+    cc.stats = &stats;
+    cc.generation = generation;
+    cc.self_signed = self_signed;
+    cc.metrics_fd = metrics_fd;
+    cc.cpus = control_cpus(initial_cpus);
+    auto control = Control::start(std::move(cc));
+    if (!control) {
+      std::fprintf(stderr, "linetls: %s\n", control.error().c_str());
+      return 1;
+    }
+    TelemetryInfo info;
+    info.config = config_summary(o, num_workers);
+    info.tls_profiles = o.tls_profiles.size();
+    info.ticket_key_file = o.ticket_key_file.has_value();
+    info.reloads_ok = &(*control)->reloads_ok();
+    info.reloads_failed = &(*control)->reloads_failed();
+    info.generation = &(*control)->generation();
+    set_telemetry_source(&stats, &info);
+
     struct sigaction sa = {};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
@@ -445,7 +493,9 @@ int run(int argc, char** argv) {
 
     workers[0]->run(g_stop);
     rte_eal_mp_wait_lcore();
-    print_counters(workers, *port);
+    set_telemetry_source(nullptr, nullptr);
+    (*control)->stop();
+    print_counters(stats);
     workers.clear();  // frees frames still queued, before the pools go
     for (rte_ring* r : inboxes) {
       void* m = nullptr;

@@ -152,7 +152,10 @@ bool ProxyApp::build_proxy_header(Pair* p) noexcept {
     proxy::TlsFacts f;
     f.version = proxy::tls_version_name(t->version);
     f.cipher = proxy::openssl_cipher_name(t->suite);
-    if (t->certificate_index < options_.certificates.size()) {
+    if (!t->certificate_sig_alg.empty() || !t->certificate_key_alg.empty()) {
+      f.sig_alg = t->certificate_sig_alg;  // the material of this connection's generation
+      f.key_alg = t->certificate_key_alg;
+    } else if (t->certificate_index < options_.certificates.size()) {
       f.sig_alg = options_.certificates[t->certificate_index].sig_alg;
       f.key_alg = options_.certificates[t->certificate_index].key_alg;
     }

@@ -24,10 +24,11 @@ struct Backend {
 struct CertAlgs {
   std::string sig_alg;  // "ecdsa-with-SHA256"
   std::string key_alg;  // "EC256"
+  friend bool operator==(const CertAlgs&, const CertAlgs&) = default;
 };
 
 // The proxy app's settings (proxy.h); the backends come from the --serve entry, the rest
-// from the command line (the same for every proxy service for now).
+// from the command line or the service's own table in a config file.
 struct ProxyOptions {
   std::vector<Backend> backends;
   std::vector<CertAlgs> certificates;  // by the TLS certificate index (PROXY v2 TLVs)
@@ -35,6 +36,7 @@ struct ProxyOptions {
   uint32_t connect_timeout_ms = 3000;  // a backend that has not answered by then is down
   uint32_t backend_down_ms = 10000;    // a backend that refused or timed out is skipped this long
   uint32_t idle_timeout_ms = 300000;   // a pair with no bytes either way is closed after this
+  friend bool operator==(const ProxyOptions&, const ProxyOptions&) = default;
 };
 
 inline constexpr size_t kMaxBackends = 64;
@@ -43,7 +45,11 @@ struct ServiceSpec {
   uint16_t port = 0;
   AppKind app = AppKind::kEcho;
   bool tls = false;  // TLS 1.2/1.3 terminated in the engine, APP over the plaintext
+  // Which of the worker's TLS profiles (TlsGeneration::profiles: certificates, ALPN, client
+  // authentication) the service presents; services with the same settings share one.
+  uint16_t tls_profile = 0;
   ProxyOptions proxy;  // kProxy only
+  friend bool operator==(const ServiceSpec&, const ServiceSpec&) = default;
 };
 
 // Parses "PORT=APP" or "PORT=tls:APP"; a one-line reason on failure.

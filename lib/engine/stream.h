@@ -74,6 +74,10 @@ struct TlsFacts {
   const crypto::VerifiedIdentity* client = nullptr;  // the verified client certificate
   bool resumed = false;
   size_t certificate_index = 0;       // which of the configured certificates was used
+  // What the PROXY v2 SSL TLVs say of that certificate (TlsProfile::certificate_algs);
+  // empty when the profile does not say. Valid while the stream is open.
+  std::string_view certificate_sig_alg;
+  std::string_view certificate_key_alg;
 };
 
 class App;

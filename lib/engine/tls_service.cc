@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <ctime>
+#include <new>
 #include <optional>
 
 #include "lib/base/clock.h"
@@ -69,17 +70,29 @@ void append(rte_mbuf** head, rte_mbuf** tail, rte_mbuf* b) {
 
 }  // namespace
 
+// One profile of one generation as this worker serves it: the configs sessions are built
+// from (they point at each other, so the state never moves), and the generation that keeps
+// the material they borrow alive. Connections hold it until they end.
+struct TlsEngine::ProfileState {
+  std::shared_ptr<const TlsGeneration> generation;
+  const TlsProfile* profile = nullptr;
+  tls::ServerConfig13 config13;
+  tls::v12::ServerConfig12 config12;
+  tls::ServerSessionConfig session;  // points at config13 and config12
+};
+
 // One TLS connection: the session, the received bytes not yet consumed, the app's stream
 // and the engine's bookkeeping flags.
 struct TlsEngine::Conn final : public Stream {
-  Conn(TlsEngine& engine, const tls::ServerSessionConfig& config,
+  Conn(TlsEngine& engine, std::shared_ptr<const ProfileState> state,
        const tls::SessionLimits& limits) noexcept
-      : e(engine), session(config, limits) {}
+      : e(engine), profile(std::move(state)), session(profile->session, limits) {}
 
   TlsEngine& e;
   Connection* tcp = nullptr;  // nullptr once TCP reported on_closed
   uint64_t serial = 0;
   App* app = nullptr;  // the service's app; nullptr once told on_closed (or after abort())
+  std::shared_ptr<const ProfileState> profile;  // the material its handshake started with
   tls::ServerSession session;
   TlsFacts facts;
 
@@ -209,8 +222,8 @@ struct TlsEngine::OpEntry {
 
 class TlsEngine::Listener final : public net::tcp::Handler {
  public:
-  Listener(TlsEngine& e, App* app) : e_(e), app_(app) {}
-  void on_connected(Connection* c) noexcept override { e_.on_connected(c, app_); }
+  Listener(TlsEngine& e, App* app, uint16_t profile) : e_(e), app_(app), profile_(profile) {}
+  void on_connected(Connection* c) noexcept override { e_.on_connected(c, app_, profile_); }
   void on_data(Connection* c, rte_mbuf* chain, uint32_t len) noexcept override {
     e_.on_data(c, chain, len);
   }
@@ -221,6 +234,7 @@ class TlsEngine::Listener final : public net::tcp::Handler {
  private:
   TlsEngine& e_;
   App* app_;
+  uint16_t profile_;
 };
 
 TlsEngine::TlsEngine(const TlsSettings& settings, net::tcp::Tcp& tcp, rte_mempool* pool)
@@ -255,6 +269,7 @@ TlsEngine::~TlsEngine() {
     }
     delete k;
   }
+  delete mailbox_.exchange(nullptr);
 }
 
 Result<std::unique_ptr<TlsEngine>, std::string> TlsEngine::create(const TlsSettings& settings,
@@ -263,8 +278,20 @@ Result<std::unique_ptr<TlsEngine>, std::string> TlsEngine::create(const TlsSetti
   if (!settings.make_batch) {
     return fail(std::string("tls: no AEAD backend configured"));
   }
-  if (settings.certificates.empty()) {
-    return fail(std::string("tls: no certificate"));
+  std::shared_ptr<const TlsGeneration> generation = settings.generation;
+  if (generation == nullptr) {
+    auto p = std::make_shared<TlsProfile>();
+    p->certificates = settings.certificates;
+    p->certificates12 = settings.certificates12;
+    p->alpn = settings.alpn;
+    p->client_auth = settings.client_auth;
+    p->client_ca = settings.client_ca;
+    auto g = std::make_shared<TlsGeneration>();
+    g->profiles.push_back(std::move(p));
+    generation = std::move(g);
+  }
+  if (!tls::v12::valid_range({settings.tls_min, settings.tls_max})) {
+    return fail(std::string("tls: bad version range"));
   }
   std::unique_ptr<TlsEngine> e(new TlsEngine(settings, tcp, pool));
   e->batch_ = settings.make_batch(settings.batch_capacity);
@@ -282,47 +309,95 @@ Result<std::unique_ptr<TlsEngine>, std::string> TlsEngine::create(const TlsSetti
       !r) {
     return fail("tls: ticket keys: " + std::string(tls::to_string(r.error())));
   }
-  e->config_.certificates = settings.certificates;
-  e->config_.alpn = settings.alpn;
-  e->config_.ticket_keys = e->ticket_keys_.get();
-  e->config_.client_auth = settings.client_auth;
-  e->config_.client_ca = settings.client_ca;
-  e->config12_.certificates = settings.certificates12;
-  e->config12_.alpn = settings.alpn;
-  e->config12_.ticket_keys = e->ticket_keys_.get();
-  e->config12_.client_auth = static_cast<tls::v12::ClientAuth>(settings.client_auth);
-  e->config12_.client_ca = settings.client_ca;
-  if (settings.client_ca != nullptr) {
-    const auto names = settings.client_ca->subject_names();
-    e->config12_.client_ca_names.assign(names.begin(), names.end());
-  }
-  e->config12_.tls13_enabled = settings.tls_max == tls::kTls13;
-  e->config12_.ems_policy = settings.ems_policy;
   e->session_cache_ = std::make_unique<tls::v12::SessionCache12>(
       std::max<size_t>(settings.session_cache_entries, 1));
-  e->config12_.session_cache = e->session_cache_.get();
-  e->session_config_.tls13 = &e->config_;
-  e->session_config_.tls12 = &e->config12_;
-  e->session_config_.versions = {settings.tls_min, settings.tls_max};
-  if (!tls::v12::valid_range(e->session_config_.versions)) {
-    return fail(std::string("tls: bad version range"));
-  }
-  if (settings.client_auth != tls::ClientAuth::kNone && settings.client_ca == nullptr) {
-    return fail(std::string("tls: client certificates need a CA bundle"));
+  e->settings_.generation.reset();  // the profiles keep it while it is current
+  std::string why;
+  if (!e->adopt(std::move(generation), &why)) {
+    return fail("tls: " + why);
   }
   e->limits_.key_update_records = settings.key_update_records;
   return e;
 }
 
-net::tcp::Handler* TlsEngine::listener(App* app) {
-  listeners_.push_back(std::make_unique<Listener>(*this, app));
+net::tcp::Handler* TlsEngine::listener(App* app, uint16_t profile) {
+  if (profile >= profiles_.size()) {
+    return nullptr;
+  }
+  profiles_needed_ = std::max<uint16_t>(profiles_needed_, profile + 1);
+  listeners_.push_back(std::make_unique<Listener>(*this, app, profile));
   return listeners_.back().get();
+}
+
+void TlsEngine::offer(std::shared_ptr<const TlsGeneration> generation) noexcept {
+  auto* box = new (std::nothrow) std::shared_ptr<const TlsGeneration>(std::move(generation));
+  if (box == nullptr) {
+    return;
+  }
+  // The worker never saw an offer it has not taken: whoever exchanges it out owns it.
+  delete mailbox_.exchange(box, std::memory_order_acq_rel);
+}
+
+bool TlsEngine::adopt(std::shared_ptr<const TlsGeneration> g, std::string* out_error) {
+  if (g->profiles.size() < std::max<size_t>(profiles_needed_, 1)) {
+    *out_error = "generation " + std::to_string(g->number) + " has " +
+                 std::to_string(g->profiles.size()) + " TLS profiles, the listeners use " +
+                 std::to_string(profiles_needed_);
+    return false;
+  }
+  std::vector<std::shared_ptr<const ProfileState>> states;
+  for (size_t i = 0; i < g->profiles.size(); i++) {
+    const TlsProfile& p = *g->profiles[i];
+    if (p.certificates.empty() || p.certificates.size() != p.certificates12.size()) {
+      *out_error = "profile " + std::to_string(i) + ": no certificate";
+      return false;
+    }
+    if (p.client_auth != tls::ClientAuth::kNone && p.client_ca == nullptr) {
+      *out_error = "profile " + std::to_string(i) + ": client certificates need a CA bundle";
+      return false;
+    }
+    auto st = std::make_shared<ProfileState>();
+    st->generation = g;
+    st->profile = &p;
+    st->config13.certificates = p.certificates;
+    st->config13.alpn = p.alpn;
+    st->config13.ticket_keys = ticket_keys_.get();
+    st->config13.client_auth = p.client_auth;
+    st->config13.client_ca = p.client_ca;
+    st->config12.certificates = p.certificates12;
+    st->config12.alpn = p.alpn;
+    st->config12.ticket_keys = ticket_keys_.get();
+    st->config12.client_auth = static_cast<tls::v12::ClientAuth>(p.client_auth);
+    st->config12.client_ca = p.client_ca;
+    if (p.client_ca != nullptr) {
+      const auto names = p.client_ca->subject_names();
+      st->config12.client_ca_names.assign(names.begin(), names.end());
+    }
+    st->config12.tls13_enabled = settings_.tls_max == tls::kTls13;
+    st->config12.ems_policy = settings_.ems_policy;
+    st->config12.session_cache = session_cache_.get();
+    st->session.tls13 = &st->config13;
+    st->session.tls12 = &st->config12;
+    st->session.versions = {settings_.tls_min, settings_.tls_max};
+    states.push_back(std::move(st));
+  }
+  if (g->ticket_keys) {
+    if (auto r = ticket_keys_->install(g->ticket_keys->keys, g->ticket_keys->seal_index); !r) {
+      *out_error = "ticket keys: " + std::string(tls::to_string(r.error()));
+      return false;
+    }
+  } else {
+    ticket_keys_->clear_explicit();
+  }
+  profiles_ = std::move(states);
+  generation_number_.store(g->number, std::memory_order_release);
+  return true;
 }
 
 // ---- TCP callbacks (run during net input, timers and our own phases).
 
-void TlsEngine::on_connected(Connection* c, App* app) noexcept {
-  Conn* k = new Conn(*this, session_config_, limits_);
+void TlsEngine::on_connected(Connection* c, App* app, uint16_t profile) noexcept {
+  Conn* k = new Conn(*this, profiles_[profile], limits_);
   k->tcp = c;
   k->app = app;
   k->serial = next_serial_++;
@@ -617,7 +692,7 @@ void TlsEngine::count_handshake(Conn* k) noexcept {
       counters_.inc(TlsCounter::kGroupP384);
       break;
   }
-  const tls::ClientAuth auth = settings_.client_auth;
+  const tls::ClientAuth auth = k->profile->profile->client_auth;
   const crypto::VerifiedIdentity* id = s.client_identity();
   if (auth != tls::ClientAuth::kNone) {
     counters_.inc(TlsCounter::kMtlsHandshakes);
@@ -632,6 +707,11 @@ void TlsEngine::count_handshake(Conn* k) noexcept {
   k->facts.client = id;
   k->facts.resumed = s.resumed();
   k->facts.certificate_index = s.certificate_index();
+  const std::vector<CertAlgs>& algs = k->profile->profile->certificate_algs;
+  if (k->facts.certificate_index < algs.size()) {
+    k->facts.certificate_sig_alg = algs[k->facts.certificate_index].sig_alg;
+    k->facts.certificate_key_alg = algs[k->facts.certificate_index].key_alg;
+  }
   if (k->app != nullptr) {
     k->app_open = true;
     k->app->on_open(k);
@@ -1191,6 +1271,25 @@ bool TlsEngine::on_timer(uint64_t now_ns) noexcept {
     next_park_ns_ = now_ns + uint64_t{settings_.park_keys_after_ms} * 1000000 / 4;
     park_idle(now_ns);
   }
+  // A new generation from the control thread: one relaxed load per poll when there is none.
+  if (mailbox_.load(std::memory_order_relaxed) != nullptr) {
+    std::shared_ptr<const TlsGeneration>* box =
+        mailbox_.exchange(nullptr, std::memory_order_acq_rel);
+    if (box != nullptr) {
+      std::string why;
+      const uint64_t number = (*box)->number;
+      if (adopt(std::move(*box), &why)) {
+        counters_.inc(TlsCounter::kGenerationsAdopted);
+      } else {
+        counters_.inc(TlsCounter::kGenerationsRefused);
+        LT_WARN("tls: generation %llu refused, keeping %llu: %s",
+                static_cast<unsigned long long>(number),
+                static_cast<unsigned long long>(generation()), why.c_str());
+      }
+      delete box;
+      worked = true;
+    }
+  }
   if (now_ns >= next_rotation_check_ns_) {
     rotate_tickets(now_ns);
   }
@@ -1277,7 +1376,7 @@ void TlsEngine::destroy(Conn* k) noexcept {
       counters_.inc(TlsCounter::kVersionRefused);
     } else if (*err == tls::Error::kInappropriateFallback) {
       counters_.inc(TlsCounter::kFallbackRefused);
-    } else if (settings_.client_auth != tls::ClientAuth::kNone &&
+    } else if (k->profile->profile->client_auth != tls::ClientAuth::kNone &&
                (is_client_cert_error(*err) || k->session.client_certificate_missing())) {
       counters_.inc(TlsCounter::kClientCertRejected);
     }

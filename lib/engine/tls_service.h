@@ -4,9 +4,19 @@
 // version-dispatching facade over ServerSession13 and v12::ServerSession12: the ClientHello
 // picks the version), and once the handshake is done hands the app (stream.h) a Stream whose
 // bytes are the plaintext. The engine keeps the batch scheduling and the session lifecycle;
-// the apps are the same objects that serve plain TCP. One ServerConfig13 and one
-// ServerConfig12 per worker share the certificates, the client CA and the ticket keys; TLS
-// 1.2 session IDs resume from a per-worker SessionCache12.
+// the apps are the same objects that serve plain TCP. Each TLS profile (a distinct set of
+// certificates, ALPN and client authentication; services with the same settings share one)
+// gets its own ServerConfig13, ServerConfig12 and ServerSessionConfig, and each listener
+// uses its service's profile; all of them share the worker's ticket keys and its
+// SessionCache12 (TLS 1.2 session IDs).
+//
+// Reload. The material comes in a TlsGeneration: immutable, built off the workers (the
+// app's control thread), shared by every worker. offer() hands a new one to the worker
+// through a one-slot mailbox (an atomic pointer, the only thing the control thread and the
+// worker share); the worker adopts it in on_timer(), making new per-profile configs from
+// it. A connection holds its profile state, and through it the generation, from accept to
+// end, so a handshake in progress finishes on the material it started with, new ones get
+// the new material, and an old generation is freed when its last connection ends.
 //
 // The worker drives it in two phases around its application phase:
 //
@@ -45,10 +55,12 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -56,6 +68,7 @@
 #include "lib/base/counters.h"
 #include "lib/base/result.h"
 #include "lib/crypto/aead.h"
+#include "lib/engine/service.h"
 #include "lib/engine/stream.h"
 #include "lib/net/tcp/tcp.h"
 #include "lib/tls/server13.h"
@@ -73,8 +86,41 @@ namespace linetls::engine {
 // Makes one AeadBatch of the given capacity (the worker's choice of backend), or nullptr.
 using AeadBatchFactory = std::function<std::unique_ptr<crypto::AeadBatch>(uint32_t capacity)>;
 
+// Explicit session ticket keys (a key file several servers share): every key opens a
+// ticket, keys[seal_index] seals new ones.
+struct TicketKeySet {
+  std::vector<tls::ExplicitTicketKey> keys;
+  size_t seal_index = 0;
+};
+
+// One TLS configuration that tls: services present: certificates, ALPN, client
+// authentication. The certificates, keys and CA it points to are kept alive by `owned`
+// (or, when owned is empty, by whoever built it, for longer than every worker).
+struct TlsProfile {
+  std::vector<tls::ServerCertificate> certificates;     // at least one
+  std::vector<tls::v12::Certificate12> certificates12;  // the same keys, for TLS 1.2
+  std::vector<CertAlgs> certificate_algs;  // by certificate index (PROXY v2); may be empty
+  std::vector<std::string> alpn;           // server preference; empty: no ALPN
+  tls::ClientAuth client_auth = tls::ClientAuth::kNone;
+  const crypto::CaStore* client_ca = nullptr;  // required unless client_auth is kNone
+  std::vector<std::shared_ptr<const void>> owned;
+};
+
+// Everything a reload replaces, immutable once built: the profiles by
+// ServiceSpec::tls_profile, and the explicit ticket keys (nullopt: keys rotate per epoch
+// from TlsSettings::ticket_master).
+struct TlsGeneration {
+  uint64_t number = 0;
+  std::vector<std::shared_ptr<const TlsProfile>> profiles;
+  std::optional<TicketKeySet> ticket_keys;
+};
+
 struct TlsSettings {
-  // Borrowed: the CertifiedKeys behind them outlive every worker.
+  // The material, shared by every worker. nullptr: one profile (number 0) made from the
+  // fields below, borrowed.
+  std::shared_ptr<const TlsGeneration> generation;
+  // Without a generation: profile 0. Borrowed: the CertifiedKeys behind them outlive
+  // every worker.
   std::vector<tls::ServerCertificate> certificates;
   std::vector<tls::v12::Certificate12> certificates12;  // the same keys, for TLS 1.2
   uint16_t tls_min = tls::kTls12;  // accepted versions (--tls-min / --tls-max)
@@ -175,6 +221,8 @@ enum class TlsCounter : uint16_t {
   kSmallRecords,     // application records built in port-pool mbufs (big pool low)
   kQueueCapped,      // seal passes where a connection stopped at its queue cap (pressure)
   kKeysParked,       // idle connections that gave back their expanded keys
+  kGenerationsAdopted,  // reloads taken over by this worker (not the initial material)
+  kGenerationsRefused,  // offered generations refused (missing profiles, ticket keys)
   kCount
 };
 inline constexpr std::array<std::string_view, static_cast<size_t>(TlsCounter::kCount)>
@@ -241,7 +289,9 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(TlsCounter::kC
                         "plaintext_no_mbuf",
                         "small_records",
                         "queue_capped",
-                        "keys_parked"};
+                        "keys_parked",
+                        "generations_adopted",
+                        "generations_refused"};
 using TlsCounters = CounterSet<TlsCounter, kTlsCounterNames>;
 
 // Alerts by description (tls::alert_name), sent and received.
@@ -270,9 +320,20 @@ class TlsEngine {
   TlsEngine(const TlsEngine&) = delete;
   TlsEngine& operator=(const TlsEngine&) = delete;
 
-  // The handler to listen with for one tls:APP service whose streams app serves; owned by
-  // the engine.
-  net::tcp::Handler* listener(App* app);
+  // The handler to listen with for one tls:APP service whose streams app serves, presenting
+  // TLS profile `profile` of the generation; owned by the engine. nullptr when the
+  // generation has no such profile.
+  net::tcp::Handler* listener(App* app, uint16_t profile = 0);
+
+  // Offers a new generation; callable from any thread. The worker adopts the latest offer
+  // in its next on_timer() (an offer it has not taken yet is replaced). It refuses one
+  // that lacks a profile some listener uses or whose ticket keys the backend refuses,
+  // keeping what it has (tls.generations_refused, one log line).
+  void offer(std::shared_ptr<const TlsGeneration> generation) noexcept;
+  // The number of the generation new handshakes use; callable from any thread.
+  uint64_t generation() const noexcept {
+    return generation_number_.load(std::memory_order_acquire);
+  }
 
   // Phase tls_open at now_ns. Returns true if it did any work; *out_app_cycles gets the TSC
   // cycles spent in on_opened() and the application callbacks (the worker's "apps" time).
@@ -284,19 +345,24 @@ class TlsEngine {
   bool on_timer(uint64_t now_ns) noexcept;
 
   const char* batch_impl() const noexcept { return batch_->impl_name(); }
-  // Counters including the sessions still open (their stats are added at close).
+  // Counters including the sessions still open (their stats are added at close). Walks
+  // the live sessions: the worker's thread only (or once it has stopped).
   TlsCounters counters() const noexcept;
+  // The counters without the open sessions' record and byte counts: plain loads of the
+  // engine's own array, which another thread may read while the worker runs.
+  TlsCounters counters_without_live() const noexcept { return counters_; }
   TlsAlertCounts alerts() const noexcept { return alerts_; }
 
  private:
   struct Conn;
   class Listener;
   struct OpEntry;
+  struct ProfileState;
 
   TlsEngine(const TlsSettings& settings, net::tcp::Tcp& tcp, rte_mempool* pool);
 
   // tcp::Handler callbacks, forwarded by Listener.
-  void on_connected(net::tcp::Connection* c, App* app) noexcept;
+  void on_connected(net::tcp::Connection* c, App* app, uint16_t profile) noexcept;
   void on_data(net::tcp::Connection* c, rte_mbuf* chain, uint32_t len) noexcept;
   void on_writable(net::tcp::Connection* c) noexcept;
   void on_peer_closed(net::tcp::Connection* c) noexcept;
@@ -332,6 +398,9 @@ class TlsEngine {
   // Parks the keys of connections idle for park_keys_after_ms.
   void park_idle(uint64_t now_ns) noexcept;
   void rotate_tickets(uint64_t now_ns) noexcept;
+  // Makes the per-profile configs of g current (and installs its ticket keys); false with
+  // a reason, and nothing changed, when g cannot serve every listener.
+  bool adopt(std::shared_ptr<const TlsGeneration> g, std::string* out_error);
 
   TlsSettings settings_;
   net::tcp::Tcp& tcp_;
@@ -339,10 +408,12 @@ class TlsEngine {
   std::unique_ptr<crypto::AeadBatch> batch_;
   std::unique_ptr<crypto::AeadBatch> ticket_batch_;  // TicketKeys clears its batch per op
   std::unique_ptr<tls::TicketKeys> ticket_keys_;
-  tls::ServerConfig13 config_;
-  tls::v12::ServerConfig12 config12_;
   std::unique_ptr<tls::v12::SessionCache12> session_cache_;
-  tls::ServerSessionConfig session_config_;  // points at config_ and config12_
+  // The current generation's configs, by profile; connections hold theirs.
+  std::vector<std::shared_ptr<const ProfileState>> profiles_;
+  uint16_t profiles_needed_ = 0;  // 1 + the highest profile a listener uses
+  std::atomic<std::shared_ptr<const TlsGeneration>*> mailbox_{nullptr};  // offer() -> on_timer()
+  std::atomic<uint64_t> generation_number_{0};
   tls::SessionLimits limits_;
   std::vector<std::unique_ptr<Listener>> listeners_;
 

@@ -83,7 +83,11 @@ Result<std::unique_ptr<Worker>, std::string> Worker::create(const WorkerConfig& 
         }
         w->tls_ = std::move(t).value();
       }
-      handler = w->tls_->listener(app);
+      handler = w->tls_->listener(app, svc.tls_profile);
+      if (handler == nullptr) {
+        return fail("--serve " + std::to_string(svc.port) + "=" + to_string(svc) +
+                    ": no TLS profile " + std::to_string(svc.tls_profile));
+      }
     } else {
       handler = w->tcp_streams_->listener(app);
     }

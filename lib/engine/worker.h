@@ -114,6 +114,13 @@ class alignas(64) Worker final : public Context {
   uint16_t id() const noexcept { return cfg_.id; }
   // The TLS engine, or nullptr when the worker serves no tls:APP service.
   const TlsEngine* tls() const noexcept { return tls_.get(); }
+  // Offers new TLS material to this worker (TlsEngine::offer); any thread. Nothing without
+  // a tls: service.
+  void offer_tls(std::shared_ptr<const TlsGeneration> generation) noexcept {
+    if (tls_ != nullptr) {
+      tls_->offer(std::move(generation));
+    }
+  }
   const TcpStreams& tcp_streams() const noexcept { return *tcp_streams_; }
   // The apps, one per service in cfg.services order.
   const std::vector<std::unique_ptr<ServiceApp>>& apps() const noexcept { return apps_; }

@@ -46,6 +46,7 @@ struct Ipv4Cidr {
     return (a.v & mask()) == (addr.v & mask());
   }
   std::string str() const;
+  friend constexpr bool operator==(const Ipv4Cidr&, const Ipv4Cidr&) = default;
 };
 
 }  // namespace linetls::net

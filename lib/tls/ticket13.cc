@@ -191,8 +191,59 @@ Result<void, Error> TicketKeys::rotate_to(uint32_t epoch,
   return {};
 }
 
+Result<ExplicitTicketKey, Error> derive_explicit_ticket_key(
+    std::span<const uint8_t> entry) noexcept {
+  if (entry.empty()) {
+    return fail(Error::kInternalError);
+  }
+  static constexpr char kLabel[] = "linetls ticket file key";
+  auto prk = crypto::hkdf_extract(crypto::HashAlgo::kSha256, {}, entry);
+  if (!prk) {
+    return fail(Error::kCryptoFailure);
+  }
+  uint8_t okm[kTicketKeyIdLen + 32];
+  if (!crypto::hkdf_expand(crypto::HashAlgo::kSha256, prk->view(),
+                           std::span(reinterpret_cast<const uint8_t*>(kLabel), sizeof(kLabel) - 1),
+                           okm)) {
+    return fail(Error::kCryptoFailure);
+  }
+  ExplicitTicketKey k;
+  k.id = load_u32(okm);
+  k.key.assign(std::span<const uint8_t>(okm).subspan(kTicketKeyIdLen));
+  secure_wipe(std::span<uint8_t>(okm));
+  return k;
+}
+
+Result<void, Error> TicketKeys::install(std::span<const ExplicitTicketKey> keys,
+                                        size_t seal_index) noexcept {
+  if (keys.empty() || seal_index >= keys.size()) {
+    return fail(Error::kInternalError);
+  }
+  std::vector<Key> made;
+  made.reserve(keys.size());
+  for (const ExplicitTicketKey& k : keys) {
+    for (const Key& other : made) {
+      if (other.id == k.id) {
+        return fail(Error::kInternalError);  // a ticket could not say which key sealed it
+      }
+    }
+    if (k.key.size() != 32) {
+      return fail(Error::kInternalError);
+    }
+    auto key = batch_.make_key(crypto::AeadAlgo::kAes256Gcm, k.key.view());
+    if (!key) {
+      return fail(Error::kCryptoFailure);
+    }
+    made.push_back(Key{k.id, std::move(*key)});
+  }
+  explicit_ = std::move(made);
+  seal_index_ = seal_index;
+  return {};
+}
+
 Result<std::vector<uint8_t>, Error> TicketKeys::seal(const TicketContents& contents) const {
-  if (!keys_[0].key) {
+  const Key& sealing = sealing_key();
+  if (!sealing.key) {
     return fail(Error::kInternalError);
   }
   std::vector<uint8_t> plain = encode_ticket_contents(contents);
@@ -201,7 +252,7 @@ Result<std::vector<uint8_t>, Error> TicketKeys::seal(const TicketContents& conte
   }
   std::vector<uint8_t> t(kTicketOverhead + plain.size());
   ByteWriter w(t);
-  w.put_u32(keys_[0].id);
+  w.put_u32(sealing.id);
   crypto::AeadNonce nonce;
   if (!rng_.fill(nonce)) {
     secure_wipe(std::span<uint8_t>(plain));
@@ -213,7 +264,7 @@ Result<std::vector<uint8_t>, Error> TicketKeys::seal(const TicketContents& conte
   const size_t body_at = kTicketKeyIdLen + crypto::kAeadNonceLen;
   const crypto::IoSeg seg{t.data() + body_at, static_cast<uint32_t>(plain.size())};
   batch_.clear();
-  const bool added = batch_.add_seal(*keys_[0].key, nonce, std::span(t).first(kTicketKeyIdLen),
+  const bool added = batch_.add_seal(*sealing.key, nonce, std::span(t).first(kTicketKeyIdLen),
                                      std::span(&seg, 1), t.data() + body_at + plain.size());
   const bool ok = added && batch_.run() == 1;
   batch_.clear();
@@ -229,9 +280,17 @@ std::optional<TicketContents> TicketKeys::open(std::span<const uint8_t> ticket) 
   }
   const uint32_t id = load_u32(ticket);
   const Key* key = nullptr;
-  for (const Key& k : keys_) {
-    if (k.key && k.id == id) {
-      key = &k;
+  if (explicit_.empty()) {
+    for (const Key& k : keys_) {
+      if (k.key && k.id == id) {
+        key = &k;
+      }
+    }
+  } else {
+    for (const Key& k : explicit_) {
+      if (k.id == id) {
+        key = &k;
+      }
     }
   }
   if (key == nullptr) {

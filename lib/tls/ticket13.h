@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "lib/base/result.h"
+#include "lib/base/secret.h"
 #include "lib/crypto/aead.h"
 #include "lib/crypto/cert.h"
 #include "lib/crypto/hash.h"
@@ -67,6 +68,23 @@ class TicketDecoder {
   virtual std::optional<TicketContents> open(std::span<const uint8_t> ticket) const = 0;
 };
 
+// A ticket key given explicitly rather than rotated: what a ticket key file shared by
+// several servers holds (the app's --ticket-key-file). Tickets sealed under it carry id.
+struct ExplicitTicketKey {
+  uint32_t id = 0;
+  Secret<32> key;  // AES-256-GCM
+};
+
+// Derives the explicit key of one key file entry (its name and secrets as the file gives
+// them; nginx and HAProxy use 48 or 80 bytes): okm = HKDF-Expand(HKDF-Extract(salt = "",
+// entry), "linetls ticket file key", 36) with SHA-256; id = uint32_be(okm[0..4)), key =
+// okm[4..36). Every process that reads the same entry derives the same key, so they open
+// each other's tickets; the ticket bytes are our own format (this file's top), not
+// OpenSSL's RFC 5077 layout that nginx and HAProxy send. kCryptoFailure if HKDF fails,
+// kInternalError for an empty entry.
+Result<ExplicitTicketKey, Error> derive_explicit_ticket_key(
+    std::span<const uint8_t> entry) noexcept;
+
 class TicketKeys final : public TicketDecoder {
  public:
   // batch (an AES-256-GCM capable AeadBatch, used for one op at a time) and rng are
@@ -82,12 +100,28 @@ class TicketKeys final : public TicketDecoder {
   // both are derived (previous = epoch - 1), so a ticket of the previous epoch still opens.
   // kCryptoFailure if HKDF or the backend fails (the keys are then unchanged).
   Result<void, Error> rotate_to(uint32_t epoch, std::span<const uint8_t, 32> master) noexcept;
+  // Replaces every key with keys (1 or more, distinct ids): keys[seal_index] seals new
+  // tickets and any of them opens one. Until the next install() the rotating keys are not
+  // used (rotate()/rotate_to() still update them, for when explicit keys are cleared).
+  // kInternalError for an empty list, a bad seal_index or two keys with one id;
+  // kCryptoFailure if the backend refuses a key (the keys are then unchanged).
+  Result<void, Error> install(std::span<const ExplicitTicketKey> keys, size_t seal_index) noexcept;
+  // Drops the explicit keys: the rotating keys seal and open again.
+  void clear_explicit() noexcept { explicit_.clear(); }
+  // True while explicit keys are installed.
+  bool has_explicit() const noexcept { return !explicit_.empty(); }
+
   // Seals contents into a new ticket under the current key (kInternalError before rotate()).
   Result<std::vector<uint8_t>, Error> seal(const TicketContents& contents) const;
   std::optional<TicketContents> open(std::span<const uint8_t> ticket) const override;
 
   // The current key id, for tests (0 before rotate()).
-  uint32_t current_id() const noexcept { return keys_[0].key ? keys_[0].id : 0; }
+  uint32_t current_id() const noexcept {
+    if (!explicit_.empty()) {
+      return explicit_[seal_index_].id;
+    }
+    return keys_[0].key ? keys_[0].id : 0;
+  }
 
  private:
   struct Key {
@@ -97,7 +131,13 @@ class TicketKeys final : public TicketDecoder {
   Result<Key, Error> derive(uint32_t epoch, std::span<const uint8_t, 32> master) const noexcept;
   crypto::AeadBatch& batch_;
   crypto::Rng& rng_;
+  // The key that seals: the explicit one when installed, else the current rotating one.
+  const Key& sealing_key() const noexcept {
+    return explicit_.empty() ? keys_[0] : explicit_[seal_index_];
+  }
   Key keys_[2];  // current, previous
+  std::vector<Key> explicit_;  // install(): every one opens, [seal_index_] seals
+  size_t seal_index_ = 0;
 };
 
 }  // namespace linetls::tls

@@ -13,8 +13,11 @@ import time
 
 
 class Engine:
-    def __init__(self, binary, tap, ip, host_ip, extra=()):
+    def __init__(self, binary, tap, ip, host_ip, extra=(), args=None):
+        """args: the whole command line after the binary, instead of the TAP flags and
+        extra (a test that starts the engine from a config file)."""
         self.binary = binary
+        self.args = args
         self.tap = tap
         self.ip = ip
         self.host_ip = host_ip
@@ -27,6 +30,8 @@ class Engine:
     def start(self, timeout=30):
         cmd = [self.binary, "--tap", self.tap, "--ip", self.ip, "--host-ip", self.host_ip,
                "--log-level", "1"] + self.extra
+        if self.args is not None:
+            cmd = [self.binary] + list(self.args)
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      text=True, bufsize=1)
         deadline = time.monotonic() + timeout

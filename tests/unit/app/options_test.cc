@@ -73,8 +73,7 @@ TEST(Options, BadCommandLinesAreRejectedWithAReason) {
       {{"--port", "eth0"}, "--port"},
       {{"--port", "0000:3b:00.0"}, "--ip"},
       {{"--port", "0000:3b:00.0", "--port", "0000:3b:00.1", "--ip", "10.0.0.1/24"}, "one port"},
-      {{"--port", "0000:3b:00.0", "--ip", "10.0.0.1/24", "--host-ip", "10.0.0.2/24"},
-       "--host-ip"},
+      {{"--port", "0000:3b:00.0", "--ip", "10.0.0.1/24", "--host-ip", "10.0.0.2/24"}, "--host-ip"},
       {{"--tap", "t0", "--frobnicate"}, "--frobnicate"},
       {{"--tap", "t0", "stray"}, "stray"},
       {{"--tap", "t0", "--log-level", "9"}, "--log-level"},
@@ -91,7 +90,25 @@ TEST(Options, BadCommandLinesAreRejectedWithAReason) {
       {{"--tap", "t0", "--alpn", "h2,"}, "--alpn"},
       {{"--tap", "t0", "--key-update-records", "0"}, "--key-update-records"},
       {{"--tap", "t0", "--handshake-timeout-ms", "x"}, "--handshake-timeout-ms"},
-      {{"--tap", "t0", "--config", "x.toml"}, "--config"},
+      {{"--tap", "t0", "--config", "/nonexistent/x.toml"},
+       "--config /nonexistent/x.toml: cannot open"},
+      {{"--tap", "t0", "--check-config", "/nonexistent/x.toml"},
+       "--check-config /nonexistent/x.toml: cannot open"},
+      {{"--tap", "t0", "--config"}, "--config: needs a value"},
+      {{"--tap", "t0", "--check-config"}, "--check-config: needs a value"},
+      {{"--tap", "t0", "--config="}, "--config: expected a TOML file"},
+      {{"--tap", "t0", "--config", "a.toml", "--check-config", "a.toml"},
+       "--check-config: give one --config or --check-config"},
+      {{"--tap", "t0", "--ticket-key-file"}, "--ticket-key-file: needs a value"},
+      {{"--tap", "t0", "--ticket-key-file="}, "--ticket-key-file: expected a file"},
+      {{"--tap", "t0", "--metrics", "9100"}, "--metrics: expected IP:PORT"},
+      {{"--tap", "t0", "--metrics", "127.0.0.1:0"}, "--metrics: expected IP:PORT"},
+      {{"--tap", "t0", "--metrics", "127.0.0.1:65536"}, "--metrics: expected IP:PORT"},
+      {{"--tap", "t0", "--metrics", "localhost:9100"}, "--metrics: expected IP:PORT"},
+      {{"--tap", "t0", "--metrics"}, "--metrics: needs a value"},
+      {{"--tap", "t0", "--stats-interval", "x"}, "--stats-interval: expected seconds"},
+      {{"--tap", "t0", "--stats-interval", "-1"}, "--stats-interval: expected seconds"},
+      {{"--tap", "t0", "--stats-interval", "86401"}, "--stats-interval: expected seconds"},
       {{"--tap", "t0", "--tls-min", "1.1"}, "--tls-min"},
       {{"--tap", "t0", "--tls-max", "1.0"}, "--tls-max"},
       {{"--tap", "t0", "--tls-max", "tls1.3"}, "--tls-max"},
@@ -287,6 +304,29 @@ TEST(Options, BadClientCaFilesAreRejectedWithAReason) {
   auto ca = load_client_ca(*none);
   ASSERT_TRUE(ca.ok());
   EXPECT_FALSE(ca->has_value());
+}
+
+TEST(Options, OperationsFlags) {
+  auto d = parse({"--tap", "t0"});
+  ASSERT_TRUE(d.ok()) << d.error();
+  EXPECT_FALSE(d->metrics);
+  EXPECT_EQ(d->stats_interval_s, 0u);
+  EXPECT_FALSE(d->ticket_key_file);
+  EXPECT_FALSE(d->config_file);
+  EXPECT_FALSE(d->check_config);
+  auto o = parse({"--tap", "t0", "--metrics", "127.0.0.1:9100", "--stats-interval=2",
+                  "--ticket-key-file", "/etc/linetls/ticket.key"});
+  ASSERT_TRUE(o.ok()) << o.error();
+  EXPECT_EQ(o->metrics->ip, *net::Ipv4Addr::parse("127.0.0.1"));
+  EXPECT_EQ(o->metrics->port, 9100);
+  EXPECT_EQ(o->metrics->str(), "127.0.0.1:9100");
+  EXPECT_EQ(o->stats_interval_s, 2u);
+  EXPECT_EQ(*o->ticket_key_file, "/etc/linetls/ticket.key");
+  const std::string help = usage();
+  for (const char* flag :
+       {"--config", "--check-config", "--ticket-key-file", "--metrics", "--stats-interval"}) {
+    EXPECT_NE(help.find(flag), std::string::npos) << flag;
+  }
 }
 
 TEST(Options, HelpNeedsNothingElse) {
