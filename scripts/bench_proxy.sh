@@ -106,14 +106,21 @@ http {
   sendfile on;
   root $shm;
   server { listen 127.0.0.1:$backend_port; }
-  server { listen $host:$backend_port; }
+  $(ip addr show dev "$tap" 2>/dev/null | grep -q "inet $host/" &&
+    echo "server { listen $host:$backend_port; }")
 }
 EOF
   taskset -c 1 nginx -p "$dir" -c "$dir/nginx.conf" &
   ng_pid=$!
-  for _ in $(seq 50); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$backend_port") 2>/dev/null && break
-    sleep 0.1
+  # Ready when every listener accepts (a proxy row's first client must not find the
+  # backend down: it would be skipped for --backend-down-ms).
+  local addrs=(127.0.0.1)
+  ip addr show dev "$tap" 2>/dev/null | grep -q "inet $host/" && addrs+=("$host")
+  for a in "${addrs[@]}"; do
+    for _ in $(seq 50); do
+      (exec 3<>"/dev/tcp/$a/$backend_port") 2>/dev/null && break
+      sleep 0.1
+    done
   done
 }
 ng_stop() { kill "$ng_pid"; wait "$ng_pid" 2>/dev/null || true; ng_pid=; }
@@ -125,7 +132,7 @@ hap_start() {
 global
   nbthread 1
   cpu-map 1/1 0
-  maxconn 20000
+  maxconn 4000
   ssl-default-bind-ciphersuites $suite
   ssl-default-bind-options ssl-min-ver TLSv1.3
 defaults
@@ -169,7 +176,7 @@ per() { awk -v a="$1" -v b="$2" -v s="$3" 'BEGIN {printf "%.1f", b ? a / b * s :
 gib() { awk -v c="$1" -v b="$2" 'BEGIN {printf "%.3f", b ? c / (b / 1073741824) : 0}'; }
 gbps() { awk -v b="$1" -v t="$2" 'BEGIN {printf "%.2f", b * 8 / t / 1e9}'; }
 
-ng_start
+ulimit -n "$(ulimit -Hn)"  # haproxy wants about 2 x maxconn descriptors
 declare -A res
 
 # ---- A: per connection
@@ -182,17 +189,23 @@ echo "linetls tls:http:  s_time $n, handshakes $lt_hs: ${res[a_http]} us busy ($
 phases "$lt_hs" 1e6 us
 
 lt_start "443=tls:proxy:$host:$backend_port"
+ng_start  # after the TAP exists: nginx listens on its host address too
 n=$(s_time "$ip:443" /index.html)
+ng_stop
 lt_stop
 res[a_proxy]=$(per "$lt_busy" "$lt_hs" 1e6)
 res[a_proxyp]=$(per "$lt_proc" "$lt_hs" 1e6)
 echo "linetls tls:proxy: s_time $n, handshakes $lt_hs: ${res[a_proxy]} us busy (${res[a_proxyp]} us process) each"
 phases "$lt_hs" 1e6 us
-grep -E ' proxy\.(clients|pairs_closed|backend_open) ' "$dir/lt.out" | sed 's/^/  /'
+grep -E ' proxy\.(clients|pairs_closed|backend_open|no_backend) ' "$dir/lt.out" | sed 's/^/  /'
+[[ $(awk '$3 == "proxy.backend_open" {print $4}' "$dir/lt.out") == "$lt_hs" ]] ||
+  echo "warning: not every proxied connection reached the backend" >&2
 
+ng_start
 hap_start
 n=$(s_time "127.0.0.1:$hap_port" /index.html)
 hap_stop
+ng_stop
 res[a_hap]=$(per "$hap_proc" "$n" 1e6)
 echo "haproxy:           s_time $n: ${res[a_hap]} us process each"
 
@@ -206,20 +219,23 @@ echo "linetls tls:http bulk:  $got bytes, ${res[g_http]} Gbit/s, ${res[b_http]} 
 phases "$(awk -v b="$got" 'BEGIN {print b / 1073741824}')" 1 s/GiB
 
 lt_start "443=tls:proxy:$host:$backend_port"
+ng_start
 read -r got t < <(fetch "https://$ip/big.bin")
+ng_stop
 lt_stop
 res[b_proxy]=$(gib "$lt_busy" "$got"); res[b_proxyp]=$(gib "$lt_proc" "$got")
 res[g_proxy]=$(gbps "$got" "$t")
 echo "linetls tls:proxy bulk: $got bytes, ${res[g_proxy]} Gbit/s, ${res[b_proxy]} s/GiB busy (${res[b_proxyp]})"
 phases "$(awk -v b="$got" 'BEGIN {print b / 1073741824}')" 1 s/GiB
 
+ng_start
 hap_start
 read -r got t < <(fetch "https://127.0.0.1:$hap_port/big.bin")
 hap_stop
+ng_stop
 res[b_hap]=$(gib "$hap_proc" "$got")
 res[g_hap]=$(gbps "$got" "$t")
 echo "haproxy bulk:           $got bytes, ${res[g_hap]} Gbit/s, ${res[b_hap]} s/GiB"
-ng_stop
 
 echo "== summary (server core: linetls busy cycles, process CPU in brackets; haproxy process CPU)"
 awk -v h="${res[a_http]}" -v p="${res[a_proxy]}" -v pp="${res[a_proxyp]}" -v x="${res[a_hap]}" \
