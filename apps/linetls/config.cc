@@ -388,8 +388,7 @@ class Parser {
     for (auto&& [k, v] : t) {
       const std::string_view key = k.str();
       const bool proxy_key = key == "backends" || key == "proxy_protocol" ||
-                             key == "connect_timeout_ms" || key == "backend_down_ms" ||
-                             key == "idle_timeout_ms";
+                             key == "connect_timeout_ms" || key == "backend_down_ms";
       const bool tls_key =
           key == "certificates" || key == "alpn" || key == "client_ca" || key == "client_auth";
       if (proxy_key && !proxy) {

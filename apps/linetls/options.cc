@@ -576,6 +576,9 @@ Result<Options, std::string> finalize(const Settings& s) {
   for (size_t i = 0; i < o.services.size(); i++) {
     engine::ServiceSpec& svc = o.services[i];
     const ServiceOverrides& ov = o.service_overrides[i];
+    if (ov.idle_timeout_ms) {
+      svc.idle_timeout_ms = *ov.idle_timeout_ms;  // its connections' TCP idle timeout too
+    }
     if (svc.app == engine::AppKind::kProxy) {
       any_proxy = true;
       svc.proxy.proxy_protocol_v2 = ov.proxy_protocol_v2.value_or(o.proxy_protocol_v2);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,6 +50,9 @@ struct ServiceSpec {
   // authentication) the service presents; services with the same settings share one.
   uint16_t tls_profile = 0;
   ProxyOptions proxy;  // kProxy only
+  // This service's connections' idle timeout (TCP: no bytes either way); unset: the
+  // worker's (--idle-timeout-ms).
+  std::optional<uint32_t> idle_timeout_ms;
   friend bool operator==(const ServiceSpec&, const ServiceSpec&) = default;
 };
 

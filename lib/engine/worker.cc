@@ -91,7 +91,7 @@ Result<std::unique_ptr<Worker>, std::string> Worker::create(const WorkerConfig& 
     } else {
       handler = w->tcp_streams_->listener(app);
     }
-    if (auto r = w->tcp_->listen(svc.port, handler); !r) {
+    if (auto r = w->tcp_->listen(svc.port, handler, svc.idle_timeout_ms); !r) {
       return fail("--serve " + std::to_string(svc.port) + "=" + to_string(svc) + ": " +
                   std::string(net::tcp::to_string(r.error())));
     }

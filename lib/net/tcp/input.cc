@@ -180,6 +180,12 @@ void Tcp::Impl::listen_input(Listener& l, const FourTuple& t, Segment& seg,
       const auto ck = isn.check_cookie(t, seg.seq - 1, seg.ack - 1, tsecr, now_ns);
       if (ck) {
         Connection* c = create(t, l.handler, now_ns);
+  if (c != nullptr && l.idle_timeout_ms) {
+    c->idle_timeout_ms = *l.idle_timeout_ms;
+  }
+        if (c != nullptr && l.idle_timeout_ms) {
+          c->idle_timeout_ms = *l.idle_timeout_ms;
+        }
         if (c == nullptr) {
           counters.inc(TcpCounter::kDropBacklog);
           return;
@@ -267,6 +273,9 @@ void Tcp::Impl::listen_input(Listener& l, const FourTuple& t, Segment& seg,
     return;
   }
   Connection* c = create(t, l.handler, now_ns);
+  if (c != nullptr && l.idle_timeout_ms) {
+    c->idle_timeout_ms = *l.idle_timeout_ms;
+  }
   if (c == nullptr) {
     counters.inc(TcpCounter::kDropBacklog);
     return;

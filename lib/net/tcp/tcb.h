@@ -172,6 +172,7 @@ struct Listener {
   uint16_t port = 0;
   Handler* handler = nullptr;
   uint32_t half_open = 0;  // connections in SYN_RECEIVED
+  std::optional<uint32_t> idle_timeout_ms;  // for its connections; unset: TcpConfig's
 };
 
 

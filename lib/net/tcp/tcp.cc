@@ -434,14 +434,15 @@ Tcp::Tcp(Stack& stack, const TcpConfig& cfg, std::span<const uint8_t, 16> isn_se
 
 Tcp::~Tcp() { impl_->stack.set_l4_handler(6, nullptr); }
 
-Result<void, Error> Tcp::listen(uint16_t port, Handler* handler) noexcept {
+Result<void, Error> Tcp::listen(uint16_t port, Handler* handler,
+                                std::optional<uint32_t> idle_timeout_ms) noexcept {
   if (port == 0 || handler == nullptr) {
     return fail(Error::kInvalidArgument);
   }
   if (impl_->listeners.count(port) != 0) {
     return fail(Error::kPortInUse);
   }
-  impl_->listeners[port] = Listener{port, handler, 0};
+  impl_->listeners[port] = Listener{port, handler, 0, idle_timeout_ms};
   return {};
 }
 

@@ -20,6 +20,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include "lib/base/counters.h"
@@ -175,8 +176,10 @@ class Tcp final : public L4Handler {
   Tcp(const Tcp&) = delete;
   Tcp& operator=(const Tcp&) = delete;
 
-  // Passive open on our address:port; accepted connections report to handler.
-  Result<void, Error> listen(uint16_t port, Handler* handler) noexcept;
+  // Passive open on our address:port; accepted connections report to handler, with
+  // idle_timeout_ms as their idle timeout when given (else TcpConfig's).
+  Result<void, Error> listen(uint16_t port, Handler* handler,
+                             std::optional<uint32_t> idle_timeout_ms = std::nullopt) noexcept;
   // Active open to dst:port. The connection reports on_connected or on_closed(kRefused /
   // kTimeout) later.
   Result<Connection*, Error> connect(Ipv4Addr dst, uint16_t port, Handler* handler,

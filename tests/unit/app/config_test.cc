@@ -57,6 +57,12 @@ TEST(Config, TheExampleFileLoads) {
   // The proxy's own settings over the global ones.
   EXPECT_TRUE(o->services[2].proxy.proxy_protocol_v2);
   EXPECT_EQ(o->services[2].proxy.idle_timeout_ms, 60000u);
+  EXPECT_EQ(o->services[2].idle_timeout_ms, 60000u);  // the TCP connections' too
+  EXPECT_EQ(o->services[3].idle_timeout_ms, 30000u);  // any app may set it
+  EXPECT_FALSE(o->services[0].idle_timeout_ms.has_value());
+  EXPECT_EQ(o->keepalive_ms, 60000u);
+  EXPECT_EQ(o->persist_timeout_ms, 120000u);
+  EXPECT_FALSE(o->tls12_ems_required);
   EXPECT_EQ(o->services[2].proxy.connect_timeout_ms, 3000u);
   // Two TLS profiles: the global certificates, and 8443's own with mutual TLS.
   ASSERT_EQ(o->tls_profiles.size(), 2u);

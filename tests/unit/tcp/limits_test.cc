@@ -470,6 +470,34 @@ TEST_F(Limits, IdleTimeoutIsSetPerConnection) {
   EXPECT_EQ(h_.closed[0].second, CloseReason::kTimeout);
 }
 
+// A listener's own idle timeout (a service's override) applies to what it accepts.
+TEST_F(Limits, ListenerIdleTimeoutOverridesTheConfig) {
+  TcpConfig cfg = test_config();
+  cfg.idle_timeout_ms = 0;  // never, unless the listener says
+  setup_with(cfg);
+  ASSERT_TRUE(tcp_->listen(80, &h_, 3000u).ok());
+  SegSpec syn;
+  syn.sport = 40000;
+  syn.seq = 1000;
+  syn.flags = F_SYN;
+  inject(syn);
+  auto out = drain();
+  ASSERT_EQ(out.size(), 1u);
+  SegSpec ack;
+  ack.sport = 40000;
+  ack.seq = 1001;
+  ack.ack = out[0].seq + 1;
+  ack.flags = F_ACK;
+  ack.wnd = 65535;
+  inject(ack);
+  ASSERT_EQ(h_.connected.size(), 1u);
+  advance(2900 * kMs);
+  EXPECT_TRUE(h_.closed.empty());
+  advance(200 * kMs);
+  ASSERT_EQ(h_.closed.size(), 1u);
+  EXPECT_EQ(h_.closed[0].second, CloseReason::kTimeout);
+}
+
 // RFC 1122 §4.2.3.6 keep-alive: after keepalive_ms of silence, probes with SND.UNA - 1 and no
 // data every keepalive_intvl_ms; an answer resets the count; keepalive_probes unanswered
 // probes reset the connection.
