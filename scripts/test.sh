@@ -3,14 +3,14 @@
 #   1. build/      (gcc, -O2): unit tests in parallel, then root/TAP tests one at a time;
 #   2. build-san/  (clang-14, ASan + UBSan + libFuzzer): the same tests under sanitizers,
 #      the fuzz targets over their committed corpora, and each fuzz target live for
-#      LT_FUZZ_SECONDS (default 12; 0 skips the live runs).
+#      LT_FUZZ_SECONDS (default 5; 0 skips the live runs; the long runs are separate).
 # Ends with one line "N passed, N failed, N skipped" over both builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 build=${LT_BUILD_DIR:-build}
 san=${LT_SAN_BUILD_DIR:-build-san}
-fuzz_seconds=${LT_FUZZ_SECONDS:-12}
+fuzz_seconds=${LT_FUZZ_SECONDS:-5}
 
 if [[ ! -f "$san/build.ninja" ]]; then
   CXX=clang++-14 meson setup "$san" -Dsanitize=true -Dfuzz=true -Dbench=false >/dev/null
