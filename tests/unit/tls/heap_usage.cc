@@ -8,6 +8,10 @@
 #if defined(__SANITIZE_ADDRESS__)
 #define LT_HEAP_USAGE_ASAN 1
 #endif
+// Uninstrumented test code linked with the ASan runtime (the sanitizer build's unit tests).
+#if defined(LT_ASAN_RUNTIME)
+#define LT_HEAP_USAGE_ASAN 1
+#endif
 
 #if defined(LT_HEAP_USAGE_ASAN)
 
