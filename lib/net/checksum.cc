@@ -5,15 +5,17 @@
 #include <rte_mbuf.h>
 
 #include "lib/base/bytes.h"
+#include "lib/net/checksum_simd.h"
 
 namespace linetls::net {
 
 namespace {
 
-// rte_raw_cksum sums native (little-endian) 16-bit words; the one's complement sum of
-// byte-swapped words is the byte-swapped sum (RFC 1071 section 2(B)), so one swap at the
+// simd::native_sum sums native (little-endian) 16-bit words (AVX-512, AVX2 or 64-bit
+// scalar, several times rte_raw_cksum's rate: docs/PERFORMANCE.md); the one's complement sum
+// of byte-swapped words is the byte-swapped sum (RFC 1071 section 2(B)), so one swap at the
 // end yields the big-endian value.
-inline uint16_t native_sum(const void* p, size_t len) noexcept { return rte_raw_cksum(p, len); }
+inline uint16_t native_sum(const void* p, size_t len) noexcept { return simd::native_sum(p, len); }
 
 inline uint16_t native_to_be(uint16_t s) noexcept { return rte_bswap16(s); }
 
