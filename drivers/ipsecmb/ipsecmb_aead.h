@@ -76,6 +76,8 @@ class IpsecMbAeadBatch final : public crypto::AeadBatch {
   // are opens whose tag did not verify; encrypt their segments again under the same key and
   // nonce to put the ciphertext back (returns 0).
   uint32_t submit_burst(Op* const* ops, uint32_t n, bool restore) noexcept;
+  // A contiguous AES-GCM op through the direct API; false (nothing done) for any other op.
+  bool process_direct(Op& op) noexcept;
 
   IMB_MGR* mgr_;
   std::unique_ptr<Scratch> scratch_;
