@@ -229,29 +229,17 @@ bool IpsecMbAeadBatch::process_direct(Op& op) noexcept {
   }
   gcm_context_data* ctx = &s.ctx[0].gcm;
   const uint8_t* aad = op.aad.empty() ? s.empty : op.aad.data();
+  // What IMB_AES128/256_GCM_ENC/DEC expand to: the manager's functions for its architecture.
   const bool aes128 = key.algo() == AeadAlgo::kAes128Gcm;
-  auto encrypt = [&](uint8_t* tag) {
-    if (aes128) {
-      IMB_AES128_GCM_ENC(mgr_, &key.gcm, ctx, buf, buf, op.len, op.nonce.data(), aad, op.aad.size(),
-                         tag, kAeadTagLen);
-    } else {
-      IMB_AES256_GCM_ENC(mgr_, &key.gcm, ctx, buf, buf, op.len, op.nonce.data(), aad, op.aad.size(),
-                         tag, kAeadTagLen);
-    }
-  };
+  const aes_gcm_enc_dec_t enc = aes128 ? mgr_->gcm128_enc : mgr_->gcm256_enc;
+  const aes_gcm_enc_dec_t dec = aes128 ? mgr_->gcm128_dec : mgr_->gcm256_dec;
   if (op.dir == Dir::kSeal) {
-    encrypt(op.tag);
+    enc(&key.gcm, ctx, buf, buf, op.len, op.nonce.data(), aad, op.aad.size(), op.tag, kAeadTagLen);
     op.status = AeadStatus::kOk;
     return true;
   }
   uint8_t* computed = s.tags[0];
-  if (aes128) {
-    IMB_AES128_GCM_DEC(mgr_, &key.gcm, ctx, buf, buf, op.len, op.nonce.data(), aad, op.aad.size(),
-                       computed, kAeadTagLen);
-  } else {
-    IMB_AES256_GCM_DEC(mgr_, &key.gcm, ctx, buf, buf, op.len, op.nonce.data(), aad, op.aad.size(),
-                       computed, kAeadTagLen);
-  }
+  dec(&key.gcm, ctx, buf, buf, op.len, op.nonce.data(), aad, op.aad.size(), computed, kAeadTagLen);
   const bool good = tags_equal(computed, op.tag);
   // The computed tag would authenticate a forged record: it never outlives the check.
   _mm_storeu_si128(reinterpret_cast<__m128i*>(computed), _mm_setzero_si128());
@@ -261,7 +249,7 @@ bool IpsecMbAeadBatch::process_direct(Op& op) noexcept {
   }
   // aead.h: a failed open gets its ciphertext back. Encrypting the wrongly decrypted bytes
   // again applies the same keystream; that tag goes to scratch and is wiped.
-  encrypt(computed);
+  enc(&key.gcm, ctx, buf, buf, op.len, op.nonce.data(), aad, op.aad.size(), computed, kAeadTagLen);
   _mm_storeu_si128(reinterpret_cast<__m128i*>(computed), _mm_setzero_si128());
   op.status = AeadStatus::kAuthFailed;
   return true;
