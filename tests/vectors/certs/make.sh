@@ -19,6 +19,7 @@
 #   *_chain.pem              the leaf followed by ca.pem
 #   client.pem/.key          client leaf, ECDSA P-256 (clientAuth), signed by int
 #   client_ca.pem/.key       client leaf, RSA-2048 (clientAuth), signed by ca directly
+#   client256.pem/.key       client leaf, ECDSA P-256 (clientAuth), signed by ca directly
 #   expired.pem/.key         leaf (serverAuth+clientAuth) signed by ca, expired
 #   notyet.pem/.key          leaf (serverAuth+clientAuth) signed by ca, not yet valid
 #   other_ca.pem/.key        an unrelated root CA
@@ -176,6 +177,9 @@ issue int int.pem int.key client.key client.pem client.test ext_client $good_sta
 genkey client_ca.key RSA rsa_keygen_bits:2048
 issue ca ca.pem ca.key client_ca.key client_ca.pem client-direct.test ext_client \
   $good_start $good_end "DNS:client-direct.test"
+genkey client256.key EC ec_paramgen_curve:P-256
+issue ca ca.pem ca.key client256.key client256.pem client256.test ext_client \
+  $good_start $good_end "DNS:client256.test"
 genkey other_client.key EC ec_paramgen_curve:P-256
 issue other other_ca.pem other_ca.key other_client.key other_client.pem other-client.test \
   ext_client $good_start $good_end "DNS:other-client.test"
