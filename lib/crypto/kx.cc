@@ -105,15 +105,34 @@ X25519Cache& x25519_cache() noexcept {
   return cache;
 }
 
-// Returns an X25519 key pair for the 32-byte private key priv.
-Pkey x25519_from_private(std::span<const uint8_t> priv) noexcept {
+// The base point u = 9 (RFC 7748 §4.1) as a public key, made once and never changed, so
+// any thread may hand it to a derive context. Deliberately never freed.
+EVP_PKEY* x25519_base_point() noexcept {
+  static EVP_PKEY* const base = [] {
+    uint8_t u[32] = {9};
+    return EVP_PKEY_new_raw_public_key_ex(nullptr, "X25519", nullptr, u, sizeof(u));
+  }();
+  return base;
+}
+
+// Returns a key holding the 32-byte private key priv and, as its public half, 32 zero bytes
+// that nothing reads. Importing a private key alone makes libcrypto 3.0 compute the public
+// key with its portable fixed-base code (ref10, 32-bit limbs), which here costs about twice
+// its mulx/adx Montgomery ladder that EVP_PKEY_derive runs; from_private() gets the public
+// key from that ladder instead (RFC 7748 §6.1: the public key is X25519(a, 9)). Were the
+// placeholder ever used as a peer value it would be the all-zero point, which derive()
+// refuses (kLowOrderPoint).
+Pkey x25519_import_private(std::span<const uint8_t> priv) noexcept {
   X25519Cache& cache = x25519_cache();
   if (!cache.fromdata) {
     return Pkey();
   }
+  uint8_t placeholder[32] = {};
   OSSL_PARAM params[] = {
       OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY,
                                         const_cast<uint8_t*>(priv.data()), priv.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, placeholder,
+                                        sizeof(placeholder)),
       OSSL_PARAM_construct_end(),
   };
   EVP_PKEY* raw = nullptr;
@@ -137,6 +156,29 @@ EVP_PKEY* x25519_peer(std::span<const uint8_t> peer) noexcept {
     return nullptr;
   }
   return cache.peer.get();
+}
+
+// Points ctx (a derive context on one of our keys) at peer and runs X25519 into out (32
+// bytes). Returns kInternal if the peer cannot be set, kLowOrderPoint if libcrypto refuses
+// the result: for X25519 it refuses exactly one thing, a result of all zeros, which is what
+// a low-order peer point gives (RFC 7748 §6.1). The context keeps the peer only for the
+// call: it is pointed back at the immutable base point afterwards, so it never holds on to
+// a thread's reusable peer key.
+Result<void, Error> x25519_derive(EVP_PKEY_CTX* ctx, EVP_PKEY* peer, uint8_t out[32]) noexcept {
+  size_t len = 32;
+  if (EVP_PKEY_derive_set_peer_ex(ctx, peer, 0) != 1) {
+    ossl::clear_errors();
+    return fail(Error::kInternal);
+  }
+  const bool ok = EVP_PKEY_derive(ctx, out, &len) == 1 && len == 32;
+  if (peer != x25519_base_point()) {
+    EVP_PKEY_derive_set_peer_ex(ctx, x25519_base_point(), 0);
+  }
+  if (!ok) {
+    ossl::clear_errors();
+    return fail(Error::kLowOrderPoint);
+  }
+  return {};
 }
 
 bool all_zero(std::span<const uint8_t> b) noexcept {
@@ -179,8 +221,10 @@ size_t private_key_len(NamedGroup group) noexcept {
 }
 
 KeyShare::KeyShare(NamedGroup group, std::unique_ptr<EVP_PKEY, PkeyDeleter> pkey,
-                   std::span<const uint8_t> pub) noexcept
-    : group_(group), pkey_(std::move(pkey)), public_len_(pub.size()) {
+                   std::span<const uint8_t> pub,
+                   std::unique_ptr<EVP_PKEY_CTX, PkeyCtxDeleter> derive_ctx) noexcept
+    : group_(group), pkey_(std::move(pkey)), derive_ctx_(std::move(derive_ctx)),
+      public_len_(pub.size()) {
   std::memcpy(public_.data(), pub.data(), pub.size());
 }
 
@@ -190,15 +234,16 @@ Result<KeyShare, Error> KeyShare::from_private(NamedGroup group,
     return fail(Error::kBadPrivateKey);
   }
   if (!is_nist(group)) {
-    Pkey pkey = x25519_from_private(priv);
+    Pkey pkey = x25519_import_private(priv);
+    std::unique_ptr<EVP_PKEY_CTX, PkeyCtxDeleter> ctx(
+        pkey ? EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), nullptr) : nullptr);
     uint8_t pub[32];
-    size_t pub_len = sizeof(pub);
-    if (!pkey || EVP_PKEY_get_raw_public_key(pkey.get(), pub, &pub_len) != 1 ||
-        pub_len != sizeof(pub)) {
+    if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1 || x25519_base_point() == nullptr ||
+        !x25519_derive(ctx.get(), x25519_base_point(), pub)) {  // never low order: clamped
       ossl::clear_errors();
       return fail(Error::kInternal);
     }
-    return KeyShare(group, std::move(pkey), pub);
+    return KeyShare(group, std::move(pkey), pub, std::move(ctx));
   }
 
   const EC_GROUP* g = ossl::ec_group(curve_nid(group));
@@ -266,10 +311,21 @@ Result<SharedSecret, Error> KeyShare::derive(std::span<const uint8_t> peer_publi
       return fail(Error::kBadPublicKeyLength);
     }
     peer = x25519_peer(peer_public);
-    if (peer == nullptr) {
+    if (peer == nullptr || !derive_ctx_) {
       ossl::clear_errors();
       return fail(Error::kInternal);
     }
+    uint8_t buf[32];
+    if (Result<void, Error> r = x25519_derive(derive_ctx_.get(), peer, buf); !r) {
+      secure_wipe(buf);
+      return fail(r.error());
+    }
+    SharedSecret out(std::span<const uint8_t>(buf, sizeof(buf)));
+    secure_wipe(buf);
+    if (all_zero(out.view())) {
+      return fail(Error::kLowOrderPoint);  // RFC 8446 §7.4.2: MUST check, MUST abort
+    }
+    return out;
   }
 
   ossl::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey_.get(), nullptr));
@@ -284,15 +340,10 @@ Result<SharedSecret, Error> KeyShare::derive(std::span<const uint8_t> peer_publi
   size_t len = sizeof(buf);
   if (EVP_PKEY_derive(ctx.get(), buf, &len) != 1) {
     ossl::clear_errors();
-    // For X25519 libcrypto refuses exactly one thing here: a result of all zeros, which is
-    // what a low-order peer point gives (RFC 7748 §6.1).
-    return fail(is_nist(group_) ? Error::kInternal : Error::kLowOrderPoint);
+    return fail(Error::kInternal);
   }
   SharedSecret out(std::span<const uint8_t>(buf, len));
   secure_wipe(buf);
-  if (!is_nist(group_) && all_zero(out.view())) {
-    return fail(Error::kLowOrderPoint);  // RFC 8446 §7.4.2: MUST check, MUST abort
-  }
   return out;
 }
 

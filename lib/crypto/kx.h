@@ -65,15 +65,21 @@ class KeyShare {
 
   // Checks the peer's encoded public key (borrowed for the call) and returns the shared
   // secret. Errors: kBadPublicKeyLength, kCompressedPoint, kBadPointFormat,
-  // kPointAtInfinity, kPointNotOnCurve, kLowOrderPoint, kInternal.
+  // kPointAtInfinity, kPointNotOnCurve, kLowOrderPoint, kInternal. Const, but an X25519
+  // KeyShare reuses one libcrypto context: one thread at a time per KeyShare.
   Result<SharedSecret, Error> derive(std::span<const uint8_t> peer_public) const noexcept;
 
  private:
   KeyShare(NamedGroup group, std::unique_ptr<EVP_PKEY, PkeyDeleter> pkey,
-           std::span<const uint8_t> pub) noexcept;
+           std::span<const uint8_t> pub,
+           std::unique_ptr<EVP_PKEY_CTX, PkeyCtxDeleter> derive_ctx = nullptr) noexcept;
 
   NamedGroup group_;
+  // X25519: holds the private scalar only; its public half is a placeholder that nothing
+  // reads (public_ below is the key's real public value). See kx.cc.
   std::unique_ptr<EVP_PKEY, PkeyDeleter> pkey_;
+  // X25519: the derive context on pkey_, made once by from_private() and reused by derive().
+  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxDeleter> derive_ctx_;
   std::array<uint8_t, kMaxPublicKeyLen> public_{};
   size_t public_len_ = 0;
 };

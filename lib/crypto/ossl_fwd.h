@@ -16,6 +16,9 @@ struct MacCtxDeleter {
 struct PkeyDeleter {
   void operator()(EVP_PKEY* pkey) const noexcept;
 };
+struct PkeyCtxDeleter {
+  void operator()(EVP_PKEY_CTX* ctx) const noexcept;
+};
 struct X509Deleter {
   void operator()(X509* cert) const noexcept;
 };

@@ -113,6 +113,28 @@ TEST(Kx, P384Rfc5903Section8_2) {
             "d603135569b9e9d09cf5d4a270f59746");
 }
 
+// An X25519 KeyShare keeps one derive context for all its derive() calls: every call must
+// use the peer it is given, and a refused peer must not spoil the next call.
+TEST(Kx, X25519DerivesAgainWithOtherPeers) {
+  KeyShare alice =
+      make(NamedGroup::kX25519, "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
+  KeyShare bob =
+      make(NamedGroup::kX25519, "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb");
+  KeyShare carol = make(NamedGroup::kX25519,
+                        "49af42ba7f7994852d713ef2784bcbcaa7911de26adc5642cb634540e7ea5005");
+  const std::string alice_bob = "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742";
+  EXPECT_EQ(to_hex(alice.derive(bob.public_key())->view()), alice_bob);
+  EXPECT_EQ(derive_error(alice, std::vector<uint8_t>(32, 0)), Error::kLowOrderPoint);
+  Result<SharedSecret, Error> ac = alice.derive(carol.public_key());
+  ASSERT_TRUE(ac);
+  EXPECT_EQ(to_hex(ac->view()), to_hex(carol.derive(alice.public_key())->view()));
+  EXPECT_NE(to_hex(ac->view()), alice_bob);
+  EXPECT_EQ(to_hex(alice.derive(bob.public_key())->view()), alice_bob);
+  // A moved KeyShare keeps its context.
+  KeyShare moved = std::move(alice);
+  EXPECT_EQ(to_hex(moved.derive(bob.public_key())->view()), alice_bob);
+}
+
 TEST(Kx, X25519RejectsWrongLengths) {
   Result<KeyShare, Error> ks = KeyShare::generate(NamedGroup::kX25519, os_rng());
   ASSERT_TRUE(ks);
