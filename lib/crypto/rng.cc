@@ -2,10 +2,14 @@
 
 #include <openssl/err.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 
 #include <algorithm>
+#include <atomic>
 #include <climits>
 #include <cstring>
+
+#include "lib/base/secret.h"
 
 #include "lib/crypto/hash.h"
 
@@ -26,14 +30,62 @@ Result<void, Error> rand_fill(std::span<uint8_t> out) noexcept {
   return {};
 }
 
+// Bumped in a forked child: every thread's pools are stale there (they are copies of the
+// parent's, which the parent will hand out too).
+std::atomic<uint64_t> g_fork_generation{0};
+
+void on_fork_child() noexcept { g_fork_generation.fetch_add(1, std::memory_order_relaxed); }
+
+// Bytes drawn from one libcrypto DRBG kOsRngPoolSize at a time for one thread. A byte is
+// handed out once and wiped as it goes, so the pool holds only bytes nobody has seen.
+template <int (*kRand)(unsigned char*, int)>
+struct Pool {
+  uint8_t bytes[kOsRngPoolSize];
+  size_t used = kOsRngPoolSize;  // bytes[used..] are unread
+  uint64_t generation = 0;
+
+  ~Pool() { secure_wipe(bytes); }
+
+  Result<void, Error> fill(std::span<uint8_t> out) noexcept {
+    if (out.size() > kOsRngPoolSize / 4) {
+      return rand_fill<kRand>(out);  // large requests gain nothing from the pool
+    }
+    const uint64_t gen = g_fork_generation.load(std::memory_order_relaxed);
+    if (gen != generation) {
+      secure_wipe(bytes);
+      used = kOsRngPoolSize;
+      generation = gen;
+    }
+    if (kOsRngPoolSize - used < out.size()) {
+      if (Result<void, Error> r = rand_fill<kRand>(bytes); !r) {
+        used = kOsRngPoolSize;
+        return r;
+      }
+      used = 0;
+    }
+    std::memcpy(out.data(), bytes + used, out.size());
+    secure_wipe({bytes + used, out.size()});
+    used += out.size();
+    return {};
+  }
+};
+
+template <int (*kRand)(unsigned char*, int)>
+Pool<kRand>& pool() noexcept {
+  static const bool registered = pthread_atfork(nullptr, nullptr, on_fork_child) == 0;
+  (void)registered;
+  thread_local Pool<kRand> p;
+  return p;
+}
+
 }  // namespace
 
 Result<void, Error> OsRng::fill(std::span<uint8_t> out) noexcept {
-  return rand_fill<RAND_bytes>(out);
+  return pool<RAND_bytes>().fill(out);
 }
 
 Result<void, Error> OsRng::fill_private(std::span<uint8_t> out) noexcept {
-  return rand_fill<RAND_priv_bytes>(out);
+  return pool<RAND_priv_bytes>().fill(out);
 }
 
 OsRng& os_rng() noexcept {

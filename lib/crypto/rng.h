@@ -26,9 +26,18 @@ class Rng {
   virtual Result<void, Error> fill_private(std::span<uint8_t> out) noexcept = 0;
 };
 
+// Bytes OsRng draws from libcrypto at a time, per thread and per kind (public, private).
+inline constexpr size_t kOsRngPoolSize = 4096;
+
 // The OS-seeded CSPRNG of libcrypto: RAND_bytes for public values, RAND_priv_bytes (a
-// separate DRBG instance) for keys. libcrypto keeps its DRBGs per thread. Stateless here, so
-// one instance may be shared.
+// separate DRBG instance) for keys. libcrypto keeps its DRBGs per thread. A call costs about
+// the same for 32 bytes as for 4 KiB, and a handshake draws several small pieces, so requests
+// up to kOsRngPoolSize / 4 are served from a per-thread pool of each kind, refilled
+// kOsRngPoolSize bytes at a time: each byte is handed out once and wiped from the pool as it
+// goes, public and private bytes never share a pool, and a forked child drops the pools it
+// inherited (pthread_atfork) rather than repeat its parent's bytes. The pools hold bytes
+// that have not been used yet, as libcrypto's DRBG state determines the ones it has not
+// produced yet. The object itself has no state, so one instance may be shared.
 class OsRng final : public Rng {
  public:
   Result<void, Error> fill(std::span<uint8_t> out) noexcept override;
