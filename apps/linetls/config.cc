@@ -59,6 +59,7 @@ constexpr KeySpec kTopKeys[] = {
     {"keepalive_ms", "--keepalive-ms", Kind::kInt},
     {"persist_timeout_ms", "--persist-timeout-ms", Kind::kInt},
     {"tls12_ems", "--tls12-ems", Kind::kString},
+    {"tls13_psk_ke", "--tls13-psk-ke", Kind::kBool},
     {"busy_poll", "--busy-poll", Kind::kBool},
     {"log_level", "--log-level", Kind::kInt},
     {"mem", "--mem", Kind::kInt},

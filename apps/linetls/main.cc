@@ -348,6 +348,7 @@ int run(int argc, char** argv) {
       tls.tls_min = o.tls_min;
       tls.tls_max = o.tls_max;
       tls.handshake_timeout_ms = o.handshake_timeout_ms;
+      tls.tls13_psk_ke = o.tls13_psk_ke;
       tls.ems_policy = o.tls12_ems_required ? tls::v12::EmsPolicy::kRequired
                                             : tls::v12::EmsPolicy::kPreferred;
       tls.ticket_rotation_s = o.ticket_rotation_s;

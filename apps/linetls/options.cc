@@ -366,6 +366,11 @@ Result<void, std::string> apply_setting(std::string_view flag, std::string_view 
       return fail(std::string("expected true or false"));
     }
     s->busy_poll = value == "true";
+  } else if (flag == "--tls13-psk-ke") {
+    if (value != "true" && value != "false") {
+      return fail(std::string("expected true or false"));
+    }
+    s->tls13_psk_ke = value == "true";
   } else if (flag == "--metrics") {
     s->metrics = ListenAddr::parse(value);
     if (!s->metrics) {
@@ -417,6 +422,10 @@ Result<Settings, std::string> parse_command_line(int argc, const char* const* ar
     }
     if (flag == "--busy-poll") {
       s.busy_poll = true;
+      continue;
+    }
+    if (flag == "--tls13-psk-ke" && !inline_value) {  // --tls13-psk-ke=false goes on below
+      s.tls13_psk_ke = true;
       continue;
     }
     if (!inline_value) {
@@ -487,6 +496,7 @@ Settings merge(Settings base, const Settings& top) {
   take(&b->keepalive_ms, top.keepalive_ms, b, "--keepalive-ms");
   take(&b->persist_timeout_ms, top.persist_timeout_ms, b, "--persist-timeout-ms");
   take(&b->tls12_ems_required, top.tls12_ems_required, b, "--tls12-ems");
+  take(&b->tls13_psk_ke, top.tls13_psk_ke, b, "--tls13-psk-ke");
   take(&b->busy_poll, top.busy_poll, b, "--busy-poll");
   take(&b->log_level, top.log_level, b, "--log-level");
   take(&b->mem_mb, top.mem_mb, b, "--mem");
@@ -536,6 +546,7 @@ Result<Options, std::string> finalize(const Settings& s) {
   o.keepalive_ms = s.keepalive_ms.value_or(o.keepalive_ms);
   o.persist_timeout_ms = s.persist_timeout_ms.value_or(o.persist_timeout_ms);
   o.tls12_ems_required = s.tls12_ems_required.value_or(false);
+  o.tls13_psk_ke = s.tls13_psk_ke.value_or(false);
   o.busy_poll = s.busy_poll.value_or(false);
   o.log_level = s.log_level.value_or(o.log_level);
   o.mem_mb = s.mem_mb.value_or(o.mem_mb);
@@ -770,6 +781,7 @@ const char* usage() {
   --tls-max V         highest TLS version accepted: 1.2 or 1.3 (default)
   --tls12-ems MODE    TLS 1.2 extended master secret (RFC 7627): preferred (default; a
                       client without it gets the RFC 5246 master secret) or required
+  --tls13-psk-ke      psk_ke: resumed TLS 1.3 sessions skip X25519 but lose forward secrecy
   --client-ca FILE    PEM bundle of CAs for client certificates (mutual TLS)
   --client-auth MODE  none | optional | required (default: required with --client-ca,
                       else none)

@@ -108,6 +108,7 @@ struct Settings {
   std::optional<unsigned> keepalive_ms;
   std::optional<unsigned> persist_timeout_ms;
   std::optional<bool> tls12_ems_required;
+  std::optional<bool> tls13_psk_ke;
   std::optional<bool> busy_poll;
   std::optional<int> log_level;
   std::optional<unsigned> mem_mb;
@@ -157,6 +158,10 @@ struct Options {
   unsigned persist_timeout_ms = 120000;  // a zero window held this long: given up
   // --tls12-ems required|preferred (RFC 7627 extended master secret in TLS 1.2).
   bool tls12_ems_required = false;
+  // --tls13-psk-ke: TLS 1.3 resumption without (EC)DHE for clients that offer psk_ke (RFC
+  // 8446 §4.2.9): tls::ServerConfig13::allow_psk_ke, which says what it gives up (forward
+  // secrecy of those resumed sessions).
+  bool tls13_psk_ke = false;
   bool busy_poll = false;
   int log_level = 2;      // 0 error .. 3 debug
   unsigned mem_mb = 512;  // TAP mode EAL memory (no hugepages)

@@ -364,6 +364,7 @@ bool TlsEngine::adopt(std::shared_ptr<const TlsGeneration> g, std::string* out_e
     st->config13.ticket_keys = ticket_keys_.get();
     st->config13.client_auth = p.client_auth;
     st->config13.client_ca = p.client_ca;
+    st->config13.allow_psk_ke = settings_.tls13_psk_ke;
     st->config12.certificates = p.certificates12;
     st->config12.alpn = p.alpn;
     st->config12.ticket_keys = ticket_keys_.get();
@@ -644,8 +645,13 @@ void TlsEngine::count_handshake(Conn* k) noexcept {
   const tls::ServerSession& s = k->session;
   counters_.inc(TlsCounter::kHandshakes);
   counters_.inc(s.version() == tls::kTls12 ? TlsCounter::kTls12 : TlsCounter::kTls13);
+  const tls::ServerSession13* s13 = s.session13();
+  const bool psk_ke = s13 != nullptr && s13->machine().psk_ke();
   if (s.resumed()) {
     counters_.inc(TlsCounter::kHandshakesResumed);
+  }
+  if (psk_ke) {
+    counters_.inc(TlsCounter::kHandshakesPskKe);
   }
   if (s.hello_retry_request_sent()) {
     counters_.inc(TlsCounter::kHelloRetryRequests);
@@ -681,7 +687,8 @@ void TlsEngine::count_handshake(Conn* k) noexcept {
     default:
       break;
   }
-  switch (s.group()) {
+  // A psk_ke resumption exchanged no key: it has no group to count.
+  switch (psk_ke ? crypto::NamedGroup{} : s.group()) {
     case crypto::NamedGroup::kX25519:
       counters_.inc(TlsCounter::kGroupX25519);
       break;

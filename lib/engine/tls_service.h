@@ -129,6 +129,9 @@ struct TlsSettings {
   tls::ClientAuth client_auth = tls::ClientAuth::kNone;
   const crypto::CaStore* client_ca = nullptr;
   size_t session_cache_entries = 16384;  // TLS 1.2 session IDs, per worker
+  // TLS 1.3 resumption without (EC)DHE (psk_ke) when the client lists it (--tls13-psk-ke):
+  // no forward secrecy for resumed sessions (ServerConfig13::allow_psk_ke).
+  bool tls13_psk_ke = false;
   // TLS 1.2 extended master secret (RFC 7627): required, or preferred (clients without it
   // get the RFC 5246 master secret; sessions resume only as §5.3 allows).
   tls::v12::EmsPolicy ems_policy = tls::v12::EmsPolicy::kPreferred;
@@ -160,6 +163,7 @@ enum class TlsCounter : uint16_t {
   kConnections,
   kHandshakes,
   kHandshakesResumed,
+  kHandshakesPskKe,  // TLS 1.3 resumptions without a key exchange (psk_ke)
   kHelloRetryRequests,
   kHandshakeFailures,
   kHandshakeTimeouts,
@@ -229,6 +233,7 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(TlsCounter::kC
     kTlsCounterNames = {"connections",
                         "handshakes",
                         "handshakes_resumed",
+                        "handshakes_resumed_psk_ke",
                         "hello_retry_requests",
                         "handshake_failures",
                         "handshake_timeouts",

@@ -284,37 +284,6 @@ Result<void, Error> Client13::on_server_hello(ReadServerHello s,
     state_.emplace<ReadServerHello>(std::move(s));
     return {};
   }
-  // §4.2.8: "If using (EC)DHE key establishment and a HelloRetryRequest containing a
-  // "key_share" extension was received by the client, the client MUST verify that the
-  // selected NamedGroup in the ServerHello is the same as that in the HelloRetryRequest."
-  // and the server's share must be for a group we sent a share for.
-  const crypto::KeyShare* mine = nullptr;
-  for (const crypto::KeyShare& k : s.shares) {
-    if (static_cast<uint16_t>(k.group()) == sh->key_share_group) {
-      mine = &k;
-    }
-  }
-  if (mine == nullptr) {
-    return fail(Error::kIllegalParameter);
-  }
-  auto shared = mine->derive(sh->key_share);
-  if (!shared) {
-    return fail(from_crypto(shared.error()));
-  }
-  group_ = mine->group();
-  // Without an HRR the transcript starts here: the hash is known only now.
-  std::optional<crypto::Transcript> started = std::move(s.transcript);
-  if (!started) {
-    auto t = crypto::Transcript::create(suite.hash);
-    if (!t || !t->update(s.client_hello)) {
-      return fail(Error::kCryptoFailure);
-    }
-    started.emplace(std::move(*t));
-  }
-  crypto::Transcript transcript = std::move(*started);
-  if (!transcript.update(m.bytes)) {
-    return fail(Error::kCryptoFailure);
-  }
   // §4.2.11: "Clients MUST verify that the server's selected_identity is within the range
   // supplied by the client, that the server selected a cipher suite indicating a Hash
   // associated with the PSK ... If these values are not consistent, the client MUST abort
@@ -328,9 +297,64 @@ Result<void, Error> Client13::on_server_hello(ReadServerHello s,
     psk = config_.session->psk.view();
     resumed_ = true;
   }
+  // §4.2.9: the key exchange mode shows in the key_share: psk_ke, "the server MUST NOT supply
+  // a "key_share" value"; psk_dhe_ke, "the client and server MUST supply "key_share" values".
+  // "Servers MUST NOT select a key exchange mode that is not listed by the client." A
+  // ServerHello without key_share (parse_server_hello lets it through only with
+  // pre_shared_key, §4.1.3) is psk_ke: unless we listed it, the key_share we need is missing
+  // (§6.2 missing_extension). A key_share with our PSK when we did not list psk_dhe_ke is a
+  // mode we did not offer: illegal_parameter.
+  const auto listed = [&](uint8_t mode) {
+    return std::find(config_.psk_modes.begin(), config_.psk_modes.end(), mode) !=
+           config_.psk_modes.end();
+  };
+  psk_ke_ = sh->key_share.empty();
+  if (psk_ke_ && !listed(0)) {
+    return fail(Error::kMissingExtension);
+  }
+  if (!psk_ke_ && resumed_ && !listed(1)) {
+    return fail(Error::kIllegalParameter);
+  }
+  std::optional<crypto::SharedSecret> shared;
+  if (!psk_ke_) {
+    // §4.2.8: "If using (EC)DHE key establishment and a HelloRetryRequest containing a
+    // "key_share" extension was received by the client, the client MUST verify that the
+    // selected NamedGroup in the ServerHello is the same as that in the HelloRetryRequest."
+    // and the server's share must be for a group we sent a share for.
+    const crypto::KeyShare* mine = nullptr;
+    for (const crypto::KeyShare& k : s.shares) {
+      if (static_cast<uint16_t>(k.group()) == sh->key_share_group) {
+        mine = &k;
+      }
+    }
+    if (mine == nullptr) {
+      return fail(Error::kIllegalParameter);
+    }
+    auto secret = mine->derive(sh->key_share);
+    if (!secret) {
+      return fail(from_crypto(secret.error()));
+    }
+    shared.emplace(std::move(*secret));
+    group_ = mine->group();
+  }
+  // Without an HRR the transcript starts here: the hash is known only now.
+  std::optional<crypto::Transcript> started = std::move(s.transcript);
+  if (!started) {
+    auto t = crypto::Transcript::create(suite.hash);
+    if (!t || !t->update(s.client_hello)) {
+      return fail(Error::kCryptoFailure);
+    }
+    started.emplace(std::move(*t));
+  }
+  crypto::Transcript transcript = std::move(*started);
+  if (!transcript.update(m.bytes)) {
+    return fail(Error::kCryptoFailure);
+  }
+  // §7.1: with psk_ke the (EC)DHE input is the 0-value.
   KeySchedule schedule(suite.hash);
   auto h = transcript.digest();
-  if (!h || !schedule.start(psk) || !schedule.add_handshake(shared->view())) {
+  if (!h || !schedule.start(psk) ||
+      !(shared ? schedule.add_handshake(shared->view()) : schedule.add_handshake_without_dhe())) {
     return fail(Error::kCryptoFailure);
   }
   auto chs = schedule.client_handshake_traffic_secret(h->view());

@@ -74,7 +74,10 @@ struct ClientConfig13 {
   // suite's hash matches one of cipher_suites, and dropped after a HelloRetryRequest that
   // selects a suite with another hash.
   const Session* session = nullptr;
-  // psk_key_exchange_modes, sent with a session; 1 = psk_dhe_ke.
+  // psk_key_exchange_modes, sent with a session; 1 = psk_dhe_ke, 0 = psk_ke (§4.2.9). A
+  // ServerHello that selects our PSK without a key_share (psk_ke) is accepted only with 0
+  // listed (kMissingExtension otherwise), one with a key_share only with 1 listed
+  // (kIllegalParameter otherwise).
   std::vector<uint8_t> psk_modes = {1};
   std::function<uint64_t()> now_ms;      // milliseconds; empty: the system clock
   // The certificate to answer a CertificateRequest with (borrowed; nullptr: an empty
@@ -120,6 +123,8 @@ class Client13 {
   crypto::NamedGroup group() const noexcept { return group_; }
   // True when the server selected our PSK (no Certificate was received).
   bool resumed() const noexcept { return resumed_; }
+  // True when it did so with psk_ke: no key_share, no (EC)DHE (group() is meaningless).
+  bool psk_ke() const noexcept { return psk_ke_; }
   // Sessions from the NewSessionTickets received so far, handed over.
   std::vector<Session> take_sessions() noexcept { return std::move(sessions_); }
   // SHA-256 of the server's leaf certificate, once received.
@@ -217,6 +222,7 @@ class Client13 {
   bool sni_ack_ = false;
   bool hrr_ = false;
   bool resumed_ = false;
+  bool psk_ke_ = false;
   bool cert_requested_ = false;
   bool cert_sent_ = false;
   std::vector<Session> sessions_;

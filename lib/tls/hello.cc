@@ -267,6 +267,11 @@ Result<void, Error> finish(ByteWriter& w, const Open& o) noexcept {
 }  // namespace
 
 Result<void, Error> write_server_hello(ByteWriter& w, const ServerHelloParams& p) noexcept {
+  // §4.1.3: "Current ServerHello messages additionally contain either the "pre_shared_key"
+  // extension or the "key_share" extension, or both".
+  if (p.psk_ke && !p.selected_psk) {
+    return fail(Error::kInternalError);
+  }
   Open o = begin_server_hello(w, p.random, p.legacy_session_id_echo, p.cipher_suite);
   if (p.selected_psk) {
     // §4.2.11: uint16 selected_identity.
@@ -274,14 +279,16 @@ Result<void, Error> write_server_hello(ByteWriter& w, const ServerHelloParams& p
     w.put_u16(2);
     w.put_u16(*p.selected_psk);
   }
-  // §4.2.8 KeyShareServerHello: KeyShareEntry server_share.
-  w.put_u16(ext_code(ExtensionType::kKeyShare));
-  auto ks = w.begin_prefixed(2);
-  w.put_u16(p.key_share_group);
-  auto key = w.begin_prefixed(2);
-  w.put_bytes(p.key_share);
-  w.end_prefixed(key);
-  w.end_prefixed(ks);
+  if (!p.psk_ke) {
+    // §4.2.8 KeyShareServerHello: KeyShareEntry server_share.
+    w.put_u16(ext_code(ExtensionType::kKeyShare));
+    auto ks = w.begin_prefixed(2);
+    w.put_u16(p.key_share_group);
+    auto key = w.begin_prefixed(2);
+    w.put_bytes(p.key_share);
+    w.end_prefixed(key);
+    w.end_prefixed(ks);
+  }
   put_supported_versions_13(w);
   return finish(w, o);
 }

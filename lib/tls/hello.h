@@ -97,12 +97,16 @@ struct ServerHelloParams {
   uint16_t key_share_group = 0;
   std::span<const uint8_t> key_share;  // our public key
   std::optional<uint16_t> selected_psk;
+  // psk_ke resumption: no key_share at all (§4.2.9: "In this mode, the server MUST NOT supply
+  // a "key_share" value"); key_share_group and key_share are ignored, selected_psk is needed.
+  bool psk_ke = false;
 };
 
 // Writes a whole TLS 1.3 ServerHello message (header included) to w: legacy_version
-// 0x0303, extensions pre_shared_key if a PSK was selected, key_share and
+// 0x0303, extensions pre_shared_key if a PSK was selected, key_share (unless psk_ke) and
 // supported_versions (0x0304), in that order (RFC 8448 §3's and §4's). Returns
-// kInternalError if w overflows or a length is out of range.
+// kInternalError if w overflows, a length is out of range, or psk_ke is set without
+// selected_psk (§4.1.3: a ServerHello has pre_shared_key or key_share, or both).
 Result<void, Error> write_server_hello(ByteWriter& w, const ServerHelloParams& p) noexcept;
 
 struct HelloRetryRequestParams {

@@ -54,6 +54,7 @@ Result<void, Error> KeySchedule::start(std::span<const uint8_t> psk) noexcept {
   }
   secret_ = std::move(s).value();
   stage_ = Stage::kEarly;
+  has_psk_ = !psk.empty();
   return {};
 }
 
@@ -103,9 +104,17 @@ Result<HashSecret, Error> KeySchedule::early_exporter_master_secret(
 
 Result<void, Error> KeySchedule::add_handshake(std::span<const uint8_t> shared_secret) noexcept {
   if (shared_secret.empty()) {
-    return fail(Error::kInternalError);  // psk_ke (no DHE) is not offered by this stack
+    return fail(Error::kInternalError);  // psk_ke goes through add_handshake_without_dhe()
   }
   return advance(Stage::kEarly, shared_secret);
+}
+
+Result<void, Error> KeySchedule::add_handshake_without_dhe() noexcept {
+  if (!has_psk_) {
+    return fail(Error::kInternalError);
+  }
+  const std::array<uint8_t, crypto::kMaxHashLen> zeros{};
+  return advance(Stage::kEarly, std::span<const uint8_t>(zeros.data(), crypto::hash_len(algo_)));
 }
 
 Result<HashSecret, Error> KeySchedule::client_handshake_traffic_secret(

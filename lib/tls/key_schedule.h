@@ -59,7 +59,14 @@ class KeySchedule {
       std::span<const uint8_t> ch_hash) const noexcept;
 
   // Handshake Secret = HKDF-Extract(Derive-Secret(Early Secret, "derived", ""), (EC)DHE).
+  // An empty shared_secret is a caller's mistake (kInternalError): psk_ke says so with
+  // add_handshake_without_dhe().
   Result<void, Error> add_handshake(std::span<const uint8_t> shared_secret) noexcept;
+  // The same without (EC)DHE, for a psk_ke resumption (§4.2.9): the IKM is Hash.length zero
+  // bytes (§7.1: "If a given secret is not available, then the 0-value consisting of a string
+  // of Hash.length bytes set to zeros is used."), so every later secret derives from the PSK
+  // alone. Only after start() with a PSK (kInternalError otherwise: nothing would be secret).
+  Result<void, Error> add_handshake_without_dhe() noexcept;
   // {client,server}_handshake_traffic_secret = Derive-Secret(Handshake Secret,
   // "{c,s} hs traffic", ClientHello...ServerHello).
   Result<HashSecret, Error> client_handshake_traffic_secret(
@@ -90,6 +97,7 @@ class KeySchedule {
 
   crypto::HashAlgo algo_;
   Stage stage_ = Stage::kNone;
+  bool has_psk_ = false;  // start() was given a PSK
   HashSecret secret_;
 };
 

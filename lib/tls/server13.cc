@@ -220,14 +220,23 @@ Result<Server13::Chosen, Error> Server13::negotiate(const ClientHello& ch) const
       hrr_group = g;
     }
   }
+  // §4.2.9: psk_ke (0) may be selected only if the client lists it.
+  c.psk_ke_offered = config_.allow_psk_ke && ch.has(ExtensionType::kPreSharedKey) &&
+                     std::find(ch.psk_modes.begin(), ch.psk_modes.end(), uint8_t{0}) !=
+                         ch.psk_modes.end();
   if (c.share == nullptr) {
     // §4.1.1: "If the server is unable to negotiate a supported set of parameters (i.e.,
     // there is no overlap between the client and server parameters), it MUST abort the
     // handshake with either a "handshake_failure" or "insufficient_security" fatal alert".
+    // A psk_ke resumption needs no group: that is decided once the PSK is looked at.
     if (!hrr_group) {
-      return fail(Error::kNoCommonGroup);
+      if (!c.psk_ke_offered) {
+        return fail(Error::kNoCommonGroup);
+      }
+      c.no_common_group = true;
+    } else {
+      c.group = *hrr_group;
     }
-    c.group = *hrr_group;
   }
   // RFC 7301 §3.2: "In the event that the server supports no protocols that the client
   // advertises, then the server SHALL respond with a fatal "no_application_protocol" alert."
@@ -319,7 +328,8 @@ Result<void, Error> Server13::on_client_hello(ReadClientHello, const HandshakeMe
   if (!transcript || !transcript->update(m.bytes)) {
     return fail(Error::kCryptoFailure);
   }
-  if (chosen->share != nullptr) {
+  // A psk_ke resumption needs no key share: the PSK is looked at before any retry.
+  if (chosen->share != nullptr || chosen->psk_ke_offered) {
     // The binder covers the truncated ClientHello alone (no HelloRetryRequest before it).
     auto psk = select_psk(*ch, m.bytes, nullptr, *chosen);
     if (!psk) {
@@ -328,15 +338,23 @@ Result<void, Error> Server13::on_client_hello(ReadClientHello, const HandshakeMe
     // A certificate only for a full handshake: a PSK-only ClientHello may leave out
     // signature_algorithms (§4.2.3 "... when the client wants to authenticate the server
     // via a certificate"; §9.2).
-    if (!*psk) {
+    if (*psk) {
+      chosen->sni_used = serves_name(*ch);
+      const std::span<const uint8_t> share =
+          (*psk)->psk_ke ? std::span<const uint8_t>() : chosen->share->key_exchange;
+      return send_server_flight(*chosen, std::move(*transcript), share, *psk);
+    }
+    if (chosen->share != nullptr) {
       if (auto ok = choose_certificate(*ch, &*chosen); !ok) {
         return ok;
       }
-    } else {
-      chosen->sni_used = serves_name(*ch);
+      return send_server_flight(*chosen, std::move(*transcript), chosen->share->key_exchange,
+                                *psk);
     }
-    return send_server_flight(*chosen, std::move(*transcript), chosen->share->key_exchange,
-                              *psk);
+  }
+  // No PSK selected: a full handshake needs a group (§4.1.1, as in negotiate()).
+  if (chosen->no_common_group) {
+    return fail(Error::kNoCommonGroup);
   }
   // §4.1.4: the server "will send this message in response to a ClientHello message if it
   // is able to find an acceptable set of parameters but the ClientHello does not contain
@@ -445,7 +463,10 @@ Result<void, Error> Server13::on_second_client_hello(ReadSecondClientHello s,
   if (!s.transcript.update(m.bytes)) {
     return fail(Error::kCryptoFailure);
   }
-  return send_server_flight(*chosen, std::move(s.transcript), chosen->share->key_exchange, *psk);
+  // psk_ke is preferred here too, though the client now sent the share we asked for.
+  const std::span<const uint8_t> share =
+      *psk && (*psk)->psk_ke ? std::span<const uint8_t>() : chosen->share->key_exchange;
+  return send_server_flight(*chosen, std::move(s.transcript), share, *psk);
 }
 
 void Server13::request_compat_ccs(std::span<const uint8_t> legacy_session_id) noexcept {
@@ -486,9 +507,14 @@ Result<std::optional<Server13::PskChoice>, Error> Server13::select_psk(
       config_.ticket_decoder != nullptr ? config_.ticket_decoder : config_.ticket_keys;
   std::optional<PskChoice> none;
   // §4.2.9: "Servers MUST NOT select a key exchange mode that is not listed by the client."
-  // Only psk_dhe_ke (1) is implemented; psk_ke alone means a full handshake.
-  if (decoder == nullptr || ch.num_psks == 0 ||
-      std::find(ch.psk_modes.begin(), ch.psk_modes.end(), uint8_t{1}) == ch.psk_modes.end()) {
+  // psk_ke (0) only with config.allow_psk_ke (c.psk_ke_offered), and then preferred over
+  // psk_dhe_ke (1) when the client lists both: it skips the (EC)DHE exchange, which is what
+  // enabling it asks for. psk_dhe_ke needs the client's share for our group. Without a
+  // usable mode the PSK is ignored: a full handshake.
+  const bool dhe_ke =
+      c.share != nullptr &&
+      std::find(ch.psk_modes.begin(), ch.psk_modes.end(), uint8_t{1}) != ch.psk_modes.end();
+  if (decoder == nullptr || ch.num_psks == 0 || (!c.psk_ke_offered && !dhe_ke)) {
     return none;
   }
   const uint64_t now = now_ms();
@@ -543,6 +569,7 @@ Result<std::optional<Server13::PskChoice>, Error> Server13::select_psk(
     choice.index = static_cast<uint16_t>(i);
     choice.psk = std::move(t->psk);
     choice.client_identity = std::move(t->client_identity);
+    choice.psk_ke = c.psk_ke_offered;
     return std::optional<PskChoice>(std::move(choice));
   }
   return none;
@@ -646,6 +673,8 @@ Result<void, Error> Server13::send_server_flight(const Chosen& c, crypto::Transc
   server_name_.assign(c.server_name.begin(), c.server_name.end());
   secrets_.suite = c.suite;
   resumed_ = psk.has_value();
+  // psk_ke (§4.2.9): no key share of ours, no (EC)DHE.
+  psk_ke_ = psk && psk->psk_ke;
   // §4.3.2: "Servers which are authenticating with a resumption PSK MUST NOT send the
   // CertificateRequest message in the main handshake"; the ticket's identity carries over.
   const bool request_cert = !psk && config_.client_auth != ClientAuth::kNone;
@@ -664,13 +693,19 @@ Result<void, Error> Server13::send_server_flight(const Chosen& c, crypto::Transc
   if (!rng.fill(random)) {
     return fail(Error::kCryptoFailure);
   }
-  auto share = crypto::KeyShare::generate(c.group, rng);
-  if (!share) {
-    return fail(Error::kCryptoFailure);
-  }
-  auto shared = share->derive(client_share);
-  if (!shared) {
-    return fail(from_crypto(shared.error()));
+  std::optional<crypto::KeyShare> share;
+  std::optional<crypto::SharedSecret> shared;
+  if (!psk_ke_) {
+    auto ks = crypto::KeyShare::generate(c.group, rng);
+    if (!ks) {
+      return fail(Error::kCryptoFailure);
+    }
+    auto secret = ks->derive(client_share);
+    if (!secret) {
+      return fail(from_crypto(secret.error()));
+    }
+    share.emplace(std::move(*ks));
+    shared.emplace(std::move(*secret));
   }
   std::vector<uint8_t>& initial = flight_.bytes[0];
   const size_t sh_at = initial.size();
@@ -680,8 +715,11 @@ Result<void, Error> Server13::send_server_flight(const Chosen& c, crypto::Transc
   shp.random = random;
   shp.legacy_session_id_echo = c.session_id;
   shp.cipher_suite = c.suite.suite;
-  shp.key_share_group = static_cast<uint16_t>(c.group);
-  shp.key_share = share->public_key();
+  if (share) {
+    shp.key_share_group = static_cast<uint16_t>(c.group);
+    shp.key_share = share->public_key();
+  }
+  shp.psk_ke = psk_ke_;  // §4.2.9: "the server MUST NOT supply a "key_share" value"
   if (psk) {
     shp.selected_psk = psk->index;
   }
@@ -694,11 +732,12 @@ Result<void, Error> Server13::send_server_flight(const Chosen& c, crypto::Transc
     return fail(Error::kCryptoFailure);
   }
 
-  // §7.1 Handshake Secret and the handshake traffic secrets over ClientHello..ServerHello.
+  // §7.1 Handshake Secret and the handshake traffic secrets over ClientHello..ServerHello;
+  // with psk_ke the (EC)DHE input is the 0-value.
   KeySchedule schedule(algo);
   auto h = transcript.digest();
   if (!h || !schedule.start(psk ? psk->psk.view() : std::span<const uint8_t>()) ||
-      !schedule.add_handshake(shared->view())) {
+      !(shared ? schedule.add_handshake(shared->view()) : schedule.add_handshake_without_dhe())) {
     return fail(Error::kCryptoFailure);
   }
   auto chs = schedule.client_handshake_traffic_secret(h->view());

@@ -27,6 +27,17 @@
 // otherwise). Anything else falls back to a full handshake. A resumed handshake sends no
 // Certificate or CertificateVerify.
 //
+// psk_ke (§4.2.9 mode 0, PSK-only key establishment), with config.allow_psk_ke: when the
+// client lists psk_ke, a selected PSK resumes without (EC)DHE. The ServerHello carries no
+// key_share ("In this mode, the server MUST NOT supply a "key_share" value") and the
+// Handshake Secret takes Hash.length zero bytes for the (EC)DHE input (§7.1). psk_ke is
+// preferred over psk_dhe_ke when the client lists both. It needs no key share from the
+// client: a ClientHello with pre_shared_key and no key_share / supported_groups resumes (§9.2
+// requires supported_groups, and with it key_share, only of a ClientHello without
+// pre_shared_key), and a missing group causes no HelloRetryRequest when the PSK is
+// selected. Without the flag only psk_dhe_ke is selected, as before: psk_ke alone means a
+// full handshake. psk_ke() tells a psk_ke resumption apart (group() is then meaningless).
+//
 // 0-RTT is never accepted: EncryptedExtensions carries no early_data. When the ClientHello
 // offered early data (early_data_offered()), the client follows it with 0-RTT records
 // protected under keys the server does not have; the connection layer must skip records it
@@ -168,6 +179,15 @@ struct ServerConfig13 {
   // Opens offered tickets; nullptr: ticket_keys does. Tests inject known PSKs here.
   const TicketDecoder* ticket_decoder = nullptr;
   size_t tickets_to_send = 2;
+  // Resume with psk_ke (PSK-only, no (EC)DHE) when the client offers it (see the top of this
+  // file). What it gives up: a psk_ke session's traffic keys derive from the ticket's PSK
+  // alone, so whoever later learns the ticket-encryption key (or the PSK) can decrypt every
+  // recorded psk_ke session resumed from such tickets: they have no forward secrecy (§2.2:
+  // (EC)DHE in a resumption is what is "thus providing forward secrecy"; Appendix E.1: "The
+  // forward secrecy property is not satisfied when PSK is used in the "psk_ke"
+  // PskKeyExchangeMode."). What it saves is the X25519 (or ECDHE) exchange per resumption.
+  // 0-RTT is not involved (it is never accepted, either way).
+  bool allow_psk_ke = false;
   uint32_t ticket_lifetime_s = 7200;  // clamped to kMaxTicketLifetime (7 days)
   uint32_t max_ticket_age_skew_ms = 10000;
   std::function<uint64_t()> now_ms;  // milliseconds; empty: the system clock
@@ -235,6 +255,8 @@ class Server13 {
   uint16_t own_record_size_limit() const noexcept { return own_record_size_limit_; }
   // True once a ServerHello selected an offered PSK (a resumed handshake).
   bool resumed() const noexcept { return resumed_; }
+  // True once a ServerHello resumed with psk_ke: no key_share, no (EC)DHE (no group).
+  bool psk_ke() const noexcept { return psk_ke_; }
   // True if the first ClientHello carried early_data: see the 0-RTT note above.
   bool early_data_offered() const noexcept { return early_data_offered_; }
   // True once a CertificateRequest went out.
@@ -308,6 +330,11 @@ class Server13 {
     SuiteInfo suite{};
     crypto::NamedGroup group = crypto::NamedGroup::kX25519;
     const KeyShareEntry* share = nullptr;  // the client's share for group, if it sent one
+    // config.allow_psk_ke, and the client offers a PSK and lists psk_ke (§4.2.9).
+    bool psk_ke_offered = false;
+    // No group in common (nor one to retry with): only a psk_ke resumption can go on; else
+    // kNoCommonGroup. Only ever set with psk_ke_offered.
+    bool no_common_group = false;
     size_t cert_index = 0;
     crypto::SignatureScheme scheme = crypto::SignatureScheme::kEd25519;
     std::span<const uint8_t> alpn;
@@ -316,8 +343,8 @@ class Server13 {
     std::span<const uint8_t> session_id;
     uint16_t client_record_size_limit = 0;
   };
-  // Suite, group (or the HelloRetryRequest group), ALPN: everything a ClientHello decides
-  // before the PSK is looked at.
+  // Suite, group (or the HelloRetryRequest group, or none with psk_ke), ALPN: everything a
+  // ClientHello decides before the PSK is looked at.
   Result<Chosen, Error> negotiate(const ClientHello& ch) const noexcept;
   // The certificate and signature scheme of a full handshake (by server_name, then by the
   // client's signature_algorithms) into c; kMissingExtension without signature_algorithms or
@@ -330,8 +357,10 @@ class Server13 {
     uint16_t index = 0;
     crypto::HashSecret psk;
     std::optional<crypto::VerifiedIdentity> client_identity;  // from the ticket
+    bool psk_ke = false;  // resume with psk_ke (no (EC)DHE), else psk_dhe_ke
   };
-  // Picks the PSK to resume with (see the top of this file) and verifies its binder over
+  // Picks the PSK to resume with (see the top of this file), and its mode: psk_ke when
+  // c.psk_ke_offered, else psk_dhe_ke when listed and c.share is set. Verifies its binder over
   // prefix (the transcript before this ClientHello, or nullptr) and the truncated message.
   Result<std::optional<PskChoice>, Error> select_psk(const ClientHello& ch,
                                                      std::span<const uint8_t> message,
@@ -345,7 +374,8 @@ class Server13 {
   // The DER names for certificate_authorities: config.client_ca's, or none when they are
   // turned off or would not fit.
   std::span<const std::vector<uint8_t>> client_ca_names() const noexcept;
-  // Sends ServerHello .. Finished and moves to ReadClientFinished.
+  // Sends ServerHello .. Finished and moves to ReadClientFinished. client_share is unused
+  // (empty) when psk->psk_ke.
   Result<void, Error> send_server_flight(const Chosen& c, crypto::Transcript transcript,
                                          std::span<const uint8_t> client_share,
                                          const std::optional<PskChoice>& psk) noexcept;
@@ -371,6 +401,7 @@ class Server13 {
   bool compat_ccs_sent_ = false;
   bool client_hello_seen_ = false;
   bool resumed_ = false;
+  bool psk_ke_ = false;
   bool early_data_offered_ = false;
   bool cert_request_sent_ = false;
   std::optional<crypto::VerifiedIdentity> peer_identity_;

@@ -1,7 +1,8 @@
 // libFuzzer target: arbitrary bytes as the client's side of a whole TLS 1.3 server handshake.
 //
-// Input: byte 0 picks one of four server configurations (bits 0..1), the mode (bit 2) and
-// the pattern the client's bytes are cut into (bits 3..7); the rest is the client's side.
+// Input: byte 0 picks one of four server configurations (bits 0..1; 0 resumes the fixed PSK
+// kFixedPskIdentity, with psk_ke allowed), the mode (bit 2) and the pattern the client's
+// bytes are cut into (bits 3..7); the rest is the client's side.
 // Per input a fresh Server13 is joined to a Deframer + HandshakeReassembler + RecordProtector
 // connection over the OpenSSL AeadBatch (the pattern of tests/unit/tls/handshake13_test.cc)
 // and fed the client's bytes piece by piece until they are used up or the connection closes.
@@ -73,6 +74,11 @@ constexpr std::string_view kKeyPem =
 
 constexpr uint64_t kServerRngSeed = 0x746c73667a;  // "tlsfz"
 constexpr size_t kNumConfigs = 4;
+constexpr uint64_t kNowMs = 1'800'000'000'000;  // config 0's clock
+// Config 0 opens this PSK identity itself (FixedPskDecoder), to a PSK for SHA-256 suites
+// issued one second before kNowMs with age_add 0.
+constexpr std::string_view kFixedPskIdentity = "linetls fuzz psk";
+constexpr uint8_t kFixedPskByte = 0x5a;
 
 inline std::span<const uint8_t> as_bytes(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
@@ -86,6 +92,30 @@ class HashCookie final : public CookieSource {
   }
 };
 
+// Opens kFixedPskIdentity without any ticket key, so that the resumed handshakes (psk_ke and
+// psk_dhe_ke) are reachable: a corpus entry recorded from a client holding that PSK gets past
+// the binder. Any other identity goes to next (the ticket keys), as without it.
+class FixedPskDecoder final : public TicketDecoder {
+ public:
+  explicit FixedPskDecoder(const TicketDecoder& next) : next_(next) {}
+  std::optional<TicketContents> open(std::span<const uint8_t> ticket) const override {
+    const std::span<const uint8_t> id = as_bytes(kFixedPskIdentity);
+    if (!std::equal(ticket.begin(), ticket.end(), id.begin(), id.end())) {
+      return next_.open(ticket);
+    }
+    TicketContents t;
+    t.suite = CipherSuite::kAes128GcmSha256;
+    const Bytes psk(32, kFixedPskByte);
+    t.psk.assign(psk);
+    t.issued_ms = kNowMs - 1000;
+    t.lifetime_s = 7200;
+    return t;
+  }
+
+ private:
+  const TicketDecoder& next_;
+};
+
 // Built once: the certificate, the AEAD batch and the server configurations.
 struct Fixture {
   crypto::CertifiedKey key;
@@ -93,6 +123,7 @@ struct Fixture {
   std::optional<crypto::SeededRng> rng;
   std::unique_ptr<ossl::OsslAeadBatch> ticket_batch;
   std::optional<TicketKeys> tickets;
+  std::optional<FixedPskDecoder> fixed_psk;
   std::array<ServerConfig13, kNumConfigs> configs;
 
   Fixture()
@@ -113,11 +144,15 @@ struct Fixture {
       c.rng = &*rng;
     }
     // 0: the defaults (X25519 first, all three suites, no ALPN, no cookie), and tickets: a
-    // NewSessionTicket flight after the client Finished, and offered PSKs looked up (none
-    // opens, so each is a full handshake; the binder and age paths are the unit tests').
+    // NewSessionTicket flight after the client Finished, and offered PSKs looked up (only
+    // kFixedPskIdentity opens; anything else is a full handshake). psk_ke is allowed, so a
+    // client listing it resumes without (EC)DHE, and with no key_share at all.
     configs[0].ticket_keys = &*tickets;
+    fixed_psk.emplace(*tickets);
+    configs[0].ticket_decoder = &*fixed_psk;
     configs[0].tickets_to_send = 1;
-    configs[0].now_ms = [] { return uint64_t{1'800'000'000'000}; };
+    configs[0].allow_psk_ke = true;
+    configs[0].now_ms = [] { return kNowMs; };
     // 1: ALPN, EncryptedExtensions options and a cookie on any retry.
     configs[1].alpn = {"h2", "http/1.1"};
     configs[1].advertised_groups = {0x001d, 0x0017, 0x0018};

@@ -63,6 +63,7 @@ TEST(Config, TheExampleFileLoads) {
   EXPECT_EQ(o->keepalive_ms, 60000u);
   EXPECT_EQ(o->persist_timeout_ms, 120000u);
   EXPECT_FALSE(o->tls12_ems_required);
+  EXPECT_FALSE(o->tls13_psk_ke);  // listed, off
   EXPECT_EQ(o->services[2].proxy.connect_timeout_ms, 3000u);
   // Two TLS profiles: the global certificates, and 8443's own with mutual TLS.
   ASSERT_EQ(o->tls_profiles.size(), 2u);
@@ -95,6 +96,8 @@ TEST(Config, BrokenFilesGetTheirExactErrors) {
       {"tap = \"lt0\"\nip = \"10.99.0.300/24\"\n",
        "t.toml:2:6: ip: expected an IPv4 address with prefix, e.g. 10.99.0.2/24"},
       {"tap = \"lt0\"\nbusy_poll = 1\n", "t.toml:2:13: busy_poll: expected true or false"},
+      {"tap = \"lt0\"\ntls13_psk_ke = \"yes\"\n",
+       "t.toml:2:16: tls13_psk_ke: expected true or false"},
       {"tap = \"lt0\"\nserve = \"7=echo\"\n", "t.toml:2:9: serve: expected an array of strings"},
       {"tap = \"lt0\"\nserve = [\"7=echo\", \"7=http\"]\n",
        "t.toml:2:20: serve: port 7 is served twice"},
@@ -172,6 +175,7 @@ ticket_key_file = "/c/ticket.key"
 proxy_protocol = "v2"
 connect_timeout_ms = 100
 idle_timeout_ms = 0
+tls13_psk_ke = true
 busy_poll = true
 log_level = 1
 mem = 256
@@ -224,6 +228,7 @@ backends = ["10.99.50.1:8080"]
                         "100",
                         "--idle-timeout-ms",
                         "0",
+                        "--tls13-psk-ke",
                         "--busy-poll",
                         "--log-level",
                         "1",
@@ -237,6 +242,7 @@ backends = ["10.99.50.1:8080"]
                         "8443=tls:proxy:10.99.50.1:8080"});
   ASSERT_TRUE(cli.ok()) << cli.error();
   EXPECT_TRUE(comparable(*file) == comparable(*cli));
+  EXPECT_TRUE(file->tls13_psk_ke);
   // Both tls services share one profile, and it is what the flags say.
   ASSERT_EQ(cli->tls_profiles.size(), 1u);
   EXPECT_EQ(cli->tls_profiles[0].client_auth, tls::ClientAuth::kOptional);
@@ -284,6 +290,18 @@ TEST(Config, TheCommandLineOverridesTheFile) {
   auto k = from_argv({"--check-config", path.c_str()});
   ASSERT_TRUE(k.ok()) << k.error();
   EXPECT_TRUE(k->check_config);
+  // A boolean the file turns on, the command line turns off.
+  const std::string psk_ke_path = ::testing::TempDir() + "/linetls_psk_ke.toml";
+  {
+    std::ofstream f(psk_ke_path);
+    f << "tap = \"lt5\"\ntls13_psk_ke = true\n";
+  }
+  auto on = from_argv({"--config", psk_ke_path.c_str()});
+  ASSERT_TRUE(on.ok()) << on.error();
+  EXPECT_TRUE(on->tls13_psk_ke);
+  auto off = from_argv({"--config", psk_ke_path.c_str(), "--tls13-psk-ke=false"});
+  ASSERT_TRUE(off.ok()) << off.error();
+  EXPECT_FALSE(off->tls13_psk_ke);
   // An error from a file value names the file position; from a flag, the flag.
   auto e = from_argv({"--config", path.c_str(), "--tls-min", "1.3", "--tls-max", "1.2"});
   ASSERT_FALSE(e.ok());

@@ -329,6 +329,30 @@ TEST(Options, OperationsFlags) {
   }
 }
 
+// --tls13-psk-ke: off by default; the bare flag turns it on, =true/=false say so, anything
+// else is refused naming the flag; --help says what it trades.
+TEST(Options, Tls13PskKe) {
+  auto d = parse({"--tap", "t0"});
+  ASSERT_TRUE(d.ok()) << d.error();
+  EXPECT_FALSE(d->tls13_psk_ke);
+  auto on = parse({"--tap", "t0", "--tls13-psk-ke"});
+  ASSERT_TRUE(on.ok()) << on.error();
+  EXPECT_TRUE(on->tls13_psk_ke);
+  auto explicit_on = parse({"--tls13-psk-ke=true", "--tap", "t0"});
+  ASSERT_TRUE(explicit_on.ok()) << explicit_on.error();
+  EXPECT_TRUE(explicit_on->tls13_psk_ke);
+  auto off = parse({"--tap", "t0", "--tls13-psk-ke=false"});
+  ASSERT_TRUE(off.ok()) << off.error();
+  EXPECT_FALSE(off->tls13_psk_ke);
+  auto bad = parse({"--tap", "t0", "--tls13-psk-ke=yes"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().find("--tls13-psk-ke"), std::string::npos) << bad.error();
+  const std::string help = usage();
+  const size_t at = help.find("--tls13-psk-ke");
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_NE(help.find("forward secrecy", at), std::string::npos);
+}
+
 TEST(Options, HelpNeedsNothingElse) {
   auto o = parse({"--help"});
   ASSERT_TRUE(o.ok());
