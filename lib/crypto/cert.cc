@@ -4,9 +4,14 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include <algorithm>
 #include <cstring>
+#include <limits>
+#include <optional>
+#include <utility>
 
 #include "lib/base/log.h"
+#include "lib/crypto/cert_cache.h"
 #include "lib/crypto/ossl_util.h"
 #include "lib/crypto/rng.h"
 
@@ -99,6 +104,59 @@ bool add_alt_name(GENERAL_NAMES* names, std::string_view name) {
 
 bool valid_name(std::string_view s, size_t max_len) noexcept {
   return !s.empty() && s.size() <= max_len && s.find('\0') == std::string_view::npos;
+}
+
+// Returns t as seconds since the epoch, or nullopt if libcrypto cannot read it.
+std::optional<std::time_t> to_time_t(const ASN1_TIME* t) noexcept {
+  std::tm tm = {};
+  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) {
+    ossl::clear_errors();
+    return std::nullopt;
+  }
+  return timegm(&tm);
+}
+
+// Returns the window in which the path ctx verified stays valid: the latest notBefore and
+// the earliest notAfter over every certificate of it, the trust anchor included. nullopt if
+// a time is unreadable (the chain is then not cached).
+std::optional<std::pair<std::time_t, std::time_t>> path_window(X509_STORE_CTX* ctx) noexcept {
+  const STACK_OF(X509)* path = X509_STORE_CTX_get0_chain(ctx);
+  if (path == nullptr || sk_X509_num(path) <= 0) {
+    return std::nullopt;
+  }
+  std::time_t not_before = std::numeric_limits<std::time_t>::min();
+  std::time_t not_after = std::numeric_limits<std::time_t>::max();
+  for (int i = 0; i < sk_X509_num(path); i++) {
+    const X509* x = sk_X509_value(path, i);
+    const std::optional<std::time_t> nb = to_time_t(X509_get0_notBefore(x));
+    const std::optional<std::time_t> na = to_time_t(X509_get0_notAfter(x));
+    if (!nb || !na) {
+      return std::nullopt;
+    }
+    not_before = std::max(not_before, *nb);
+    not_after = std::min(not_after, *na);
+  }
+  return std::pair(not_before, not_after);
+}
+
+// Returns whether x (by identity, not content) is a certificate of the path ctx verified.
+bool in_path(X509_STORE_CTX* ctx, const X509* x) noexcept {
+  const STACK_OF(X509)* path = X509_STORE_CTX_get0_chain(ctx);
+  for (int i = 0; path != nullptr && i < sk_X509_num(path); i++) {
+    if (sk_X509_value(path, i) == x) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Returns another PublicKey on the same libcrypto key (immutable, reference counted).
+Result<PublicKey, Error> share_key(EVP_PKEY* pkey) noexcept {
+  if (EVP_PKEY_up_ref(pkey) != 1) {
+    ossl::clear_errors();
+    return fail(Error::kInternal);
+  }
+  return PublicKey::adopt(pkey);
 }
 
 }  // namespace
@@ -501,7 +559,8 @@ std::string common_name_from_rfc2253(std::string_view subject) {
 
 // ---- CaStore ------------------------------------------------------------------------------
 
-Result<CaStore, Error> CaStore::from_pem(std::span<const uint8_t> ca_bundle_pem) {
+Result<CaStore, Error> CaStore::from_pem(std::span<const uint8_t> ca_bundle_pem,
+                                         ClientChainCacheLimits limits) {
   Result<std::vector<Certificate>, Error> certs = parse_pem_certificates(ca_bundle_pem);
   if (!certs) {
     return fail(certs.error() == Error::kNoCertificate ? Error::kNoCaCertificates : certs.error());
@@ -531,23 +590,52 @@ Result<CaStore, Error> CaStore::from_pem(std::span<const uint8_t> ca_bundle_pem)
     }
     names.push_back(std::move(der));
   }
-  return CaStore(std::move(store), std::move(names));
+  return CaStore(std::move(store), std::move(names), cert_cache::new_tag(limits));
 }
 
-Result<CaStore, Error> CaStore::load(std::string_view ca_bundle_path) {
+Result<CaStore, Error> CaStore::load(std::string_view ca_bundle_path,
+                                     ClientChainCacheLimits limits) {
   std::string pem;
   if (Result<void, Error> r = ossl::read_file(ca_bundle_path, &pem); !r) {
     return fail(r.error());
   }
-  return from_pem(as_bytes(pem));
+  return from_pem(as_bytes(pem), limits);
 }
 
-Result<VerifiedIdentity, Error> CaStore::verify_client_chain(
+Result<VerifiedClientChain, Error> CaStore::verify_client_chain_and_key(
     std::span<const std::span<const uint8_t>> chain_der, std::time_t now) const {
   constexpr int kMaxChainDepth = 8;
   if (chain_der.empty()) {
     return fail(Error::kNoCertificate);
   }
+  cert_cache::StoreCaches* cache = cert_cache::caches_for(tag_);
+  std::optional<cert_cache::Key> chain_key;
+  if (cache != nullptr) {
+    if (cache->chains.capacity() > 0) {
+      if (Result<cert_cache::Key, Error> k = cert_cache::chain_key(chain_der); k) {
+        chain_key = *k;
+      }
+    }
+    if (chain_key) {
+      if (const cert_cache::ChainEntry* e = cache->chains.find(*chain_key); e != nullptr) {
+        // The window is libcrypto's: valid from notBefore on, expired at notAfter
+        // (X509_cmp_time counts an equal time as earlier).
+        if (e->not_before <= now && now < e->not_after) {
+          Result<PublicKey, Error> key = share_key(e->leaf_key.get());
+          if (key) {
+            cache->stats.hits++;
+            return VerifiedClientChain{e->identity, std::move(key)};
+          }
+        } else {
+          // Verified again below, so an out-of-date chain gets libcrypto's exact refusal.
+          cache->chains.erase(*chain_key);
+          cache->stats.stale++;
+        }
+      }
+    }
+    cache->stats.misses++;
+  }
+
   Result<Certificate, Error> leaf = Certificate::from_der(chain_der.front());
   if (!leaf) {
     return fail(leaf.error());
@@ -557,10 +645,33 @@ Result<VerifiedIdentity, Error> CaStore::verify_client_chain(
     ossl::clear_errors();
     return fail(Error::kInternal);
   }
+  // Intermediates parsed here (owned by untrusted), kept parsed if the verified path uses
+  // them: only those can have come from our CAs.
+  std::vector<std::pair<cert_cache::Key, X509*>> parsed;
   for (std::span<const uint8_t> der : chain_der.subspan(1)) {
-    ossl::X509Ptr x = parse_der(der);
+    ossl::X509Ptr x;
+    std::optional<cert_cache::Key> der_key;
+    if (cache != nullptr && cache->intermediates.capacity() > 0) {
+      if (Result<cert_cache::Key, Error> k = cert_cache::der_key(der); k) {
+        der_key = *k;
+        ossl::X509Ptr* cached = cache->intermediates.find(*k);
+        if (cached != nullptr && X509_up_ref(cached->get()) == 1) {
+          // The same DER parses to the same certificate; X509_verify_cert still checks its
+          // signature and its issuer's, as for one parsed now.
+          x.reset(cached->get());
+          cache->stats.intermediate_hits++;
+        }
+      }
+    }
     if (!x) {
-      return fail(Error::kMalformedCertificate);
+      x = parse_der(der);
+      if (!x) {
+        return fail(Error::kMalformedCertificate);
+      }
+      if (der_key) {
+        parsed.emplace_back(*der_key, x.get());
+        cache->stats.intermediate_misses++;
+      }
     }
     if (sk_X509_push(untrusted.get(), x.get()) <= 0) {
       ossl::clear_errors();
@@ -594,7 +705,39 @@ Result<VerifiedIdentity, Error> CaStore::verify_client_chain(
   id.subject_alt_names = leaf->subject_alt_names();
   id.sha256_fingerprint = *fingerprint;
   id.common_name = leaf->common_name();
-  return id;
+  Result<PublicKey, Error> leaf_key = leaf->public_key();
+
+  if (cache != nullptr) {
+    for (const auto& [key, x] : parsed) {
+      if (in_path(ctx.get(), x) && X509_up_ref(x) == 1 &&
+          cache->intermediates.insert(key, ossl::X509Ptr(x))) {
+        cache->stats.intermediate_evictions++;
+      }
+    }
+    // A leaf whose key we cannot use is refused by every caller; not worth a slot.
+    const auto window = chain_key && leaf_key ? path_window(ctx.get()) : std::nullopt;
+    if (window && EVP_PKEY_up_ref(leaf_key->native()) == 1) {
+      cert_cache::ChainEntry entry{id, ossl::EvpPkeyPtr(leaf_key->native()), window->first,
+                                   window->second};
+      if (cache->chains.insert(*chain_key, std::move(entry))) {
+        cache->stats.evictions++;
+      }
+    }
+  }
+  return VerifiedClientChain{std::move(id), std::move(leaf_key)};
+}
+
+Result<VerifiedIdentity, Error> CaStore::verify_client_chain(
+    std::span<const std::span<const uint8_t>> chain_der, std::time_t now) const {
+  Result<VerifiedClientChain, Error> chain = verify_client_chain_and_key(chain_der, now);
+  if (!chain) {
+    return fail(chain.error());
+  }
+  return std::move(chain->identity);
+}
+
+ClientChainCacheStats CaStore::cache_stats() const noexcept {
+  return cert_cache::stats_of(tag_.get());
 }
 
 }  // namespace linetls::crypto

@@ -7,6 +7,8 @@
 // may allocate; it never throws except std::bad_alloc.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <ctime>
 #include <memory>
 #include <span>
@@ -146,27 +148,92 @@ struct VerifiedIdentity {
   std::string common_name;
 };
 
+// A client chain that verified, with what a handshake needs next: who the peer is and the
+// leaf's key for its CertificateVerify, so the leaf is never parsed a second time.
+struct VerifiedClientChain {
+  VerifiedIdentity identity;
+  // The leaf's subject public key, or why it cannot check TLS signatures
+  // (kUnsupportedKeyType, kKeyTooSmall, kMalformedCertificate) although the chain verified:
+  // the caller refuses such a peer with its own alert.
+  Result<PublicKey, Error> leaf_key;
+};
+
+// Default bounds of the per-thread caches of one CaStore (see CaStore). A chain entry is
+// about 250 bytes plus the identity's strings, and one reference to the leaf's key (an
+// EVP_PKEY shared with the handshakes that use it); a cached intermediate is one parsed X509
+// (a few KB). So at most about 1 MB per thread and CaStore.
+inline constexpr size_t kClientChainCacheCapacity = 1024;
+inline constexpr size_t kIntermediateCacheCapacity = 128;
+// How many CaStores one thread keeps caches for at once (one per TLS profile with a client
+// CA, twice that across a reload); the least recently used is dropped beyond that.
+inline constexpr size_t kMaxCachedCaStoresPerThread = 8;
+
+struct ClientChainCacheLimits {
+  size_t chains = kClientChainCacheCapacity;          // 0: no chain is cached
+  size_t intermediates = kIntermediateCacheCapacity;  // 0: no intermediate is cached
+};
+
+// The calling thread's counters for one CaStore's cache. They start at zero when the thread
+// first verifies a chain with that CaStore.
+struct ClientChainCacheStats {
+  uint64_t hits = 0;       // chains answered from the cache, without libcrypto
+  uint64_t misses = 0;     // chains verified by X509_verify_cert (including refusals)
+  uint64_t stale = 0;      // entries found but dropped: now outside their window (also misses)
+  uint64_t evictions = 0;  // entries dropped to make room for a newer chain
+  uint64_t intermediate_hits = 0;    // intermediates taken parsed from the cache
+  uint64_t intermediate_misses = 0;  // intermediates parsed from DER
+  uint64_t intermediate_evictions = 0;
+  size_t entries = 0;        // chains cached now
+  size_t intermediates = 0;  // intermediates cached now
+};
+
+namespace cert_cache {
+struct StoreTag;  // the identity of one CaStore, for its per-thread caches (cert_cache.h)
+}  // namespace cert_cache
+
 // Trust anchors for verifying client certificates. Immutable after load; libcrypto's
 // X509_STORE is safe to share between threads for verification. Move-only.
+//
+// Verified chains are cached per thread and per CaStore: the key is SHA-256 over the chain
+// exactly as sent (each DER with its length), the value the identity, the leaf's key and the
+// validity window of the path X509_verify_cert built (latest notBefore, earliest notAfter,
+// trust anchor included). A hit is used only while now lies in that window; any other time
+// the chain is verified again, so expiry is reported as without the cache. Only chains that
+// verify are cached, so a peer can only insert chains our CAs vouch for. Intermediates of
+// verified paths are also kept parsed (by SHA-256 of their DER), so a new leaf under a known
+// intermediate skips its parsing; X509_verify_cert still checks every signature. Each
+// CaStore gets a process-unique id at load: a reload builds a new CaStore, whose caches start
+// empty and never answer for the old one, and a thread drops the caches of a CaStore that no
+// longer exists the next time it verifies a chain. Per thread, so no lock is taken.
 class CaStore {
  public:
   // Loads every certificate of the PEM bundle at path as a trust anchor. Errors: as
   // load_pem_certificates(), with kNoCaCertificates instead of kNoCertificate.
-  static Result<CaStore, Error> load(std::string_view ca_bundle_path);
+  static Result<CaStore, Error> load(std::string_view ca_bundle_path,
+                                     ClientChainCacheLimits limits = {});
   // The same from PEM text (borrowed).
-  static Result<CaStore, Error> from_pem(std::span<const uint8_t> ca_bundle_pem);
+  static Result<CaStore, Error> from_pem(std::span<const uint8_t> ca_bundle_pem,
+                                         ClientChainCacheLimits limits = {});
 
   CaStore(CaStore&&) noexcept = default;
   CaStore& operator=(CaStore&&) noexcept = default;
 
   // Verifies a client's chain, as sent in a TLS Certificate message (leaf first, then
-  // intermediates; each DER borrowed), for TLS client authentication at time now. Errors:
-  // kNoCertificate (empty chain), kMalformedCertificate, kUnknownCa, kCertificateExpired,
-  // kCertificateNotYetValid, kBadCertificateSignature, kCertificateWrongPurpose,
-  // kCertificateVerifyFailed (anything else libcrypto refuses).
+  // intermediates; each DER borrowed), for TLS client authentication at time now, and
+  // extracts the leaf's key. Errors: kNoCertificate (empty chain), kMalformedCertificate,
+  // kUnknownCa, kCertificateExpired, kCertificateNotYetValid, kBadCertificateSignature,
+  // kCertificateWrongPurpose, kCertificateVerifyFailed (anything else libcrypto refuses).
+  Result<VerifiedClientChain, Error> verify_client_chain_and_key(
+      std::span<const std::span<const uint8_t>> chain_der,
+      std::time_t now = std::time(nullptr)) const;
+  // The same without the leaf's key (which may then be unusable for signatures).
   Result<VerifiedIdentity, Error> verify_client_chain(
       std::span<const std::span<const uint8_t>> chain_der,
       std::time_t now = std::time(nullptr)) const;
+
+  // Returns the calling thread's cache counters for this CaStore (zero if this thread has
+  // not verified a chain with it, or dropped its cache).
+  ClientChainCacheStats cache_stats() const noexcept;
 
   // Returns the DER-encoded subject Name of each trust anchor, in bundle order, owned by
   // this object: what a CertificateRequest's certificate_authorities lists (RFC 8446
@@ -175,11 +242,15 @@ class CaStore {
 
  private:
   CaStore(std::unique_ptr<X509_STORE, X509StoreDeleter> store,
-          std::vector<std::vector<uint8_t>> subject_names) noexcept
-      : store_(std::move(store)), subject_names_(std::move(subject_names)) {}
+          std::vector<std::vector<uint8_t>> subject_names,
+          std::shared_ptr<const cert_cache::StoreTag> tag) noexcept
+      : store_(std::move(store)), subject_names_(std::move(subject_names)), tag_(std::move(tag)) {}
 
   std::unique_ptr<X509_STORE, X509StoreDeleter> store_;
   std::vector<std::vector<uint8_t>> subject_names_;
+  // Names this CaStore to the per-thread caches; they hold it weakly, so its expiry tells
+  // them the CaStore is gone.
+  std::shared_ptr<const cert_cache::StoreTag> tag_;
 };
 
 }  // namespace linetls::crypto

@@ -882,23 +882,20 @@ Result<void, Error> Server13::on_client_certificate(ReadClientCertificate s,
   // The path check (libcrypto, with expiry at now()) maps onto the §6.2 certificate alerts:
   // bad_certificate, unknown_ca, certificate_expired, unsupported_certificate.
   const std::span<const std::span<const uint8_t>> chain(cert->entries, cert->num_entries);
-  auto identity = config_.client_ca->verify_client_chain(chain, now());
-  if (!identity) {
-    return fail(from_crypto(identity.error()));
-  }
-  auto leaf = crypto::Certificate::from_der(cert->entries[0]);
-  if (!leaf) {
-    return fail(Error::kBadCertificate);
+  // The leaf's key comes with the verdict (the leaf is parsed once, or not at all when the
+  // CaStore's per-thread cache knows this chain).
+  auto verified = config_.client_ca->verify_client_chain_and_key(chain, now());
+  if (!verified) {
+    return fail(from_crypto(verified.error()));
   }
   // A verified leaf whose key we cannot check signatures with (§6.2 unsupported_certificate:
   // "a certificate was of an unsupported type").
-  auto key = leaf->public_key();
-  if (!key) {
+  if (!verified->leaf_key) {
     return fail(Error::kUnsupportedCertificate);
   }
-  state_.emplace<ReadClientCertificateVerify>(
-      ReadClientCertificateVerify{s.suite, std::move(s.transcript), std::move(s.schedule),
-                                  std::move(key).value(), std::move(identity).value()});
+  state_.emplace<ReadClientCertificateVerify>(ReadClientCertificateVerify{
+      s.suite, std::move(s.transcript), std::move(s.schedule),
+      std::move(verified->leaf_key).value(), std::move(verified->identity)});
   return {};
 }
 

@@ -517,21 +517,18 @@ Result<void, Error> Server12::on_client_certificate(ReadClientCertificate s,
     return {};
   }
   const std::span<const std::span<const uint8_t>> chain(list->certs, list->num_certs);
-  auto identity = config_.client_ca->verify_client_chain(chain, now());
-  if (!identity) {
-    return fail(from_crypto(identity.error()));
+  // The leaf's key comes with the verdict (the leaf is parsed once, or not at all when the
+  // CaStore's per-thread cache knows this chain).
+  auto verified = config_.client_ca->verify_client_chain_and_key(chain, now());
+  if (!verified) {
+    return fail(from_crypto(verified.error()));
   }
-  auto leaf = crypto::Certificate::from_der(list->certs[0]);
-  if (!leaf) {
-    return fail(from_crypto(leaf.error()));
+  if (!verified->leaf_key) {
+    return fail(from_crypto(verified->leaf_key.error()));
   }
-  auto key = leaf->public_key();
-  if (!key) {
-    return fail(from_crypto(key.error()));
-  }
-  pending_identity_ = std::move(identity).value();
-  state_.emplace<ReadClientKeyExchange>(
-      ReadClientKeyExchange{std::move(s.ctx), std::move(s.ephemeral), std::move(key).value()});
+  pending_identity_ = std::move(verified->identity);
+  state_.emplace<ReadClientKeyExchange>(ReadClientKeyExchange{
+      std::move(s.ctx), std::move(s.ephemeral), std::move(verified->leaf_key).value()});
   return {};
 }
 
