@@ -47,6 +47,9 @@ struct Pool {
   ~Pool() { secure_wipe(bytes); }
 
   Result<void, Error> fill(std::span<uint8_t> out) noexcept {
+    if (out.empty()) {
+      return {};  // (memcpy from or to a null span is undefined)
+    }
     if (out.size() > kOsRngPoolSize / 4) {
       return rand_fill<kRand>(out);  // large requests gain nothing from the pool
     }
