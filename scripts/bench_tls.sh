@@ -29,6 +29,8 @@
 # ("TLS 1.3" and "TLS 1.2").
 #   scripts/bench_tls.sh [SECS per mode, default 10] [MiB for B, default 1024]
 # LT_ROWS="new reuse ..." picks the A modes (default: all six); LT_SKIP_BULK=1 skips B.
+# LT_CLIENTS=N runs N s_time clients at once (all on core 1; default 1): the server then
+# sees handshakes back to back rather than one round trip at a time.
 # LT_SKIP_SETUP=1 skips scripts/setup.sh (and so the rebuild of the whole tree).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -203,9 +205,15 @@ s_time() {  # s_time MODE HOST:PORT: prints the connection count s_time reports
     mtls12) a=(-tls1_2 -cipher "$suite12" -cert "$dir/client.pem" -key "$dir/client.key") ;;
   esac
   case $m in reuse*) a+=(-reuse) ;; *) a+=(-new) ;; esac
-  taskset -c 1 openssl s_time -connect "$hp" -www / -time "$secs" "${a[@]}" \
-    2>&1 | tee -a "$dir/s_time.log" |
-    awk '/connections in [0-9]+ real seconds/ {n = $1} END {print n + 0}' || true
+  local i
+  for ((i = 0; i < ${LT_CLIENTS:-1}; i++)); do
+    taskset -c 1 openssl s_time -connect "$hp" -www / -time "$secs" "${a[@]}" \
+      >"$dir/s_time.$i" 2>&1 &
+  done
+  wait
+  cat "$dir"/s_time.[0-9]* >>"$dir/s_time.log"
+  awk '/connections in [0-9]+ real seconds/ {n += $1} END {print n + 0}' "$dir"/s_time.[0-9]*
+  rm -f "$dir"/s_time.[0-9]*
 }
 plain() {  # plain HOST PORT: fetches / in a loop for secs seconds; prints the count
   taskset -c 1 /usr/bin/python3 - "$1" "$2" "$secs" <<'PY'
@@ -229,9 +237,11 @@ phases() {  # phases COUNT SCALE UNIT: the engine's busy phases of the last run,
   awk -v n="$1" -v s="$2" -v u="$3" '
     $1 == "counter" && $3 == "tsc_hz" {hz = $4}
     $1 == "counter" && $3 ~ /^cycles\./ && $3 != "cycles.idle" {c[substr($3, 8)] += $4}
+    $1 == "counter" && $3 == "tls.handshake_machine_cycles" {m += $4}
     END {printf "  engine phases (%s each):", u
          split("rx net_input tls_open apps tls_seal tcp_output tx timers", order, " ")
          for (i = 1; i in order; i++) printf " %s %.3g", order[i], c[order[i]] / hz / n * s
+         if (m) printf "; inside the handshake machines %.3g", m / hz / n * s
          printf "\n"}' "$dir/lt.out"
 }
 per() { awk -v a="$1" -v b="$2" -v s="$3" 'BEGIN {printf "%.1f", b ? a / b * s : 0}'; }

@@ -1329,6 +1329,7 @@ void TlsEngine::add_session_stats(const Conn& k, TlsCounters* out) const noexcep
   out->inc(TlsCounter::kEarlyDataSkipped, s.early_data_skipped);
   out->inc(TlsCounter::kKeyUpdatesSent, s.key_updates_sent);
   out->inc(TlsCounter::kKeyUpdatesReceived, s.key_updates_received);
+  out->inc(TlsCounter::kHandshakeMachineCycles, s.handshake_machine_ticks);
   out->inc(TlsCounter::kAssembledRecords, k.session.deframer_stats().assembled);
   out->inc(TlsCounter::kAssembledBytes, k.session.deframer_stats().bytes_copied);
 }

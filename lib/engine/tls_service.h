@@ -227,6 +227,9 @@ enum class TlsCounter : uint16_t {
   kKeysParked,       // idle connections that gave back their expanded keys
   kGenerationsAdopted,  // reloads taken over by this worker (not the initial material)
   kGenerationsRefused,  // offered generations refused (missing profiles, ticket keys)
+  // TSC cycles inside the handshake machines (Server13/Server12 handle()) of closed
+  // connections: the handshake's own work, against tls_open + apps around it.
+  kHandshakeMachineCycles,
   kCount
 };
 inline constexpr std::array<std::string_view, static_cast<size_t>(TlsCounter::kCount)>
@@ -296,7 +299,8 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(TlsCounter::kC
                         "queue_capped",
                         "keys_parked",
                         "generations_adopted",
-                        "generations_refused"};
+                        "generations_refused",
+                        "handshake_machine_cycles"};
 using TlsCounters = CounterSet<TlsCounter, kTlsCounterNames>;
 
 // Alerts by description (tls::alert_name), sent and received.

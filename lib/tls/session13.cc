@@ -1,9 +1,11 @@
 #include "lib/tls/session13.h"
 
+
 #include <algorithm>
 #include <cstring>
 #include <utility>
 
+#include "lib/base/clock.h"
 #include "lib/tls/key_schedule.h"
 
 namespace linetls::tls {
@@ -365,7 +367,10 @@ void ServerSession13::handle_messages(std::span<const uint8_t> content) noexcept
       continue;
     }
     const bool was_done = handshake_done();
-    after_machine(machine_.handle(step->message));
+    const uint64_t t0 = tsc();
+    const Wait w = machine_.handle(step->message);
+    stats_.handshake_machine_ticks += tsc() - t0;
+    after_machine(w);
     if (error_) {
       return;
     }

@@ -105,6 +105,9 @@ struct SessionStats {
   uint64_t key_updates_received = 0;
   // Records queued behind a KeyUpdate in the same batch and opened again under its new key.
   uint64_t records_reopened = 0;
+  // TSC ticks spent inside the handshake machine (its handle() calls): what the engine's
+  // phases spend on the handshake itself, against the record layer and glue around it.
+  uint64_t handshake_machine_ticks = 0;
   std::optional<uint8_t> alert_sent;      // description
   std::optional<uint8_t> alert_received;  // description of the last alert received
 };

@@ -1,9 +1,11 @@
 #include "lib/tls/v12/session12.h"
 
+
 #include <algorithm>
 #include <cstring>
 #include <utility>
 
+#include "lib/base/clock.h"
 #include "lib/tls/v12/messages12.h"
 
 namespace linetls::tls::v12 {
@@ -167,7 +169,10 @@ void ServerSession12::handle_change_cipher_spec(const Record& rec,
   if (auto ok = parse_change_cipher_spec(rec.fragment); !ok) {
     return fail(ok.error());
   }
-  if (machine_.handle_change_cipher_spec(reasm_.mid_message()) == Wait::kError) {
+  const uint64_t t0 = tsc();
+  const Wait ccs = machine_.handle_change_cipher_spec(reasm_.mid_message());
+  stats_.handshake_machine_ticks += tsc() - t0;
+  if (ccs == Wait::kError) {
     return fail(machine_.error());
   }
   // §7.1: "the receiver instructs the record layer to immediately copy the read pending
@@ -300,7 +305,9 @@ void ServerSession12::handle_messages(std::span<const uint8_t> content) noexcept
     if (!step->has_message) {
       continue;
     }
+    const uint64_t t0 = tsc();
     const Wait w = machine_.handle(step->message);
+    stats_.handshake_machine_ticks += tsc() - t0;
     if (w == Wait::kError) {
       return fail(machine_.error());
     }
