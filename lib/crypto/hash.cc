@@ -1,19 +1,71 @@
+// SHA-256 and SHA-384 through libcrypto's low-level functions (SHA256_Init and friends,
+// deprecated in OpenSSL 3.0 but exported by every 3.x): the same block functions as the
+// EVP digests (SHA-NI / AVX2 assembly), without EVP's per-init provider context (an
+// allocation and free on every EVP_DigestInit_ex in 3.0) and with states that copy as plain
+// structs. A TLS 1.3 handshake runs ~25 HMACs and a handful of transcript digests.
+#define OPENSSL_SUPPRESS_DEPRECATED
+
 #include "lib/crypto/hash.h"
 
-#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
 
 #include <algorithm>
 #include <cstring>
 #include <initializer_list>
+#include <new>
 
 #include "lib/crypto/ossl_util.h"
 
 namespace linetls::crypto {
-namespace {
 
-ossl::Md to_md(HashAlgo algo) noexcept {
-  return algo == HashAlgo::kSha256 ? ossl::Md::kSha256 : ossl::Md::kSha384;
+// A running SHA-256 or SHA-384 state. Plain data: copies are independent states.
+struct ShaState {
+  HashAlgo algo = HashAlgo::kSha256;
+  union {
+    SHA256_CTX s256;
+    SHA512_CTX s512;
+  };
+
+  ShaState() noexcept : s512{} {}
+
+  bool init(HashAlgo a) noexcept {
+    algo = a;
+    return a == HashAlgo::kSha256 ? SHA256_Init(&s256) == 1 : SHA384_Init(&s512) == 1;
+  }
+  bool update(const void* data, size_t len) noexcept {
+    if (len == 0) {
+      return true;
+    }
+    return algo == HashAlgo::kSha256 ? SHA256_Update(&s256, data, len) == 1
+                                     : SHA384_Update(&s512, data, len) == 1;
+  }
+  // Writes hash_len(algo) bytes; the state is spent afterwards.
+  bool final(uint8_t* out) noexcept {
+    return algo == HashAlgo::kSha256 ? SHA256_Final(out, &s256) == 1
+                                     : SHA384_Final(out, &s512) == 1;
+  }
+  void wipe() noexcept { OPENSSL_cleanse(this, sizeof(*this)); }
+};
+
+// An HMAC keyed once: the states after absorbing K0 ^ ipad and K0 ^ opad, and the running
+// inner hash. Key-derived: wiped when freed.
+struct HmacState {
+  ShaState ipad;
+  ShaState opad;
+  ShaState inner;
+};
+
+void ShaStateDeleter::operator()(ShaState* s) const noexcept { delete s; }
+
+void HmacStateDeleter::operator()(HmacState* s) const noexcept {
+  if (s != nullptr) {
+    OPENSSL_cleanse(s, sizeof(*s));
+  }
+  delete s;
 }
+
+namespace {
 
 std::span<const uint8_t> as_bytes(std::string_view s) noexcept {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
@@ -26,20 +78,16 @@ constexpr std::string_view kTls13LabelPrefix = "tls13 ";
 // ---- Hash ---------------------------------------------------------------------------------
 
 Result<Hash, Error> Hash::create(HashAlgo algo) noexcept {
-  const EVP_MD* md = ossl::md(to_md(algo));
-  std::unique_ptr<EVP_MD_CTX, MdCtxDeleter> ctx(EVP_MD_CTX_new());
-  if (md == nullptr || !ctx || EVP_DigestInit_ex(ctx.get(), md, nullptr) != 1) {
+  std::unique_ptr<ShaState, ShaStateDeleter> state(new (std::nothrow) ShaState);
+  if (!state || !state->init(algo)) {
     ossl::clear_errors();
     return fail(Error::kInternal);
   }
-  return Hash(algo, std::move(ctx));
+  return Hash(algo, std::move(state));
 }
 
 Result<void, Error> Hash::update(std::span<const uint8_t> data) noexcept {
-  if (data.empty()) {
-    return {};
-  }
-  if (EVP_DigestUpdate(ctx_.get(), data.data(), data.size()) != 1) {
+  if (!state_->update(data.data(), data.size())) {
     ossl::clear_errors();
     return fail(Error::kInternal);
   }
@@ -47,30 +95,26 @@ Result<void, Error> Hash::update(std::span<const uint8_t> data) noexcept {
 }
 
 Result<Digest, Error> Hash::digest() const noexcept {
-  std::unique_ptr<EVP_MD_CTX, MdCtxDeleter> copy(EVP_MD_CTX_new());
+  ShaState copy = *state_;
   Digest d;
-  unsigned int len = 0;
-  if (!copy || EVP_MD_CTX_copy_ex(copy.get(), ctx_.get()) != 1 ||
-      EVP_DigestFinal_ex(copy.get(), d.bytes.data(), &len) != 1 || len != size()) {
+  if (!copy.final(d.bytes.data())) {
     ossl::clear_errors();
     return fail(Error::kInternal);
   }
-  d.len = len;
+  d.len = size();
   return d;
 }
 
 Result<Hash, Error> Hash::clone() const noexcept {
-  std::unique_ptr<EVP_MD_CTX, MdCtxDeleter> copy(EVP_MD_CTX_new());
-  if (!copy || EVP_MD_CTX_copy_ex(copy.get(), ctx_.get()) != 1) {
-    ossl::clear_errors();
+  std::unique_ptr<ShaState, ShaStateDeleter> copy(new (std::nothrow) ShaState(*state_));
+  if (!copy) {
     return fail(Error::kInternal);
   }
   return Hash(algo_, std::move(copy));
 }
 
 Result<void, Error> Hash::reset() noexcept {
-  const EVP_MD* md = ossl::md(to_md(algo_));
-  if (md == nullptr || EVP_DigestInit_ex(ctx_.get(), md, nullptr) != 1) {
+  if (!state_->init(algo_)) {
     ossl::clear_errors();
     return fail(Error::kInternal);
   }
@@ -94,92 +138,77 @@ Result<void, Error> restart_with_message_hash(Transcript* transcript) noexcept {
 }
 
 Result<Digest, Error> hash(HashAlgo algo, std::span<const uint8_t> data) noexcept {
-  const EVP_MD* md = ossl::md(to_md(algo));
+  ShaState st;
   Digest d;
-  unsigned int len = 0;
-  if (md == nullptr ||
-      EVP_Digest(data.data(), data.size(), d.bytes.data(), &len, md, nullptr) != 1 ||
-      len != hash_len(algo)) {
+  if (!st.init(algo) || !st.update(data.data(), data.size()) || !st.final(d.bytes.data())) {
     ossl::clear_errors();
     return fail(Error::kInternal);
   }
-  d.len = len;
+  d.len = hash_len(algo);
   return d;
 }
 
 // ---- Hmac ---------------------------------------------------------------------------------
 //
-// HMAC (RFC 2104 §2) built on the thread's fetched EVP_MD: K0 is the key zero-padded to the
-// block size B (hashed first if longer than B); MAC = H(K0 ^ opad || H(K0 ^ ipad || m)).
+// HMAC (RFC 2104 §2): K0 is the key zero-padded to the block size B (hashed first if longer
+// than B); MAC = H(K0 ^ opad || H(K0 ^ ipad || m)).
 
 namespace {
 
 constexpr size_t block_len(HashAlgo algo) noexcept { return algo == HashAlgo::kSha256 ? 64 : 128; }
 constexpr size_t kMaxBlockLen = 128;
 
-// Writes K0 for key into k0 (block_len(algo) bytes).
-bool make_k0(HashAlgo algo, const EVP_MD* md, std::span<const uint8_t> key,
-             std::span<uint8_t> k0) noexcept {
-  std::memset(k0.data(), 0, k0.size());
-  if (key.size() <= k0.size()) {
+// Sets ipad and opad to the states after K0 ^ 0x36.. and K0 ^ 0x5c.. for key.
+bool key_pads(HashAlgo algo, std::span<const uint8_t> key, ShaState* ipad,
+              ShaState* opad) noexcept {
+  const size_t b = block_len(algo);
+  uint8_t k0[kMaxBlockLen] = {};
+  bool ok = true;
+  if (key.size() <= b) {
     if (!key.empty()) {
-      std::memcpy(k0.data(), key.data(), key.size());
+      std::memcpy(k0, key.data(), key.size());
     }
-    return true;
+  } else {
+    ShaState kh;
+    ok = kh.init(algo) && kh.update(key.data(), key.size()) && kh.final(k0);
+    kh.wipe();
   }
-  unsigned int len = 0;
-  return EVP_Digest(key.data(), key.size(), k0.data(), &len, md, nullptr) == 1 &&
-         len == hash_len(algo);
-}
-
-// Restarts ctx as H(K0 ^ pad || ...).
-bool start_keyed(EVP_MD_CTX* ctx, const EVP_MD* md, std::span<const uint8_t> k0,
-                 uint8_t pad) noexcept {
   uint8_t block[kMaxBlockLen];
-  for (size_t i = 0; i < k0.size(); i++) {
-    block[i] = k0[i] ^ pad;
+  for (size_t i = 0; i < b; i++) {
+    block[i] = k0[i] ^ 0x36;
   }
-  const bool ok = EVP_DigestInit_ex(ctx, md, nullptr) == 1 &&
-                  EVP_DigestUpdate(ctx, block, k0.size()) == 1;
-  secure_wipe(block);
+  ok = ok && ipad->init(algo) && ipad->update(block, b);
+  for (size_t i = 0; i < b; i++) {
+    block[i] = k0[i] ^ 0x5c;
+  }
+  ok = ok && opad->init(algo) && opad->update(block, b);
+  OPENSSL_cleanse(block, sizeof(block));
+  OPENSSL_cleanse(k0, sizeof(k0));
   return ok;
 }
 
-// Finishes the MAC whose inner hash is in inner, using outer as scratch; writes
-// hash_len(algo) bytes to out.
-bool finish_keyed(HashAlgo algo, EVP_MD_CTX* inner, EVP_MD_CTX* outer, const EVP_MD* md,
-                  std::span<const uint8_t> k0, uint8_t* out) noexcept {
+// Writes H(opad state || H(inner)) to out (hash_len bytes); inner is spent.
+bool finish_keyed(const ShaState& opad, ShaState* inner, uint8_t* out) noexcept {
   uint8_t ih[kMaxHashLen];
-  unsigned int len = 0;
-  unsigned int out_len = 0;
-  const bool ok = EVP_DigestFinal_ex(inner, ih, &len) == 1 && len == hash_len(algo) &&
-                  start_keyed(outer, md, k0, 0x5c) && EVP_DigestUpdate(outer, ih, len) == 1 &&
-                  EVP_DigestFinal_ex(outer, out, &out_len) == 1 && out_len == len;
-  secure_wipe(ih);
+  ShaState outer = opad;
+  const bool ok = inner->final(ih) && outer.update(ih, hash_len(opad.algo)) && outer.final(out);
+  OPENSSL_cleanse(ih, sizeof(ih));
+  outer.wipe();
   return ok;
 }
-
-// Two digest contexts per thread for one-shot MACs (HKDF, hmac()): each call leaves them
-// ready for the next, so the key schedule allocates nothing per MAC.
-struct MacScratch {
-  ossl::EvpMdCtxPtr inner{EVP_MD_CTX_new()};
-  ossl::EvpMdCtxPtr outer{EVP_MD_CTX_new()};
-};
 
 // out (hash_len(algo) bytes, not aliasing the inputs) = HMAC-algo(key, parts[0] || ...).
 bool hmac_oneshot(HashAlgo algo, std::span<const uint8_t> key,
                   std::initializer_list<std::span<const uint8_t>> parts, uint8_t* out) noexcept {
-  thread_local MacScratch scratch;
-  const EVP_MD* md = ossl::md(to_md(algo));
-  uint8_t k0[kMaxBlockLen];
-  const std::span<uint8_t> k0_view(k0, block_len(algo));
-  bool ok = md != nullptr && scratch.inner && scratch.outer && make_k0(algo, md, key, k0_view) &&
-            start_keyed(scratch.inner.get(), md, k0_view, 0x36);
+  ShaState inner;
+  ShaState opad;
+  bool ok = key_pads(algo, key, &inner, &opad);
   for (std::span<const uint8_t> p : parts) {
-    ok = ok && (p.empty() || EVP_DigestUpdate(scratch.inner.get(), p.data(), p.size()) == 1);
+    ok = ok && inner.update(p.data(), p.size());
   }
-  ok = ok && finish_keyed(algo, scratch.inner.get(), scratch.outer.get(), md, k0_view, out);
-  secure_wipe(k0);
+  ok = ok && finish_keyed(opad, &inner, out);
+  inner.wipe();
+  opad.wipe();
   if (!ok) {
     ossl::clear_errors();
   }
@@ -189,24 +218,18 @@ bool hmac_oneshot(HashAlgo algo, std::span<const uint8_t> key,
 }  // namespace
 
 Result<Hmac, Error> Hmac::create(HashAlgo algo, std::span<const uint8_t> key) noexcept {
-  const EVP_MD* md = ossl::md(to_md(algo));
   Hmac h(algo);
-  h.inner_.reset(EVP_MD_CTX_new());
-  h.outer_.reset(EVP_MD_CTX_new());
-  if (md == nullptr || !h.inner_ || !h.outer_ ||
-      !make_k0(algo, md, key, h.k0_.resize(block_len(algo))) ||
-      !start_keyed(h.inner_.get(), md, h.k0_.view(), 0x36)) {
+  h.state_.reset(new (std::nothrow) HmacState);
+  if (!h.state_ || !key_pads(algo, key, &h.state_->ipad, &h.state_->opad)) {
     ossl::clear_errors();
     return fail(Error::kInternal);
   }
+  h.state_->inner = h.state_->ipad;
   return h;
 }
 
 Result<void, Error> Hmac::update(std::span<const uint8_t> data) noexcept {
-  if (data.empty()) {
-    return {};
-  }
-  if (EVP_DigestUpdate(inner_.get(), data.data(), data.size()) != 1) {
+  if (!state_->inner.update(data.data(), data.size())) {
     ossl::clear_errors();
     return fail(Error::kInternal);
   }
@@ -217,11 +240,9 @@ Result<void, Error> Hmac::finish(std::span<uint8_t> out) noexcept {
   if (out.size() < size()) {
     return fail(Error::kOutputTooSmall);
   }
-  const EVP_MD* md = ossl::md(to_md(algo_));
-  // Then rearm the same key for the next message.
-  if (md == nullptr ||
-      !finish_keyed(algo_, inner_.get(), outer_.get(), md, k0_.view(), out.data()) ||
-      !start_keyed(inner_.get(), md, k0_.view(), 0x36)) {
+  const bool ok = finish_keyed(state_->opad, &state_->inner, out.data());
+  state_->inner = state_->ipad;  // rearm the same key for the next message
+  if (!ok) {
     ossl::clear_errors();
     return fail(Error::kInternal);
   }

@@ -5,9 +5,9 @@
 // HKDF-Expand-Label / Derive-Secret (RFC 8446 §7.1) and the TLS 1.2 PRF (RFC 5246 §5) are
 // built here on Hmac: they are protocol constructions, not primitives.
 //
-// The EVP_MD / EVP_MAC objects are fetched once per thread (see ossl_util.h), so each worker
-// reads its own and nothing mutable is shared. Functions are noexcept and report libcrypto
-// failures as Error::kInternal.
+// SHA-256 / SHA-384 are libcrypto's (its low-level functions: see hash.cc); every state
+// belongs to one object, so nothing mutable is shared. Functions are noexcept and report
+// libcrypto failures as Error::kInternal.
 #pragma once
 
 #include <array>
@@ -30,6 +30,16 @@ inline constexpr size_t kMaxHashLen = 48;
 
 // Returns the output length of algo in bytes (32 or 48).
 constexpr size_t hash_len(HashAlgo algo) noexcept { return algo == HashAlgo::kSha256 ? 32 : 48; }
+
+// lib/crypto internal: a running SHA-256 / SHA-384 state and an HMAC's keyed states.
+struct ShaState;
+struct HmacState;
+struct ShaStateDeleter {
+  void operator()(ShaState* s) const noexcept;
+};
+struct HmacStateDeleter {
+  void operator()(HmacState* s) const noexcept;  // wipes it first
+};
 
 // A hash or MAC value that is not itself key material: transcript hashes, fingerprints,
 // Finished verify_data. Compare MACs with constant_time_equal().
@@ -66,11 +76,11 @@ class Hash {
   Result<void, Error> reset() noexcept;
 
  private:
-  Hash(HashAlgo algo, std::unique_ptr<EVP_MD_CTX, MdCtxDeleter> ctx) noexcept
-      : algo_(algo), ctx_(std::move(ctx)) {}
+  Hash(HashAlgo algo, std::unique_ptr<ShaState, ShaStateDeleter> state) noexcept
+      : algo_(algo), state_(std::move(state)) {}
 
   HashAlgo algo_;
-  std::unique_ptr<EVP_MD_CTX, MdCtxDeleter> ctx_;
+  std::unique_ptr<ShaState, ShaStateDeleter> state_;
 };
 
 // The TLS handshake transcript is a running Hash of the handshake messages.
@@ -106,17 +116,13 @@ class Hmac {
   Result<Digest, Error> finish() noexcept;
 
  private:
-  static constexpr size_t kMaxBlockLen = 128;  // SHA-384's input block
-
   Hmac(HashAlgo algo) noexcept : algo_(algo) {}
 
   HashAlgo algo_;
-  // RFC 2104 over the thread's fetched EVP_MD rather than EVP_MAC: libcrypto 3.0's HMAC
-  // provider fetches its digest by name on every EVP_MAC_init, which cost more than the
-  // MAC itself across the ~25 HMACs of a TLS 1.3 handshake.
-  std::unique_ptr<EVP_MD_CTX, MdCtxDeleter> inner_;  // H(K0 ^ ipad || message so far)
-  std::unique_ptr<EVP_MD_CTX, MdCtxDeleter> outer_;  // scratch for H(K0 ^ opad || inner)
-  Secret<kMaxBlockLen> k0_;  // the key padded (or hashed, then padded) to the block size
+  // RFC 2104 over SHA states rather than EVP_MAC (libcrypto 3.0's HMAC provider fetches its
+  // digest by name on every EVP_MAC_init): the states after K0 ^ ipad and K0 ^ opad are kept,
+  // so each MAC costs its message blocks and two final blocks.
+  std::unique_ptr<HmacState, HmacStateDeleter> state_;
 };
 
 // Returns HMAC-algo(key, data) in one call.
