@@ -118,6 +118,7 @@ class TapTlsTest(unittest.TestCase):
     # What the clients did, counted as they succeed; test_9 compares with the engine.
     full = 0
     resumed = 0
+    psk_ke = 0  # of resumed: without a key exchange (test_2g)
     tls12 = 0  # of full: TLS 1.2 handshakes
     refused = 0  # connections refused with protocol_version
     echo_bytes = 0  # application bytes test_3a sent (and got back)
@@ -130,7 +131,7 @@ class TapTlsTest(unittest.TestCase):
         cls.certs = make_certs(cls.dir)
         cls.ca = cls.certs["ca"] + ".pem"
         args = ["--serve", f"{HTTP_PORT}=tls:http", "--serve", f"{ECHO_PORT}=tls:echo",
-                "--serve", f"{DISCARD_PORT}=tls:discard"]
+                "--serve", f"{DISCARD_PORT}=tls:discard", "--tls13-psk-ke"]
         for n in ("a", "b", "c"):  # a first: the certificate when nothing else decides
             args += ["--cert", cls.certs[n] + ".pem", "--key", cls.certs[n] + ".key"]
         cls.engine = Engine(binary_from_env(), TAP, IP + "/24", HOST_IP + "/24", args)
@@ -267,6 +268,21 @@ class TapTlsTest(unittest.TestCase):
         self.assertIn("Reused, TLSv1.3", out, err)
         self.count(resumed=1)
         self.assertIn("HTTP/1.1 200 OK", out)
+
+    def test_2g_resumption_without_key_exchange(self):
+        # --tls13-psk-ke: OpenSSL's client lists psk_ke only with -allow_no_dhe_kex (and then
+        # psk_dhe_ke too); the engine prefers psk_ke, so there is no key share either way.
+        sess = os.path.join(self.dir, "sess_psk_ke.pem")
+        out, err = self.s_client("-tls1_3", "-allow_no_dhe_kex", "-sess_out", sess)
+        self.assertIn("New, TLSv1.3", out, err)
+        self.count(full=1)
+        out, err = self.s_client("-tls1_3", "-allow_no_dhe_kex", "-sess_in", sess)
+        self.assertIn("Reused, TLSv1.3", out, err)
+        self.assertIn("HTTP/1.1 200 OK", out)
+        self.assertNotIn("Server Temp Key", out)  # no (EC)DHE share in the ServerHello
+        with self.lock:
+            type(self).psk_ke += 1
+        self.count(resumed=1)
 
     def test_2e_key_update_through_echo(self):
         p = subprocess.Popen(["openssl", "s_client", "-connect", f"{IP}:{ECHO_PORT}",
@@ -572,7 +588,10 @@ class TapTlsTest(unittest.TestCase):
         self.assertGreaterEqual(counter(tls, GROUP_COUNTER["X25519"]), 3, tls)
         self.assertEqual(sum(counter(tls, v) for v in SUITE_COUNTER.values()),
                          handshakes - self.tls12, tls)
-        self.assertEqual(sum(counter(tls, v) for v in GROUP_COUNTER.values()), handshakes, tls)
+        self.assertEqual(tls.get("handshakes_resumed_psk_ke", 0), self.psk_ke, tls)
+        # A psk_ke resumption has no group.
+        self.assertEqual(sum(counter(tls, v) for v in GROUP_COUNTER.values()),
+                         handshakes - self.psk_ke, tls)
         self.assertEqual(tls.get("key_updates_received", 0), 2, tls)  # 'k' and 'K'
         self.assertEqual(tls.get("key_updates_sent", 0), 1, tls)  # the answer to 'K'
         self.assertGreaterEqual(tls.get("close_notify_received", 0), 1, tls)
