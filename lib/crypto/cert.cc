@@ -624,7 +624,7 @@ Result<VerifiedClientChain, Error> CaStore::verify_client_chain_and_key(
           Result<PublicKey, Error> key = share_key(e->leaf_key.get());
           if (key) {
             cache->stats.hits++;
-            return VerifiedClientChain{e->identity, std::move(key)};
+            return VerifiedClientChain{e->identity, std::move(key), true};
           }
         } else {
           // Verified again below, so an out-of-date chain gets libcrypto's exact refusal.

@@ -156,6 +156,8 @@ struct VerifiedClientChain {
   // (kUnsupportedKeyType, kKeyTooSmall, kMalformedCertificate) although the chain verified:
   // the caller refuses such a peer with its own alert.
   Result<PublicKey, Error> leaf_key;
+  // True when the calling thread's cache answered (no parsing, no X509_verify_cert).
+  bool from_cache = false;
 };
 
 // Default bounds of the per-thread caches of one CaStore (see CaStore). A chain entry is

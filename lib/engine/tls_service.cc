@@ -704,6 +704,13 @@ void TlsEngine::count_handshake(Conn* k) noexcept {
   if (auth != tls::ClientAuth::kNone) {
     counters_.inc(TlsCounter::kMtlsHandshakes);
     counters_.inc(id != nullptr ? TlsCounter::kClientCertVerified : TlsCounter::kClientCertMissing);
+    const tls::v12::ServerSession12* s12 = s.session12();
+    // A resumed handshake verified nothing: its identity came with the ticket.
+    if (id != nullptr && !s.resumed() &&
+        ((s13 != nullptr && s13->machine().client_chain_from_cache()) ||
+         (s12 != nullptr && s12->machine().client_chain_from_cache()))) {
+      counters_.inc(TlsCounter::kClientChainCacheHits);
+    }
   }
   // The app's stream opens now.
   k->facts.version = s.version();

@@ -182,6 +182,7 @@ enum class TlsCounter : uint16_t {
   kFallbackRefused,   // inappropriate_fallback sent (RFC 7507)
   kMtlsHandshakes,    // handshakes that asked for a client certificate
   kClientCertVerified,
+  kClientChainCacheHits,  // of those, chains the worker's CaStore cache answered
   kClientCertMissing,  // client_auth optional, none given
   kClientCertRejected,  // handshake failed over the client's certificate or its signature
   kGroupX25519,
@@ -255,6 +256,7 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(TlsCounter::kC
                         "fallback_refused",
                         "mtls.handshakes",
                         "mtls.client_cert_verified",
+                        "mtls.chain_cache_hits",
                         "mtls.client_cert_missing",
                         "mtls.client_cert_rejected",
                         "group.x25519",

@@ -893,6 +893,7 @@ Result<void, Error> Server13::on_client_certificate(ReadClientCertificate s,
   if (!verified->leaf_key) {
     return fail(Error::kUnsupportedCertificate);
   }
+  client_chain_from_cache_ = verified->from_cache;
   state_.emplace<ReadClientCertificateVerify>(ReadClientCertificateVerify{
       s.suite, std::move(s.transcript), std::move(s.schedule),
       std::move(verified->leaf_key).value(), std::move(verified->identity)});

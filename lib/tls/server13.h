@@ -257,6 +257,8 @@ class Server13 {
   bool resumed() const noexcept { return resumed_; }
   // True once a ServerHello resumed with psk_ke: no key_share, no (EC)DHE (no group).
   bool psk_ke() const noexcept { return psk_ke_; }
+  // True when the client's chain was answered by the CaStore's per-thread cache.
+  bool client_chain_from_cache() const noexcept { return client_chain_from_cache_; }
   // True if the first ClientHello carried early_data: see the 0-RTT note above.
   bool early_data_offered() const noexcept { return early_data_offered_; }
   // True once a CertificateRequest went out.
@@ -402,6 +404,7 @@ class Server13 {
   bool client_hello_seen_ = false;
   bool resumed_ = false;
   bool psk_ke_ = false;
+  bool client_chain_from_cache_ = false;
   bool early_data_offered_ = false;
   bool cert_request_sent_ = false;
   std::optional<crypto::VerifiedIdentity> peer_identity_;

@@ -605,6 +605,9 @@ class TapTls12Test(unittest.TestCase):
             tls = self.stop(e, expect)
         self.assertEqual(tls.get("mtls.handshakes", 0), verified, tls)
         self.assertEqual(tls.get("mtls.client_cert_verified", 0), verified, tls)
+        # Each certificate's second handshake (1.3 after 1.2) is answered by the worker's
+        # verified-chain cache; refused chains (expired, unknown CA) are never cached.
+        self.assertEqual(tls.get("mtls.chain_cache_hits", 0), verified // 2, tls)
         self.assertEqual(tls.get("mtls.client_cert_missing", 0), 0, tls)
         TapTls12Test.required_counters = (tls, expect.refused)
 
@@ -641,6 +644,7 @@ class TapTls12Test(unittest.TestCase):
         self.assertEqual(tls.get("mtls.handshakes", 0), 4, tls)
         self.assertEqual(tls.get("mtls.client_cert_missing", 0), 2, tls)
         self.assertEqual(tls.get("mtls.client_cert_verified", 0), 2, tls)
+        self.assertEqual(tls.get("mtls.chain_cache_hits", 0), 1, tls)  # cec again, in 1.3
 
     # ---- counters of the main engine
 

@@ -527,6 +527,7 @@ Result<void, Error> Server12::on_client_certificate(ReadClientCertificate s,
     return fail(from_crypto(verified->leaf_key.error()));
   }
   pending_identity_ = std::move(verified->identity);
+  client_chain_from_cache_ = verified->from_cache;
   state_.emplace<ReadClientKeyExchange>(ReadClientKeyExchange{
       std::move(s.ctx), std::move(s.ephemeral), std::move(verified->leaf_key).value()});
   return {};

@@ -185,6 +185,8 @@ class Server12 {
   const std::optional<crypto::VerifiedIdentity>& client_identity() const noexcept {
     return client_identity_;
   }
+  // True when the client's chain was answered by the CaStore's per-thread cache.
+  bool client_chain_from_cache() const noexcept { return client_chain_from_cache_; }
 
   std::string_view state_name() const noexcept;
 
@@ -287,6 +289,7 @@ class Server12 {
   std::optional<crypto::VerifiedIdentity> client_identity_;
   bool client_certificate_missing_ = false;
   std::optional<crypto::VerifiedIdentity> pending_identity_;  // until CertificateVerify
+  bool client_chain_from_cache_ = false;
 };
 
 }  // namespace linetls::tls::v12

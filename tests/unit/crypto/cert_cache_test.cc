@@ -176,12 +176,14 @@ TEST(CertCache, SecondVerificationIsAHitWithTheSameIdentityAndAWorkingKey) {
     Result<VerifiedClientChain, Error> first = verify(store, c.chain);
     ASSERT_TRUE(first) << to_string(first.error());
     ASSERT_TRUE(first->leaf_key);
+    EXPECT_FALSE(first->from_cache);
     EXPECT_EQ(store.cache_stats().hits, hits);
     expect_key_matches(*first->leaf_key, private_key);
 
     Result<VerifiedClientChain, Error> second = verify(store, c.chain);
     ASSERT_TRUE(second) << to_string(second.error());
     ASSERT_TRUE(second->leaf_key);
+    EXPECT_TRUE(second->from_cache);
     EXPECT_EQ(store.cache_stats().hits, ++hits);
     expect_same_identity(first->identity, second->identity);
     EXPECT_EQ(second->leaf_key->type(), KeyType::kEcdsaP256);
