@@ -688,16 +688,18 @@ void TlsEngine::count_handshake(Conn* k) noexcept {
       break;
   }
   // A psk_ke resumption exchanged no key: it has no group to count.
-  switch (psk_ke ? crypto::NamedGroup{} : s.group()) {
-    case crypto::NamedGroup::kX25519:
-      counters_.inc(TlsCounter::kGroupX25519);
-      break;
-    case crypto::NamedGroup::kSecp256r1:
-      counters_.inc(TlsCounter::kGroupP256);
-      break;
-    case crypto::NamedGroup::kSecp384r1:
-      counters_.inc(TlsCounter::kGroupP384);
-      break;
+  if (!psk_ke) {
+    switch (s.group()) {
+      case crypto::NamedGroup::kX25519:
+        counters_.inc(TlsCounter::kGroupX25519);
+        break;
+      case crypto::NamedGroup::kSecp256r1:
+        counters_.inc(TlsCounter::kGroupP256);
+        break;
+      case crypto::NamedGroup::kSecp384r1:
+        counters_.inc(TlsCounter::kGroupP384);
+        break;
+    }
   }
   const tls::ClientAuth auth = k->profile->profile->client_auth;
   const crypto::VerifiedIdentity* id = s.client_identity();
