@@ -546,7 +546,7 @@ void BM_Handshake12Resumed(benchmark::State& state) {
   for (auto& c : configs) {
     c->session_ticket = true;
   }
-  std::vector<ClientSession12> sessions;
+  std::vector<SavedSession12> sessions;
   {
     Totals warm;
     auto pairs = run_batch(sc, cc, &warm, [](const Server12& s, const Client12& c) {
@@ -573,7 +573,7 @@ void BM_Handshake12Resumed(benchmark::State& state) {
   };
   // Offers sessions (held until the batch is done) and moves to the renewed ones.
   const auto resume_batch = [&](Totals* t) {
-    std::vector<ClientSession12> held = std::move(sessions);
+    std::vector<SavedSession12> held = std::move(sessions);
     for (size_t i = 0; i < kBatch; i++) {
       configs[i]->resume = &held[i];
     }

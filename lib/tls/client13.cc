@@ -37,6 +37,32 @@ Level Client13::read_level() const noexcept {
   return std::holds_alternative<Done>(state_) ? Level::kApplication : Level::kHandshake;
 }
 
+MessageRules Client13::next_message_rules(size_t max_hello,
+                                          size_t max_certificate) const noexcept {
+  const auto cap = [](size_t n) { return static_cast<uint32_t>(std::min<size_t>(n, 0xffffff)); };
+  MessageRules r;
+  r.num = 1;
+  if (std::holds_alternative<ReadServerHello>(state_)) {
+    r.rule[0] = {HandshakeType::kServerHello, cap(max_hello), std::nullopt};
+  } else if (std::holds_alternative<ReadEncryptedExtensions>(state_)) {
+    r.rule[0] = {HandshakeType::kEncryptedExtensions, cap(max_hello), std::nullopt};
+  } else if (std::holds_alternative<ReadCertificate>(state_)) {
+    r.num = 2;
+    r.rule[0] = {HandshakeType::kCertificateRequest, cap(max_hello), std::nullopt};
+    r.rule[1] = {HandshakeType::kCertificate, cap(max_certificate), std::nullopt};
+  } else if (std::holds_alternative<ReadCertificateVerify>(state_)) {
+    r.rule[0] = {HandshakeType::kCertificateVerify, kMaxCertificateVerifyLen, std::nullopt};
+  } else if (std::holds_alternative<ReadFinished>(state_)) {
+    r.rule[0] = {HandshakeType::kFinished, kMaxFinished13Len, std::nullopt};
+  } else {
+    // Done: tickets (§4.6.1) and the server's KeyUpdate (§4.6.3).
+    r.num = 2;
+    r.rule[0] = {HandshakeType::kNewSessionTicket, cap(max_hello), std::nullopt};
+    r.rule[1] = {HandshakeType::kKeyUpdate, kKeyUpdateLen, std::nullopt};
+  }
+  return r;
+}
+
 Level Client13::write_level() const noexcept {
   // After the ServerHello our alerts (and later our Finished) go under the handshake keys.
   return read_level();
@@ -397,6 +423,7 @@ Result<void, Error> Client13::on_encrypted_extensions(ReadEncryptedExtensions s,
     return fail(Error::kUnsolicitedExtension);
   }
   sni_ack_ = ee->server_name_ack;
+  peer_record_size_limit_ = ee->record_size_limit;
   if (!s.transcript.update(m.bytes)) {
     return fail(Error::kCryptoFailure);
   }

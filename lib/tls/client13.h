@@ -109,6 +109,14 @@ class Client13 {
   Wait update_keys(bool request_peer) noexcept;
   const PostHandshake13& post_handshake() const noexcept { return post_; }
 
+  // What the next handshake message may be and how large (as Server13's): the hellos and
+  // EncryptedExtensions up to max_hello, the server's Certificate up to max_certificate,
+  // NewSessionTicket up to max_hello after the handshake.
+  MessageRules next_message_rules(size_t max_hello, size_t max_certificate) const noexcept;
+  // RFC 8449: the server's record_size_limit (0: none), and ours (0: none offered).
+  uint16_t peer_record_size_limit() const noexcept { return peer_record_size_limit_; }
+  uint16_t own_record_size_limit() const noexcept { return config_.record_size_limit.value_or(0); }
+
   // The level the next handshake message must arrive at; kApplication once done.
   Level read_level() const noexcept;
   // The level our records go out at: kHandshake from the ServerHello on (alerts, Finished),
@@ -219,6 +227,7 @@ class Client13 {
   std::vector<uint8_t> alpn_;
   crypto::Digest leaf_sha256_;
   crypto::NamedGroup group_ = crypto::NamedGroup::kX25519;
+  uint16_t peer_record_size_limit_ = 0;
   bool sni_ack_ = false;
   bool hrr_ = false;
   bool resumed_ = false;

@@ -20,14 +20,19 @@ Unexpected<Error> err(Error e) noexcept { return ::linetls::fail(e); }
 
 }  // namespace
 
-ServerSession13::ServerSession13(const ServerConfig13& config, const SessionLimits& limits) noexcept
-    : limits_(limits),
-      machine_(config),
-      reasm_(limits.max_handshake_message) {}
+template <class Side>
+RecordSession13<Side>::RecordSession13(const Config& config, const SessionLimits& limits) noexcept
+    : limits_(limits), machine_(config), reasm_(limits.max_handshake_message) {
+  if constexpr (!Side::kServer) {
+    // The client speaks first: its ClientHello is the first control record.
+    after_machine(machine_.start());
+  }
+}
 
 // ---- Keys.
 
-std::optional<TrafficKeys> ServerSession13::keys_for(const crypto::HashSecret& secret) noexcept {
+template <class Side>
+std::optional<TrafficKeys> RecordSession13<Side>::keys_for(const crypto::HashSecret& secret) noexcept {
   auto keys = derive_traffic_keys(machine_.secrets().suite, secret.view());
   if (!keys) {
     fail(keys.error());
@@ -36,7 +41,8 @@ std::optional<TrafficKeys> ServerSession13::keys_for(const crypto::HashSecret& s
   return std::move(keys).value();
 }
 
-Result<void, Error> ServerSession13::install_write(crypto::AeadBatch& batch,
+template <class Side>
+Result<void, Error> RecordSession13<Side>::install_write(crypto::AeadBatch& batch,
                                                    TrafficKeys keys) noexcept {
   auto p = RecordProtector::create(batch, keys);
   if (!p) {
@@ -51,7 +57,8 @@ Result<void, Error> ServerSession13::install_write(crypto::AeadBatch& batch,
 }
 
 // Installs the keys of key-only chunks at the head of out_: everything before them is out.
-Result<void, Error> ServerSession13::install_markers(crypto::AeadBatch& batch) noexcept {
+template <class Side>
+Result<void, Error> RecordSession13<Side>::install_markers(crypto::AeadBatch& batch) noexcept {
   while (out_head_ < out_.size() && out_[out_head_].bytes.empty()) {
     Pending& p = out_[out_head_];
     if (p.install_before) {
@@ -69,7 +76,8 @@ Result<void, Error> ServerSession13::install_markers(crypto::AeadBatch& batch) n
   return {};
 }
 
-Result<void, Error> ServerSession13::prepare_read(crypto::AeadBatch& batch) noexcept {
+template <class Side>
+Result<void, Error> RecordSession13<Side>::prepare_read(crypto::AeadBatch& batch) noexcept {
   if (!pending_read_keys_) {
     return {};
   }
@@ -92,7 +100,8 @@ Result<void, Error> ServerSession13::prepare_read(crypto::AeadBatch& batch) noex
 
 // ---- Input.
 
-Result<Deframer::Step, Error> ServerSession13::next(std::span<uint8_t> piece) noexcept {
+template <class Side>
+Result<Deframer::Step, Error> RecordSession13<Side>::next(std::span<uint8_t> piece) noexcept {
   if (release_pending_) {
     deframer_.release_assembled();
     release_pending_ = false;
@@ -113,17 +122,17 @@ Result<Deframer::Step, Error> ServerSession13::next(std::span<uint8_t> piece) no
   return step;
 }
 
-void ServerSession13::skip_early(size_t ciphertext_len) noexcept {
+template <class Side>
+void RecordSession13<Side>::skip_early(size_t ciphertext_len) noexcept {
   stats_.early_data_skipped += ciphertext_len;
   if (stats_.early_data_skipped > limits_.max_early_data_bytes) {
     fail(Error::kDecryptFailed);
   }
 }
 
-Result<ServerSession13::Accepted, Error> ServerSession13::accept(const Record& rec,
-                                                                 crypto::AeadBatch& batch,
-                                                                 RecordSlot* slot,
-                                                                 void* user_data) noexcept {
+template <class Side>
+auto RecordSession13<Side>::accept(const Record& rec, crypto::AeadBatch& batch, RecordSlot* slot,
+                              void* user_data) noexcept -> Result<Accepted, Error> {
   if (error_) {
     return err(*error_);
   }
@@ -155,7 +164,8 @@ Result<ServerSession13::Accepted, Error> ServerSession13::accept(const Record& r
 
   if (rec.type == ContentType::kChangeCipherSpec) {
     CcsWindow window;
-    window.first_client_hello_done = machine_.client_hello_seen();
+    // A client has sent its ClientHello from the start: the server's compat CCS may follow.
+    window.first_client_hello_done = Side::kServer ? client_hello_seen() : true;
     window.peer_finished_received = read_level_ == Level::kApplication;
     if (auto ok = check_compat_ccs(rec, window); !ok) {
       fail(ok.error());
@@ -169,7 +179,7 @@ Result<ServerSession13::Accepted, Error> ServerSession13::accept(const Record& r
     if (rec.type == ContentType::kApplicationData) {
       // §4.2.10: after a HelloRetryRequest the server skips protected records (the client's
       // 0-RTT) until the second ClientHello, up to the configured bound.
-      if (machine_.early_data_offered() && machine_.sent_hello_retry_request()) {
+      if (early_data_offered() && sent_hello_retry_request()) {
         skip_early(rec.header.size() + rec.fragment.size());
       } else {
         fail(Error::kUnprotectedRecord);
@@ -215,14 +225,16 @@ Result<ServerSession13::Accepted, Error> ServerSession13::accept(const Record& r
   return Accepted::kQueued;
 }
 
-bool ServerSession13::barrier() const noexcept {
+template <class Side>
+bool RecordSession13<Side>::barrier() const noexcept {
   if (deframer_.assembly_held() && !release_pending_) {
     return true;
   }
   return opens_done_ < opens_queued_ && last_queued_was_barrier_;
 }
 
-Result<std::span<uint8_t>, Error> ServerSession13::on_opened(crypto::AeadStatus status,
+template <class Side>
+Result<std::span<uint8_t>, Error> RecordSession13<Side>::on_opened(crypto::AeadStatus status,
                                                              const RecordSlot& slot) noexcept {
   const uint64_t op = opens_done_++;
   if (assembled_op_ && *assembled_op_ == op) {
@@ -266,7 +278,8 @@ Result<std::span<uint8_t>, Error> ServerSession13::on_opened(crypto::AeadStatus 
   return app_view_;
 }
 
-Result<InnerPlaintext, Error> ServerSession13::reopen(crypto::AeadStatus status,
+template <class Side>
+Result<InnerPlaintext, Error> RecordSession13<Side>::reopen(crypto::AeadStatus status,
                                                       const RecordSlot& slot,
                                                       size_t max_plaintext_len) noexcept {
   // §4.6.3: after its KeyUpdate "the sender MUST ... use the new key" for everything it sends.
@@ -285,7 +298,8 @@ Result<InnerPlaintext, Error> ServerSession13::reopen(crypto::AeadStatus status,
   return inner;
 }
 
-void ServerSession13::handle_record(ContentType type, std::span<uint8_t> content) noexcept {
+template <class Side>
+void RecordSession13<Side>::handle_record(ContentType type, std::span<uint8_t> content) noexcept {
   // §5.1: no other record type between the fragments of a handshake message.
   if (type != ContentType::kHandshake && reasm_.mid_message()) {
     return fail(Error::kInterleavedRecord);
@@ -322,7 +336,8 @@ void ServerSession13::handle_record(ContentType type, std::span<uint8_t> content
   fail(Error::kBadRecordType);
 }
 
-void ServerSession13::handle_alert(std::span<const uint8_t> content) noexcept {
+template <class Side>
+void RecordSession13<Side>::handle_alert(std::span<const uint8_t> content) noexcept {
   if (content.size() != 2) {
     return fail(Error::kBadAlert);
   }
@@ -349,12 +364,14 @@ void ServerSession13::handle_alert(std::span<const uint8_t> content) noexcept {
   out_head_ = 0;
 }
 
-void ServerSession13::handle_handshake(std::span<const uint8_t> content) noexcept {
+template <class Side>
+void RecordSession13<Side>::handle_handshake(std::span<const uint8_t> content) noexcept {
   handle_messages(content);
   reasm_.trim();  // the messages of this record are handled: no buffer unless one is partial
 }
 
-void ServerSession13::handle_messages(std::span<const uint8_t> content) noexcept {
+template <class Side>
+void RecordSession13<Side>::handle_messages(std::span<const uint8_t> content) noexcept {
   while (!content.empty() && !error_ && !input_closed()) {
     const MessageRules rules =
         machine_.next_message_rules(limits_.max_client_hello, limits_.max_handshake_message);
@@ -396,7 +413,7 @@ void ServerSession13::handle_messages(std::span<const uint8_t> content) noexcept
     read_level_ = want;
     const Secrets13& s = machine_.secrets();
     auto keys =
-        keys_for(want == Level::kHandshake ? s.client_handshake : s.client_application);
+        keys_for(peer_secret(s, want));
     if (!keys) {
       return;
     }
@@ -411,14 +428,15 @@ void ServerSession13::handle_messages(std::span<const uint8_t> content) noexcept
       // from the application keys on so rejected 0-RTT records (sent before) still deframe.
       deframer_.set_max_plaintext_len(max_read_content());
     }
-    if (first_keys && want == Level::kHandshake && machine_.early_data_offered() &&
-        !machine_.sent_hello_retry_request()) {
+    if (first_keys && want == Level::kHandshake && early_data_offered() &&
+        !sent_hello_retry_request()) {
       skipping_early_data_ = true;
     }
   }
 }
 
-void ServerSession13::after_machine(Wait w) noexcept {
+template <class Side>
+void RecordSession13<Side>::after_machine(Wait w) noexcept {
   if (w == Wait::kError) {
     return fail(machine_.error());
   }
@@ -427,7 +445,8 @@ void ServerSession13::after_machine(Wait w) noexcept {
   }
 }
 
-void ServerSession13::take_flight() noexcept {
+template <class Side>
+void RecordSession13<Side>::take_flight() noexcept {
   Flight f = machine_.take_flight();
   const Secrets13& s = machine_.secrets();
   for (size_t l = 0; l < kNumLevels; l++) {
@@ -440,7 +459,7 @@ void ServerSession13::take_flight() noexcept {
     p.bytes = std::move(f.bytes[l]);
     if (level > plan_level_) {
       p.install_before =
-          keys_for(level == Level::kHandshake ? s.server_handshake : s.server_application);
+          keys_for(own_secret(s, level));
       if (!p.install_before) {
         return;
       }
@@ -448,7 +467,7 @@ void ServerSession13::take_flight() noexcept {
     }
     if (level == Level::kApplication && f.rekey_after_application) {
       // §4.6.3: the KeyUpdate goes out under the old key; s already holds the next one.
-      p.install_after = keys_for(s.server_application);
+      p.install_after = keys_for(own_secret(s, Level::kApplication));
       if (!p.install_after) {
         return;
       }
@@ -467,7 +486,7 @@ void ServerSession13::take_flight() noexcept {
   if (want > plan_level_) {
     Pending p;
     p.install_before =
-        keys_for(want == Level::kHandshake ? s.server_handshake : s.server_application);
+        keys_for(own_secret(s, want));
     if (!p.install_before) {
       return;
     }
@@ -478,7 +497,8 @@ void ServerSession13::take_flight() noexcept {
 
 // ---- Output.
 
-size_t ServerSession13::head() const noexcept {
+template <class Side>
+size_t RecordSession13<Side>::head() const noexcept {
   size_t i = out_head_;
   while (i < out_.size() && out_[i].bytes.empty()) {
     i++;
@@ -486,7 +506,8 @@ size_t ServerSession13::head() const noexcept {
   return i;
 }
 
-bool ServerSession13::head_protected(size_t i) const noexcept {
+template <class Side>
+bool RecordSession13<Side>::head_protected(size_t i) const noexcept {
   if (write_) {
     return true;
   }
@@ -498,7 +519,8 @@ bool ServerSession13::head_protected(size_t i) const noexcept {
   return false;
 }
 
-ServerSession13::Out ServerSession13::next_output(size_t max_content) const noexcept {
+template <class Side>
+auto RecordSession13<Side>::next_output(size_t max_content) const noexcept -> Out {
   Out o;
   if (fatal_alert_received_ || closed()) {
     return o;
@@ -515,7 +537,8 @@ ServerSession13::Out ServerSession13::next_output(size_t max_content) const noex
   return o;
 }
 
-Result<size_t, Error> ServerSession13::write_control(std::span<uint8_t> out, size_t max_content,
+template <class Side>
+Result<size_t, Error> RecordSession13<Side>::write_control(std::span<uint8_t> out, size_t max_content,
                                                      crypto::AeadBatch& batch, RecordSlot* slot,
                                                      void* user_data) noexcept {
   if (fatal_alert_received_ || closed()) {
@@ -591,24 +614,28 @@ Result<size_t, Error> ServerSession13::write_control(std::span<uint8_t> out, siz
   return written;
 }
 
-bool ServerSession13::app_writable() const noexcept {
+template <class Side>
+bool RecordSession13<Side>::app_writable() const noexcept {
   return handshake_done() && !have_pending_control() && !close_queued_ && !error_ &&
          !fatal_alert_received_ && write_.has_value();
 }
 
 // RFC 8449 §4: the client's record_size_limit bounds every protected record we send; in TLS
 // 1.3 it counts the inner content type (and padding, which we do not add).
-size_t ServerSession13::max_app_content() const noexcept {
+template <class Side>
+size_t RecordSession13<Side>::max_app_content() const noexcept {
   const uint16_t limit = machine_.peer_record_size_limit();
   return limit == 0 ? kMaxPlaintextLen : plaintext_limit_for_record_size_limit(limit, true);
 }
 
-size_t ServerSession13::max_read_content() const noexcept {
+template <class Side>
+size_t RecordSession13<Side>::max_read_content() const noexcept {
   const uint16_t limit = machine_.own_record_size_limit();
   return limit == 0 ? kMaxPlaintextLen : plaintext_limit_for_record_size_limit(limit, true);
 }
 
-Result<bool, Error> ServerSession13::seal_app(std::span<uint8_t> record, size_t content_len,
+template <class Side>
+Result<bool, Error> RecordSession13<Side>::seal_app(std::span<uint8_t> record, size_t content_len,
                                               crypto::AeadBatch& batch, RecordSlot* slot,
                                               void* user_data) noexcept {
   if (have_pending_control()) {
@@ -639,7 +666,8 @@ Result<bool, Error> ServerSession13::seal_app(std::span<uint8_t> record, size_t 
   return *q;
 }
 
-void ServerSession13::park_keys() noexcept {
+template <class Side>
+void RecordSession13<Side>::park_keys() noexcept {
   if (read_) {
     read_->park();
   }
@@ -648,7 +676,8 @@ void ServerSession13::park_keys() noexcept {
   }
 }
 
-void ServerSession13::batch_done() noexcept {
+template <class Side>
+void RecordSession13<Side>::batch_done() noexcept {
   if (retired_.capacity() != 0) {
     retired_ = std::vector<RecordProtector>();  // keys replaced while ops were queued; their capacity too
   }
@@ -662,7 +691,8 @@ void ServerSession13::batch_done() noexcept {
 
 // ---- Lifecycle.
 
-void ServerSession13::close() noexcept {
+template <class Side>
+void RecordSession13<Side>::close() noexcept {
   if (close_queued_ || error_ || fatal_alert_received_) {
     return;
   }
@@ -673,7 +703,8 @@ void ServerSession13::close() noexcept {
   out_.push_back(std::move(p));
 }
 
-void ServerSession13::fail(Error e) noexcept {
+template <class Side>
+void RecordSession13<Side>::fail(Error e) noexcept {
   if (error_) {
     return;
   }
@@ -695,9 +726,11 @@ void ServerSession13::fail(Error e) noexcept {
   stats_.alert_sent = description;
 }
 
-bool ServerSession13::handshake_done() const noexcept { return machine_.wait() == Wait::kDone; }
+template <class Side>
+bool RecordSession13<Side>::handshake_done() const noexcept { return machine_.wait() == Wait::kDone; }
 
-bool ServerSession13::take_handshake_completed() noexcept {
+template <class Side>
+bool RecordSession13<Side>::take_handshake_completed() noexcept {
   if (handshake_reported_ || !handshake_done()) {
     return false;
   }
@@ -705,13 +738,18 @@ bool ServerSession13::take_handshake_completed() noexcept {
   return true;
 }
 
-bool ServerSession13::input_closed() const noexcept {
+template <class Side>
+bool RecordSession13<Side>::input_closed() const noexcept {
   return error_.has_value() || fatal_alert_received_ || peer_closed_;
 }
 
-bool ServerSession13::closed() const noexcept {
+template <class Side>
+bool RecordSession13<Side>::closed() const noexcept {
   return alert_handed_out_ || close_handed_out_ || fatal_alert_received_ ||
          (error_.has_value() && !alert_queued_);
 }
+
+template class RecordSession13<ServerSide13>;
+template class RecordSession13<ClientSide13>;
 
 }  // namespace linetls::tls

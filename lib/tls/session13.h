@@ -1,6 +1,10 @@
-// tls::ServerSession13: one server-side TLS 1.3 connection's record layer around Server13,
+// tls::RecordSession13: one TLS 1.3 connection's record layer around its handshake machine,
 // shaped for an engine that batches AEAD work across connections (ARCHITECTURE.md "The poll
-// loop", "Buffers").
+// loop", "Buffers"). ServerSession13 runs Server13, ClientSession13 runs Client13 (the load
+// generator's and the engine's outgoing TLS connections); the side is a small policy
+// (ServerSide13/ClientSide13: the machine, and which traffic secrets are ours). Below,
+// "client" and "server" describe the server side; a client session mirrors them, writes its
+// ClientHello when constructed, and never sees 0-RTT.
 //
 // Sans-IO and buffer-agnostic: the engine owns every byte of memory (mbufs) and the
 // AeadBatch; the session decides what each record means. Nothing here copies application
@@ -63,6 +67,7 @@
 
 #include "lib/base/result.h"
 #include "lib/crypto/aead.h"
+#include "lib/tls/client13.h"
 #include "lib/tls/errors.h"
 #include "lib/tls/handshake13.h"
 #include "lib/tls/handshake_msg.h"
@@ -112,10 +117,29 @@ struct SessionStats {
   std::optional<uint8_t> alert_received;  // description of the last alert received
 };
 
-class ServerSession13 {
+// The two sides of a TLS 1.3 connection: which machine runs the handshake and which
+// traffic secrets are ours. Everything else in RecordSession13 is the same for both.
+struct ServerSide13 {
+  using Machine = Server13;
+  using Config = ServerConfig13;
+  static constexpr bool kServer = true;
+};
+struct ClientSide13 {
+  using Machine = Client13;
+  using Config = ClientConfig13;
+  static constexpr bool kServer = false;
+};
+
+// One TLS 1.3 connection's record layer, either side (ServerSession13, ClientSession13
+// below). A client session writes its ClientHello at construction: next_output() reports it.
+template <class Side>
+class RecordSession13 {
  public:
+  using Machine = typename Side::Machine;
+  using Config = typename Side::Config;
+
   // config must outlive the session.
-  ServerSession13(const ServerConfig13& config, const SessionLimits& limits) noexcept;
+  RecordSession13(const Config& config, const SessionLimits& limits) noexcept;
 
   // ---- Input.
   // Deframes from piece (stream bytes following everything consumed before). Same contract
@@ -209,7 +233,9 @@ class ServerSession13 {
   bool closed() const noexcept;
   std::optional<Error> error() const noexcept { return error_; }
 
-  const Server13& machine() const noexcept { return machine_; }
+  const Machine& machine() const noexcept { return machine_; }
+  // The client takes its tickets through this (Client13::take_sessions()).
+  Machine& machine() noexcept { return machine_; }
   const SessionStats& stats() const noexcept { return stats_; }
   const Deframer::Stats& deframer_stats() const noexcept { return deframer_.stats(); }
   // Heap bytes the input side holds now: the deframer's assembly buffer and the handshake
@@ -250,8 +276,45 @@ class ServerSession13 {
   Result<InnerPlaintext, Error> reopen(crypto::AeadStatus status, const RecordSlot& slot,
                                        size_t max_plaintext_len) noexcept;
 
+  // The traffic secrets at level l (kHandshake or kApplication) of the client's records
+  // and of the server's; the peer's are the other side's.
+  static const crypto::HashSecret& client_secret(const Secrets13& s, Level l) noexcept {
+    return l == Level::kHandshake ? s.client_handshake : s.client_application;
+  }
+  static const crypto::HashSecret& server_secret(const Secrets13& s, Level l) noexcept {
+    return l == Level::kHandshake ? s.server_handshake : s.server_application;
+  }
+  static const crypto::HashSecret& peer_secret(const Secrets13& s, Level l) noexcept {
+    return Side::kServer ? client_secret(s, l) : server_secret(s, l);
+  }
+  static const crypto::HashSecret& own_secret(const Secrets13& s, Level l) noexcept {
+    return Side::kServer ? server_secret(s, l) : client_secret(s, l);
+  }
+  // Server-only facts (0-RTT, HelloRetryRequest); a client offers no early data.
+  bool client_hello_seen() const noexcept {
+    if constexpr (Side::kServer) {
+      return machine_.client_hello_seen();
+    } else {
+      return true;
+    }
+  }
+  bool early_data_offered() const noexcept {
+    if constexpr (Side::kServer) {
+      return machine_.early_data_offered();
+    } else {
+      return false;
+    }
+  }
+  bool sent_hello_retry_request() const noexcept {
+    if constexpr (Side::kServer) {
+      return machine_.sent_hello_retry_request();
+    } else {
+      return false;
+    }
+  }
+
   SessionLimits limits_;
-  Server13 machine_;
+  Machine machine_;
   Deframer deframer_;
   HandshakeReassembler reasm_;
   std::optional<RecordProtector> read_, write_;
@@ -286,5 +349,10 @@ class ServerSession13 {
   bool handshake_reported_ = false;
   bool skipping_early_data_ = false;
 };
+
+extern template class RecordSession13<ServerSide13>;
+extern template class RecordSession13<ClientSide13>;
+using ServerSession13 = RecordSession13<ServerSide13>;
+using ClientSession13 = RecordSession13<ClientSide13>;
 
 }  // namespace linetls::tls

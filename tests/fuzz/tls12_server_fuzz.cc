@@ -311,7 +311,7 @@ class Client {
 
 template <typename Script>
 Bytes record_seed(uint8_t mode, ClientConfig12 ccfg, Script script,
-                  std::optional<ClientSession12>* out_saved = nullptr) {
+                  std::optional<SavedSession12>* out_saved = nullptr) {
   crypto::SeededRng client_rng(mode + 1200);
   ccfg.rng = &client_rng;
   Client c(ccfg);
@@ -355,7 +355,7 @@ void write_seeds(const std::string& dir) {
   ClientConfig12 tickets;
   tickets.session_ticket = true;
   tickets.server_name = "ed25519.test";
-  std::optional<ClientSession12> saved;
+  std::optional<SavedSession12> saved;
   seeds.emplace_back("ticket_full", record_seed(0, tickets, data_close, &saved));
   ClientConfig12 resume = tickets;
   resume.resume = &*saved;
@@ -380,7 +380,7 @@ void write_seeds(const std::string& dir) {
   // 5246 §8.1 master secret, and a ticket that resumes only without EMS (RFC 7627 §5.3).
   ClientConfig12 no_ems = tickets;
   no_ems.extended_master_secret = false;
-  std::optional<ClientSession12> saved_no_ems;
+  std::optional<SavedSession12> saved_no_ems;
   seeds.emplace_back("no_ems_ticket", record_seed(0, no_ems, data_close, &saved_no_ems));
   ClientConfig12 resume_no_ems = no_ems;
   resume_no_ems.resume = &*saved_no_ems;

@@ -649,7 +649,7 @@ void write_seeds(const std::string& dir) {
     cfg.server_name = "ed25519.test";
     Client12 c(cfg);
     seeds.push_back({"tls12_ticket", record_seed(4, c, data_close), {true, kTls12}});
-    const v12::ClientSession12 saved = c.machine().saved_session();
+    const v12::SavedSession12 saved = c.machine().saved_session();
     reseed();
     v12::ClientConfig12 rcfg = cfg;
     rcfg.rng = &client_rng;

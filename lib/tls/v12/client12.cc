@@ -78,7 +78,7 @@ Wait Client12::start() noexcept {
     p.renegotiated_connection = config_.renegotiated_connection;
     p.compression_methods = config_.compression_methods;
     p.legacy_version = config_.legacy_version;
-    const ClientSession12* resume = config_.resume;
+    const SavedSession12* resume = config_.resume;
     if (resume != nullptr && !resume->ticket.empty()) {
       // RFC 5077 §3.4: a session ID of our own tells us whether the ticket was accepted.
       offered_session_id_.resize(kSessionIdLen);
@@ -106,6 +106,35 @@ Wait Client12::start() noexcept {
   };
   state_.emplace<Failed>();
   return finish(run());
+}
+
+MessageRules Client12::next_message_rules(size_t max_hello,
+                                          size_t max_certificate) const noexcept {
+  const auto cap = [](size_t n) { return static_cast<uint32_t>(std::min<size_t>(n, 0xffffff)); };
+  MessageRules r;
+  r.num = 1;
+  if (std::holds_alternative<ReadServerHello>(state_)) {
+    r.rule[0] = {HandshakeType::kServerHello, cap(max_hello), std::nullopt};
+  } else if (std::holds_alternative<ReadServerCertificate>(state_)) {
+    r.rule[0] = {HandshakeType::kCertificate, cap(max_certificate), std::nullopt};
+  } else if (std::holds_alternative<ReadServerKeyExchange>(state_)) {
+    r.rule[0] = {HandshakeType::kServerKeyExchange, cap(max_hello), std::nullopt};
+  } else if (std::holds_alternative<ReadCertificateRequestOrDone>(state_)) {
+    r.num = 2;
+    r.rule[0] = {HandshakeType::kCertificateRequest, cap(max_hello), std::nullopt};
+    r.rule[1] = {HandshakeType::kServerHelloDone, 0, std::nullopt};
+  } else if (std::holds_alternative<ReadServerHelloDone>(state_)) {
+    r.rule[0] = {HandshakeType::kServerHelloDone, 0, std::nullopt};
+  } else if (std::holds_alternative<ReadChangeCipherSpec>(state_)) {
+    // RFC 5077 §3.3: the NewSessionTicket comes before the server's ChangeCipherSpec.
+    r.rule[0] = {HandshakeType::kNewSessionTicket, cap(max_hello), std::nullopt};
+  } else if (std::holds_alternative<ReadServerFinished>(state_)) {
+    r.rule[0] = {HandshakeType::kFinished, kVerifyDataLen, std::nullopt};
+  } else {
+    // Done (Failed takes nothing): we never renegotiate (RFC 5746 not offered for that).
+    r.rule[0] = {HandshakeType::kHelloRequest, 0, Error::kRenegotiationRefused};
+  }
+  return r;
 }
 
 Wait Client12::handle(const HandshakeMessage& msg) noexcept {
@@ -202,7 +231,7 @@ Result<void, Error> Client12::on_server_hello(ReadServerHello s,
   append(s.ctx.messages, m.bytes);
   server_session_id_.assign(sh->session_id.begin(), sh->session_id.end());
   ticket_expected_ = sh->session_ticket;
-  const ClientSession12* resume = config_.resume;
+  const SavedSession12* resume = config_.resume;
   if (resume != nullptr && !offered_session_id_.empty() &&
       server_session_id_ == offered_session_id_) {
     // RFC 5246 §7.4.1.3: the same session_id means the server resumes; the suite must be
@@ -248,8 +277,8 @@ Result<void, Error> Client12::on_new_session_ticket(ReadChangeCipherSpec s,
   return {};
 }
 
-ClientSession12 Client12::saved_session() const {
-  ClientSession12 out;
+SavedSession12 Client12::saved_session() const {
+  SavedSession12 out;
   out.session_id = server_session_id_;
   out.ticket = new_ticket_;
   if (out.ticket.empty() && resumed_ && config_.resume != nullptr && !ticket_received_) {

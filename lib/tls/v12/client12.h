@@ -49,7 +49,7 @@
 namespace linetls::tls::v12 {
 
 // What a client keeps to resume a session. Move-only (the master secret).
-struct ClientSession12 {
+struct SavedSession12 {
   std::vector<uint8_t> session_id;  // from the ServerHello (empty: none)
   std::vector<uint8_t> ticket;      // from the NewSessionTicket (empty: none)
   uint16_t suite = 0;
@@ -68,7 +68,7 @@ struct ClientConfig12 {
   const Certificate12* certificate = nullptr;
   bool tls13_capable = false;  // check the downgrade sentinel
   bool session_ticket = false;  // offer RFC 5077 session tickets
-  const ClientSession12* resume = nullptr;  // offer this session (borrowed)
+  const SavedSession12* resume = nullptr;  // offer this session (borrowed)
   crypto::Rng* rng = nullptr;  // nullptr: crypto::os_rng()
   // Tests only: what goes into the ClientHello besides the above. extended_master_secret:
   // offer RFC 7627 (and require it back), or not (and refuse it back: the RFC 5246 §8.1
@@ -93,6 +93,9 @@ class Client12 {
   Wait handle_change_cipher_spec(bool handshake_pending) noexcept;
   Wait wait() const noexcept;
   bool expecting_change_cipher_spec() const noexcept;
+  // What the next handshake message may be and how large (as Server12's): the server's
+  // Certificate up to max_certificate, its other messages up to max_hello.
+  MessageRules next_message_rules(size_t max_hello, size_t max_certificate) const noexcept;
   Flight12 take_flight() noexcept {
     Flight12 f = std::move(flight_);
     flight_ = Flight12{};  // a moved-from flight keeps its change_cipher_spec flag
@@ -112,7 +115,7 @@ class Client12 {
   bool resumed() const noexcept { return resumed_; }
   // The session to offer next time (after Done): empty id and ticket when the server gave
   // neither.
-  ClientSession12 saved_session() const;
+  SavedSession12 saved_session() const;
   std::string_view state_name() const noexcept;
 
   struct Context {

@@ -62,20 +62,34 @@ bool always_fatal_code(uint8_t description) noexcept {
 
 }  // namespace
 
-ServerSession12::ServerSession12(const ServerConfig12& config, const SessionLimits& limits) noexcept
-    : limits_(limits), machine_(config), reasm_(limits.max_handshake_message) {}
+template <class Side>
+RecordSession12<Side>::RecordSession12(const Config& config, const SessionLimits& limits) noexcept
+    : limits_(limits), machine_(config), reasm_(limits.max_handshake_message) {
+  if constexpr (!Side::kServer) {
+    // The client speaks first: its ClientHello is the first control record.
+    const Wait w = machine_.start();
+    if (w == Wait::kError) {
+      fail(machine_.error());
+    } else if (w == Wait::kFlush) {
+      take_flight();
+    }
+  }
+}
 
-size_t ServerSession12::overhead() const noexcept {
+template <class Side>
+size_t RecordSession12<Side>::overhead() const noexcept {
   return record_overhead(machine_.suite().aead);
 }
 
-size_t ServerSession12::content_offset() const noexcept {
+template <class Side>
+size_t RecordSession12<Side>::content_offset() const noexcept {
   return kRecordHeaderLen + explicit_nonce_len(machine_.suite().aead);
 }
 
 // ---- Input.
 
-Result<Deframer::Step, Error> ServerSession12::next(std::span<uint8_t> piece) noexcept {
+template <class Side>
+Result<Deframer::Step, Error> RecordSession12<Side>::next(std::span<uint8_t> piece) noexcept {
   if (release_pending_) {
     deframer_.release_assembled();
     release_pending_ = false;
@@ -96,10 +110,9 @@ Result<Deframer::Step, Error> ServerSession12::next(std::span<uint8_t> piece) no
   return step;
 }
 
-Result<ServerSession12::Accepted, Error> ServerSession12::accept(const Record& rec,
-                                                                 crypto::AeadBatch& batch,
-                                                                 RecordSlot12* slot,
-                                                                 void* user_data) noexcept {
+template <class Side>
+auto RecordSession12<Side>::accept(const Record& rec, crypto::AeadBatch& batch, RecordSlot12* slot,
+                              void* user_data) noexcept -> Result<Accepted, Error> {
   if (error_) {
     return err(*error_);
   }
@@ -156,14 +169,16 @@ Result<ServerSession12::Accepted, Error> ServerSession12::accept(const Record& r
   return Accepted::kQueued;
 }
 
-bool ServerSession12::barrier() const noexcept {
+template <class Side>
+bool RecordSession12<Side>::barrier() const noexcept {
   if (deframer_.assembly_held() && !release_pending_) {
     return true;
   }
   return opens_done_ < opens_queued_ && last_queued_was_barrier_;
 }
 
-void ServerSession12::handle_change_cipher_spec(const Record& rec,
+template <class Side>
+void RecordSession12<Side>::handle_change_cipher_spec(const Record& rec,
                                                 crypto::AeadBatch& batch) noexcept {
   // RFC 5246 §7.1: struct { enum { change_cipher_spec(1), (255) } type; }.
   if (auto ok = parse_change_cipher_spec(rec.fragment); !ok) {
@@ -177,7 +192,8 @@ void ServerSession12::handle_change_cipher_spec(const Record& rec,
   }
   // §7.1: "the receiver instructs the record layer to immediately copy the read pending
   // state into the read current state"; sequence numbers start at zero (§6.1).
-  auto p = RecordProtector12::create(batch, machine_.keys().client_write);
+  auto p = RecordProtector12::create(batch, Side::kServer ? machine_.keys().client_write
+                                                         : machine_.keys().server_write);
   if (!p) {
     return fail(p.error());
   }
@@ -186,7 +202,8 @@ void ServerSession12::handle_change_cipher_spec(const Record& rec,
   deframer_.set_strict_version(true);
 }
 
-Result<std::span<uint8_t>, Error> ServerSession12::on_opened(crypto::AeadStatus status,
+template <class Side>
+Result<std::span<uint8_t>, Error> RecordSession12<Side>::on_opened(crypto::AeadStatus status,
                                                              const RecordSlot12& slot) noexcept {
   const uint64_t op = opens_done_++;
   if (assembled_op_ && *assembled_op_ == op) {
@@ -218,7 +235,8 @@ Result<std::span<uint8_t>, Error> ServerSession12::on_opened(crypto::AeadStatus 
   return app_view_;
 }
 
-void ServerSession12::handle_record(ContentType type, std::span<uint8_t> content) noexcept {
+template <class Side>
+void RecordSession12<Side>::handle_record(ContentType type, std::span<uint8_t> content) noexcept {
   // RFC 8446 §5.1: "Handshake messages MUST NOT be interleaved with other record types. That
   // is, if a handshake message is split over two or more records, there MUST NOT be any
   // other records between them." RFC 5246 has no such sentence, but its handshake protocol
@@ -258,7 +276,8 @@ void ServerSession12::handle_record(ContentType type, std::span<uint8_t> content
   fail(Error::kBadRecordType);
 }
 
-void ServerSession12::handle_alert(std::span<const uint8_t> content) noexcept {
+template <class Side>
+void RecordSession12<Side>::handle_alert(std::span<const uint8_t> content) noexcept {
   // RFC 5246 §7.2: struct { AlertLevel level; AlertDescription description; } Alert;
   if (content.size() != 2) {
     return fail(Error::kBadAlert);
@@ -288,12 +307,14 @@ void ServerSession12::handle_alert(std::span<const uint8_t> content) noexcept {
   out_head_ = 0;
 }
 
-void ServerSession12::handle_handshake(std::span<const uint8_t> content) noexcept {
+template <class Side>
+void RecordSession12<Side>::handle_handshake(std::span<const uint8_t> content) noexcept {
   handle_messages(content);
   reasm_.trim();  // the messages of this record are handled: no buffer unless one is partial
 }
 
-void ServerSession12::handle_messages(std::span<const uint8_t> content) noexcept {
+template <class Side>
+void RecordSession12<Side>::handle_messages(std::span<const uint8_t> content) noexcept {
   while (!content.empty() && !error_ && !input_closed()) {
     const MessageRules rules =
         machine_.next_message_rules(limits_.max_client_hello, limits_.max_handshake_message);
@@ -317,7 +338,8 @@ void ServerSession12::handle_messages(std::span<const uint8_t> content) noexcept
   }
 }
 
-void ServerSession12::take_flight() noexcept {
+template <class Side>
+void RecordSession12<Side>::take_flight() noexcept {
   Flight12 f = machine_.take_flight();
   if (!f.handshake.empty()) {
     Pending p;
@@ -342,8 +364,10 @@ void ServerSession12::take_flight() noexcept {
 
 // ---- Output.
 
-Result<void, Error> ServerSession12::install_write(crypto::AeadBatch& batch) noexcept {
-  auto p = RecordProtector12::create(batch, machine_.keys().server_write);
+template <class Side>
+Result<void, Error> RecordSession12<Side>::install_write(crypto::AeadBatch& batch) noexcept {
+  auto p = RecordProtector12::create(batch, Side::kServer ? machine_.keys().server_write
+                                                         : machine_.keys().client_write);
   if (!p) {
     fail(p.error());
     return err(p.error());
@@ -355,9 +379,11 @@ Result<void, Error> ServerSession12::install_write(crypto::AeadBatch& batch) noe
   return {};
 }
 
-bool ServerSession12::head_protected() const noexcept { return write_.has_value(); }
+template <class Side>
+bool RecordSession12<Side>::head_protected() const noexcept { return write_.has_value(); }
 
-ServerSession12::Out ServerSession12::next_output(size_t max_content) const noexcept {
+template <class Side>
+auto RecordSession12<Side>::next_output(size_t max_content) const noexcept -> Out {
   Out o;
   if (fatal_alert_received_ || closed() || !have_pending_control() || max_content == 0) {
     return o;
@@ -369,7 +395,8 @@ ServerSession12::Out ServerSession12::next_output(size_t max_content) const noex
   return o;
 }
 
-Result<size_t, Error> ServerSession12::write_control(std::span<uint8_t> out, size_t max_content,
+template <class Side>
+Result<size_t, Error> RecordSession12<Side>::write_control(std::span<uint8_t> out, size_t max_content,
                                                      crypto::AeadBatch& batch, RecordSlot12* slot,
                                                      void* user_data) noexcept {
   if (fatal_alert_received_ || closed()) {
@@ -436,12 +463,14 @@ Result<size_t, Error> ServerSession12::write_control(std::span<uint8_t> out, siz
   return written;
 }
 
-bool ServerSession12::app_writable() const noexcept {
+template <class Side>
+bool RecordSession12<Side>::app_writable() const noexcept {
   return handshake_done() && !have_pending_control() && !close_queued_ && !error_ &&
          !fatal_alert_received_ && write_.has_value();
 }
 
-Result<bool, Error> ServerSession12::seal_app(std::span<uint8_t> record, size_t content_len,
+template <class Side>
+Result<bool, Error> RecordSession12<Side>::seal_app(std::span<uint8_t> record, size_t content_len,
                                               crypto::AeadBatch& batch, RecordSlot12* slot,
                                               void* user_data) noexcept {
   if (have_pending_control()) {
@@ -470,7 +499,8 @@ Result<bool, Error> ServerSession12::seal_app(std::span<uint8_t> record, size_t 
   return *q;
 }
 
-void ServerSession12::park_keys() noexcept {
+template <class Side>
+void RecordSession12<Side>::park_keys() noexcept {
   if (read_) {
     read_->park();
   }
@@ -479,7 +509,8 @@ void ServerSession12::park_keys() noexcept {
   }
 }
 
-void ServerSession12::batch_done() noexcept {
+template <class Side>
+void RecordSession12<Side>::batch_done() noexcept {
   if (retired_.capacity() != 0) {
     retired_ = std::vector<RecordProtector12>();
   }
@@ -491,7 +522,8 @@ void ServerSession12::batch_done() noexcept {
 
 // ---- Lifecycle.
 
-void ServerSession12::close() noexcept {
+template <class Side>
+void RecordSession12<Side>::close() noexcept {
   if (close_queued_ || error_ || fatal_alert_received_) {
     return;
   }
@@ -503,7 +535,8 @@ void ServerSession12::close() noexcept {
   out_.push_back(std::move(p));
 }
 
-void ServerSession12::fail(Error e) noexcept {
+template <class Side>
+void RecordSession12<Side>::fail(Error e) noexcept {
   if (error_) {
     return;
   }
@@ -525,12 +558,16 @@ void ServerSession12::fail(Error e) noexcept {
   stats_.alert_sent = description;
 }
 
-bool ServerSession12::take_handshake_completed() noexcept {
+template <class Side>
+bool RecordSession12<Side>::take_handshake_completed() noexcept {
   if (handshake_reported_ || !handshake_done()) {
     return false;
   }
   handshake_reported_ = true;
   return true;
 }
+
+template class RecordSession12<ServerSide12>;
+template class RecordSession12<ClientSide12>;
 
 }  // namespace linetls::tls::v12

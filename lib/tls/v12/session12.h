@@ -50,6 +50,7 @@
 #include "lib/tls/handshake_msg.h"
 #include "lib/tls/record.h"
 #include "lib/tls/session13.h"
+#include "lib/tls/v12/client12.h"
 #include "lib/tls/v12/record12.h"
 #include "lib/tls/v12/server12.h"
 
@@ -58,10 +59,28 @@ namespace linetls::tls::v12 {
 using tls::SessionLimits;
 using tls::SessionStats;
 
-class ServerSession12 {
+// The two sides of a TLS 1.2 connection (as session13.h's ServerSide13/ClientSide13).
+struct ServerSide12 {
+  using Machine = Server12;
+  using Config = ServerConfig12;
+  static constexpr bool kServer = true;
+};
+struct ClientSide12 {
+  using Machine = Client12;
+  using Config = ClientConfig12;
+  static constexpr bool kServer = false;
+};
+
+// One TLS 1.2 connection's record layer, either side (ServerSession12, ClientSession12
+// below). A client session writes its ClientHello at construction.
+template <class Side>
+class RecordSession12 {
  public:
+  using Machine = typename Side::Machine;
+  using Config = typename Side::Config;
+
   // config must outlive the session.
-  ServerSession12(const ServerConfig12& config, const SessionLimits& limits) noexcept;
+  RecordSession12(const Config& config, const SessionLimits& limits) noexcept;
 
   // ---- Input (as ServerSession13).
   Result<Deframer::Step, Error> next(std::span<uint8_t> piece) noexcept;
@@ -132,7 +151,8 @@ class ServerSession12 {
   }
   std::optional<Error> error() const noexcept { return error_; }
 
-  const Server12& machine() const noexcept { return machine_; }
+  const Machine& machine() const noexcept { return machine_; }
+  Machine& machine() noexcept { return machine_; }
   const SessionStats& stats() const noexcept { return stats_; }
   const Deframer::Stats& deframer_stats() const noexcept { return deframer_.stats(); }
   // Heap bytes the input side holds now (as ServerSession13::buffered_bytes()).
@@ -161,7 +181,7 @@ class ServerSession12 {
   bool have_pending_control() const noexcept { return out_head_ < out_.size(); }
 
   SessionLimits limits_;
-  Server12 machine_;
+  Machine machine_;
   Deframer deframer_;
   HandshakeReassembler reasm_;
   std::optional<RecordProtector12> read_, write_;
@@ -186,5 +206,10 @@ class ServerSession12 {
   bool close_handed_out_ = false;
   bool handshake_reported_ = false;
 };
+
+extern template class RecordSession12<ServerSide12>;
+extern template class RecordSession12<ClientSide12>;
+using ServerSession12 = RecordSession12<ServerSide12>;
+using ClientSession12 = RecordSession12<ClientSide12>;
 
 }  // namespace linetls::tls::v12

@@ -725,7 +725,7 @@ struct Resumption {
 };
 
 // A full handshake, then returns the session the client saved.
-ClientSession12 first_session(const ServerConfig12& sc, ClientConfig12 ccfg) {
+SavedSession12 first_session(const ServerConfig12& sc, ClientConfig12 ccfg) {
   ClientConn12 c(std::move(ccfg));
   auto d = connect(sc, c);
   expect_established(c, *d);
@@ -734,8 +734,8 @@ ClientSession12 first_session(const ServerConfig12& sc, ClientConfig12 ccfg) {
 }
 
 // Connects offering saved; returns whether the server resumed (both sides agreeing).
-bool resumes(const ServerConfig12& sc, ClientConfig12 ccfg, const ClientSession12& saved,
-             ClientSession12* out_next = nullptr, size_t segment = 1 << 20) {
+bool resumes(const ServerConfig12& sc, ClientConfig12 ccfg, const SavedSession12& saved,
+             SavedSession12* out_next = nullptr, size_t segment = 1 << 20) {
   ccfg.resume = &saved;
   ClientConn12 c(std::move(ccfg));
   Driver d(sc);
@@ -757,10 +757,10 @@ TEST(Session12Resumption, ByTicketEverySuite) {
     ClientConfig12 ccfg;
     ccfg.cipher_suites = {static_cast<uint16_t>(suite)};
     ccfg.session_ticket = true;
-    const ClientSession12 saved = first_session(r.sc, ccfg);
+    const SavedSession12 saved = first_session(r.sc, ccfg);
     EXPECT_FALSE(saved.ticket.empty());
     EXPECT_TRUE(saved.session_id.empty());
-    ClientSession12 next;
+    SavedSession12 next;
     EXPECT_TRUE(resumes(r.sc, ccfg, saved, &next));
     // The ticket was renewed; the renewed one resumes too, in 1-byte segments.
     EXPECT_FALSE(next.ticket.empty());
@@ -773,11 +773,11 @@ TEST(Session12Resumption, BySessionId) {
   Resumption r;
   r.sc.ticket_keys = nullptr;
   ClientConfig12 ccfg;
-  const ClientSession12 saved = first_session(r.sc, ccfg);
+  const SavedSession12 saved = first_session(r.sc, ccfg);
   EXPECT_EQ(saved.session_id.size(), kSessionIdLen);
   EXPECT_TRUE(saved.ticket.empty());
   EXPECT_EQ(r.cache.size(), 1u);
-  ClientSession12 next;
+  SavedSession12 next;
   EXPECT_TRUE(resumes(r.sc, ccfg, saved, &next));
   EXPECT_EQ(next.session_id, saved.session_id);
   EXPECT_TRUE(resumes(r.sc, ccfg, next));
@@ -791,7 +791,7 @@ TEST(Session12Resumption, ClientIdentityIsKept) {
   ClientConfig12 ccfg;
   ccfg.certificate = &mine;
   ccfg.session_ticket = true;
-  const ClientSession12 saved = first_session(r.sc, ccfg);
+  const SavedSession12 saved = first_session(r.sc, ccfg);
   ccfg.resume = &saved;
   ClientConn12 c(ccfg);
   Driver d(r.sc);
@@ -808,30 +808,30 @@ TEST(Session12Resumption, FullHandshakeInstead) {
   enum Only { kBoth, kTicketOnly, kSessionIdOnly };
   struct Case {
     const char* name;
-    std::function<void(Resumption&, ClientConfig12&, ClientSession12&)> change;
+    std::function<void(Resumption&, ClientConfig12&, SavedSession12&)> change;
     Only only = kBoth;
   } cases[] = {
-      {"other sni", [](Resumption&, ClientConfig12& c, ClientSession12&) {
+      {"other sni", [](Resumption&, ClientConfig12& c, SavedSession12&) {
          c.server_name = "other.test";
        }},
-      {"suite not offered", [](Resumption&, ClientConfig12& c, ClientSession12&) {
+      {"suite not offered", [](Resumption&, ClientConfig12& c, SavedSession12&) {
          c.cipher_suites = {0xC02C};
        }},
-      {"suite no longer ours", [](Resumption& r, ClientConfig12&, ClientSession12&) {
+      {"suite no longer ours", [](Resumption& r, ClientConfig12&, SavedSession12&) {
          r.sc.cipher_suites = {CipherSuite::kEcdheEcdsaAes256GcmSha384};
        }},
-      {"expired", [](Resumption& r, ClientConfig12&, ClientSession12&) { r.clock += 7200; }},
-      {"ticket keys rotated twice", [](Resumption& r, ClientConfig12&, ClientSession12&) {
+      {"expired", [](Resumption& r, ClientConfig12&, SavedSession12&) { r.clock += 7200; }},
+      {"ticket keys rotated twice", [](Resumption& r, ClientConfig12&, SavedSession12&) {
          EXPECT_TRUE(r.keys.rotate());
          EXPECT_TRUE(r.keys.rotate());
        }, kTicketOnly},
-      {"tampered ticket", [](Resumption&, ClientConfig12&, ClientSession12& s) {
+      {"tampered ticket", [](Resumption&, ClientConfig12&, SavedSession12& s) {
          s.ticket[s.ticket.size() / 2] ^= 1;
        }, kTicketOnly},
-      {"unknown session id", [](Resumption&, ClientConfig12&, ClientSession12& s) {
+      {"unknown session id", [](Resumption&, ClientConfig12&, SavedSession12& s) {
          s.session_id[0] ^= 1;
        }, kSessionIdOnly},
-      {"client certificate now required", [](Resumption& r, ClientConfig12&, ClientSession12&) {
+      {"client certificate now required", [](Resumption& r, ClientConfig12&, SavedSession12&) {
          r.sc.client_auth = ClientAuth::kRequired;
        }},
   };
@@ -849,7 +849,7 @@ TEST(Session12Resumption, FullHandshakeInstead) {
       }
       ClientConfig12 ccfg;
       ccfg.session_ticket = ticket;
-      ClientSession12 saved = first_session(r.sc, ccfg);
+      SavedSession12 saved = first_session(r.sc, ccfg);
       const Certificate12 mine = Certificate12::from(certs().client);
       ccfg.certificate = &mine;
       k.change(r, ccfg, saved);
@@ -863,7 +863,7 @@ TEST(Session12Resumption, WithoutExtendedMasterSecretIsRefused) {
   Resumption r;
   ClientConfig12 ccfg;
   ccfg.session_ticket = true;
-  const ClientSession12 saved = first_session(r.sc, ccfg);
+  const SavedSession12 saved = first_session(r.sc, ccfg);
   ccfg.extended_master_secret = false;
   ccfg.resume = &saved;
   ClientConn12 c(ccfg);
@@ -895,9 +895,9 @@ TEST(Session12Resumption, LargeClientIdentityRidesInTheTicket) {
   const crypto::VerifiedIdentity id = *d->s.machine().client_identity();
   EXPECT_GT(ticket_identity_len(id), 4000u);
   EXPECT_TRUE(d->s.machine().ticket_sent());
-  const ClientSession12 saved = c.m.saved_session();
+  const SavedSession12 saved = c.m.saved_session();
   ASSERT_GT(saved.ticket.size(), ticket_identity_len(id));
-  ClientSession12 next;
+  SavedSession12 next;
   EXPECT_TRUE(resumes(r.sc, ccfg, saved, &next));
   EXPECT_GT(next.ticket.size(), ticket_identity_len(id));  // renewed, and as large
   ccfg.resume = &next;
@@ -969,7 +969,7 @@ TEST(Session12Ems, ResumptionFollowsSection53) {
         ClientConfig12 ccfg;
         ccfg.session_ticket = by_ticket;
         ccfg.extended_master_secret = session_ems;
-        const ClientSession12 saved = first_session(r.sc, ccfg);
+        const SavedSession12 saved = first_session(r.sc, ccfg);
         EXPECT_EQ(saved.extended_master_secret, session_ems);
         ccfg.extended_master_secret = hello_ems;
         if (session_ems && !hello_ems) {
@@ -983,7 +983,7 @@ TEST(Session12Ems, ResumptionFollowsSection53) {
           EXPECT_EQ(c.alert_received, static_cast<uint8_t>(AlertDescription::kHandshakeFailure));
           continue;
         }
-        ClientSession12 next;
+        SavedSession12 next;
         EXPECT_EQ(resumes(r.sc, ccfg, saved, &next), session_ems == hello_ems);
         EXPECT_EQ(next.extended_master_secret, hello_ems);
       }
@@ -1032,7 +1032,7 @@ TEST(Session12Ems, EncodingCarriesTheFlagAndOldTicketsFallBack) {
   auto ticket = r.keys.seal(c);
   ASSERT_TRUE(ticket);
   EXPECT_FALSE(open_ticket12(r.keys, *ticket));
-  ClientSession12 old;
+  SavedSession12 old;
   old.ticket = *ticket;
   old.suite = 0xC02B;
   old.master.assign(m);
@@ -1046,7 +1046,7 @@ TEST(Session12Resumption, AbbreviatedHandshakeViolations) {
   Resumption r;
   ClientConfig12 ccfg;
   ccfg.session_ticket = true;
-  const ClientSession12 saved = first_session(r.sc, ccfg);
+  const SavedSession12 saved = first_session(r.sc, ccfg);
   ccfg.resume = &saved;
   {
     ClientConn12 c(ccfg);
