@@ -48,6 +48,9 @@ struct rte_mempool;
 namespace linetls::crypto {
 struct VerifiedIdentity;
 }
+namespace linetls::tls {
+struct ClientSessionConfig;
+}
 
 namespace linetls::engine {
 
@@ -158,6 +161,21 @@ class Context {
   // after this long; 0: TCP's SYN retries decide). Bytes may be written before it opens.
   virtual Result<Stream*, std::string_view> connect(net::Ipv4Addr dst, uint16_t port, App* app,
                                                     uint32_t timeout_ms) noexcept = 0;
+  // Opens a TLS connection (we are the client) to dst:port: TCP as connect(), then the
+  // handshake config describes (borrowed: it outlives the stream). on_open() comes once the
+  // handshake is done; otherwise on_closed(): kRefused, kTimeout (connect and handshake
+  // within timeout_ms; 0: the engine's handshake timeout), kTlsError, kReset. Fails at once
+  // when the worker has no TLS engine (WorkerConfig::tls_client) or no source port.
+  virtual Result<Stream*, std::string_view> connect_tls(net::Ipv4Addr dst, uint16_t port,
+                                                        App* app, uint32_t timeout_ms,
+                                                        const tls::ClientSessionConfig& config) noexcept {
+    (void)dst;
+    (void)port;
+    (void)app;
+    (void)timeout_ms;
+    (void)config;
+    return fail(std::string_view("no TLS client on this worker"));
+  }
   // The worker's timer wheel (1 ms ticks) and clock.
   virtual net::tcp::TimerWheel& timers() noexcept = 0;
   virtual uint64_t now_ns() const noexcept = 0;

@@ -87,12 +87,19 @@ struct TlsEngine::Conn final : public Stream {
   Conn(TlsEngine& engine, std::shared_ptr<const ProfileState> state,
        const tls::SessionLimits& limits) noexcept
       : e(engine), profile(std::move(state)), session(profile->session, limits) {}
+  // An outgoing connection (connect()): no profile, a client session.
+  Conn(TlsEngine& engine, const tls::ClientSessionConfig& config,
+       const tls::SessionLimits& limits) noexcept
+      : e(engine), client(&config), session(config, limits) {}
 
   TlsEngine& e;
   Connection* tcp = nullptr;  // nullptr once TCP reported on_closed
   uint64_t serial = 0;
   App* app = nullptr;  // the service's app; nullptr once told on_closed (or after abort())
   std::shared_ptr<const ProfileState> profile;  // the material its handshake started with
+  // An outgoing connection's configuration (borrowed); nullptr for accepted ones. The app
+  // got the stream from connect(), so it hears on_closed() even if the stream never opened.
+  const tls::ClientSessionConfig* client = nullptr;
   tls::ServerSession session;
   TlsFacts facts;
 
@@ -136,6 +143,8 @@ struct TlsEngine::Conn final : public Stream {
   bool tcp_done = false;    // FIN queued (shutdown/close called)
   bool seal_failed = false;
   bool app_open = false;        // on_open() was reported
+  bool connected = false;       // TCP established (accepted ones: from the start)
+  bool timed_out = false;       // an outgoing connection's deadline passed before TCP was up
   bool app_shut = false;        // shutdown()/close(): close_notify once the output is out
   bool app_closing = false;     // close(): plaintext from now on is dropped
   bool peer_close_told = false; // on_peer_closed() was reported
@@ -220,6 +229,22 @@ struct TlsEngine::OpEntry {
   tls::AnySlot slot;
 };
 
+// The handler of outgoing connections: their Conn exists from connect() on.
+class TlsEngine::Outgoing final : public net::tcp::Handler {
+ public:
+  explicit Outgoing(TlsEngine& e) : e_(e) {}
+  void on_connected(Connection* c) noexcept override { e_.on_client_connected(c); }
+  void on_data(Connection* c, rte_mbuf* chain, uint32_t len) noexcept override {
+    e_.on_data(c, chain, len);
+  }
+  void on_writable(Connection* c) noexcept override { e_.on_writable(c); }
+  void on_peer_closed(Connection* c) noexcept override { e_.on_peer_closed(c); }
+  void on_closed(Connection* c, CloseReason why) noexcept override { e_.on_closed(c, why); }
+
+ private:
+  TlsEngine& e_;
+};
+
 class TlsEngine::Listener final : public net::tcp::Handler {
  public:
   Listener(TlsEngine& e, App* app, uint16_t profile) : e_(e), app_(app), profile_(profile) {}
@@ -279,7 +304,10 @@ Result<std::unique_ptr<TlsEngine>, std::string> TlsEngine::create(const TlsSetti
     return fail(std::string("tls: no AEAD backend configured"));
   }
   std::shared_ptr<const TlsGeneration> generation = settings.generation;
-  if (generation == nullptr) {
+  if (generation == nullptr && settings.certificates.empty()) {
+    // A client-only engine (WorkerConfig::tls_client): no profile to present, no listener.
+    generation = std::make_shared<TlsGeneration>();
+  } else if (generation == nullptr) {
     auto p = std::make_shared<TlsProfile>();
     p->certificates = settings.certificates;
     p->certificates12 = settings.certificates12;
@@ -339,7 +367,11 @@ void TlsEngine::offer(std::shared_ptr<const TlsGeneration> generation) noexcept 
 }
 
 bool TlsEngine::adopt(std::shared_ptr<const TlsGeneration> g, std::string* out_error) {
-  if (g->profiles.size() < std::max<size_t>(profiles_needed_, 1)) {
+  // A generation without profiles serves only a client-only engine (no listener yet).
+  const size_t needed = profiles_.empty() && g->profiles.empty() && profiles_needed_ == 0
+                            ? 0
+                            : std::max<size_t>(profiles_needed_, 1);
+  if (g->profiles.size() < needed) {
     *out_error = "generation " + std::to_string(g->number) + " has " +
                  std::to_string(g->profiles.size()) + " TLS profiles, the listeners use " +
                  std::to_string(profiles_needed_);
@@ -397,8 +429,41 @@ bool TlsEngine::adopt(std::shared_ptr<const TlsGeneration> g, std::string* out_e
 
 // ---- TCP callbacks (run during net input, timers and our own phases).
 
+Result<Stream*, std::string_view> TlsEngine::connect(net::Ipv4Addr dst, uint16_t port, App* app,
+                                                     uint32_t timeout_ms,
+                                                     const tls::ClientSessionConfig& config,
+                                                     uint64_t now_ns) noexcept {
+  if (outgoing_ == nullptr) {
+    outgoing_ = std::make_unique<Outgoing>(*this);
+  }
+  auto c = tcp_.connect(dst, port, outgoing_.get(), now_ns);
+  if (!c) {
+    return fail(net::tcp::to_string(c.error()));
+  }
+  Conn* k = new Conn(*this, config, limits_);
+  k->tcp = *c;
+  k->app = app;
+  k->serial = next_serial_++;
+  k->set_addresses(tcp_.info(*c).tuple);
+  tcp_.set_user_data(*c, k);
+  live_.emplace(k->serial, k);
+  // One deadline for the TCP connect and the handshake together.
+  const uint32_t ms = timeout_ms != 0 ? timeout_ms : settings_.handshake_timeout_ms;
+  deadlines_.push_back({k->serial, now_ns + uint64_t{ms} * 1000000});
+  counters_.inc(TlsCounter::kClientConnections);
+  return static_cast<Stream*>(k);
+}
+
+void TlsEngine::on_client_connected(Connection* c) noexcept {
+  Conn* k = static_cast<Conn*>(tcp_.user_data(c));
+  k->connected = true;
+  k->set_addresses(tcp_.info(c).tuple);
+  mark_output(k);  // the ClientHello
+}
+
 void TlsEngine::on_connected(Connection* c, App* app, uint16_t profile) noexcept {
   Conn* k = new Conn(*this, profiles_[profile], limits_);
+  k->connected = true;
   k->tcp = c;
   k->app = app;
   k->serial = next_serial_++;
@@ -445,9 +510,14 @@ void TlsEngine::on_closed(Connection* c, CloseReason why) noexcept {
   k->tcp = nullptr;
   k->dead = true;
   dead_.push_back(k);  // freed by reap(): queued ops may still point into its buffers
-  if (k->app != nullptr && k->app_open) {
+  if (k->app != nullptr && (k->app_open || k->client != nullptr)) {
     StreamEnd end = StreamEnd::kClosed;
-    if (k->session.error() || (k->session.input_closed() && !k->session.peer_closed())) {
+    if (k->timed_out) {
+      end = StreamEnd::kTimeout;
+    } else if (why == CloseReason::kRefused) {
+      end = StreamEnd::kRefused;
+    } else if (k->session.error() ||
+               (k->session.input_closed() && !k->session.peer_closed())) {
       end = StreamEnd::kTlsError;
     } else if (k->truncated && !k->close_called) {
       end = StreamEnd::kTruncated;
@@ -489,7 +559,7 @@ void TlsEngine::end_app(Conn* k, StreamEnd why) noexcept {
   k->pull_left = 0;
   rte_pktmbuf_free(k->in_head);
   k->in_head = k->in_tail = nullptr;
-  if (app != nullptr && k->app_open) {
+  if (app != nullptr && (k->app_open || k->client != nullptr)) {
     app->on_closed(k, why);
   }
 }
@@ -643,6 +713,10 @@ void TlsEngine::count_handshake(Conn* k) noexcept {
     return;
   }
   const tls::ServerSession& s = k->session;
+  if (k->client != nullptr) {
+    count_client_handshake(k);
+    return;
+  }
   counters_.inc(TlsCounter::kHandshakes);
   counters_.inc(s.version() == tls::kTls12 ? TlsCounter::kTls12 : TlsCounter::kTls13);
   const tls::ServerSession13* s13 = s.session13();
@@ -763,7 +837,10 @@ void TlsEngine::after_input(Conn* k) noexcept {
     // the stream cleanly; before it, what it sent may have been cut short.
     end_app(k, k->close_called ? StreamEnd::kClosed : StreamEnd::kTruncated);
   }
-  if (k->app != nullptr && k->app_open) {
+  if (k->client != nullptr) {
+    deliver_tickets(k);
+  }
+  if (k->app != nullptr && (k->app_open || k->client != nullptr)) {
     if (k->session.error() || (k->session.input_closed() && !k->session.peer_closed())) {
       end_app(k, StreamEnd::kTlsError);  // a fatal alert, ours or theirs
     } else if (k->session.peer_closed() && !k->peer_close_told) {
@@ -1320,6 +1397,14 @@ bool TlsEngine::on_timer(uint64_t now_ns) noexcept {
     if (k->dead || k->session.handshake_done() || k->session.closed() || k->session.error()) {
       continue;
     }
+    if (!k->connected) {
+      // An outgoing connection whose TCP connect did not complete: nothing to say in TLS.
+      k->timed_out = true;
+      counters_.inc(TlsCounter::kHandshakeTimeouts);
+      tcp_.abort(k->tcp);  // on_closed(kAborted): the app hears kTimeout
+      worked = true;
+      continue;
+    }
     k->session.fail(tls::Error::kHandshakeTimeout);
     counters_.inc(TlsCounter::kHandshakeTimeouts);
     mark_output(k);
@@ -1393,7 +1478,8 @@ void TlsEngine::destroy(Conn* k) noexcept {
       counters_.inc(TlsCounter::kVersionRefused);
     } else if (*err == tls::Error::kInappropriateFallback) {
       counters_.inc(TlsCounter::kFallbackRefused);
-    } else if (k->profile->profile->client_auth != tls::ClientAuth::kNone &&
+    } else if (k->profile != nullptr &&
+               k->profile->profile->client_auth != tls::ClientAuth::kNone &&
                (is_client_cert_error(*err) || k->session.client_certificate_missing())) {
       counters_.inc(TlsCounter::kClientCertRejected);
     }
@@ -1418,6 +1504,37 @@ void TlsEngine::destroy(Conn* k) noexcept {
   }
   live_.erase(k->serial);
   delete k;
+}
+
+void TlsEngine::count_client_handshake(Conn* k) noexcept {
+  const tls::ServerSession& s = k->session;
+  counters_.inc(TlsCounter::kClientHandshakes);
+  if (s.resumed()) {
+    counters_.inc(TlsCounter::kClientHandshakesResumed);
+  }
+  if (k->client->on_session12) {
+    if (auto saved = s.saved_session12()) {
+      k->client->on_session12(std::move(*saved));
+    }
+  }
+  k->facts.version = s.version();
+  k->facts.suite = s.suite_code();
+  k->facts.suite_name = s.suite_name();
+  k->facts.alpn = s.alpn();
+  k->facts.resumed = s.resumed();
+  if (k->app != nullptr) {
+    k->app_open = true;
+    k->app->on_open(k);
+  }
+}
+
+void TlsEngine::deliver_tickets(Conn* k) noexcept {
+  std::vector<tls::Session> tickets = k->session.take_tickets13();
+  if (k->client->on_ticket13) {
+    for (tls::Session& t : tickets) {
+      k->client->on_ticket13(std::move(t));
+    }
+  }
 }
 
 TlsCounters TlsEngine::counters() const noexcept {

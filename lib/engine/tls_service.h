@@ -231,6 +231,10 @@ enum class TlsCounter : uint16_t {
   // TSC cycles inside the handshake machines (Server13/Server12 handle()) of closed
   // connections: the handshake's own work, against tls_open + apps around it.
   kHandshakeMachineCycles,
+  // Outgoing connections (Context::connect_tls: the load generator, TLS backends).
+  kClientConnections,
+  kClientHandshakes,
+  kClientHandshakesResumed,
   kCount
 };
 inline constexpr std::array<std::string_view, static_cast<size_t>(TlsCounter::kCount)>
@@ -302,7 +306,10 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(TlsCounter::kC
                         "keys_parked",
                         "generations_adopted",
                         "generations_refused",
-                        "handshake_machine_cycles"};
+                        "handshake_machine_cycles",
+                        "client.connections",
+                        "client.handshakes",
+                        "client.handshakes_resumed"};
 using TlsCounters = CounterSet<TlsCounter, kTlsCounterNames>;
 
 // Alerts by description (tls::alert_name), sent and received.
@@ -346,6 +353,15 @@ class TlsEngine {
     return generation_number_.load(std::memory_order_acquire);
   }
 
+  // Opens a TLS connection to dst:port for app (Context::connect_tls): TCP, then the
+  // handshake with config (borrowed: it outlives the stream). The app hears on_open() once
+  // the handshake is done, else on_closed(): kRefused, kTimeout (TCP connect and handshake
+  // together within timeout_ms, 0: the handshake timeout), kTlsError, kReset.
+  Result<Stream*, std::string_view> connect(net::Ipv4Addr dst, uint16_t port, App* app,
+                                            uint32_t timeout_ms,
+                                            const tls::ClientSessionConfig& config,
+                                            uint64_t now_ns) noexcept;
+
   // Phase tls_open at now_ns. Returns true if it did any work; *out_app_cycles gets the TSC
   // cycles spent in on_opened() and the application callbacks (the worker's "apps" time).
   bool open_phase(uint64_t now_ns, uint64_t* out_app_cycles) noexcept;
@@ -367,6 +383,7 @@ class TlsEngine {
  private:
   struct Conn;
   class Listener;
+  class Outgoing;
   struct OpEntry;
   struct ProfileState;
 
@@ -374,6 +391,7 @@ class TlsEngine {
 
   // tcp::Handler callbacks, forwarded by Listener.
   void on_connected(net::tcp::Connection* c, App* app, uint16_t profile) noexcept;
+  void on_client_connected(net::tcp::Connection* c) noexcept;
   void on_data(net::tcp::Connection* c, rte_mbuf* chain, uint32_t len) noexcept;
   void on_writable(net::tcp::Connection* c) noexcept;
   void on_peer_closed(net::tcp::Connection* c) noexcept;
@@ -398,6 +416,9 @@ class TlsEngine {
   void finish_seal_batch() noexcept;
   void count_batch(bool open, uint32_t n) noexcept;
   void count_handshake(Conn* k) noexcept;
+  void count_client_handshake(Conn* k) noexcept;
+  // Hands an outgoing connection's new TLS 1.3 tickets to its config's on_ticket13.
+  void deliver_tickets(Conn* k) noexcept;
   void reap() noexcept;
   void destroy(Conn* k) noexcept;
   void add_session_stats(const Conn& k, TlsCounters* out) const noexcept;
@@ -427,6 +448,7 @@ class TlsEngine {
   std::atomic<uint64_t> generation_number_{0};
   tls::SessionLimits limits_;
   std::vector<std::unique_ptr<Listener>> listeners_;
+  std::unique_ptr<Outgoing> outgoing_;
 
   std::vector<OpEntry> ops_;  // one per batch op, in batch order (capacity: batch's)
   std::vector<Conn*> dirty_;

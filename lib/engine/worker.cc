@@ -65,9 +65,25 @@ Result<Stream*, std::string_view> Worker::connect(net::Ipv4Addr dst, uint16_t po
   return tcp_streams_->connect(dst, port, app, timeout_ms, now_ns_);
 }
 
+Result<Stream*, std::string_view> Worker::connect_tls(net::Ipv4Addr dst, uint16_t port, App* app,
+                                                      uint32_t timeout_ms,
+                                                      const tls::ClientSessionConfig& config) noexcept {
+  if (tls_ == nullptr) {
+    return fail(std::string_view("no TLS client on this worker"));
+  }
+  return tls_->connect(dst, port, app, timeout_ms, config, now_ns_);
+}
+
 Result<std::unique_ptr<Worker>, std::string> Worker::create(const WorkerConfig& cfg,
                                                             net::Port& port) {
   std::unique_ptr<Worker> w(new Worker(cfg, port));
+  if (cfg.tls_client) {
+    auto t = TlsEngine::create(cfg.tls, *w->tcp_, port.pktmbuf_pool(cfg.id));
+    if (!t) {
+      return fail(t.error());
+    }
+    w->tls_ = std::move(t).value();
+  }
   for (const ServiceSpec& svc : cfg.services) {
     if (svc.app == AppKind::kProxy && svc.proxy.backends.empty()) {
       return fail("--serve " + std::to_string(svc.port) + ": a proxy needs a backend");

@@ -49,7 +49,9 @@ struct WorkerConfig {
   net::tcp::TcpConfig tcp;
   std::vector<ServiceSpec> services;  // listeners this worker serves
   IdleConfig idle;
-  TlsSettings tls;  // used when a service is tls:APP
+  TlsSettings tls;  // used when a service is tls:APP, or with tls_client
+  // A TLS engine even without a tls: service, for Context::connect_tls (the load generator).
+  bool tls_client = false;
   // The clock the worker's TCP and timers start from (poll_once's now_ns continues it);
   // 0: CLOCK_MONOTONIC now. Tests that drive virtual time set it.
   uint64_t start_ns = 0;
@@ -128,6 +130,9 @@ class alignas(64) Worker final : public Context {
   // Context.
   Result<Stream*, std::string_view> connect(net::Ipv4Addr dst, uint16_t port, App* app,
                                             uint32_t timeout_ms) noexcept override;
+  Result<Stream*, std::string_view> connect_tls(net::Ipv4Addr dst, uint16_t port, App* app,
+                                                uint32_t timeout_ms,
+                                                const tls::ClientSessionConfig& config) noexcept override;
   net::tcp::TimerWheel& timers() noexcept override { return timers_; }
   uint64_t now_ns() const noexcept override { return now_ns_; }
   rte_mempool* pool() const noexcept override;

@@ -354,6 +354,7 @@ Result<void, Error> Client12::on_server_key_exchange(ReadServerKeyExchange s,
   append(s.ctx.messages, m.bytes);
   state_.emplace<ReadCertificateRequestOrDone>(
       ReadCertificateRequestOrDone{std::move(s.ctx), *group, std::move(point)});
+  group_ = *group;
   return {};
 }
 

@@ -103,6 +103,8 @@ class Client12 {
   }
 
   const SuiteInfo& suite() const noexcept { return suite_; }
+  // The ECDHE group of a full handshake (once its ServerKeyExchange is in).
+  crypto::NamedGroup group() const noexcept { return group_; }
   const KeyBlock& keys() const noexcept { return keys_; }
   std::span<const uint8_t> master_secret() const noexcept { return master_.view(); }
   // True when the master secret is RFC 7627's (valid once the ServerHello is in).
@@ -195,6 +197,7 @@ class Client12 {
   Flight12 flight_;
   Error error_ = Error::kInternalError;
   SuiteInfo suite_{};
+  crypto::NamedGroup group_ = crypto::NamedGroup::kX25519;
   KeyBlock keys_;
   MasterSecret master_;
   std::vector<uint8_t> alpn_;

@@ -16,6 +16,30 @@ struct Overload : Fs... {
 template <typename... Fs>
 Overload(Fs...) -> Overload<Fs...>;
 
+// Which alternative a generic lambda got.
+template <typename S>
+constexpr bool kIs13 = std::is_same_v<S, ServerSession13> || std::is_same_v<S, ClientSession13>;
+template <typename S>
+constexpr bool kIsServer =
+    std::is_same_v<S, ServerSession13> || std::is_same_v<S, v12::ServerSession12>;
+// The half of an AnySlot a session of type S uses.
+template <typename S>
+auto* slot_of(AnySlot* a) noexcept {
+  if constexpr (kIs13<S>) {
+    return &a->s13;
+  } else {
+    return &a->s12;
+  }
+}
+template <typename S>
+const auto& slot_of(const AnySlot& a) noexcept {
+  if constexpr (kIs13<S>) {
+    return a.s13;
+  } else {
+    return a.s12;
+  }
+}
+
 // fail() is also a member here.
 Unexpected<Error> err(Error e) noexcept { return ::linetls::fail(e); }
 
@@ -56,6 +80,19 @@ ServerSession::Out to_out(O o) noexcept {
 ServerSession::ServerSession(const ServerSessionConfig& config,
                              const SessionLimits& limits) noexcept
     : config_(config), limits_(limits), reasm_(limits.max_client_hello) {}
+
+ServerSession::ServerSession(const ClientSessionConfig& config,
+                             const SessionLimits& limits) noexcept
+    : limits_(limits), reasm_(limits.max_client_hello) {
+  if (config.version == kTls12 && config.tls12 != nullptr) {
+    s_.emplace<v12::ClientSession12>(*config.tls12, limits);
+  } else if (config.version == kTls13 && config.tls13 != nullptr) {
+    s_.emplace<ClientSession13>(*config.tls13, limits);
+  } else {
+    queue_alert(Error::kInternalError);  // no configuration for that version
+    alert_handed_out_ = true;            // nothing was said to the peer: no alert to send
+  }
+}
 
 // ---- Picking the version.
 
@@ -241,19 +278,12 @@ Result<ServerSession::Accepted, Error> ServerSession::replay(crypto::AeadBatch& 
                      continue;
                    }
                    Result<Accepted, Error> a = [&]() -> Result<Accepted, Error> {
-                     if constexpr (std::is_same_v<std::decay_t<decltype(s)>, ServerSession13>) {
-                       auto r = s.accept(step->record, batch, &slot->s13, user_data);
-                       if (!r) {
-                         return err(r.error());
-                       }
-                       return to_accepted(*r);
-                     } else {
-                       auto r = s.accept(step->record, batch, &slot->s12, user_data);
-                       if (!r) {
-                         return err(r.error());
-                       }
-                       return to_accepted(*r);
+                     using S = std::decay_t<decltype(s)>;
+                     auto r = s.accept(step->record, batch, slot_of<S>(slot), user_data);
+                     if (!r) {
+                       return err(r.error());
                      }
+                     return to_accepted(*r);
                    }();
                    if (!a) {
                      return a;
@@ -282,15 +312,9 @@ Result<ServerSession::Accepted, Error> ServerSession::accept(const Record& rec,
       Overload{[&](Picking&) -> Result<Accepted, Error> {
                  return err(error_.value_or(Error::kInternalError));
                },
-               [&](ServerSession13& s) -> Result<Accepted, Error> {
-                 auto r = s.accept(rec, batch, &slot->s13, user_data);
-                 if (!r) {
-                   return err(r.error());
-                 }
-                 return to_accepted(*r);
-               },
-               [&](v12::ServerSession12& s) -> Result<Accepted, Error> {
-                 auto r = s.accept(rec, batch, &slot->s12, user_data);
+               [&](auto& s) -> Result<Accepted, Error> {
+                 using S = std::decay_t<decltype(s)>;
+                 auto r = s.accept(rec, batch, slot_of<S>(slot), user_data);
                  if (!r) {
                    return err(r.error());
                  }
@@ -311,8 +335,9 @@ Result<std::span<uint8_t>, Error> ServerSession::on_opened(crypto::AeadStatus st
       Overload{[&](Picking&) -> Result<std::span<uint8_t>, Error> {
                  return err(Error::kInternalError);  // nothing is queued before a machine
                },
-               [&](ServerSession13& s) { return s.on_opened(status, slot.s13); },
-               [&](v12::ServerSession12& s) { return s.on_opened(status, slot.s12); }},
+               [&](auto& s) {
+                 return s.on_opened(status, slot_of<std::decay_t<decltype(s)>>(slot));
+               }},
       s_);
 }
 
@@ -348,11 +373,9 @@ Result<size_t, Error> ServerSession::write_control(std::span<uint8_t> out, size_
                  alert_handed_out_ = true;
                  return kAlertRecordLen;
                },
-               [&](ServerSession13& s) {
-                 return s.write_control(out, max_content, batch, &slot->s13, user_data);
-               },
-               [&](v12::ServerSession12& s) {
-                 return s.write_control(out, max_content, batch, &slot->s12, user_data);
+               [&](auto& s) {
+                 return s.write_control(out, max_content, batch,
+                                        slot_of<std::decay_t<decltype(s)>>(slot), user_data);
                }},
       s_);
 }
@@ -370,17 +393,21 @@ size_t ServerSession::max_app_content() const noexcept {
 }
 
 size_t ServerSession::record_len(size_t content_len) const noexcept {
-  if (const auto* s = std::get_if<v12::ServerSession12>(&s_)) {
-    return s->record_len(content_len);
-  }
-  return ServerSession13::record_len(content_len);
+  return std::visit(Overload{[&](const Picking&) { return ServerSession13::record_len(content_len); },
+                             [&](const auto& s) { return s.record_len(content_len); }},
+                    s_);
 }
 
 size_t ServerSession::content_offset() const noexcept {
-  if (const auto* s = std::get_if<v12::ServerSession12>(&s_)) {
-    return s->content_offset();
-  }
-  return kRecordHeaderLen;
+  return std::visit(Overload{[](const Picking&) { return kRecordHeaderLen; },
+                             [](const auto& s) -> size_t {
+                               if constexpr (kIs13<std::decay_t<decltype(s)>>) {
+                                 return kRecordHeaderLen;
+                               } else {
+                                 return s.content_offset();
+                               }
+                             }},
+                    s_);
 }
 
 Result<bool, Error> ServerSession::seal_app(std::span<uint8_t> record, size_t content_len,
@@ -388,11 +415,9 @@ Result<bool, Error> ServerSession::seal_app(std::span<uint8_t> record, size_t co
                                            void* user_data) noexcept {
   return std::visit(
       Overload{[&](Picking&) -> Result<bool, Error> { return false; },
-               [&](ServerSession13& s) {
-                 return s.seal_app(record, content_len, batch, &slot->s13, user_data);
-               },
-               [&](v12::ServerSession12& s) {
-                 return s.seal_app(record, content_len, batch, &slot->s12, user_data);
+               [&](auto& s) {
+                 return s.seal_app(record, content_len, batch,
+                                   slot_of<std::decay_t<decltype(s)>>(slot), user_data);
                }},
       s_);
 }
@@ -495,32 +520,35 @@ size_t ServerSession::buffered_bytes() const noexcept {
 
 uint16_t ServerSession::version() const noexcept {
   return std::visit(Overload{[](const Picking&) -> uint16_t { return 0; },
-                             [](const ServerSession13&) -> uint16_t { return kTls13; },
-                             [](const v12::ServerSession12&) -> uint16_t { return kTls12; }},
+                             [](const auto& s) -> uint16_t {
+                               return kIs13<std::decay_t<decltype(s)>> ? kTls13 : kTls12;
+                             }},
                     s_);
 }
 
 std::string_view ServerSession::suite_name() const noexcept {
   return std::visit(
       Overload{[](const Picking&) -> std::string_view { return ""; },
-               [](const ServerSession13& s) -> std::string_view {
-                 return s.machine().secrets().suite.name != nullptr
-                            ? s.machine().secrets().suite.name
-                            : "";
-               },
-               [](const v12::ServerSession12& s) -> std::string_view {
-                 return s.machine().suite().name != nullptr ? s.machine().suite().name : "";
+               [](const auto& s) -> std::string_view {
+                 const char* name;
+                 if constexpr (kIs13<std::decay_t<decltype(s)>>) {
+                   name = s.machine().secrets().suite.name;
+                 } else {
+                   name = s.machine().suite().name;
+                 }
+                 return name != nullptr ? name : "";
                }},
       s_);
 }
 
 uint16_t ServerSession::suite_code() const noexcept {
   return std::visit(Overload{[](const Picking&) -> uint16_t { return 0; },
-                             [](const ServerSession13& s) -> uint16_t {
-                               return static_cast<uint16_t>(s.machine().secrets().suite.suite);
-                             },
-                             [](const v12::ServerSession12& s) -> uint16_t {
-                               return static_cast<uint16_t>(s.machine().suite().suite);
+                             [](const auto& s) -> uint16_t {
+                               if constexpr (kIs13<std::decay_t<decltype(s)>>) {
+                                 return static_cast<uint16_t>(s.machine().secrets().suite.suite);
+                               } else {
+                                 return static_cast<uint16_t>(s.machine().suite().suite);
+                               }
                              }},
                     s_);
 }
@@ -553,13 +581,25 @@ std::span<const uint8_t> ServerSession::alpn() const noexcept {
 std::span<const uint8_t> ServerSession::server_name() const noexcept {
   return std::visit(
       Overload{[](const Picking&) { return std::span<const uint8_t>(); },
-               [](const auto& s) { return s.machine().server_name(); }},
+               [](const auto& s) {
+                 if constexpr (kIsServer<std::decay_t<decltype(s)>>) {
+                   return s.machine().server_name();
+                 } else {
+                   return std::span<const uint8_t>();  // ours: the config has it
+                 }
+               }},
       s_);
 }
 
 size_t ServerSession::certificate_index() const noexcept {
   return std::visit(Overload{[](const Picking&) { return size_t{0}; },
-                             [](const auto& s) { return s.machine().certificate_index(); }},
+                             [](const auto& s) -> size_t {
+                               if constexpr (kIsServer<std::decay_t<decltype(s)>>) {
+                                 return s.machine().certificate_index();
+                               } else {
+                                 return 0;
+                               }
+                             }},
                     s_);
 }
 
@@ -584,9 +624,33 @@ const crypto::VerifiedIdentity* ServerSession::client_identity() const noexcept 
                [](const v12::ServerSession12& s)
                    -> const std::optional<crypto::VerifiedIdentity>* {
                  return &s.machine().client_identity();
+               },
+               [](const auto&) -> const std::optional<crypto::VerifiedIdentity>* {
+                 return nullptr;  // a client session: the server's certificate is not ours
                }},
       s_);
   return id != nullptr && id->has_value() ? &**id : nullptr;
+}
+
+// ---- Client sessions.
+
+std::vector<Session> ServerSession::take_tickets13() noexcept {
+  if (auto* c = std::get_if<ClientSession13>(&s_)) {
+    return c->machine().take_sessions();
+  }
+  return {};
+}
+
+std::optional<v12::SavedSession12> ServerSession::saved_session12() const {
+  if (const auto* c = std::get_if<v12::ClientSession12>(&s_); c != nullptr && c->handshake_done()) {
+    return c->machine().saved_session();
+  }
+  return std::nullopt;
+}
+
+bool ServerSession::is_client() const noexcept {
+  return std::holds_alternative<ClientSession13>(s_) ||
+         std::holds_alternative<v12::ClientSession12>(s_);
 }
 
 }  // namespace linetls::tls

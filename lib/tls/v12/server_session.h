@@ -32,6 +32,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -64,11 +65,26 @@ struct ServerSessionConfig {
   v12::VersionRange versions;  // {1.2, 1.3} by default
 };
 
+// What an outgoing (client) session is built from; borrowed, outlives the session.
+struct ClientSessionConfig {
+  uint16_t version = kTls13;  // the one version offered: kTls13 or kTls12
+  const ClientConfig13* tls13 = nullptr;
+  const v12::ClientConfig12* tls12 = nullptr;
+  // Where an engine hands what resumes a later connection (optional): each TLS 1.3 ticket
+  // as it arrives, the TLS 1.2 session once the handshake is done.
+  std::function<void(Session&&)> on_ticket13;
+  std::function<void(v12::SavedSession12&&)> on_session12;
+};
+
 class ServerSession {
  public:
   // config (and the configs it points to) must outlive the session. A version the range
   // allows must have its config.
   ServerSession(const ServerSessionConfig& config, const SessionLimits& limits) noexcept;
+  // A client session (the engine's outgoing TLS, the load generator): the version is ours
+  // to choose, so there is no picking; the ClientHello is the first control record. Without
+  // a config for config.version the session is failed (kInternalError) and sends nothing.
+  ServerSession(const ClientSessionConfig& config, const SessionLimits& limits) noexcept;
 
   // ---- Input (as ServerSession13).
   Result<Deframer::Step, Error> next(std::span<uint8_t> piece) noexcept;
@@ -143,6 +159,13 @@ class ServerSession {
   // True when a required client certificate was not sent (TLS 1.3 fails with
   // certificate_required, TLS 1.2 with handshake_failure: this tells the two apart).
   bool client_certificate_missing() const noexcept;
+  // ---- Client sessions (nothing on a server session).
+  bool is_client() const noexcept;
+  // TLS 1.3: the tickets received so far (NewSessionTicket after the handshake), handed over.
+  std::vector<Session> take_tickets13() noexcept;
+  // TLS 1.2: what to offer to resume, once the handshake is done.
+  std::optional<v12::SavedSession12> saved_session12() const;
+
   // The version's session, or nullptr (tests, logs).
   const ServerSession13* session13() const noexcept { return std::get_if<ServerSession13>(&s_); }
   const v12::ServerSession12* session12() const noexcept {
@@ -161,7 +184,9 @@ class ServerSession {
 
   ServerSessionConfig config_;
   SessionLimits limits_;
-  std::variant<Picking, ServerSession13, v12::ServerSession12> s_;
+  std::variant<Picking, ServerSession13, v12::ServerSession12, ClientSession13,
+               v12::ClientSession12>
+      s_;
 
   // Before and while the version is chosen.
   Deframer deframer_;
