@@ -145,6 +145,9 @@ struct TlsEngine::Conn final : public Stream {
   bool app_open = false;        // on_open() was reported
   bool connected = false;       // TCP established (accepted ones: from the start)
   bool timed_out = false;       // an outgoing connection's deadline passed before TCP was up
+  // TCP closed normally with records of the peer not opened yet (its last data, tickets,
+  // close_notify and FIN came together): they are opened first, then the stream ends.
+  bool drain_close = false;
   bool app_shut = false;        // shutdown()/close(): close_notify once the output is out
   bool app_closing = false;     // close(): plaintext from now on is dropped
   bool peer_close_told = false; // on_peer_closed() was reported
@@ -508,6 +511,17 @@ void TlsEngine::on_peer_closed(Connection* c) noexcept {
 void TlsEngine::on_closed(Connection* c, CloseReason why) noexcept {
   Conn* k = static_cast<Conn*>(tcp_.user_data(c));
   k->tcp = nullptr;
+  if (why == CloseReason::kNormal && !k->dead && k->has_input() &&
+      !k->session.input_closed()) {
+    k->drain_close = true;
+    mark_dirty(k);
+    return;
+  }
+  end_closed(k, why);
+}
+
+void TlsEngine::end_closed(Conn* k, CloseReason why) noexcept {
+  k->drain_close = false;
   k->dead = true;
   dead_.push_back(k);  // freed by reap(): queued ops may still point into its buffers
   if (k->app != nullptr && (k->app_open || k->client != nullptr)) {
@@ -567,7 +581,7 @@ void TlsEngine::end_app(Conn* k, StreamEnd why) noexcept {
 // ---- tls_open.
 
 bool TlsEngine::collect(Conn* k) noexcept {
-  if (k->session.input_closed() || k->tcp == nullptr) {
+  if (k->session.input_closed() || (k->tcp == nullptr && !k->drain_close)) {
     return true;
   }
   for (;;) {
@@ -849,6 +863,10 @@ void TlsEngine::after_input(Conn* k) noexcept {
     }
   }
   if (k->dead) {
+    return;
+  }
+  if (k->drain_close && (!k->has_input() || k->session.input_closed())) {
+    end_closed(k, CloseReason::kNormal);  // everything the peer sent is handed over
     return;
   }
   if (k->has_input() && k->wants_input() && !k->session.input_closed()) {
@@ -1530,6 +1548,7 @@ void TlsEngine::count_client_handshake(Conn* k) noexcept {
 
 void TlsEngine::deliver_tickets(Conn* k) noexcept {
   std::vector<tls::Session> tickets = k->session.take_tickets13();
+  counters_.inc(TlsCounter::kClientTickets, tickets.size());
   if (k->client->on_ticket13) {
     for (tls::Session& t : tickets) {
       k->client->on_ticket13(std::move(t));

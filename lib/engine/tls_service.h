@@ -235,6 +235,7 @@ enum class TlsCounter : uint16_t {
   kClientConnections,
   kClientHandshakes,
   kClientHandshakesResumed,
+  kClientTickets,  // TLS 1.3 tickets received
   kCount
 };
 inline constexpr std::array<std::string_view, static_cast<size_t>(TlsCounter::kCount)>
@@ -309,7 +310,8 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(TlsCounter::kC
                         "handshake_machine_cycles",
                         "client.connections",
                         "client.handshakes",
-                        "client.handshakes_resumed"};
+                        "client.handshakes_resumed",
+                        "client.tickets"};
 using TlsCounters = CounterSet<TlsCounter, kTlsCounterNames>;
 
 // Alerts by description (tls::alert_name), sent and received.
@@ -396,6 +398,8 @@ class TlsEngine {
   void on_writable(net::tcp::Connection* c) noexcept;
   void on_peer_closed(net::tcp::Connection* c) noexcept;
   void on_closed(net::tcp::Connection* c, net::tcp::CloseReason why) noexcept;
+  // TCP is gone and nothing of the peer is left to open: the stream ends.
+  void end_closed(Conn* k, net::tcp::CloseReason why) noexcept;
 
   void mark_dirty(Conn* k) noexcept;
   void mark_output(Conn* k) noexcept;

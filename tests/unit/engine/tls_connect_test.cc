@@ -18,6 +18,7 @@
 
 #include "drivers/wire/wire.h"
 #include "lib/base/clock.h"
+#include "lib/base/log.h"
 #include "lib/engine/http.h"
 #include "lib/engine/worker.h"
 #include "lib/tls/v12/server_session.h"
@@ -48,12 +49,19 @@ class GetApp final : public App {
     int closed_calls = 0;
   };
   GetApp(Context& ctx, uint64_t n) : ctx_(ctx), n_(n) {}
+  // Half-close at once instead of a GET (linetls-perf's resume mode): what the server sends
+  // after its handshake (tickets) still comes in.
+  bool shutdown_at_open = false;
 
   void on_open(Stream* s) noexcept override {
     Result& r = result(s);
     r.opened = true;
     r.version = s->tls() != nullptr ? s->tls()->version : 0;
     r.resumed = s->tls() != nullptr && s->tls()->resumed;
+    if (shutdown_at_open) {
+      s->shutdown();
+      return;
+    }
     const std::string req = "GET /bytes/" + std::to_string(n_) + " HTTP/1.1\r\nHost: t\r\n\r\n";
     rte_mbuf* m = rte_pktmbuf_alloc(ctx_.pool());
     ASSERT_NE(m, nullptr);
@@ -250,6 +258,20 @@ TEST_F(TlsConnect, BothVersionsCarryAnExchangeAndResume) {
   EXPECT_EQ(sc.get(TlsCounter::kHandshakes), 4u);
   EXPECT_EQ(sc.get(TlsCounter::kHandshakesResumed), 2u);
   EXPECT_EQ(sc.get(TlsCounter::kClientHandshakes), 0u);
+}
+
+TEST_F(TlsConnect, TicketsArriveAfterAnImmediateShutdown) {
+  session_cfg_.version = tls::kTls13;
+  GetApp app(*client_, 0);
+  app.shutdown_at_open = true;
+  ASSERT_TRUE(connect(app, kB, kHttps));
+  ASSERT_TRUE(run_until([&] { return app.done().size() == 1; }, 5 * kSec));
+  EXPECT_EQ(app.done()[0].end, StreamEnd::kClosed);
+  ASSERT_FALSE(tickets13_.empty());
+  cfg13_.session = &tickets13_.front();
+  ASSERT_TRUE(connect(app, kB, kHttps));
+  ASSERT_TRUE(run_until([&] { return app.done().size() == 2; }, 5 * kSec));
+  EXPECT_TRUE(app.done()[1].resumed);
 }
 
 TEST_F(TlsConnect, ManyAtOnceShareBatches) {
