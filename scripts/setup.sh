@@ -11,6 +11,8 @@ packages=(
   libdpdk-dev dpdk libipsec-mb-dev libssl-dev openssl
   # the config file (--config): toml++
   libtomlplusplus-dev
+  # linetls-perf's JSON report (--json)
+  nlohmann-json3-dev
   # tests, benchmarks, fuzzing (clang + libFuzzer + sanitizer runtimes)
   libgtest-dev libbenchmark-dev clang-14 libclang-rt-14-dev
   # integration tests: kernel-side clients and packet crafting
