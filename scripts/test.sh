@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 if [[ -n ${LT_ALL_TWICE:-} ]]; then
   scripts/setup.sh
 else
-  LT_TARGETS="apps/linetls/linetls bench/linetls_bench" scripts/setup.sh
+  LT_TARGETS="apps/linetls/linetls apps/linetls-perf/linetls-perf bench/linetls_bench" scripts/setup.sh
 fi
 build=${LT_BUILD_DIR:-build}
 san=${LT_SAN_BUILD_DIR:-build-san}
