@@ -84,6 +84,13 @@ struct ClientHello {
 // kPskBinderCountMismatch, kTooManyListEntries, kBadServerName, kBadRecordSizeLimit.
 Result<ClientHello, Error> parse_client_hello(std::span<const uint8_t> body) noexcept;
 
+// A ClientHello parsed once and the body it was parsed from (its views point there): what the
+// session facade hands the version's machine so it does not parse the message again.
+struct ParsedClientHello {
+  ClientHello hello;
+  std::span<const uint8_t> body;
+};
+
 // §9.2 "Mandatory-to-Implement Extensions" for a ClientHello offering TLS 1.3:
 // supported_versions; signature_algorithms unless a PSK is offered; supported_groups and
 // key_share together; psk_key_exchange_modes with pre_shared_key (§4.2.9). Returns

@@ -210,6 +210,11 @@ class Server13 {
   // Feeds one whole handshake message (borrowed for the call). Returns why the machine
   // stopped: kFlush when take_flight() has bytes, kNeedMessage, kDone or kError.
   Wait handle(const HandshakeMessage& msg) noexcept;
+  // The session facade has parsed the first ClientHello already (to pick the version): the
+  // next handle() of a ClientHello uses that parse if p->body is exactly its body (else it
+  // parses itself). p is the facade's per-thread scratch (a pointer, not a copy: an idle
+  // connection keeps nothing); it must live until that handle() returns.
+  void set_parsed_client_hello(const ParsedClientHello* p) noexcept { pre_hello_ = p; }
   // Returns the reason the machine is stopped now (never kFlush).
   Wait wait() const noexcept;
   // What the next handshake message may be (HandshakeReassembler's rules): the one type the
@@ -402,6 +407,9 @@ class Server13 {
   bool hrr_sent_ = false;
   bool compat_ccs_sent_ = false;
   bool client_hello_seen_ = false;
+  Result<ClientHello, Error> take_client_hello(const HandshakeMessage& m) noexcept;
+  // From set_parsed_client_hello(), used (and dropped) by the next ClientHello.
+  const ParsedClientHello* pre_hello_ = nullptr;
   bool resumed_ = false;
   bool psk_ke_ = false;
   bool client_chain_from_cache_ = false;

@@ -1,6 +1,7 @@
 #include "lib/tls/v12/server12.h"
 
 #include <algorithm>
+#include <utility>
 #include <cstring>
 
 #include "lib/base/bytes.h"
@@ -342,11 +343,20 @@ Result<Server12::Chosen, Error> Server12::negotiate(const ClientHello& ch) const
   return c;
 }
 
+// The ClientHello of m: the facade's parse when it handed one for this very body, else ours.
+Result<ClientHello, Error> Server12::take_client_hello(const HandshakeMessage& m) noexcept {
+  const ParsedClientHello* pre = std::exchange(pre_hello_, nullptr);
+  if (pre != nullptr && pre->body.data() == m.body.data() && pre->body.size() == m.body.size()) {
+    return pre->hello;
+  }
+  return parse_client_hello(m.body);
+}
+
 Result<void, Error> Server12::on_client_hello(ReadClientHello, const HandshakeMessage& m) noexcept {
   if (m.type != HandshakeType::kClientHello) {
     return fail(Error::kUnexpectedMessage);
   }
-  auto ch = parse_client_hello(m.body);
+  auto ch = take_client_hello(m);
   if (!ch) {
     return fail(ch.error());
   }

@@ -130,6 +130,11 @@ class Server12 {
   // Feeds one whole handshake message (borrowed for the call). Returns kFlush when
   // take_flight() has bytes, kNeedMessage, kDone or kError.
   Wait handle(const HandshakeMessage& msg) noexcept;
+  // The session facade has parsed the first ClientHello already (to pick the version): the
+  // next handle() of a ClientHello uses that parse if p->body is exactly its body (else it
+  // parses itself). p is the facade's per-thread scratch (a pointer, not a copy: an idle
+  // connection keeps nothing); it must live until that handle() returns.
+  void set_parsed_client_hello(const ParsedClientHello* p) noexcept { pre_hello_ = p; }
   // Feeds the client's ChangeCipherSpec (already checked to be the single byte 1;
   // parse_change_cipher_spec). handshake_pending: the caller's reassembler holds part of a
   // message, which would span the key change (kHandshakeSpansKeyChange). Anywhere but right
@@ -269,6 +274,9 @@ class Server12 {
   std::time_t now() const noexcept;
 
   const ServerConfig12& config_;
+  Result<ClientHello, Error> take_client_hello(const HandshakeMessage& m) noexcept;
+  // From set_parsed_client_hello(), used (and dropped) by the next ClientHello.
+  const ParsedClientHello* pre_hello_ = nullptr;
   State state_;
   Flight12 flight_;
   Error error_ = Error::kInternalError;

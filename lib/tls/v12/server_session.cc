@@ -210,23 +210,9 @@ bool ServerSession::take_first_record(const Record& rec) noexcept {
     queue_alert(Error::kUnexpectedMessage);
     return false;
   }
-  auto ch = parse_client_hello(hello->body);
-  if (!ch) {
-    queue_alert(ch.error());
-    return false;
-  }
-  auto version = v12::select_version(*ch, config_.versions);
-  if (!version) {
-    queue_alert(version.error());
-    return false;
-  }
-  if ((*version == kTls13 && config_.tls13 == nullptr) ||
-      (*version == kTls12 && config_.tls12 == nullptr)) {
-    queue_alert(Error::kInternalError);
-    return false;
-  }
-
-  // The records to replay: the earlier bytes re-framed, then this record as it came.
+  // The records to replay: the earlier bytes re-framed, then this record as it came. Built
+  // first, so the ClientHello is parsed (once) in the copy the machine will read: when the
+  // message lies inside this record, its parse goes to the machine with the replay.
   replay_.clear();
   replay_.reserve(prefix_.size() + (prefix_.size() / kMaxPlaintextLen + 2) * kRecordHeaderLen +
                   rec.fragment.size());
@@ -241,13 +227,48 @@ bool ServerSession::take_first_record(const Record& rec) noexcept {
   last_record_at_ = replay_.size();
   replay_.insert(replay_.end(), rec.header.begin(), rec.header.end());
   replay_.insert(replay_.end(), rec.fragment.begin(), rec.fragment.end());
+  std::span<const uint8_t> body = hello->body;
+  const bool in_record = prefix_.empty() && !hello->assembled &&
+                         body.data() >= rec.fragment.data() &&
+                         body.data() + body.size() <= rec.fragment.data() + rec.fragment.size();
+  if (in_record) {
+    body = std::span<const uint8_t>(replay_).subspan(
+        last_record_at_ + kRecordHeaderLen + static_cast<size_t>(body.data() - rec.fragment.data()),
+        body.size());
+  }
+  auto ch = parse_client_hello(body);
+  if (!ch) {
+    queue_alert(ch.error());
+    return false;
+  }
+  // Per thread: the machine reads it at this connection's replay, which may come after other
+  // connections picked their versions (a full batch); its body check then falls back.
+  static thread_local ParsedClientHello parsed;
+  parsed.hello = *ch;
+  parsed.body = body;
+  auto version = v12::select_version(*ch, config_.versions);
+  if (!version) {
+    queue_alert(version.error());
+    return false;
+  }
+  if ((*version == kTls13 && config_.tls13 == nullptr) ||
+      (*version == kTls12 && config_.tls12 == nullptr)) {
+    queue_alert(Error::kInternalError);
+    return false;
+  }
   prefix_ = std::vector<uint8_t>();  // (= {} would keep the capacity)
   picked_stats_ = deframer_.stats();
 
   if (*version == kTls13) {
-    s_.emplace<ServerSession13>(*config_.tls13, limits_);
+    auto& s13 = s_.emplace<ServerSession13>(*config_.tls13, limits_);
+    if (in_record) {
+      s13.machine().set_parsed_client_hello(&parsed);
+    }
   } else {
-    s_.emplace<v12::ServerSession12>(*config_.tls12, limits_);
+    auto& s12 = s_.emplace<v12::ServerSession12>(*config_.tls12, limits_);
+    if (in_record) {
+      s12.machine().set_parsed_client_hello(&parsed);
+    }
   }
   replay_pending_ = true;
   // The machine's session deframes from now on: give back the buffers picking used (the

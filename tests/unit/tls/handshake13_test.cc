@@ -116,6 +116,38 @@ INSTANTIATE_TEST_SUITE_P(Handshake13, Fragmented,
                                            Fragmentation{1, 1}, Fragmentation{7, 13},
                                            Fragmentation{100, 3}));
 
+// The session facade hands Server13 the ClientHello it parsed to pick the version; the
+// machine must use that parse for exactly that body, and parse anything else itself.
+TEST(Handshake13, UsesTheFacadesParseOfItsClientHelloOnly) {
+  ServerConfig13 scfg = server_config({&certs().ecdsa256});
+  ClientConfig13 ccfg;
+  Client13 client(ccfg);
+  ASSERT_EQ(client.start(), Wait::kFlush);
+  const Flight f = client.take_flight();
+  const Bytes& ch = f.bytes[static_cast<size_t>(Level::kInitial)];
+  ASSERT_GT(ch.size(), kHandshakeHeaderLen);
+  HandshakeMessage m;
+  m.type = HandshakeType::kClientHello;
+  m.bytes = ch;
+  m.body = std::span<const uint8_t>(ch).subspan(kHandshakeHeaderLen);
+  auto parsed = parse_client_hello(m.body);
+  ASSERT_TRUE(parsed.ok());
+  ClientHello no_suites = *parsed;
+  no_suites.cipher_suites = {};  // what only the handed-over parse says
+
+  const ParsedClientHello handed{no_suites, m.body};
+  Server13 used(scfg);
+  used.set_parsed_client_hello(&handed);
+  EXPECT_EQ(used.handle(m), Wait::kError);  // no suite in common: the handed parse was used
+  EXPECT_EQ(used.error(), Error::kNoCommonCipherSuite);
+
+  const Bytes other(m.body.begin(), m.body.end());  // same bytes, another buffer
+  const ParsedClientHello elsewhere{no_suites, other};
+  Server13 ignored(scfg);
+  ignored.set_parsed_client_hello(&elsewhere);
+  EXPECT_EQ(ignored.handle(m), Wait::kFlush);  // not for this body: parsed again
+}
+
 TEST(Handshake13, HelloRetryRequestWhenNoShareFits) {
   ServerConfig13 scfg = server_config({&certs().ecdsa256});
   scfg.groups = {NamedGroup::kSecp384r1, NamedGroup::kX25519};
