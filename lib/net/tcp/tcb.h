@@ -139,6 +139,7 @@ class Connection {
   uint64_t ts_recent_ns = 0;  // when ts_recent was set (RFC 7323 §5.5: 24 days)
 
   uint64_t last_activity_ns = 0;   // any segment from the peer (keepalive)
+  uint64_t time_wait_since_ns = 0;  // when it entered TIME_WAIT (connect() may reuse it)
   uint64_t last_data_ns = 0;       // payload received or new data acknowledged (idle)
   uint64_t zero_window_since_ns = 0;  // persist: when probing a zero window began (0: not)
   uint32_t idle_timeout_ms = 0;

@@ -201,6 +201,7 @@ void Tcp::Impl::finish(Connection* c, CloseReason why) noexcept {
 
 void Tcp::Impl::enter_time_wait(Connection* c, uint64_t now_ns) noexcept {
   set_state(c, State::kTimeWait);
+  c->time_wait_since_ns = now_ns;
   wheel.cancel(&c->rexmit);
   wheel.cancel(&c->delack);
   c->sndq.clear();
@@ -466,6 +467,27 @@ Result<Connection*, Error> Tcp::connect(Ipv4Addr dst, uint16_t port, Handler* ha
     if (t.listeners.count(p) == 0 && t.table.find(tuple) == nullptr && t.rss_ok(tuple)) {
       found = true;
       break;
+    }
+  }
+  if (!found) {
+    // Every port is taken, most likely by our own TIME_WAIT entries (a client that closes
+    // first at thousands of connections per second fills the range within seconds). As
+    // Linux's tcp_tw_reuse: an entry at least kTimeWaitReuseNs old gives its port to a new
+    // connection. We closed first, so the peer holds no TIME_WAIT for the tuple; the risk
+    // left is a duplicate of the old incarnation still in flight after a second, the one
+    // tcp_tw_reuse accepts too (our ISNs grow with time, RFC 6528).
+    for (uint32_t i = 0; i < range && !found; i++) {
+      uint16_t p = t.port_cursor;
+      t.port_cursor = p >= kEphemeralHi ? kEphemeralLo : static_cast<uint16_t>(p + 1);
+      tuple.local_port = p;
+      Connection* old = t.table.find(tuple);
+      if (old != nullptr && old->state == State::kTimeWait &&
+          now_ns - old->time_wait_since_ns >= kTimeWaitReuseNs && t.listeners.count(p) == 0 &&
+          t.rss_ok(tuple)) {
+        t.finish(old, CloseReason::kNormal);
+        t.counters.inc(TcpCounter::kTimeWaitReused);
+        found = true;
+      }
     }
   }
   if (!found) {

@@ -19,6 +19,9 @@ namespace linetls::net::tcp {
 inline constexpr uint64_t kNsPerMs = 1000000;
 inline constexpr uint16_t kEphemeralLo = 32768;
 inline constexpr uint16_t kEphemeralHi = 60999;
+// How old a TIME_WAIT entry of ours must be before connect() reuses its port when no port
+// is free (Linux's tcp_tw_reuse uses one second too).
+inline constexpr uint64_t kTimeWaitReuseNs = 1'000'000'000;
 
 // The symmetric Toeplitz key drivers/dpdk programs (drivers/dpdk/port.h kSymmetricRssKey;
 // duplicated here because lib/ does not include drivers/): 0x6d,0x5a repeated, 40 bytes.

@@ -249,6 +249,106 @@ TEST_P(RssWire, ReturnTrafficArrivesOnTheOpeningWorkersQueue) {
 
 INSTANTIATE_TEST_SUITE_P(Queue, RssWire, ::testing::Values(0, 1));
 
+// A client that opens and closes first faster than TIME_WAIT ends (a load generator) runs
+// out of source ports; connect() then reuses a TIME_WAIT entry at least a second old (the
+// default TIME_WAIT is 60 s). With 128 RSS queues only ~220 ports hash to ours.
+class Closer : public Handler {
+ public:
+  void on_connected(Connection* c) noexcept override {
+    opened++;
+    tcp->close(c);
+  }
+  void on_data(Connection* c, rte_mbuf* chain, uint32_t len) noexcept override {
+    rte_pktmbuf_free(chain);
+    tcp->release(c, len);
+  }
+  void on_peer_closed(Connection* c) noexcept override { tcp->close(c); }
+  void on_closed(Connection*, CloseReason why) noexcept override {
+    closed++;
+    normal += why == CloseReason::kNormal ? 1 : 0;
+  }
+  Tcp* tcp = nullptr;
+  uint32_t opened = 0, closed = 0, normal = 0;
+};
+
+TEST(TimeWaitReuse, ConnectReusesOurOldTimeWaitPortsWhenNoneIsFree) {
+  constexpr unsigned kPool = 8191;
+  rte_mempool* pool = rte_pktmbuf_pool_create("twreuse", kPool, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                              SOCKET_ID_ANY);
+  ASSERT_NE(pool, nullptr);
+  uint64_t now = 1000 * kMs;
+  uint32_t refused = 0, ports_of_queue = 0;
+  uint64_t reused = 0;
+  Closer client, server;
+  {
+    const MacAddr mac_a{{0x02, 0, 0, 0, 0, 0x1a}}, mac_b{{0x02, 0, 0, 0, 0, 0x1b}};
+    const Ipv4Addr ip_a{0x0a000001}, ip_b{0x0a000002};
+    PortCaps caps = wire::WirePair::default_caps();
+    wire::WirePair w(pool, mac_a, mac_b, caps);
+    w.set_clock([&] { return now; });
+    StackConfig sa, sb;
+    sa.ip = Ipv4Cidr{ip_a, 24};
+    sb.ip = Ipv4Cidr{ip_b, 24};
+    Stack a(sa, mac_a, pool, caps), b(sb, mac_b, pool, caps);
+    const uint8_t ka[16] = {5}, kb[16] = {6};
+    TcpConfig cfg = test_config();
+    Tcp ta(a, cfg, std::span<const uint8_t, 16>(ka), now, 0, 128);
+    Tcp tb(b, cfg, std::span<const uint8_t, 16>(kb), now);
+    client.tcp = &ta;
+    server.tcp = &tb;
+    ASSERT_TRUE(tb.listen(7000, &server).ok());
+    for (uint32_t p = 32768; p <= 60999; p++) {
+      ports_of_queue += rss_queue(ip_b, ip_a, 7000, static_cast<uint16_t>(p), 128) == 0 ? 1 : 0;
+    }
+    auto tx = [](Stack& s, Port& p) {
+      TxQueue& tq = s.tx();
+      while (!tq.empty()) {
+        tq.consume(p.tx_burst(0, tq.data(), static_cast<uint16_t>(std::min<uint32_t>(tq.size(), 512))));
+      }
+    };
+    // 200 new connections per second for 4 s: more than the queue's ports, and slower than
+    // one port per 1/220 s, so a port is always free or a TIME_WAIT at least 1 s old.
+    const uint64_t end = now + 4000 * kMs;
+    uint64_t next_start = now;
+    uint32_t started = 0;
+    while (now < end) {
+      now += 50 * 1000;
+      if (now >= next_start) {
+        next_start += 5 * kMs;
+        if (ta.connect(ip_b, 7000, &client, now).ok()) {
+          started++;
+        } else {
+          refused++;
+        }
+      }
+      rte_mbuf* rx[64];
+      uint16_t n = w.a().rx_burst(0, rx, 64);
+      for (uint16_t i = 0; i < n; i++) a.input(rx[i], now);
+      n = w.b().rx_burst(0, rx, 64);
+      for (uint16_t i = 0; i < n; i++) b.input(rx[i], now);
+      for (auto [t, st] : {std::pair{&ta, &a}, std::pair{&tb, &b}}) {
+        t->flush(now);
+        if (now >= t->next_timer_ns()) t->on_timer(now);
+        if (now >= st->next_timer_ns()) st->on_timer(now);
+      }
+      tx(a, w.a());
+      tx(b, w.b());
+    }
+    reused = ta.counters().get(TcpCounter::kTimeWaitReused);
+  }
+  EXPECT_GT(ports_of_queue, 100u);
+  EXPECT_LT(ports_of_queue, 400u);
+  // Far more connections than ports, every one closed normally on both sides.
+  EXPECT_GT(client.closed, 3 * ports_of_queue);
+  EXPECT_EQ(client.normal, client.closed);
+  EXPECT_EQ(client.opened, client.closed);
+  EXPECT_GE(server.normal + 2, client.closed);
+  EXPECT_GT(reused, 0u);
+  EXPECT_EQ(refused, 0u) << "connect() ran out of ports";
+  EXPECT_EQ(rte_mempool_avail_count(pool), kPool) << "mbufs leaked";
+  rte_mempool_free(pool);
+}
+
 // ---- out-of-order caps ----
 
 TEST_F(Limits, OutOfOrderBytesPerConnectionAreCappedAndCounted) {
