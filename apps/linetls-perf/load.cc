@@ -68,7 +68,7 @@ struct Load::Conn {
   bool open = false;
 };
 
-Load::Load(const PerfOptions& o, engine::Context& ctx)
+Load::Load(const PerfOptions& o, engine::Context& ctx, const crypto::CaStore* verify_ca)
     : o_(o),
       ctx_(ctx),
       schedule_(o.rate ? Schedule::open(*o.rate, o.connections) : Schedule::closed(o.connections)) {
@@ -92,6 +92,13 @@ Load::Load(const PerfOptions& o, engine::Context& ctx)
     cfg12_.server_name = *o.sni;
   }
   cfg12_.session_ticket = o.mode == Mode::kResume;
+  if (verify_ca != nullptr) {
+    const std::string name = o.sni ? *o.sni : o.target.ip.str();
+    cfg13_.verify_ca = verify_ca;
+    cfg13_.verify_name = name;
+    cfg12_.verify_ca = verify_ca;
+    cfg12_.verify_name = name;
+  }
   session_cfg_.version = o.tls_version;
   session_cfg_.tls13 = &cfg13_;
   session_cfg_.tls12 = &cfg12_;
@@ -274,6 +281,13 @@ void Load::on_data(engine::Stream* s, rte_mbuf* chain, uint32_t len) noexcept {
   if (measuring_) {
     results_.bytes_rx += len;
     second_.bytes_rx += len;
+  }
+  if (o_.mode == Mode::kHandshake || o_.mode == Mode::kResume || o_.mode == Mode::kUpload) {
+    // Nothing is asked of the server: whatever it sends (an error page on close) is only
+    // counted.
+    rte_pktmbuf_free(chain);
+    s->release(len);
+    return;
   }
   if (c.waiting_first_byte) {
     c.waiting_first_byte = false;

@@ -34,6 +34,7 @@
 #include "apps/linetls-perf/perf_options.h"
 #include "apps/linetls-perf/report.h"
 #include "apps/linetls-perf/schedule.h"
+#include "lib/crypto/cert.h"
 #include "lib/engine/stream.h"
 #include "lib/tls/client13.h"
 #include "lib/tls/v12/client12.h"
@@ -43,7 +44,9 @@ namespace linetls::perf {
 
 class Load final : public engine::App {
  public:
-  Load(const PerfOptions& o, engine::Context& ctx);
+  // verify_ca (borrowed; nullptr: no --verify): the server's chain is checked against it,
+  // and its name (--sni, else the target's address).
+  Load(const PerfOptions& o, engine::Context& ctx, const crypto::CaStore* verify_ca = nullptr);
   ~Load() override;
 
   // Starts the schedule at now_ns (warm-up first, when set).

@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -97,12 +98,15 @@ int run(int argc, char** argv) {
   if (const char* d = std::getenv("LT_PERF_DEBUG"); d != nullptr && *d == '1') {
     set_log_level(LogLevel::kDebug);
   }
+  std::optional<crypto::CaStore> verify_ca;
   if (o.verify_ca) {
-    // The client machines check the server's signature with its leaf key but build no
-    // chain yet: refuse rather than pretend to verify.
-    std::fprintf(stderr, "linetls-perf: --verify: server chain verification is not implemented "
-                         "yet (the handshake signature is still checked)\n");
-    return 2;
+    auto ca = crypto::CaStore::load(*o.verify_ca);
+    if (!ca) {
+      std::fprintf(stderr, "linetls-perf: --verify %s: %s\n", o.verify_ca->c_str(),
+                   std::string(crypto::to_string(ca.error())).c_str());
+      return 2;
+    }
+    verify_ca.emplace(std::move(ca).value());
   }
 
   std::string prefix = "linetls-perf-" + std::to_string(getpid());
@@ -189,7 +193,7 @@ int run(int argc, char** argv) {
       return 1;
     }
     std::unique_ptr<engine::Worker> worker = std::move(w).value();
-    auto load = std::make_unique<Load>(o, *worker);
+    auto load = std::make_unique<Load>(o, *worker, verify_ca ? &*verify_ca : nullptr);
     std::fprintf(stderr,
                  "linetls-perf: ready: %s %s -> %s, mode %s, TLS %s, %u connections%s, %.1f s\n",
                  device.c_str(), o.ip.str().c_str(), o.target.str().c_str(), mode_name(o.mode),

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <limits>
 #include <optional>
+#include <string>
 #include <utility>
 
 #include "lib/base/log.h"
@@ -734,6 +735,62 @@ Result<VerifiedIdentity, Error> CaStore::verify_client_chain(
     return fail(chain.error());
   }
   return std::move(chain->identity);
+}
+
+Result<void, Error> CaStore::verify_server_chain(
+    std::span<const std::span<const uint8_t>> chain_der, std::string_view name,
+    std::time_t now) const {
+  constexpr int kMaxChainDepth = 8;
+  if (chain_der.empty()) {
+    return fail(Error::kNoCertificate);
+  }
+  ossl::X509Ptr leaf = parse_der(chain_der.front());
+  if (!leaf) {
+    return fail(Error::kMalformedCertificate);
+  }
+  ossl::X509StackPtr untrusted(sk_X509_new_null());
+  if (!untrusted) {
+    ossl::clear_errors();
+    return fail(Error::kInternal);
+  }
+  for (std::span<const uint8_t> der : chain_der.subspan(1)) {
+    ossl::X509Ptr x = parse_der(der);
+    if (!x) {
+      return fail(Error::kMalformedCertificate);
+    }
+    if (sk_X509_push(untrusted.get(), x.get()) <= 0) {
+      ossl::clear_errors();
+      return fail(Error::kInternal);
+    }
+    x.release();  // now owned by the stack
+  }
+  ossl::X509StoreCtxPtr ctx(X509_STORE_CTX_new());
+  if (!ctx || X509_STORE_CTX_init(ctx.get(), store_.get(), leaf.get(), untrusted.get()) != 1 ||
+      X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_SSL_SERVER) != 1) {
+    ossl::clear_errors();
+    return fail(Error::kInternal);
+  }
+  X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
+  X509_VERIFY_PARAM_set_time(param, now);
+  X509_VERIFY_PARAM_set_depth(param, kMaxChainDepth);
+  if (!name.empty()) {
+    const std::string n(name);
+    // An IPv4 address is matched against the IP SANs, anything else as a DNS name.
+    const bool ok = X509_VERIFY_PARAM_set1_ip_asc(param, n.c_str()) == 1 ||
+                    X509_VERIFY_PARAM_set1_host(param, n.data(), n.size()) == 1;
+    if (!ok) {
+      ossl::clear_errors();
+      return fail(Error::kInternal);
+    }
+  }
+  if (X509_verify_cert(ctx.get()) != 1) {
+    const int code = X509_STORE_CTX_get_error(ctx.get());
+    ossl::clear_errors();
+    LT_DEBUG("server certificate rejected: %s (depth %d)", X509_verify_cert_error_string(code),
+             X509_STORE_CTX_get_error_depth(ctx.get()));
+    return fail(map_verify_error(code));
+  }
+  return {};
 }
 
 ClientChainCacheStats CaStore::cache_stats() const noexcept {

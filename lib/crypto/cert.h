@@ -233,6 +233,16 @@ class CaStore {
       std::span<const std::span<const uint8_t>> chain_der,
       std::time_t now = std::time(nullptr)) const;
 
+  // Verifies a server's chain (leaf first, as in a TLS Certificate message; DER borrowed)
+  // for TLS server authentication at time now and, when name is not empty, that the leaf
+  // names it (a DNS name against the DNS SANs, or a dotted IPv4 address against the IP
+  // SANs). No cache: what a client (the load generator's --verify) checks once per
+  // connection. Errors as verify_client_chain_and_key(); a name mismatch is
+  // kCertificateVerifyFailed.
+  Result<void, Error> verify_server_chain(std::span<const std::span<const uint8_t>> chain_der,
+                                          std::string_view name,
+                                          std::time_t now = std::time(nullptr)) const;
+
   // Returns the calling thread's cache counters for this CaStore (zero if this thread has
   // not verified a chain with it, or dropped its cache).
   ClientChainCacheStats cache_stats() const noexcept;

@@ -480,6 +480,12 @@ Result<void, Error> Client13::on_certificate(ReadCertificate s,
   if (cert->num_entries == 0) {
     return fail(Error::kDecodeError);
   }
+  if (config_.verify_ca != nullptr) {
+    const std::span<const std::span<const uint8_t>> chain(cert->entries, cert->num_entries);
+    if (auto ok = config_.verify_ca->verify_server_chain(chain, config_.verify_name); !ok) {
+      return fail(from_crypto(ok.error()));
+    }
+  }
   auto leaf = crypto::Certificate::from_der(cert->entries[0]);
   if (!leaf) {
     return fail(Error::kBadCertificate);

@@ -16,7 +16,7 @@
 // Same conventions as Server13: one function per state, states as std::variant
 // alternatives holding only their own data, kError with error() after which the caller sends
 // exactly one alert. The server's CertificateVerify is checked against the leaf
-// certificate's key; chain validation against a CA store is not done here yet.
+// certificate's key; its chain and name against config.verify_ca when set.
 #pragma once
 
 #include <cstddef>
@@ -83,6 +83,11 @@ struct ClientConfig13 {
   // The certificate to answer a CertificateRequest with (borrowed; nullptr: an empty
   // Certificate). Signed with the first scheme of ours the server's request lists.
   const crypto::CertifiedKey* certificate = nullptr;
+  // Verify the server's chain against these anchors (borrowed; nullptr: only the
+  // CertificateVerify with the leaf's key is checked) and, unless empty, its name (a DNS
+  // name or a dotted IPv4 address).
+  const crypto::CaStore* verify_ca = nullptr;
+  std::string verify_name;
   // Tests only: ClientHello defects and options to check the server's answers.
   bool offer_early_data = false;
   bool corrupt_binder = false;

@@ -18,10 +18,12 @@ from engine import Engine, binary_from_env  # noqa: E402
 PERF = os.environ.get("LINETLS_PERF_BIN")
 DURATION = "10" if os.environ.get("LT_PERF_LONG") else "1"
 SERVER_IP, CLIENT_IP = "10.89.0.1", "10.89.0.2"
+CERTS = os.path.join(os.path.dirname(__file__), "..", "vectors", "certs")
 
 
 def run_perf(sock, tmp, mode, target, extra=()):
-    out = os.path.join(tmp, f"{mode}-{'-'.join(extra) or 'default'}.json")
+    run_perf.n = getattr(run_perf, "n", 0) + 1
+    out = os.path.join(tmp, f"{run_perf.n}-{mode}.json")
     cmd = [PERF, "--no-huge", "-m", "512", "--file-prefix=ltpt_c", "--",
            "--port", f"net_memif0,role=client,socket={sock}", "--ip", f"{CLIENT_IP}/24",
            "--target", target, "--mode", mode, "--connections", "4", "--duration", DURATION,
@@ -48,7 +50,8 @@ def main():
         "-l", "0", "--no-huge", "-m", "512", "--file-prefix=ltpt_s", "--",
         "--port", f"net_memif0,role=server,socket={sock}", "--ip", f"{SERVER_IP}/24",
         "--serve", "8443=tls:http", "--serve", "80=http", "--serve", "9443=tls:discard",
-        "--log-level", "1"])
+        "--cert", os.path.join(CERTS, "ecdsa256_chain.pem"),
+        "--key", os.path.join(CERTS, "ecdsa256.key"), "--log-level", "1"])
     engine.start()
     try:
         https = f"{SERVER_IP}:8443"
@@ -72,6 +75,17 @@ def main():
         check("upload", run_perf(sock, tmp, "upload", f"{SERVER_IP}:9443", ["--size", "1M"]),
               bytes_tx=4 << 20)
         check("plain", run_perf(sock, tmp, "plain", f"{SERVER_IP}:80"), requests=100)
+        # --verify: the chain checks out under its own name, and is refused under another
+        # (every handshake fails: our bad_certificate alert).
+        ca = os.path.join(CERTS, "ca.pem")
+        for v in ("1.3", "1.2"):
+            check(f"verify {v}", run_perf(sock, tmp, "handshake", https,
+                                          ["--tls", v, "--verify", ca, "--sni", "ecdsa256.test"]),
+                  handshakes=20)
+            r = run_perf(sock, tmp, "handshake", https,
+                         ["--tls", v, "--verify", ca, "--sni", "other.test"])
+            assert r["totals"]["handshakes"] == 0 and r["errors"].get("tls", 0) > 0, r["errors"]
+            print(f"verify {v} under the wrong name: refused", r["errors"])
         # A port nobody serves: refused, counted as errors of that kind, and still a report.
         r = run_perf(sock, tmp, "handshake", f"{SERVER_IP}:9999")
         assert r["totals"]["handshakes"] == 0 and r["errors"].get("refused", 0) > 0, r["errors"]

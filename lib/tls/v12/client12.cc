@@ -306,6 +306,12 @@ Result<void, Error> Client12::on_server_certificate(ReadServerCertificate s,
   if (list->num_certs == 0) {
     return fail(Error::kBadCertificate);  // §7.4.2: the server's list is never empty
   }
+  if (config_.verify_ca != nullptr) {
+    const std::span<const std::span<const uint8_t>> chain(list->certs, list->num_certs);
+    if (auto ok = config_.verify_ca->verify_server_chain(chain, config_.verify_name); !ok) {
+      return fail(from_crypto(ok.error()));
+    }
+  }
   auto leaf = crypto::Certificate::from_der(list->certs[0]);
   if (!leaf) {
     return fail(from_crypto(leaf.error()));

@@ -1,8 +1,7 @@
 // The TLS 1.2 client handshake (RFC 5246 §7.3, ECDHE per RFC 8422, EMS per RFC 7627), in the
 // shape of Server12. Written first to test the server in process; it is also what a load
 // generator needs. It checks the server's ServerKeyExchange signature with the leaf
-// certificate's key but does NOT validate the server's chain or name (no trust store yet):
-// do not use it where that matters.
+// certificate's key, and the server's chain and name only with config.verify_ca.
 //
 //   start() --ClientHello--> ReadServerHello --> ReadServerCertificate
 //     --> ReadServerKeyExchange --> ReadCertificateRequestOrDone --> [ReadServerHelloDone]
@@ -36,6 +35,7 @@
 #include <variant>
 #include <vector>
 
+#include "lib/crypto/cert.h"
 #include "lib/crypto/hash.h"
 #include "lib/crypto/key.h"
 #include "lib/crypto/kx.h"
@@ -69,6 +69,10 @@ struct ClientConfig12 {
   bool tls13_capable = false;  // check the downgrade sentinel
   bool session_ticket = false;  // offer RFC 5077 session tickets
   const SavedSession12* resume = nullptr;  // offer this session (borrowed)
+  // Verify the server's chain against these anchors (borrowed; nullptr: not checked, only
+  // the ServerKeyExchange signature with the leaf's key) and, unless empty, its name.
+  const crypto::CaStore* verify_ca = nullptr;
+  std::string verify_name;
   crypto::Rng* rng = nullptr;  // nullptr: crypto::os_rng()
   // Tests only: what goes into the ClientHello besides the above. extended_master_secret:
   // offer RFC 7627 (and require it back), or not (and refuse it back: the RFC 5246 §8.1

@@ -606,3 +606,43 @@ TEST(CertCache, EachThreadHasItsOwnCache) {
 
 }  // namespace
 }  // namespace linetls::crypto
+
+// ---- CaStore::verify_server_chain (the client side: linetls-perf --verify) ----
+
+namespace linetls::crypto {
+namespace {
+
+Result<void, Error> verify_server(const CaStore& store, const std::vector<Der>& chain,
+                                  std::string_view name, std::time_t now = k2030) {
+  std::vector<std::span<const uint8_t>> spans(chain.begin(), chain.end());
+  return store.verify_server_chain(spans, name, now);
+}
+
+TEST(ServerChain, AServerCertificateOfOurRootWithItsNamePasses) {
+  const CaStore store = store_of();
+  EXPECT_TRUE(verify_server(store, {der_of("ecdsa256.pem")}, "ecdsa256.test"));
+  EXPECT_TRUE(verify_server(store, {der_of("ecdsa256.pem")}, ""));  // no name asked
+}
+
+TEST(ServerChain, EveryRefusalHasItsError) {
+  const CaStore store = store_of();
+  const Der leaf = der_of("ecdsa256.pem");
+  EXPECT_EQ(verify_server(store, {leaf}, "other.test").error(), Error::kCertificateVerifyFailed);
+  EXPECT_EQ(verify_server(store, {leaf}, "10.0.0.1").error(), Error::kCertificateVerifyFailed);
+  EXPECT_EQ(verify_server(store, {leaf}, "ecdsa256.test", k2060).error(),
+            Error::kCertificateExpired);
+  EXPECT_EQ(verify_server(store, {leaf}, "ecdsa256.test", k2020).error(),
+            Error::kCertificateNotYetValid);
+  // A client certificate (clientAuth only) is not a server's.
+  EXPECT_EQ(verify_server(store, {der_of("client256.pem")}, "").error(),
+            Error::kCertificateWrongPurpose);
+  EXPECT_EQ(verify_server(store, {}, "").error(), Error::kNoCertificate);
+  const Der junk = {0x30, 0x03, 0x01, 0x01, 0xff};
+  EXPECT_EQ(verify_server(store, {junk}, "").error(), Error::kMalformedCertificate);
+  Result<CaStore, Error> other = CaStore::load(cert_path("other_ca.pem"));
+  ASSERT_TRUE(other);
+  EXPECT_EQ(verify_server(*other, {leaf}, "ecdsa256.test").error(), Error::kUnknownCa);
+}
+
+}  // namespace
+}  // namespace linetls::crypto
