@@ -1,5 +1,7 @@
 #include "apps/linetls-perf/load.h"
 
+#include "apps/linetls-perf/http_response.h"
+
 #include <rte_mbuf.h>
 
 #include <algorithm>
@@ -20,39 +22,6 @@ constexpr size_t kMaxHead = 16 * 1024;
 
 bool is_tls(Mode m) noexcept { return m != Mode::kPlain; }
 
-// "Content-Length: N" in a response head (case-insensitive name); nullopt if absent or bad.
-std::optional<uint64_t> content_length(std::string_view head) noexcept {
-  constexpr std::string_view kName = "content-length:";
-  size_t at = 0;
-  while ((at = head.find("\r\n", at)) != std::string_view::npos) {
-    at += 2;
-    if (head.size() - at < kName.size()) {
-      return std::nullopt;
-    }
-    bool match = true;
-    for (size_t i = 0; i < kName.size() && match; i++) {
-      match = static_cast<char>(std::tolower(static_cast<unsigned char>(head[at + i]))) == kName[i];
-    }
-    if (!match) {
-      continue;
-    }
-    size_t p = at + kName.size();
-    while (p < head.size() && head[p] == ' ') {
-      p++;
-    }
-    uint64_t v = 0;
-    size_t digits = 0;
-    for (; p < head.size() && head[p] >= '0' && head[p] <= '9' && digits < 19; p++, digits++) {
-      v = v * 10 + static_cast<uint64_t>(head[p] - '0');
-    }
-    if (digits == 0) {
-      return std::nullopt;
-    }
-    return v;
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
 struct Load::Conn {
@@ -65,6 +34,7 @@ struct Load::Conn {
   bool in_body = false;
   bool waiting_first_byte = false;
   bool done = false;           // its work is done: a clean end is success
+  bool server_closes = false;  // the answer said "Connection: close"
   bool open = false;
 };
 
@@ -318,13 +288,13 @@ void Load::on_data(engine::Stream* s, rte_mbuf* chain, uint32_t len) noexcept {
         const size_t used = at + 4 - old;
         end = p + used;
         c.head.resize(at + 4);
-        const std::string_view head(c.head);
-        auto cl = content_length(head);
-        if (!head.starts_with("HTTP/1.1 200") || !cl) {
+        const auto h = parse_response_head(c.head);
+        if (!h || h->status != 200) {
           bad = true;
           break;
         }
-        c.body_left = *cl;
+        c.body_left = h->content_length;
+        c.server_closes = h->close;
         c.in_body = true;
         n -= static_cast<uint32_t>(used);
         p = end;
@@ -360,7 +330,7 @@ void Load::on_data(engine::Stream* s, rte_mbuf* chain, uint32_t len) noexcept {
     results_.requests++;
     second_.requests++;
   }
-  const bool last = o_.mode == Mode::kDownload ||
+  const bool last = o_.mode == Mode::kDownload || c.server_closes ||
                     (o_.requests != 0 && c.requests >= o_.requests) || stopping_;
   if (last) {
     c.done = true;
