@@ -1,7 +1,7 @@
 // A TLS client on a host stack of NetFixture (net_fixture.h), for engine tests over the
-// wire: the record layers and handshake machines are the TLS harness endpoints
-// (testing13::ClientConn over Client13, testing12::ClientConn12 over Client12), here fed
-// from and drained into a host-stack TCP connection instead of a byte vector pump.
+// wire: the client record sessions of lib/tls (ClientSession13 / ClientSession12 behind the
+// session facade, the code linetls-perf runs), fed from and drained into a host-stack TCP
+// connection.
 //
 // One TlsClient is one connection: it connects, completes the handshake, sends its plan's
 // request and then send_bytes of a Pattern in records of record_size (only as fast as TCP
@@ -20,6 +20,7 @@
 #include <rte_mbuf.h>
 
 #include <algorithm>
+#include <deque>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -33,6 +34,7 @@
 #include "lib/engine/tls_service.h"
 #include "lib/tls/errors.h"
 #include "lib/tls/hello.h"
+#include "lib/tls/v12/server_session.h"
 #include "tests/unit/engine/net_fixture.h"
 #include "tests/unit/tls/handshake13_harness.h"
 #include "tests/unit/tls12/session12_harness.h"
@@ -122,62 +124,186 @@ class TlsEndpoint {
   virtual uint16_t suite() const = 0;
 };
 
-class Endpoint13 final : public TlsEndpoint {
+// The client side as linetls-perf and the engine's connect_tls run it: the session facade
+// holding a ClientSession13 or ClientSession12 (lib/tls), driven the way the engine drives a
+// session (next -> accept into a batch until barrier() -> run -> on_opened; next_output /
+// write_control / seal_app -> run). Its records are sealed and opened by OpenSSL EVP while
+// the engine uses ipsec-mb, so every record crosses two AEAD implementations.
+class SessionEndpoint final : public TlsEndpoint {
  public:
-  Endpoint13(const tls::ClientConfig13& cfg, size_t record_size)
-      : cfg_(std::make_unique<tls::ClientConfig13>(cfg)), conn_(*cfg_, false) {
-    conn_.record_size = record_size;
+  SessionEndpoint(uint16_t version, const tls::ClientConfig13& c13,
+                  const tls::v12::ClientConfig12& c12, size_t record_size)
+      : c13_(std::make_unique<tls::ClientConfig13>(c13)),
+        c12_(std::make_unique<tls::v12::ClientConfig12>(c12)),
+        batch_(ossl::OsslAeadBatch::create(kBatchCapacity).value()),
+        record_size_(record_size) {
+    cfg_.version = version;
+    cfg_.tls13 = c13_.get();
+    cfg_.tls12 = c12_.get();
   }
-  void start() override { conn_.start(); }
-  void receive(std::span<const uint8_t> wire) override { conn_.receive(wire, wire.size()); }
-  std::vector<uint8_t>& out() override { return conn_.out; }
-  std::vector<uint8_t>& app_in() override { return conn_.app_in; }
-  bool handshake_done() const override { return conn_.done(); }
-  void send_app(std::span<const uint8_t> data) override { conn_.send_app(data); }
-  void send_close_notify() override {
-    conn_.send_alert(tls::AlertLevel::kWarning, tls::AlertDescription::kCloseNotify);
+  void start() override {
+    s_.emplace(cfg_, tls::SessionLimits{});
+    drain();
   }
-  std::optional<tls::Error> error() const override { return conn_.error; }
-  std::optional<uint8_t> alert() const override {
-    if (conn_.alert_received == uint8_t{0}) {
-      return std::nullopt;  // close_notify
+  void receive(std::span<const uint8_t> wire) override {
+    // The records are opened in place, and every queued op is run before this returns.
+    std::vector<uint8_t> buf(wire.begin(), wire.end());
+    std::span<uint8_t> p(buf);
+    while (!p.empty() && !s_->input_closed()) {
+      auto step = s_->next(p);
+      if (!step) {
+        break;  // fatal: the alert goes out below
+      }
+      p = p.subspan(step->consumed);
+      if (step->has_record) {
+        accept(step->record);
+      } else if (step->consumed == 0) {
+        run_round();  // the assembly buffer waits for its last op
+      }
     }
-    return conn_.alert_received;
+    run_round();
+    drain();
   }
-  bool close_notify_received() const override { return conn_.alert_received == uint8_t{0}; }
-  uint16_t version() const override { return tls::kTls13; }
-  uint16_t suite() const override {
-    return static_cast<uint16_t>(conn_.machine().secrets().suite.suite);
+  std::vector<uint8_t>& out() override { return out_; }
+  std::vector<uint8_t>& app_in() override { return app_in_; }
+  bool handshake_done() const override { return s_ && s_->handshake_done(); }
+  void send_app(std::span<const uint8_t> data) override {
+    pending_.insert(pending_.end(), data.begin(), data.end());
+    drain();
   }
-
- private:
-  std::unique_ptr<tls::ClientConfig13> cfg_;  // Client13 borrows it
-  tls::testing13::ClientConn conn_;
-};
-
-class Endpoint12 final : public TlsEndpoint {
- public:
-  Endpoint12(const tls::v12::ClientConfig12& cfg, size_t record_size) : conn_(cfg) {
-    conn_.record_size = record_size;
-  }
-  void start() override { conn_.start(); }
-  void receive(std::span<const uint8_t> wire) override { conn_.receive(wire); }
-  std::vector<uint8_t>& out() override { return conn_.out; }
-  std::vector<uint8_t>& app_in() override { return conn_.app_in; }
-  bool handshake_done() const override { return conn_.done(); }
-  void send_app(std::span<const uint8_t> data) override { conn_.send_app(data); }
   void send_close_notify() override {
-    conn_.send_alert(static_cast<uint8_t>(tls::AlertLevel::kWarning),
-                     static_cast<uint8_t>(tls::AlertDescription::kCloseNotify));
+    close_after_pending_ = true;
+    drain();
   }
-  std::optional<tls::Error> error() const override { return conn_.error; }
-  std::optional<uint8_t> alert() const override { return conn_.alert_received; }
-  bool close_notify_received() const override { return conn_.peer_closed; }
-  uint16_t version() const override { return tls::kTls12; }
-  uint16_t suite() const override { return static_cast<uint16_t>(conn_.m.suite().suite); }
+  std::optional<tls::Error> error() const override { return s_ ? s_->error() : std::nullopt; }
+  std::optional<uint8_t> alert() const override {
+    if (!s_ || !s_->stats().alert_received || *s_->stats().alert_received == 0) {
+      return std::nullopt;  // none, or close_notify
+    }
+    return s_->stats().alert_received;
+  }
+  bool close_notify_received() const override { return s_ && s_->peer_closed(); }
+  uint16_t version() const override { return s_ ? s_->version() : 0; }
+  uint16_t suite() const override { return s_ ? s_->suite_code() : 0; }
 
  private:
-  tls::v12::testing12::ClientConn12 conn_;
+  static constexpr uint32_t kBatchCapacity = 16;
+
+  void accept(const tls::Record& rec) {
+    for (int tries = 0; tries < 2; tries++) {
+      slots_.emplace_back();
+      auto a = s_->accept(rec, *batch_, &slots_.back());
+      if (!a) {
+        slots_.pop_back();
+        return;  // fatal: error() says why
+      }
+      if (*a == tls::ServerSession::Accepted::kQueued) {
+        if (s_->barrier()) {
+          run_round();
+        }
+        return;
+      }
+      slots_.pop_back();
+      if (*a == tls::ServerSession::Accepted::kHandled) {
+        return;
+      }
+      run_round();  // kBatchFull
+    }
+    ADD_FAILURE() << "an empty batch refused a record";
+  }
+
+  void run_round() {
+    if (slots_.empty()) {
+      return;
+    }
+    batch_->run();
+    for (size_t i = 0; i < slots_.size(); i++) {
+      auto r = s_->on_opened(batch_->status(static_cast<uint32_t>(i)), slots_[i]);
+      if (r && !r->empty()) {
+        app_in_.insert(app_in_.end(), r->begin(), r->end());
+      }
+    }
+    batch_->clear();
+    s_->batch_done();
+    slots_.clear();
+  }
+
+  // Control records first, then application data in records of record_size_, then our
+  // close_notify once everything before it is out.
+  void drain() {
+    for (int guard = 0; guard < 100000 && s_; guard++) {
+      batch_->clear();
+      std::deque<std::vector<uint8_t>> recs;
+      std::deque<tls::AnySlot> slots;
+      while (batch_->size() + 1 < batch_->capacity()) {
+        const auto o = s_->next_output(tls::kMaxPlaintextLen);
+        if (o.kind != tls::ServerSession::OutKind::kNone) {
+          std::vector<uint8_t> r(o.record_len);
+          slots.emplace_back();
+          auto n = s_->write_control(r, tls::kMaxPlaintextLen, *batch_, &slots.back());
+          if (!n || *n == 0) {
+            break;
+          }
+          r.resize(*n);
+          recs.push_back(std::move(r));
+          continue;
+        }
+        if (s_->app_writable() && pending_off_ < pending_.size()) {
+          const size_t n = std::min({pending_.size() - pending_off_, record_size_,
+                                     s_->max_app_content()});
+          std::vector<uint8_t> r(s_->record_len(n));
+          std::copy_n(pending_.begin() + static_cast<std::ptrdiff_t>(pending_off_), n,
+                      r.begin() + static_cast<std::ptrdiff_t>(s_->content_offset()));
+          slots.emplace_back();
+          auto ok = s_->seal_app(r, n, *batch_, &slots.back());
+          if (!ok || !*ok) {
+            if (ok && s_->next_output(tls::kMaxPlaintextLen).kind !=
+                          tls::ServerSession::OutKind::kNone) {
+              continue;  // a KeyUpdate first
+            }
+            break;
+          }
+          pending_off_ += n;
+          recs.push_back(std::move(r));
+          continue;
+        }
+        if (close_after_pending_ && pending_off_ == pending_.size() && !close_called_ &&
+            s_->handshake_done()) {
+          close_called_ = true;
+          s_->close();
+          continue;
+        }
+        break;
+      }
+      if (pending_off_ == pending_.size()) {
+        pending_.clear();
+        pending_off_ = 0;
+      }
+      if (recs.empty()) {
+        return;
+      }
+      batch_->run();
+      batch_->clear();
+      s_->batch_done();
+      for (const std::vector<uint8_t>& r : recs) {
+        out_.insert(out_.end(), r.begin(), r.end());
+      }
+    }
+  }
+
+  std::unique_ptr<tls::ClientConfig13> c13_;  // the session borrows them
+  std::unique_ptr<tls::v12::ClientConfig12> c12_;
+  tls::ClientSessionConfig cfg_;
+  std::unique_ptr<ossl::OsslAeadBatch> batch_;
+  std::optional<tls::ServerSession> s_;
+  std::deque<tls::AnySlot> slots_;
+  std::vector<uint8_t> out_;
+  std::vector<uint8_t> app_in_;
+  std::vector<uint8_t> pending_;  // application bytes not sealed yet, from pending_off_
+  size_t pending_off_ = 0;
+  size_t record_size_;
+  bool close_after_pending_ = false;
+  bool close_called_ = false;
 };
 
 }  // namespace detail
@@ -189,11 +315,8 @@ class TlsClient final : public HostHandler {
 
   TlsClient(HostStack& host, TlsClientPlan plan)
       : host_(host), plan_(std::move(plan)), pattern_(plan_.seed) {
-    if (plan_.version == tls::kTls12) {
-      ep_ = std::make_unique<detail::Endpoint12>(plan_.config12, plan_.record_size);
-    } else {
-      ep_ = std::make_unique<detail::Endpoint13>(plan_.config13, plan_.record_size);
-    }
+    ep_ = std::make_unique<detail::SessionEndpoint>(plan_.version, plan_.config13,
+                                                    plan_.config12, plan_.record_size);
   }
 
   ~TlsClient() override { rte_pktmbuf_free(held_); }
