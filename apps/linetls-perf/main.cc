@@ -145,7 +145,7 @@ int run(int argc, char** argv) {
   {
     dpdk::PortConfig pc;
     pc.device = device;
-    pc.num_queues = 1;
+    pc.num_queues = o.queues;
     pc.mbufs_per_queue = 32768;
     pc.want_cksum_offload = !o.tap;  // as linetls: net_tap's offload is not trusted
     auto port_or = dpdk::DpdkPort::open(pc);
@@ -155,6 +155,13 @@ int run(int argc, char** argv) {
       return 1;
     }
     std::unique_ptr<dpdk::DpdkPort> port = std::move(port_or).value();
+    if (port->caps().num_queues < o.queues) {
+      std::fprintf(stderr, "linetls-perf: port: %s offers %u queues, --queues %u asked\n",
+                   device.c_str(), port->caps().num_queues, unsigned{o.queues});
+      port.reset();
+      dpdk::eal_cleanup(prefix);
+      return 1;
+    }
     if (o.tap) {
       // The kernel side of the TAP is the target's address (a kernel server behind it).
       if (auto r = dpdk::configure_kernel_if(*o.tap, net::Ipv4Cidr{o.target.ip, o.ip.prefix_len});
@@ -182,6 +189,7 @@ int run(int argc, char** argv) {
     wc.tcp.mss = static_cast<uint16_t>(port->caps().mtu - 40);
     wc.idle.busy_poll = o.busy_poll;
     wc.tls_client = o.mode != Mode::kPlain;
+    wc.soft_rss_queues = o.queues;  // one worker owns every queue (software RSS when > 1)
     wc.tls.make_batch = make_aead_batch;
     wc.tls.record_pool = record_pool;
     auto w = engine::Worker::create(wc, *port);

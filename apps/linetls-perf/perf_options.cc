@@ -178,6 +178,7 @@ constexpr std::string_view kValueFlags[] = {
     "--port",     "--tap",   "--ip",     "--gateway",     "--target",   "--mode",
     "--tls",      "--suite", "--group",  "--connections", "--rate",     "--size",
     "--duration", "--json",  "--verify", "--sni",         "--requests", "--warmup",
+    "--queues",
 };
 
 bool takes_value(std::string_view flag) {
@@ -289,6 +290,12 @@ Result<void, std::string> apply(std::string_view flag, std::string_view v, Given
       return fail(bad(flag, "expected an integer 1-1000000", v));
     }
     o.connections = static_cast<uint32_t>(n);
+  } else if (flag == "--queues") {
+    uint64_t n = 0;
+    if (!parse_u64(v, 1, 64, &n)) {
+      return fail(bad(flag, "expected an integer 1-64", v));
+    }
+    o.queues = static_cast<uint16_t>(n);
   } else if (flag == "--rate") {
     double r = 0;
     if (!parse_decimal(v, &r) || !(r > 0) || r > kMaxRate) {
@@ -522,6 +529,9 @@ std::string perf_usage() {
                       in flight (starts beyond it are skipped and counted)
   --rate R            open loop: R new connections per second (decimals allowed), latency
                       measured from each one's intended start (default: closed loop)
+  --queues N          queue pairs of the port (default 1); with N > 1 each flow is sent on
+                      the queue its symmetric Toeplitz hash selects (software RSS, for a
+                      server with N workers on a port that cannot steer, as memif)
   --size BYTES        payload size, suffix K, M or G for powers of 1024
   --requests N        request mode: requests per connection, then it closes (default 0:
                       no limit)

@@ -74,6 +74,7 @@ struct PerfOptions {
   // Closed loop (no rate): connections in flight at all times. Open loop: new connections
   // per second, at most `connections` in flight (starts beyond that are skipped).
   uint32_t connections = 1;
+  uint16_t queues = 1;  // --queues: port queue pairs, software RSS over them when > 1
   std::optional<double> rate;
   // Payload bytes: of each request (kRequest, default 1024), of the transfer (kDownload,
   // kUpload, default 16 MiB). Other modes: as given, else 0.

@@ -7,7 +7,10 @@
 #include <time.h>
 #include <x86intrin.h>
 
+#include <algorithm>
+
 #include "lib/base/clock.h"
+#include "lib/net/rss.h"
 
 namespace linetls::engine {
 
@@ -40,6 +43,11 @@ Worker::Worker(const WorkerConfig& cfg, net::Port& port)
 }
 
 Worker::~Worker() {
+  for (std::vector<rte_mbuf*>& b : soft_tx_) {
+    for (rte_mbuf* m : b) {
+      rte_pktmbuf_free(m);
+    }
+  }
   // TCP first: it frees connections without callbacks; then the streams over them, then
   // the apps (which cancel their timers on the wheel, a member that goes last).
   stack_->set_l4_handler(6, nullptr);
@@ -117,6 +125,34 @@ Result<std::unique_ptr<Worker>, std::string> Worker::create(const WorkerConfig& 
 
 bool Worker::drain_tx() noexcept {
   net::TxQueue& q = stack_->tx();
+  if (cfg_.soft_rss_queues > 1) {
+    // Each frame to its flow's queue, in order per queue (so per flow); what a queue does not
+    // take waits for the next loop in that queue's list.
+    if (soft_tx_.empty()) {
+      soft_tx_.resize(cfg_.soft_rss_queues);
+    }
+    for (uint32_t i = 0; i < q.size(); i++) {
+      rte_mbuf* m = q.data()[i];
+      soft_tx_[net::rss_queue_of_frame(m, cfg_.soft_rss_queues)].push_back(m);
+    }
+    q.consume(static_cast<uint32_t>(q.size()));
+    bool sent_any = false;
+    for (uint16_t qi = 0; qi < cfg_.soft_rss_queues; qi++) {
+      std::vector<rte_mbuf*>& b = soft_tx_[qi];
+      if (b.empty()) {
+        continue;
+      }
+      const uint16_t offered = static_cast<uint16_t>(std::min<size_t>(b.size(), 0xffff));
+      const uint16_t sent = port_.tx_burst(qi, b.data(), offered);
+      b.erase(b.begin(), b.begin() + sent);
+      counters_.inc(WorkerCounter::kTxFrames, sent);
+      if (sent < offered) {
+        counters_.inc(WorkerCounter::kTxRetries);
+      }
+      sent_any |= sent != 0;
+    }
+    return sent_any;
+  }
   if (q.empty()) {
     return false;
   }
@@ -177,7 +213,17 @@ bool Worker::poll_once(uint64_t now_ns) noexcept {
   const uint64_t loop_start = t0;
   rte_mbuf* pkts[256];
   const uint16_t burst = cfg_.burst > 256 ? 256 : cfg_.burst;
-  const uint16_t n = port_.rx_burst(cfg_.id, pkts, burst);
+  uint16_t n = 0;
+  if (cfg_.soft_rss_queues > 1) {
+    // Every queue of the port is ours: share the burst among them.
+    const uint16_t per = static_cast<uint16_t>(std::max(1, burst / cfg_.soft_rss_queues));
+    for (uint16_t q = 0; q < cfg_.soft_rss_queues && n < burst; q++) {
+      n = static_cast<uint16_t>(
+          n + port_.rx_burst(q, pkts + n, std::min<uint16_t>(per, static_cast<uint16_t>(burst - n))));
+    }
+  } else {
+    n = port_.rx_burst(cfg_.id, pkts, burst);
+  }
   uint64_t t1 = tsc();
   phase_cycles_.inc(Phase::kRx, t1 - t0);
 

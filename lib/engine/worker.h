@@ -52,6 +52,11 @@ struct WorkerConfig {
   TlsSettings tls;  // used when a service is tls:APP, or with tls_client
   // A TLS engine even without a tls: service, for Context::connect_tls (the load generator).
   bool tls_client = false;
+  // Software RSS for a peer whose port cannot steer (memif): with N > 1 this one worker owns
+  // all N queue pairs of the port, polls every RX queue, and sends each frame on the queue
+  // the symmetric Toeplitz hash of its flow selects (net::rss_queue_of_frame), so a server
+  // with N workers on the other end gets each flow on the worker RSS would give it.
+  uint16_t soft_rss_queues = 0;
   // The clock the worker's TCP and timers start from (poll_once's now_ns continues it);
   // 0: CLOCK_MONOTONIC now. Tests that drive virtual time set it.
   uint64_t start_ns = 0;
@@ -154,6 +159,7 @@ class alignas(64) Worker final : public Context {
   std::unique_ptr<TcpStreams> tcp_streams_;
   std::unique_ptr<TlsEngine> tls_;
   std::vector<std::unique_ptr<ServiceApp>> apps_;
+  std::vector<std::vector<rte_mbuf*>> soft_tx_;  // per queue, frames waiting (soft RSS)
   rte_ring* arp_inbox_ = nullptr;
   std::vector<rte_ring*> arp_peers_;
   WorkerCounters counters_;

@@ -1,5 +1,7 @@
 """linetls-perf against linetls over memif: two DPDK processes on one machine, no kernel in
-between. Every mode runs briefly (about a second each) and must finish with zero errors and
+between. linetls runs two workers on two memif queue pairs, and linetls-perf (--queues 2)
+sends each flow on the queue its symmetric Toeplitz hash selects (memif has no RSS): both
+workers must get connections. Every mode runs briefly (about a second each) and must finish with zero errors and
 the work it promises: handshakes (TLS 1.3 and 1.2), resumptions that really resume,
 requests answered, bytes moved both ways, plain TCP. The generator's own JSON report is what
 is checked, so this also covers --json.
@@ -27,6 +29,7 @@ def run_perf(sock, tmp, mode, target, extra=()):
     cmd = [PERF, "--no-huge", "-m", "512", "--file-prefix=ltpt_c", "--",
            "--port", f"net_memif0,role=client,socket={sock}", "--ip", f"{CLIENT_IP}/24",
            "--target", target, "--mode", mode, "--connections", "4", "--duration", DURATION,
+           "--queues", "2",
            "--quiet", "--json", out] + list(extra)
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, f"{cmd}: exit {p.returncode}\n{p.stdout}\n{p.stderr}"
@@ -47,7 +50,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="ltpt")
     sock = os.path.join(tmp, "memif.sock")
     engine = Engine(binary_from_env(), None, None, None, args=[
-        "-l", "0", "--no-huge", "-m", "512", "--file-prefix=ltpt_s", "--",
+        "-l", "0-1", "--no-huge", "-m", "512", "--file-prefix=ltpt_s", "--",
         "--port", f"net_memif0,role=server,socket={sock}", "--ip", f"{SERVER_IP}/24",
         "--serve", "8443=tls:http", "--serve", "80=http", "--serve", "9443=tls:discard",
         "--cert", os.path.join(CERTS, "ecdsa256_chain.pem"),
@@ -90,6 +93,13 @@ def main():
         code, counters = engine.stop()
     assert code == 0, f"linetls exit {code}: {engine.stderr[-2000:]}"
     assert counters.get("tls.handshakes", 0) > 0
+    per_worker = {}
+    for line in engine.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[0] == "counter" and parts[2] == "tls.handshakes":
+            per_worker[parts[1]] = int(parts[3])
+    assert len(per_worker) == 2 and min(per_worker.values()) > 0, per_worker
+    print("handshakes per server worker:", per_worker)
     print("linetls-perf over memif: all modes ok")
 
 

@@ -3,6 +3,8 @@
 // the send loop (windows, congestion control, loss recovery) and reset generation.
 #pragma once
 
+#include "lib/net/rss.h"
+
 #include <cstdint>
 #include <memory>
 #include <unordered_map>
@@ -23,14 +25,8 @@ inline constexpr uint16_t kEphemeralHi = 60999;
 // is free (Linux's tcp_tw_reuse uses one second too).
 inline constexpr uint64_t kTimeWaitReuseNs = 1'000'000'000;
 
-// The symmetric Toeplitz key drivers/dpdk programs (drivers/dpdk/port.h kSymmetricRssKey;
-// duplicated here because lib/ does not include drivers/): 0x6d,0x5a repeated, 40 bytes.
-// With it the hash of a flow is the same in both directions.
-inline constexpr uint8_t kSymmetricRssKey[40] = {
-    0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
-    0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
-    0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a};
-inline constexpr uint32_t kRssRetaSize = 128;
+using net::kRssRetaSize;
+using net::kSymmetricRssKey;
 
 struct Tcp::Impl {
   Impl(Stack& s, const TcpConfig& c, std::span<const uint8_t, 16> secret, uint64_t now_ns,

@@ -253,8 +253,22 @@ TEST(PerfOptions, UsageMentionsEveryFlag) {
   for (const char* flag :
        {"--port", "--tap", "--ip", "--gateway", "--target", "--mode", "--tls", "--suite",
         "--group", "--connections", "--rate", "--size", "--duration", "--json", "--verify",
-        "--sni", "--busy-poll", "--requests", "--warmup", "--quiet", "--help"}) {
+        "--sni", "--busy-poll", "--requests", "--warmup", "--quiet", "--help", "--queues"}) {
     EXPECT_NE(u.find(flag), std::string::npos) << flag;
+  }
+}
+
+TEST(PerfOptions, QueuesForSoftwareRss) {
+  auto o = parse({});
+  ASSERT_TRUE(o.ok()) << o.error();
+  EXPECT_EQ(o->queues, 1);
+  o = parse({"--queues", "4"});
+  ASSERT_TRUE(o.ok()) << o.error();
+  EXPECT_EQ(o->queues, 4);
+  for (const char* bad : {"0", "65", "x", "-1", ""}) {
+    auto e = parse({"--queues", bad});
+    ASSERT_FALSE(e.ok()) << bad;
+    EXPECT_EQ(e.error(), std::string("--queues: expected an integer 1-64, got '") + bad + "'");
   }
 }
 
