@@ -3,12 +3,16 @@
 #include <charconv>
 #include <cmath>
 
+#include "apps/cli_names.h"
 #include "lib/tls/cipher_suite.h"
 #include "lib/tls/v12/cipher_suite12.h"
 
 namespace linetls::perf {
 
 namespace {
+
+using app::looks_like_pci;
+using app::valid_ifname;
 
 constexpr uint32_t kMaxConnections = 1'000'000;
 constexpr double kMaxRate = 1e9;
@@ -87,41 +91,6 @@ bool parse_size(std::string_view s, uint64_t* out) {
     return false;
   }
   *out = n * mult;
-  return true;
-}
-
-bool is_hex(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-// "0000:3b:00.0" or "3b:00.0" (domain optional).
-bool looks_like_pci(std::string_view s) {
-  const std::string_view shapes[] = {"XXXX:XX:XX.X", "XX:XX.X"};
-  for (std::string_view shape : shapes) {
-    if (s.size() != shape.size()) {
-      continue;
-    }
-    bool ok = true;
-    for (size_t i = 0; i < s.size() && ok; i++) {
-      ok = shape[i] == 'X' ? is_hex(s[i]) : s[i] == shape[i];
-    }
-    if (ok) {
-      return true;
-    }
-  }
-  return false;
-}
-
-// Linux interface names: 1..15 printable characters, none of '/', ':', ',', '='.
-bool valid_ifname(std::string_view s) {
-  if (s.empty() || s.size() > 15) {
-    return false;
-  }
-  for (char c : s) {
-    if (c == '/' || c == ':' || c == ',' || c == '=' || c <= ' ' || c > '~') {
-      return false;
-    }
-  }
   return true;
 }
 

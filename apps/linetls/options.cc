@@ -4,6 +4,7 @@
 #include <charconv>
 #include <string_view>
 
+#include "apps/cli_names.h"
 #include "apps/linetls/config.h"
 
 namespace linetls::app {
@@ -61,41 +62,6 @@ bool parse_alpn(std::string_view s, std::vector<std::string>* out) {
     }
   }
   return !out->empty();
-}
-
-bool is_hex(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-// "0000:3b:00.0" or "3b:00.0" (domain optional).
-bool looks_like_pci(std::string_view s) {
-  const std::string_view shapes[] = {"XXXX:XX:XX.X", "XX:XX.X"};
-  for (std::string_view shape : shapes) {
-    if (s.size() != shape.size()) {
-      continue;
-    }
-    bool ok = true;
-    for (size_t i = 0; i < s.size() && ok; i++) {
-      ok = shape[i] == 'X' ? is_hex(s[i]) : s[i] == shape[i];
-    }
-    if (ok) {
-      return true;
-    }
-  }
-  return false;
-}
-
-// Linux interface names: 1..15 chars, no '/', whitespace, ':' or ','.
-bool valid_ifname(std::string_view s) {
-  if (s.empty() || s.size() > 15) {
-    return false;
-  }
-  for (char c : s) {
-    if (c == '/' || c == ':' || c == ',' || c == '=' || c <= ' ' || c > '~') {
-      return false;
-    }
-  }
-  return true;
 }
 
 // "0", "0-3", "0,2,4", "0-1,4": digits, commas and dashes, nothing else.

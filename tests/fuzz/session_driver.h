@@ -83,6 +83,24 @@ class SessionDriver {
     check_(s);
   }
 
+  // The peer's bytes cut into TCP segments by mode's bits 3..7 (0: one segment; otherwise
+  // sizes from a generator seeded by mode, up to 2^(pattern % 12 + 1)), fed until the input
+  // closes, then the output drained. The targets' common input format after its mode byte.
+  void feed(std::span<const uint8_t> rest, uint8_t mode) {
+    const uint8_t pattern = mode >> 3;
+    uint32_t x = 0x9e3779b9u ^ mode;
+    while (!rest.empty() && !s.input_closed()) {
+      size_t n = rest.size();
+      if (pattern != 0) {
+        x = x * 1664525u + 1013904223u;
+        n = std::min<size_t>(n, 1 + (x >> 8) % (size_t{1} << (pattern % 12 + 1)));
+      }
+      piece(rest.first(n));
+      rest = rest.subspan(n);
+    }
+    drain();
+  }
+
   void drain() {
     for (int guard = 0; guard < 1000; guard++) {
       batch_.clear();

@@ -45,44 +45,16 @@
 #include "lib/tls/v12/resumption12.h"
 #include "lib/tls/v12/server12.h"
 #include "lib/tls/v12/session12.h"
+#include "tests/fuzz/fuzz_certs.h"
 #include "tests/fuzz/session_driver.h"
 
 namespace linetls::tls::v12::fuzz {
 
 using Bytes = std::vector<uint8_t>;
+using fuzz_certs::kCertPem;
+using fuzz_certs::kKeyPem;
+using fuzz_certs::kCaPem;
 
-// tests/vectors/certs/ed25519.{pem,key}: a test-only leaf (ed25519.test, valid 2024-2049).
-constexpr std::string_view kCertPem =
-    "-----BEGIN CERTIFICATE-----\n"
-    "MIIBsjCCAVigAwIBAgICEAUwCgYIKoZIzj0EAwIwMzEaMBgGA1UEAwwRbGluZXRs\n"
-    "cyB0ZXN0IHJvb3QxFTATBgNVBAoMDGxpbmV0bHMgdGVzdDAeFw0yNDAxMDEwMDAw\n"
-    "MDBaFw00OTEyMzEyMzU5NTlaMC4xFTATBgNVBAMMDGVkMjU1MTkudGVzdDEVMBMG\n"
-    "A1UECgwMbGluZXRscyB0ZXN0MCowBQYDK2VwAyEA7LTGWk3IMXk+6Wl3HjATEcPX\n"
-    "CnTzxfc+ZJ5xMydSxFejgY8wgYwwDAYDVR0TAQH/BAIwADAOBgNVHQ8BAf8EBAMC\n"
-    "BaAwEwYDVR0lBAwwCgYIKwYBBQUHAwEwHQYDVR0OBBYEFJam1iDgeX3b7AyGNbdt\n"
-    "0lWjLu3JMB8GA1UdIwQYMBaAFDpVJgeiAJjq8SZ1phQL+AjuJgkuMBcGA1UdEQQQ\n"
-    "MA6CDGVkMjU1MTkudGVzdDAKBggqhkjOPQQDAgNIADBFAiB1DRU3DmnJ/aO/Kvgz\n"
-    "VyHFRpVCg1AVSiWe/xL2cwf4kAIhAPGt4wYzdgWv6mWQHjUPZg6Wjry43GTLgvGH\n"
-    "FqTg6qpv\n"
-    "-----END CERTIFICATE-----\n";
-constexpr std::string_view kKeyPem =
-    "-----BEGIN PRIVATE KEY-----\n"
-    "MC4CAQAwBQYDK2VwBCIEIIuryP8N6+3GMn9lAPD+l3GjgccdXp2kLHTmi0O+UiCa\n"
-    "-----END PRIVATE KEY-----\n";
-// tests/vectors/certs/ca.pem: the test root that issued it (and the test client certs).
-constexpr std::string_view kCaPem =
-    "-----BEGIN CERTIFICATE-----\n"
-    "MIIBujCCAV+gAwIBAgICEAAwCgYIKoZIzj0EAwIwMzEaMBgGA1UEAwwRbGluZXRs\n"
-    "cyB0ZXN0IHJvb3QxFTATBgNVBAoMDGxpbmV0bHMgdGVzdDAeFw0yNDAxMDEwMDAw\n"
-    "MDBaFw00OTEyMzEyMzU5NTlaMDMxGjAYBgNVBAMMEWxpbmV0bHMgdGVzdCByb290\n"
-    "MRUwEwYDVQQKDAxsaW5ldGxzIHRlc3QwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNC\n"
-    "AATBmRAYeQZkZc9lT/AG8kd4AmMgwKbiFHz+QFVZ/VTOHcZEjHl952xbLGNsKPo0\n"
-    "LFiMWGNRat6TW34VhRmHtiZyo2MwYTAPBgNVHRMBAf8EBTADAQH/MA4GA1UdDwEB\n"
-    "/wQEAwIBBjAdBgNVHQ4EFgQUOlUmB6IAmOrxJnWmFAv4CO4mCS4wHwYDVR0jBBgw\n"
-    "FoAUOlUmB6IAmOrxJnWmFAv4CO4mCS4wCgYIKoZIzj0EAwIDSQAwRgIhAO+8ju3u\n"
-    "+cUHnC9hqil1nk7KowENFKdRItetfMWuZjgIAiEAs7bSaSTpn2Ty4apB648t02yD\n"
-    "Si1n8bOe7BJa6XTKPqE=\n"
-    "-----END CERTIFICATE-----\n";
 
 constexpr uint64_t kServerRngSeed = 0x746c7331;  // "tls1"
 constexpr std::time_t kNow = 1800000000;
@@ -169,19 +141,7 @@ bool run(std::span<const uint8_t> data, bool* out_resumed = nullptr) {
   f.cache.emplace(4);
   f.batch->clear();
   Engine e(*f.batch, {}, f.configs[mode & 3], limits((mode & 4) != 0));
-  std::span<const uint8_t> rest = data.subspan(1);
-  const uint8_t pattern = mode >> 3;
-  uint32_t x = 0x9e3779b9u ^ mode;
-  while (!rest.empty() && !e.s.input_closed()) {
-    size_t n = rest.size();
-    if (pattern != 0) {
-      x = x * 1664525u + 1013904223u;
-      n = std::min<size_t>(n, 1 + (x >> 8) % (size_t{1} << (pattern % 12 + 1)));
-    }
-    e.piece(rest.first(n));
-    rest = rest.subspan(n);
-  }
-  e.drain();
+  e.feed(data.subspan(1), mode);
   if (out_resumed != nullptr) {
     *out_resumed = e.s.machine().resumed();
   }

@@ -48,29 +48,14 @@
 #include "lib/tls/record_protection.h"
 #include "lib/tls/ticket13.h"
 #include "lib/tls/server13.h"
+#include "tests/fuzz/fuzz_certs.h"
 
 namespace linetls::tls::fuzz {
 
 using Bytes = std::vector<uint8_t>;
+using fuzz_certs::kCertPem;
+using fuzz_certs::kKeyPem;
 
-// tests/vectors/certs/ed25519.{pem,key}: a test-only leaf (ed25519.test, valid 2024-2049).
-constexpr std::string_view kCertPem =
-    "-----BEGIN CERTIFICATE-----\n"
-    "MIIBsjCCAVigAwIBAgICEAUwCgYIKoZIzj0EAwIwMzEaMBgGA1UEAwwRbGluZXRs\n"
-    "cyB0ZXN0IHJvb3QxFTATBgNVBAoMDGxpbmV0bHMgdGVzdDAeFw0yNDAxMDEwMDAw\n"
-    "MDBaFw00OTEyMzEyMzU5NTlaMC4xFTATBgNVBAMMDGVkMjU1MTkudGVzdDEVMBMG\n"
-    "A1UECgwMbGluZXRscyB0ZXN0MCowBQYDK2VwAyEA7LTGWk3IMXk+6Wl3HjATEcPX\n"
-    "CnTzxfc+ZJ5xMydSxFejgY8wgYwwDAYDVR0TAQH/BAIwADAOBgNVHQ8BAf8EBAMC\n"
-    "BaAwEwYDVR0lBAwwCgYIKwYBBQUHAwEwHQYDVR0OBBYEFJam1iDgeX3b7AyGNbdt\n"
-    "0lWjLu3JMB8GA1UdIwQYMBaAFDpVJgeiAJjq8SZ1phQL+AjuJgkuMBcGA1UdEQQQ\n"
-    "MA6CDGVkMjU1MTkudGVzdDAKBggqhkjOPQQDAgNIADBFAiB1DRU3DmnJ/aO/Kvgz\n"
-    "VyHFRpVCg1AVSiWe/xL2cwf4kAIhAPGt4wYzdgWv6mWQHjUPZg6Wjry43GTLgvGH\n"
-    "FqTg6qpv\n"
-    "-----END CERTIFICATE-----\n";
-constexpr std::string_view kKeyPem =
-    "-----BEGIN PRIVATE KEY-----\n"
-    "MC4CAQAwBQYDK2VwBCIEIIuryP8N6+3GMn9lAPD+l3GjgccdXp2kLHTmi0O+UiCa\n"
-    "-----END PRIVATE KEY-----\n";
 
 constexpr uint64_t kServerRngSeed = 0x746c73667a;  // "tlsfz"
 constexpr size_t kNumConfigs = 4;
