@@ -409,21 +409,6 @@ const char* tls_version_name(uint16_t version) noexcept {
   return version == 0x0303 ? "1.2" : version == 0x0304 ? "1.3" : "?";
 }
 
-std::optional<Endpoint> Endpoint::parse(std::string_view s) noexcept {
-  const size_t colon = s.rfind(':');
-  if (colon == std::string_view::npos) {
-    return std::nullopt;
-  }
-  const auto ip = net::Ipv4Addr::parse(s.substr(0, colon));
-  uint64_t port = 0;
-  if (!ip || !parse_u64(s.substr(colon + 1), 1, 65535, &port)) {
-    return std::nullopt;
-  }
-  return Endpoint{*ip, static_cast<uint16_t>(port)};
-}
-
-std::string Endpoint::str() const { return ip.str() + ":" + std::to_string(port); }
-
 Result<PerfOptions, std::string> parse_perf_options(const std::vector<std::string>& args) {
   Given g;
   for (size_t i = 0; i < args.size(); i++) {

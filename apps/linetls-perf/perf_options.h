@@ -48,14 +48,7 @@ struct PortSpec {
 };
 
 // The server: --target IP:PORT.
-struct Endpoint {
-  net::Ipv4Addr ip;
-  uint16_t port = 0;
-  // "IP:PORT" with a dotted quad and a port 1-65535; nullopt otherwise.
-  static std::optional<Endpoint> parse(std::string_view s) noexcept;
-  std::string str() const;
-  friend bool operator==(const Endpoint&, const Endpoint&) = default;
-};
+using Endpoint = net::Ipv4Endpoint;
 
 struct PerfOptions {
   // Exactly one of tap (TAP test mode: net_tap NAME) and port is set.

@@ -123,21 +123,6 @@ void take(std::optional<T>* base, const std::optional<T>& top, Settings* b, std:
 
 }  // namespace
 
-std::optional<ListenAddr> ListenAddr::parse(std::string_view s) {
-  const size_t colon = s.rfind(':');
-  if (colon == std::string_view::npos) {
-    return std::nullopt;
-  }
-  const auto ip = net::Ipv4Addr::parse(s.substr(0, colon));
-  unsigned port = 0;
-  if (!ip || !parse_uint(s.substr(colon + 1), 1, 65535, &port)) {
-    return std::nullopt;
-  }
-  return ListenAddr{*ip, static_cast<uint16_t>(port)};
-}
-
-std::string ListenAddr::str() const { return ip.str() + ":" + std::to_string(port); }
-
 Result<void, std::string> apply_setting(std::string_view flag, std::string_view value,
                                         Settings* s) {
   if (flag == "--tap") {

@@ -36,14 +36,7 @@ struct PortSpec {
 };
 
 // An IPv4 address and TCP port: --metrics 127.0.0.1:9100.
-struct ListenAddr {
-  net::Ipv4Addr ip;
-  uint16_t port = 0;
-  // "IP:PORT" with a dotted quad and a port 1-65535; nullopt otherwise.
-  static std::optional<ListenAddr> parse(std::string_view s);
-  std::string str() const;
-  friend bool operator==(const ListenAddr&, const ListenAddr&) = default;
-};
+using ListenAddr = net::Ipv4Endpoint;
 
 // A certificate chain file and its key file.
 struct CertKeyFiles {

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <string>
 
 namespace linetls::net {
 
@@ -47,6 +48,24 @@ std::string Ipv4Addr::str() const {
                 v & 0xff);
   return buf;
 }
+
+std::optional<Ipv4Endpoint> Ipv4Endpoint::parse(std::string_view s) noexcept {
+  const size_t colon = s.rfind(':');
+  if (colon == std::string_view::npos) {
+    return std::nullopt;
+  }
+  const auto ip = Ipv4Addr::parse(s.substr(0, colon));
+  const std::string_view p = s.substr(colon + 1);
+  unsigned port = 0;
+  const auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
+  if (!ip || p.empty() || ec != std::errc{} || end != p.data() + p.size() || port < 1 ||
+      port > 65535 || p[0] == '+' || p[0] == '-') {
+    return std::nullopt;
+  }
+  return Ipv4Endpoint{*ip, static_cast<uint16_t>(port)};
+}
+
+std::string Ipv4Endpoint::str() const { return ip.str() + ":" + std::to_string(port); }
 
 std::optional<Ipv4Cidr> Ipv4Cidr::parse(std::string_view s) noexcept {
   const size_t slash = s.find('/');

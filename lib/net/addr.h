@@ -49,4 +49,14 @@ struct Ipv4Cidr {
   friend constexpr bool operator==(const Ipv4Cidr&, const Ipv4Cidr&) = default;
 };
 
+// An IPv4 address and a TCP port: "10.0.0.1:443" (--target, --metrics).
+struct Ipv4Endpoint {
+  Ipv4Addr ip;
+  uint16_t port = 0;
+  // A dotted quad, ':', a port 1-65535; nullopt otherwise.
+  static std::optional<Ipv4Endpoint> parse(std::string_view s) noexcept;
+  std::string str() const;
+  friend bool operator==(const Ipv4Endpoint&, const Ipv4Endpoint&) = default;
+};
+
 }  // namespace linetls::net

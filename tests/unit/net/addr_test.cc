@@ -74,5 +74,20 @@ TEST(MacAddrTest, FormatsAndClassifies) {
   EXPECT_EQ(MacAddr{}.str(), "00:00:00:00:00:00");
 }
 
+
+TEST(Ipv4Endpoint, ParsesAddressAndPortAndRefusesTheRest) {
+  auto e = Ipv4Endpoint::parse("10.0.0.1:443");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->ip, (Ipv4Addr{0x0a000001}));
+  EXPECT_EQ(e->port, 443);
+  EXPECT_EQ(e->str(), "10.0.0.1:443");
+  EXPECT_EQ(Ipv4Endpoint::parse("1.2.3.4:65535")->port, 65535);
+  for (const char* bad : {"", "10.0.0.1", "10.0.0.1:", "10.0.0.1:0", "10.0.0.1:65536",
+                          "10.0.0.1:+80", "10.0.0.1:-80", "10.0.0.1:80x", "host:80", ":80",
+                          "10.0.0.1:99999999999"}) {
+    EXPECT_FALSE(Ipv4Endpoint::parse(bad)) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace linetls::net
