@@ -12,14 +12,15 @@ inline bool is_hex_digit(char c) noexcept {
 
 // "0000:3b:00.0" or "3b:00.0" (domain optional).
 inline bool looks_like_pci(std::string_view s) noexcept {
-  const std::string_view shapes[] = {"XXXX:XX:XX.X", "XX:XX.X"};
+  // h: a hex digit; anything else must match exactly.
+  const std::string_view shapes[] = {"hhhh:hh:hh.h", "hh:hh.h"};
   for (std::string_view shape : shapes) {
     if (s.size() != shape.size()) {
       continue;
     }
     bool ok = true;
     for (size_t i = 0; i < s.size() && ok; i++) {
-      ok = shape[i] == 'X' ? is_hex_digit(s[i]) : s[i] == shape[i];
+      ok = shape[i] == 'h' ? is_hex_digit(s[i]) : s[i] == shape[i];
     }
     if (ok) {
       return true;

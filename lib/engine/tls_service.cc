@@ -10,6 +10,7 @@
 
 #include "lib/base/clock.h"
 #include "lib/base/log.h"
+#include "lib/engine/tls_conn.h"
 
 namespace linetls::engine {
 
@@ -56,197 +57,8 @@ void free_segments(rte_mbuf* m) {
   }
 }
 
-// Appends chain b (pkt_len set on its head) to the chain [*head, *tail].
-void append(rte_mbuf** head, rte_mbuf** tail, rte_mbuf* b) {
-  if (*head == nullptr) {
-    *head = b;
-  } else {
-    (*tail)->next = b;
-    (*head)->pkt_len += b->pkt_len;
-    (*head)->nb_segs = static_cast<uint16_t>((*head)->nb_segs + b->nb_segs);
-  }
-  *tail = rte_pktmbuf_lastseg(b);
-}
 
 }  // namespace
-
-// One profile of one generation as this worker serves it: the configs sessions are built
-// from (they point at each other, so the state never moves), and the generation that keeps
-// the material they borrow alive. Connections hold it until they end.
-struct TlsEngine::ProfileState {
-  std::shared_ptr<const TlsGeneration> generation;
-  const TlsProfile* profile = nullptr;
-  tls::ServerConfig13 config13;
-  tls::v12::ServerConfig12 config12;
-  tls::ServerSessionConfig session;  // points at config13 and config12
-};
-
-// One TLS connection: the session, the received bytes not yet consumed, the app's stream
-// and the engine's bookkeeping flags.
-struct TlsEngine::Conn final : public Stream {
-  Conn(TlsEngine& engine, std::shared_ptr<const ProfileState> state,
-       const tls::SessionLimits& limits) noexcept
-      : e(engine), profile(std::move(state)), session(profile->session, limits) {}
-  // An outgoing connection (connect()): no profile, a client session.
-  Conn(TlsEngine& engine, const tls::ClientSessionConfig& config,
-       const tls::SessionLimits& limits) noexcept
-      : e(engine), client(&config), session(config, limits) {}
-
-  TlsEngine& e;
-  Connection* tcp = nullptr;  // nullptr once TCP reported on_closed
-  uint64_t serial = 0;
-  App* app = nullptr;  // the service's app; nullptr once told on_closed (or after abort())
-  std::shared_ptr<const ProfileState> profile;  // the material its handshake started with
-  // An outgoing connection's configuration (borrowed); nullptr for accepted ones. The app
-  // got the stream from connect(), so it hears on_closed() even if the stream never opened.
-  const tls::ClientSessionConfig* client = nullptr;
-  tls::ServerSession session;
-  TlsFacts facts;
-
-  // Received segments, linked through ->next; [rx_head, cur) are deframed and wait to be
-  // freed once no queued op can point into them; cur/cur_off is the deframing cursor.
-  rte_mbuf* rx_head = nullptr;
-  rte_mbuf* rx_tail = nullptr;
-  rte_mbuf* cur = nullptr;
-  uint32_t cur_off = 0;
-  uint32_t unreleased = 0;          // bytes deframed, not yet released to TCP
-  std::optional<tls::Record> held;  // taken from the deframer, refused by a full batch
-  rte_mbuf* held_seg = nullptr;     // the segment the held record lies in (nullptr: assembled)
-
-  // Plaintext opened in this round, for the app (one chain), and what it holds unreleased.
-  rte_mbuf* in_head = nullptr;
-  rte_mbuf* in_tail = nullptr;
-  uint32_t app_unreleased = 0;
-
-  // What the app wrote and has not been sealed yet, and the bytes it promised to pull.
-  rte_mbuf* out_q = nullptr;
-  rte_mbuf* out_tail = nullptr;  // last segment of out_q
-  uint32_t out_len = 0;
-  uint64_t pull_left = 0;
-
-  // Records built in this seal pass, in wire order; an application record whose content is
-  // written but whose seal has not been queued yet.
-  std::vector<rte_mbuf*> sendq;
-  rte_mbuf* prepared = nullptr;
-  size_t prepared_len = 0;
-
-  bool dirty = false;
-  bool in_output = false;
-  bool starved = false;
-  bool in_batch = false;
-  bool sending = false;
-  bool dead = false;
-  bool tcp_fin = false;     // TCP FIN received
-  bool truncated = false;   // FIN without close_notify
-  bool close_called = false;
-  bool close_tcp = false;   // close TCP once this pass's records are handed over
-  bool tcp_done = false;    // FIN queued (shutdown/close called)
-  bool seal_failed = false;
-  bool app_open = false;        // on_open() was reported
-  bool connected = false;       // TCP established (accepted ones: from the start)
-  bool timed_out = false;       // an outgoing connection's deadline passed before TCP was up
-  // TCP closed normally with records of the peer not opened yet (its last data, tickets,
-  // close_notify and FIN came together): they are opened first, then the stream ends.
-  bool drain_close = false;
-  bool app_shut = false;        // shutdown()/close(): close_notify once the output is out
-  bool app_closing = false;     // close(): plaintext from now on is dropped
-  bool peer_close_told = false; // on_peer_closed() was reported
-  bool want_writable = false;   // write() was refused or filled the budget
-  bool hot = false;             // on TlsEngine::hot_ (keys expanded)
-  Conn* hot_prev = nullptr;
-  Conn* hot_next = nullptr;
-  uint64_t last_active_ns = 0;
-
-  void set_addresses(const net::tcp::FourTuple& t) noexcept {
-    local_ip_ = t.local_ip;
-    local_port_ = t.local_port;
-    remote_ip_ = t.remote_ip;
-    remote_port_ = t.remote_port;
-  }
-  bool has_input() const noexcept { return held.has_value() || cur != nullptr; }
-  bool wants_input() const noexcept { return app_unreleased < kTlsReadBudget; }
-  bool app_output() const noexcept { return out_len != 0 || pull_left != 0; }
-
-  // ---- Stream.
-  uint32_t write_space() const noexcept override {
-    if (app == nullptr || app_shut || session.closed()) {
-      return 0;
-    }
-    return out_len >= kTlsWriteBudget ? 0 : kTlsWriteBudget - out_len;
-  }
-  bool write(rte_mbuf* chain) noexcept override {
-    if (pull_left != 0 || chain->pkt_len > write_space()) {
-      want_writable = true;
-      return false;
-    }
-    append(&out_q, &out_tail, chain);
-    out_len += chain->pkt_len;
-    if (out_len >= kTlsWriteBudget) {
-      want_writable = true;
-    }
-    e.mark_output(this);
-    return true;
-  }
-  void write_pull(uint64_t n) noexcept override {
-    if (app == nullptr || app_shut || n == 0) {
-      return;
-    }
-    pull_left += n;
-    e.mark_output(this);
-  }
-  uint64_t pull_pending() const noexcept override { return pull_left; }
-  void release(uint32_t n) noexcept override {
-    app_unreleased -= std::min(n, app_unreleased);
-    if (has_input() && wants_input() && !session.input_closed()) {
-      e.mark_dirty(this);
-    }
-  }
-  void shutdown() noexcept override {
-    if (app != nullptr && !app_shut) {
-      app_shut = true;
-      e.mark_output(this);
-    }
-  }
-  void close() noexcept override {
-    if (app != nullptr) {
-      app_closing = true;
-      app_unreleased = 0;  // nothing more is delivered; the budget no longer applies
-      shutdown();
-      if (has_input()) {
-        e.mark_dirty(this);
-      }
-    }
-  }
-  void abort() noexcept override {
-    app = nullptr;
-    if (tcp != nullptr) {
-      e.tcp_.abort(tcp);  // on_closed() runs now; the connection is reaped later
-    }
-  }
-  const TlsFacts* tls() const noexcept override { return app_open ? &facts : nullptr; }
-};
-
-struct TlsEngine::OpEntry {
-  Conn* conn = nullptr;
-  rte_mbuf* seg = nullptr;  // the received segment an open's record lies in (nullptr: assembled)
-  tls::AnySlot slot;
-};
-
-// The handler of outgoing connections: their Conn exists from connect() on.
-class TlsEngine::Outgoing final : public net::tcp::Handler {
- public:
-  explicit Outgoing(TlsEngine& e) : e_(e) {}
-  void on_connected(Connection* c) noexcept override { e_.on_client_connected(c); }
-  void on_data(Connection* c, rte_mbuf* chain, uint32_t len) noexcept override {
-    e_.on_data(c, chain, len);
-  }
-  void on_writable(Connection* c) noexcept override { e_.on_writable(c); }
-  void on_peer_closed(Connection* c) noexcept override { e_.on_peer_closed(c); }
-  void on_closed(Connection* c, CloseReason why) noexcept override { e_.on_closed(c, why); }
-
- private:
-  TlsEngine& e_;
-};
 
 class TlsEngine::Listener final : public net::tcp::Handler {
  public:
@@ -431,38 +243,6 @@ bool TlsEngine::adopt(std::shared_ptr<const TlsGeneration> g, std::string* out_e
 }
 
 // ---- TCP callbacks (run during net input, timers and our own phases).
-
-Result<Stream*, std::string_view> TlsEngine::connect(net::Ipv4Addr dst, uint16_t port, App* app,
-                                                     uint32_t timeout_ms,
-                                                     const tls::ClientSessionConfig& config,
-                                                     uint64_t now_ns) noexcept {
-  if (outgoing_ == nullptr) {
-    outgoing_ = std::make_unique<Outgoing>(*this);
-  }
-  auto c = tcp_.connect(dst, port, outgoing_.get(), now_ns);
-  if (!c) {
-    return fail(net::tcp::to_string(c.error()));
-  }
-  Conn* k = new Conn(*this, config, limits_);
-  k->tcp = *c;
-  k->app = app;
-  k->serial = next_serial_++;
-  k->set_addresses(tcp_.info(*c).tuple);
-  tcp_.set_user_data(*c, k);
-  live_.emplace(k->serial, k);
-  // One deadline for the TCP connect and the handshake together.
-  const uint32_t ms = timeout_ms != 0 ? timeout_ms : settings_.handshake_timeout_ms;
-  deadlines_.push_back({k->serial, now_ns + uint64_t{ms} * 1000000});
-  counters_.inc(TlsCounter::kClientConnections);
-  return static_cast<Stream*>(k);
-}
-
-void TlsEngine::on_client_connected(Connection* c) noexcept {
-  Conn* k = static_cast<Conn*>(tcp_.user_data(c));
-  k->connected = true;
-  k->set_addresses(tcp_.info(c).tuple);
-  mark_output(k);  // the ClientHello
-}
 
 void TlsEngine::on_connected(Connection* c, App* app, uint16_t profile) noexcept {
   Conn* k = new Conn(*this, profiles_[profile], limits_);
@@ -1522,38 +1302,6 @@ void TlsEngine::destroy(Conn* k) noexcept {
   }
   live_.erase(k->serial);
   delete k;
-}
-
-void TlsEngine::count_client_handshake(Conn* k) noexcept {
-  const tls::ServerSession& s = k->session;
-  counters_.inc(TlsCounter::kClientHandshakes);
-  if (s.resumed()) {
-    counters_.inc(TlsCounter::kClientHandshakesResumed);
-  }
-  if (k->client->on_session12) {
-    if (auto saved = s.saved_session12()) {
-      k->client->on_session12(std::move(*saved));
-    }
-  }
-  k->facts.version = s.version();
-  k->facts.suite = s.suite_code();
-  k->facts.suite_name = s.suite_name();
-  k->facts.alpn = s.alpn();
-  k->facts.resumed = s.resumed();
-  if (k->app != nullptr) {
-    k->app_open = true;
-    k->app->on_open(k);
-  }
-}
-
-void TlsEngine::deliver_tickets(Conn* k) noexcept {
-  std::vector<tls::Session> tickets = k->session.take_tickets13();
-  counters_.inc(TlsCounter::kClientTickets, tickets.size());
-  if (k->client->on_ticket13) {
-    for (tls::Session& t : tickets) {
-      k->client->on_ticket13(std::move(t));
-    }
-  }
 }
 
 TlsCounters TlsEngine::counters() const noexcept {
