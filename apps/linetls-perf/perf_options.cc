@@ -1,5 +1,6 @@
 #include "apps/linetls-perf/perf_options.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -165,6 +166,7 @@ struct Given {
   bool ip = false;
   bool target = false;
   bool size = false;
+  bool connections = false;
 };
 
 // Applies one flag with its value. Returns the one-line error.
@@ -259,6 +261,7 @@ Result<void, std::string> apply(std::string_view flag, std::string_view v, Given
       return fail(bad(flag, "expected an integer 1-1000000", v));
     }
     o.connections = static_cast<uint32_t>(n);
+    g->connections = true;
   } else if (flag == "--queues") {
     uint64_t n = 0;
     if (!parse_u64(v, 1, 64, &n)) {
@@ -353,6 +356,11 @@ Result<PerfOptions, std::string> finish(Given g) {
       return fail("--suite: " + o.suite + " is a TLS " + tls_version_name(suite_version) +
                   " suite, but --tls is " + tls_version_name(o.tls_version));
     }
+  }
+  // Open loop: --connections is only the cap on what is in flight; without one, room for a
+  // second of starts (so the schedule, not the cap, sets the pace), within 1-65536.
+  if (o.rate && !g.connections) {
+    o.connections = static_cast<uint32_t>(std::clamp(*o.rate, 1.0, 65536.0));
   }
   if (!g.size) {
     switch (o.mode) {
@@ -480,7 +488,8 @@ std::string perf_usage() {
                              TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256
   --group G           key exchange: x25519 (default), secp256r1 or secp384r1
   --connections N     connections in flight, 1-1000000 (default 1); with --rate, the most
-                      in flight (starts beyond it are skipped and counted)
+                      in flight (starts beyond it are skipped and counted; default: one
+                      second of starts, at most 65536)
   --rate R            open loop: R new connections per second (decimals allowed), latency
                       measured from each one's intended start (default: closed loop)
   --queues N          queue pairs of the port (default 1); with N > 1 each flow is sent on

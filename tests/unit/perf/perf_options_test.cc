@@ -258,6 +258,21 @@ TEST(PerfOptions, UsageMentionsEveryFlag) {
   }
 }
 
+TEST(PerfOptions, OpenLoopCapDefaultsToOneSecondOfStarts) {
+  auto o = parse({"--rate", "1500"});
+  ASSERT_TRUE(o.ok()) << o.error();
+  EXPECT_EQ(o->connections, 1500u);
+  o = parse({"--rate", "1000000"});
+  ASSERT_TRUE(o.ok()) << o.error();
+  EXPECT_EQ(o->connections, 65536u);
+  o = parse({"--rate", "0.5"});
+  ASSERT_TRUE(o.ok()) << o.error();
+  EXPECT_EQ(o->connections, 1u);
+  o = parse({"--rate", "1500", "--connections", "7"});
+  ASSERT_TRUE(o.ok()) << o.error();
+  EXPECT_EQ(o->connections, 7u);  // given: kept
+}
+
 TEST(PerfOptions, QueuesForSoftwareRss) {
   auto o = parse({});
   ASSERT_TRUE(o.ok()) << o.error();
