@@ -1,7 +1,9 @@
-// Command-line names both programs check the same way (linetls and linetls-perf): a PCI
-// address for --port, a Linux interface name for --tap.
+// Command-line names both programs check the same way (linetls and linetls-perf): a DPDK
+// device for --port (a PCI address or a vdev spec), a Linux interface name for --tap.
 #pragma once
 
+#include <optional>
+#include <string>
 #include <string_view>
 
 namespace linetls::app {
@@ -40,6 +42,31 @@ inline bool valid_ifname(std::string_view s) noexcept {
     }
   }
   return true;
+}
+
+// A DPDK device as --port gives it.
+struct PortSpec {
+  std::string spec;    // as given: "0000:3b:00.0" or "net_memif0,role=server"
+  std::string device;  // the ethdev name after EAL init: the PCI address or vdev name
+  bool is_pci = false;
+  friend bool operator==(const PortSpec&, const PortSpec&) = default;
+};
+
+// A PCI address, or a vdev spec whose name (before the first ',') is net_<something>;
+// nullopt otherwise.
+inline std::optional<PortSpec> parse_port_spec(std::string_view v) {
+  PortSpec p;
+  p.spec = std::string(v);
+  const std::string_view name = v.substr(0, v.find(','));
+  if (looks_like_pci(v)) {
+    p.is_pci = true;
+    p.device = std::string(v);
+  } else if (name.starts_with("net_") && name.size() > 4) {
+    p.device = std::string(name);
+  } else {
+    return std::nullopt;
+  }
+  return p;
 }
 
 }  // namespace linetls::app

@@ -173,21 +173,14 @@ struct Given {
 Result<void, std::string> apply(std::string_view flag, std::string_view v, Given* g) {
   PerfOptions& o = g->o;
   if (flag == "--port") {
-    PortSpec p;
-    p.spec = std::string(v);
-    const std::string_view name = v.substr(0, v.find(','));
-    if (looks_like_pci(v)) {
-      p.is_pci = true;
-      p.device = std::string(v);
-    } else if (name.starts_with("net_") && name.size() > 4) {
-      p.device = std::string(name);
-    } else {
+    auto p = app::parse_port_spec(v);
+    if (!p) {
       return fail(bad(flag,
                       "expected a PCI address (0000:3b:00.0) or a vdev spec "
                       "(net_memif0,role=client)",
                       v));
     }
-    o.port = std::move(p);
+    o.port = std::move(*p);
   } else if (flag == "--tap") {
     if (!valid_ifname(v)) {
       return fail(bad(flag, "expected an interface name of 1-15 characters", v));

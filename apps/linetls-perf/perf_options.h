@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "apps/cli_names.h"
 #include "lib/base/result.h"
 #include "lib/crypto/kx.h"
 #include "lib/net/addr.h"
@@ -39,13 +40,7 @@ const char* group_name(crypto::NamedGroup g) noexcept;
 // "1.2" for 0x0303, "1.3" for 0x0304, "?" otherwise.
 const char* tls_version_name(uint16_t version) noexcept;
 
-// A DPDK device, as apps/linetls keeps it.
-struct PortSpec {
-  std::string spec;    // as given: "0000:3b:00.0" or "net_memif0,role=client"
-  std::string device;  // the ethdev name after EAL init: the PCI address or vdev name
-  bool is_pci = false;
-  friend bool operator==(const PortSpec&, const PortSpec&) = default;
-};
+using app::PortSpec;  // a DPDK device, as apps/linetls keeps it
 
 // The server: --target IP:PORT.
 using Endpoint = net::Ipv4Endpoint;

@@ -146,15 +146,8 @@ Result<void, std::string> apply_setting(std::string_view flag, std::string_view 
       return fail(std::string("expected an IPv4 address"));
     }
   } else if (flag == "--port") {
-    PortSpec p;
-    p.spec = std::string(value);
-    const std::string_view name = value.substr(0, value.find(','));
-    if (looks_like_pci(value)) {
-      p.is_pci = true;
-      p.device = std::string(value);
-    } else if (name.starts_with("net_") && name.size() > 4) {
-      p.device = std::string(name);
-    } else {
+    auto p = parse_port_spec(value);
+    if (!p) {
       return fail(
           std::string("expected a PCI address (0000:3b:00.0) or a vdev spec "
                       "(net_memif0,role=server)"));
@@ -162,7 +155,7 @@ Result<void, std::string> apply_setting(std::string_view flag, std::string_view 
     if (!s->ports) {
       s->ports.emplace();
     }
-    s->ports->push_back(std::move(p));
+    s->ports->push_back(std::move(*p));
   } else if (flag == "--workers") {
     unsigned n = 0;
     if (!parse_uint(value, 1, 128, &n)) {

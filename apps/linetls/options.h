@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/cli_names.h"
 #include "lib/base/result.h"
 #include "lib/crypto/cert.h"
 #include "lib/engine/apps.h"
@@ -28,12 +29,7 @@
 
 namespace linetls::app {
 
-struct PortSpec {
-  std::string spec;    // as given: "0000:3b:00.0" or "net_memif0,role=server"
-  std::string device;  // the ethdev name after EAL init: the PCI address or vdev name
-  bool is_pci = false;
-  friend bool operator==(const PortSpec&, const PortSpec&) = default;
-};
+
 
 // An IPv4 address and TCP port: --metrics 127.0.0.1:9100.
 using ListenAddr = net::Ipv4Endpoint;
