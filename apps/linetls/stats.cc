@@ -29,7 +29,8 @@ void walk_counters(const StatsSource& src, Reading reading,
           reading == Reading::kFinal ? t->counters() : t->counters_without_live();
       c.for_each([&](std::string_view n, uint64_t v) { f(id, with("tls", n), v); });
       f(id, "tls.generation", t->generation());
-      const engine::TlsAlertCounts a = t->alerts();
+      const engine::TlsAlertCounts a =
+          reading == Reading::kFinal ? t->alerts_with_live() : t->alerts();
       for (unsigned d = 0; d < 256; d++) {
         const std::string_view alert = tls::alert_name(static_cast<uint8_t>(d));
         if (a.sent[d] != 0) {

@@ -1255,34 +1255,10 @@ void TlsEngine::destroy(Conn* k) noexcept {
   for (rte_mbuf* m : k->sendq) {
     rte_pktmbuf_free(m);
   }
-  add_session_stats(*k, &counters_);
-  const tls::SessionStats& s = k->session.stats();
-  if (s.alert_sent) {
-    alerts_.sent[*s.alert_sent]++;
-  }
-  if (s.alert_received) {
-    alerts_.received[*s.alert_received]++;
-  }
-  if (k->session.peer_closed()) {
-    counters_.inc(TlsCounter::kCloseNotifyReceived);
-  }
-  if (k->close_called && !k->session.error()) {
-    counters_.inc(TlsCounter::kCloseNotifySent);
-  }
-  const auto err = k->session.error();
-  if (!k->session.handshake_done() && err && *err != tls::Error::kHandshakeTimeout) {
-    counters_.inc(TlsCounter::kHandshakeFailures);
-    if (*err == tls::Error::kProtocolVersion) {
-      counters_.inc(TlsCounter::kVersionRefused);
-    } else if (*err == tls::Error::kInappropriateFallback) {
-      counters_.inc(TlsCounter::kFallbackRefused);
-    } else if (k->profile != nullptr &&
-               k->profile->profile->client_auth != tls::ClientAuth::kNone &&
-               (is_client_cert_error(*err) || k->session.client_certificate_missing())) {
-      counters_.inc(TlsCounter::kClientCertRejected);
-    }
-  }
+  count_end(*k, &counters_, &alerts_);
   if (log_enabled(LogLevel::kDebug)) {
+    const tls::SessionStats& s = k->session.stats();
+    const auto err = k->session.error();
     const std::string_view e = err ? tls::to_string(*err) : std::string_view("none");
     LT_DEBUG("tls: conn %llu closed: version=%04x handshake=%s resumed=%d opened=%llu/%lluB "
              "sealed=%llu/%lluB key_updates=%llu/%llu alert_sent=%d alert_received=%d "
@@ -1304,12 +1280,54 @@ void TlsEngine::destroy(Conn* k) noexcept {
   delete k;
 }
 
+// What a connection adds to the counters when it ends: its session's stats, its alerts,
+// closure and, for a handshake that failed, why.
+void TlsEngine::count_end(const Conn& k, TlsCounters* c, TlsAlertCounts* a) const noexcept {
+  add_session_stats(k, c);
+  const tls::SessionStats& s = k.session.stats();
+  if (s.alert_sent) {
+    a->sent[*s.alert_sent]++;
+  }
+  if (s.alert_received) {
+    a->received[*s.alert_received]++;
+  }
+  if (k.session.peer_closed()) {
+    c->inc(TlsCounter::kCloseNotifyReceived);
+  }
+  if (k.close_called && !k.session.error()) {
+    c->inc(TlsCounter::kCloseNotifySent);
+  }
+  const auto err = k.session.error();
+  if (!k.session.handshake_done() && err && *err != tls::Error::kHandshakeTimeout) {
+    c->inc(TlsCounter::kHandshakeFailures);
+    if (*err == tls::Error::kProtocolVersion) {
+      c->inc(TlsCounter::kVersionRefused);
+    } else if (*err == tls::Error::kInappropriateFallback) {
+      c->inc(TlsCounter::kFallbackRefused);
+    } else if (k.profile != nullptr &&
+               k.profile->profile->client_auth != tls::ClientAuth::kNone &&
+               (is_client_cert_error(*err) || k.session.client_certificate_missing())) {
+      c->inc(TlsCounter::kClientCertRejected);
+    }
+  }
+}
+
 TlsCounters TlsEngine::counters() const noexcept {
   TlsCounters c = counters_;
+  TlsAlertCounts unused;
   for (const auto& [serial, k] : live_) {
-    add_session_stats(*k, &c);
+    count_end(*k, &c, &unused);
   }
   return c;
+}
+
+TlsAlertCounts TlsEngine::alerts_with_live() const noexcept {
+  TlsAlertCounts a = alerts_;
+  TlsCounters unused;
+  for (const auto& [serial, k] : live_) {
+    count_end(*k, &unused, &a);
+  }
+  return a;
 }
 
 }  // namespace linetls::engine

@@ -374,9 +374,13 @@ class TlsEngine {
   bool on_timer(uint64_t now_ns) noexcept;
 
   const char* batch_impl() const noexcept { return batch_->impl_name(); }
-  // Counters including the sessions still open (their stats are added at close). Walks
-  // the live sessions: the worker's thread only (or once it has stopped).
+  // Counters including the sessions still open, counted as if they ended now (their
+  // stats, and a handshake that already failed: the final reading at exit must not depend
+  // on whether a refused connection was reaped before the stop). Walks the live sessions:
+  // the worker's thread only (or once it has stopped).
   TlsCounters counters() const noexcept;
+  // The alerts likewise, with those of the sessions still open.
+  TlsAlertCounts alerts_with_live() const noexcept;
   // The counters without the open sessions' record and byte counts: plain loads of the
   // engine's own array, which another thread may read while the worker runs.
   TlsCounters counters_without_live() const noexcept { return counters_; }
@@ -426,6 +430,7 @@ class TlsEngine {
   void reap() noexcept;
   void destroy(Conn* k) noexcept;
   void add_session_stats(const Conn& k, TlsCounters* out) const noexcept;
+  void count_end(const Conn& k, TlsCounters* c, TlsAlertCounts* a) const noexcept;
   rte_mbuf* alloc_record(size_t len) noexcept;
   void update_big_pressure() noexcept;
   // k moved a record: it is (again) on the list of connections whose keys are expanded.
