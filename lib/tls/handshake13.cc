@@ -14,6 +14,8 @@ const char* to_string(Wait w) noexcept {
       return "need_message";
     case Wait::kFlush:
       return "flush";
+    case Wait::kPendingKeyExchange:
+      return "pending_key_exchange";
     case Wait::kPendingSignature:
       return "pending_signature";
     case Wait::kDone:

@@ -34,7 +34,10 @@ enum class Wait : uint8_t {
   kNeedMessage,       // feed the next handshake message
   kFlush,             // take_flight() has bytes to send; then the machine needs a message or
                       // is done (wait() says which)
-  kPendingSignature,  // reserved for signing off the worker; signatures run inline for now
+  // A server machine stopped at a public-key step: take_pk_job(), run it (pk_job.h), give
+  // it back with complete_pk(). Nothing else may be fed meanwhile.
+  kPendingKeyExchange,  // (EC)DHE: key generation and/or the shared secret
+  kPendingSignature,    // the signature of our CertificateVerify / ServerKeyExchange
   kDone,              // handshake complete; application secrets are ready
   kError,             // error() says why; send to_alert(error()) and close
 };
@@ -94,6 +97,11 @@ Result<void, Error> send_key_update13(bool is_server, bool request_peer, Secrets
 // Milliseconds of wall-clock time from the injected clock, or the system clock when none
 // is injected (ticket ages and lifetimes are wall-clock quantities).
 uint64_t clock_ms(const std::function<uint64_t()>& injected) noexcept;
+
+// True for the reasons a machine stops at with a public-key job out.
+inline bool is_pending(Wait w) noexcept {
+  return w == Wait::kPendingKeyExchange || w == Wait::kPendingSignature;
+}
 
 // The wait reason of a machine between steps: done, failed, or waiting for a message.
 template <typename Done, typename Failed, typename State>

@@ -1,5 +1,7 @@
 #include "lib/tls/server13.h"
 
+#include <cstring>
+
 #include <algorithm>
 #include <utility>
 #include <cstring>
@@ -112,7 +114,15 @@ Server13::Server13(const ServerConfig13& config) noexcept : config_(config) {}
 
 std::string_view Server13::state_name() const noexcept { return kStateNames[state_.index()]; }
 
-Wait Server13::wait() const noexcept { return wait_of<Done, Failed>(state_); }
+Wait Server13::wait() const noexcept {
+  if (std::holds_alternative<AwaitKeyExchange>(state_)) {
+    return Wait::kPendingKeyExchange;
+  }
+  if (std::holds_alternative<AwaitSignature>(state_)) {
+    return Wait::kPendingSignature;
+  }
+  return wait_of<Done, Failed>(state_);
+}
 
 MessageRules Server13::next_message_rules(size_t max_client_hello,
                                           size_t max_certificate) const noexcept {
@@ -168,17 +178,12 @@ Wait Server13::handle(const HandshakeMessage& msg) noexcept {
   } else if (std::holds_alternative<Done>(old)) {
     state_.emplace<Done>();
     r = handle_post_handshake13(true, msg, secrets_, flight_, post_);
-  } else {
+  } else if (std::holds_alternative<Failed>(old)) {
     return Wait::kError;  // Failed stays failed, error_ unchanged
+  } else {
+    r = fail(Error::kInternalError);  // a message while a job is out: the caller's bug
   }
-  if (!r) {
-    // §6: drop the half-built flight; the caller sends exactly one alert.
-    error_ = r.error();
-    flight_ = Flight{};
-    state_.emplace<Failed>();
-    return Wait::kError;
-  }
-  return flight_.empty() ? wait() : Wait::kFlush;
+  return end_step(std::move(r));
 }
 
 Result<Server13::Chosen, Error> Server13::negotiate(const ClientHello& ch) const noexcept {
@@ -352,14 +357,14 @@ Result<void, Error> Server13::on_client_hello(ReadClientHello, const HandshakeMe
       chosen->sni_used = serves_name(*ch);
       const std::span<const uint8_t> share =
           (*psk)->psk_ke ? std::span<const uint8_t>() : chosen->share->key_exchange;
-      return send_server_flight(*chosen, std::move(*transcript), share, *psk);
+      return send_server_flight(*chosen, std::move(*transcript), share, std::move(*psk));
     }
     if (chosen->share != nullptr) {
       if (auto ok = choose_certificate(*ch, &*chosen); !ok) {
         return ok;
       }
       return send_server_flight(*chosen, std::move(*transcript), chosen->share->key_exchange,
-                                *psk);
+                                std::move(*psk));
     }
   }
   // No PSK selected: a full handshake needs a group (§4.1.1, as in negotiate()).
@@ -476,7 +481,7 @@ Result<void, Error> Server13::on_second_client_hello(ReadSecondClientHello s,
   // psk_ke is preferred here too, though the client now sent the share we asked for.
   const std::span<const uint8_t> share =
       *psk && (*psk)->psk_ke ? std::span<const uint8_t>() : chosen->share->key_exchange;
-  return send_server_flight(*chosen, std::move(s.transcript), share, *psk);
+  return send_server_flight(*chosen, std::move(s.transcript), share, std::move(*psk));
 }
 
 void Server13::request_compat_ccs(std::span<const uint8_t> legacy_session_id) noexcept {
@@ -639,44 +644,79 @@ Result<void, Error> Server13::send_tickets() noexcept {
   return {};
 }
 
-Result<void, Error> Server13::send_certificate(ByteWriter& w, const Chosen& c,
-                                               crypto::Transcript& transcript) noexcept {
-  const size_t at = w.size();
-  const ServerCertificate& cert = config_.certificates[c.cert_index];
-  if (auto ok = write_certificate(w, cert.chain); !ok) {
-    return fail(ok.error());
+crypto::Rng& Server13::rng() const noexcept {
+  return config_.rng != nullptr ? *config_.rng : crypto::os_rng();
+}
+
+PkJob& Server13::new_job(PkKind kind) noexcept {
+  if (!job_) {
+    job_ = std::make_unique<PkJob>();
   }
-  if (!transcript.update(w.written().subspan(at))) {
-    return fail(Error::kCryptoFailure);
+  job_->reset();
+  job_->kind = kind;
+  return *job_;
+}
+
+Result<void, Error> Server13::await_job() noexcept {
+  if (pk_offload_) {
+    return {};  // handle() / complete_pk() answer with the pending reason
   }
-  const size_t cv_at = w.size();
-  // §4.4.3: the signature covers Transcript-Hash(Handshake Context, Certificate).
-  auto cv_hash = transcript.digest();
-  if (!cv_hash) {
-    return fail(Error::kCryptoFailure);
+  run_pk_job(*job_, rng());
+  return resume_job();
+}
+
+Result<void, Error> Server13::resume_job() noexcept {
+  State old = std::move(state_);
+  state_.emplace<Failed>();
+  const PkJob& j = *job_;
+  if (auto* a = std::get_if<AwaitKeyExchange>(&old)) {
+    if (!j.ok) {
+      // Our key generation failing is ours; the peer's share failing its checks is theirs.
+      return fail(j.share ? from_crypto(j.error) : Error::kCryptoFailure);
+    }
+    return send_server_hello(std::move(a->f), &j);
   }
-  const CertificateVerifyContent content = certificate_verify_content(true, cv_hash->view());
-  std::vector<uint8_t> sig(cert.signer->max_signature_len());
-  auto sig_len = cert.signer->sign(c.scheme, content.view(), sig);
-  if (!sig_len) {
-    return fail(Error::kCryptoFailure);
+  if (auto* g = std::get_if<AwaitSignature>(&old)) {
+    if (!j.ok) {
+      return fail(Error::kCryptoFailure);
+    }
+    return finish_server_flight(std::move(g->f), j.signature);
   }
-  if (auto ok = write_certificate_verify(w, static_cast<uint16_t>(c.scheme),
-                                         std::span(sig).first(*sig_len));
-      !ok) {
-    return fail(ok.error());
+  return fail(Error::kInternalError);
+}
+
+std::unique_ptr<PkJob> Server13::take_pk_job() noexcept {
+  return is_pending(wait()) ? std::move(job_) : nullptr;
+}
+
+Wait Server13::complete_pk(std::unique_ptr<PkJob> job) noexcept {
+  if (!is_pending(wait()) || job_ != nullptr || job == nullptr || !job->done) {
+    return end_step(fail(Error::kInternalError));
   }
-  if (!transcript.update(w.written().subspan(cv_at))) {
-    return fail(Error::kCryptoFailure);
+  job_ = std::move(job);
+  return end_step(resume_job());
+}
+
+Wait Server13::end_step(Result<void, Error> r) noexcept {
+  if (!r) {
+    // §6: drop the half-built flight; the caller sends exactly one alert.
+    error_ = r.error();
+    flight_ = Flight{};
+    state_.emplace<Failed>();
+    job_.reset();
+    return Wait::kError;
   }
-  return {};
+  const Wait w = wait();
+  if (is_pending(w)) {
+    return w;  // the flight so far waits for the job
+  }
+  job_.reset();  // an idle connection keeps no job
+  return flight_.empty() ? w : Wait::kFlush;
 }
 
 Result<void, Error> Server13::send_server_flight(const Chosen& c, crypto::Transcript transcript,
                                                  std::span<const uint8_t> client_share,
-                                                 const std::optional<PskChoice>& psk) noexcept {
-  crypto::Rng& rng = config_.rng != nullptr ? *config_.rng : crypto::os_rng();
-  const crypto::HashAlgo algo = c.suite.hash;
+                                                 std::optional<PskChoice> psk) noexcept {
   group_ = c.group;
   cert_index_ = c.cert_index;
   alpn_.assign(c.alpn.begin(), c.alpn.end());
@@ -685,53 +725,68 @@ Result<void, Error> Server13::send_server_flight(const Chosen& c, crypto::Transc
   resumed_ = psk.has_value();
   // psk_ke (§4.2.9): no key share of ours, no (EC)DHE.
   psk_ke_ = psk && psk->psk_ke;
-  // §4.3.2: "Servers which are authenticating with a resumption PSK MUST NOT send the
-  // CertificateRequest message in the main handshake"; the ticket's identity carries over.
-  const bool request_cert = !psk && config_.client_auth != ClientAuth::kNone;
   if (config_.client_auth != ClientAuth::kNone && config_.client_ca == nullptr) {
     return fail(Error::kInternalError);
   }
+  // What the flight needs across its public-key steps; nothing in it views the ClientHello.
+  auto f = std::make_unique<FlightWork>(std::move(transcript));
+  f->c = c;
+  f->c.share = nullptr;
+  f->c.alpn = alpn_;
+  f->c.server_name = server_name_;
+  if (c.session_id.size() > sizeof(f->session_id)) {
+    return fail(Error::kInternalError);  // the parser allows <0..32>
+  }
+  std::memcpy(f->session_id, c.session_id.data(), c.session_id.size());
+  f->c.session_id = std::span<const uint8_t>(f->session_id, c.session_id.size());
+  // §4.3.2: "Servers which are authenticating with a resumption PSK MUST NOT send the
+  // CertificateRequest message in the main handshake"; the ticket's identity carries over.
+  f->request_cert = !psk && config_.client_auth != ClientAuth::kNone;
+  f->psk = std::move(psk);
+  // ServerHello (§4.1.3): random first, then our key share.
+  if (!rng().fill(f->random)) {
+    return fail(Error::kCryptoFailure);
+  }
+  if (psk_ke_) {
+    return send_server_hello(std::move(f), nullptr);
+  }
+  PkJob& j = new_job(PkKind::kKeyExchange);
+  j.group = c.group;
+  if (client_share.size() > j.peer.size()) {
+    return fail(from_crypto(crypto::Error::kBadPublicKeyLength));
+  }
+  std::memcpy(j.peer.data(), client_share.data(), client_share.size());
+  j.peer_len = static_cast<uint8_t>(client_share.size());
+  state_.emplace<AwaitKeyExchange>(AwaitKeyExchange{std::move(f)});
+  return await_job();
+}
+
+Result<void, Error> Server13::send_server_hello(std::unique_ptr<FlightWork> f,
+                                                const PkJob* kx) noexcept {
+  const Chosen& c = f->c;
+  const crypto::HashAlgo algo = c.suite.hash;
+  crypto::Transcript& transcript = f->transcript;
   const std::span<const std::vector<uint8_t>> ca_names =
-      request_cert ? client_ca_names() : std::span<const std::vector<uint8_t>>();
+      f->request_cert ? client_ca_names() : std::span<const std::vector<uint8_t>>();
   size_t cr_len = 0;
   for (const std::vector<uint8_t>& dn : ca_names) {
     cr_len += 2 + dn.size();
-  }
-
-  // ServerHello (§4.1.3): random first, then our key share, from rng.
-  uint8_t random[kRandomLen];
-  if (!rng.fill(random)) {
-    return fail(Error::kCryptoFailure);
-  }
-  std::optional<crypto::KeyShare> share;
-  std::optional<crypto::SharedSecret> shared;
-  if (!psk_ke_) {
-    auto ks = crypto::KeyShare::generate(c.group, rng);
-    if (!ks) {
-      return fail(Error::kCryptoFailure);
-    }
-    auto secret = ks->derive(client_share);
-    if (!secret) {
-      return fail(from_crypto(secret.error()));
-    }
-    share.emplace(std::move(*ks));
-    shared.emplace(std::move(*secret));
   }
   std::vector<uint8_t>& initial = flight_.bytes[0];
   const size_t sh_at = initial.size();
   initial.resize(sh_at + 512);
   ByteWriter shw(std::span<uint8_t>(initial).subspan(sh_at));
   ServerHelloParams shp;
-  shp.random = random;
+  shp.random = f->random;
   shp.legacy_session_id_echo = c.session_id;
   shp.cipher_suite = c.suite.suite;
-  if (share) {
+  if (kx != nullptr) {
     shp.key_share_group = static_cast<uint16_t>(c.group);
-    shp.key_share = share->public_key();
+    shp.key_share = kx->share->public_key();
   }
   shp.psk_ke = psk_ke_;  // §4.2.9: "the server MUST NOT supply a "key_share" value"
-  if (psk) {
-    shp.selected_psk = psk->index;
+  if (f->psk) {
+    shp.selected_psk = f->psk->index;
   }
   if (auto ok = write_server_hello(shw, shp); !ok) {
     return fail(ok.error());
@@ -744,10 +799,11 @@ Result<void, Error> Server13::send_server_flight(const Chosen& c, crypto::Transc
 
   // §7.1 Handshake Secret and the handshake traffic secrets over ClientHello..ServerHello;
   // with psk_ke the (EC)DHE input is the 0-value.
-  KeySchedule schedule(algo);
+  KeySchedule& schedule = f->schedule.emplace(algo);
   auto h = transcript.digest();
-  if (!h || !schedule.start(psk ? psk->psk.view() : std::span<const uint8_t>()) ||
-      !(shared ? schedule.add_handshake(shared->view()) : schedule.add_handshake_without_dhe())) {
+  if (!h || !schedule.start(f->psk ? f->psk->psk.view() : std::span<const uint8_t>()) ||
+      !(kx != nullptr ? schedule.add_handshake(kx->secret->view())
+                      : schedule.add_handshake_without_dhe())) {
     return fail(Error::kCryptoFailure);
   }
   auto chs = schedule.client_handshake_traffic_secret(h->view());
@@ -762,7 +818,7 @@ Result<void, Error> Server13::send_server_flight(const Chosen& c, crypto::Transc
   // Certificate and CertificateVerify only in a full handshake (a resumed one may have no
   // certificate to look at: choose_certificate did not run).
   size_t cert_len = 0;
-  if (!psk) {
+  if (!f->psk) {
     const ServerCertificate& cert = config_.certificates[c.cert_index];
     for (auto der : cert.chain) {
       cert_len += der.size() + 5;
@@ -796,7 +852,7 @@ Result<void, Error> Server13::send_server_flight(const Chosen& c, crypto::Transc
   // §4.3.2: "The certificate_request_context ... SHALL be zero length unless used for the
   // post-handshake authentication exchanges"; "The "signature_algorithms" extension MUST be
   // specified".
-  if (request_cert) {
+  if (f->request_cert) {
     CertificateRequestParams cr;
     cr.signature_algorithms = kClientSchemes;
     cr.certificate_authorities = ca_names;
@@ -809,11 +865,54 @@ Result<void, Error> Server13::send_server_flight(const Chosen& c, crypto::Transc
     cert_request_sent_ = true;
   }
   // §2.2: a PSK handshake authenticates by the PSK; no Certificate or CertificateVerify.
-  if (!psk) {
-    if (auto ok = send_certificate(w, c, transcript); !ok) {
-      return ok;
-    }
+  if (f->psk) {
+    f->hs_len = w.size();
+    return finish_server_flight(std::move(f), {});
+  }
+  const ServerCertificate& cert = config_.certificates[c.cert_index];
+  if (auto ok = write_certificate(w, cert.chain); !ok) {
+    return fail(ok.error());
+  }
+  if (!absorb()) {
+    return fail(Error::kCryptoFailure);
+  }
+  f->hs_len = w.size();
+  // §4.4.3: the signature covers Transcript-Hash(Handshake Context, Certificate).
+  auto cv_hash = transcript.digest();
+  if (!cv_hash) {
+    return fail(Error::kCryptoFailure);
+  }
+  const CertificateVerifyContent content = certificate_verify_content(true, cv_hash->view());
+  PkJob& j = new_job(PkKind::kSign);
+  j.signer = cert.signer.get();
+  j.scheme = c.scheme;
+  j.max_signature_len = cert.signer->max_signature_len();
+  j.message.assign(content.view().begin(), content.view().end());
+  state_.emplace<AwaitSignature>(AwaitSignature{std::move(f)});
+  return await_job();
+}
+
+Result<void, Error> Server13::finish_server_flight(std::unique_ptr<FlightWork> f,
+                                                   std::span<const uint8_t> signature) noexcept {
+  const Chosen& c = f->c;
+  const crypto::HashAlgo algo = c.suite.hash;
+  crypto::Transcript& transcript = f->transcript;
+  KeySchedule& schedule = *f->schedule;
+  std::vector<uint8_t>& hs = flight_.bytes[1];
+  ByteWriter w(std::span<uint8_t>(hs).subspan(f->hs_len));
+  size_t at = 0;
+  auto absorb = [&]() -> bool {
+    const bool ok = transcript.update(w.written().subspan(at)).ok();
     at = w.size();
+    return ok;
+  };
+  if (!f->psk) {
+    if (auto ok = write_certificate_verify(w, static_cast<uint16_t>(c.scheme), signature); !ok) {
+      return fail(ok.error());
+    }
+    if (!absorb()) {
+      return fail(Error::kCryptoFailure);
+    }
   }
   // §4.4.4: verify_data over Handshake Context, Certificate, CertificateVerify.
   auto fin_hash = transcript.digest();
@@ -830,7 +929,7 @@ Result<void, Error> Server13::send_server_flight(const Chosen& c, crypto::Transc
   if (!absorb()) {
     return fail(Error::kCryptoFailure);
   }
-  hs.resize(w.size());
+  hs.resize(f->hs_len + w.size());
 
   // §7.1 Master Secret; application secrets over ClientHello..server Finished.
   auto to_server_fin = transcript.digest();
@@ -846,13 +945,13 @@ Result<void, Error> Server13::send_server_flight(const Chosen& c, crypto::Transc
   secrets_.client_application = std::move(*cap);
   secrets_.server_application = std::move(*sap);
   secrets_.exporter_master = std::move(*exp);
-  if (request_cert) {
+  if (f->request_cert) {
     state_.emplace<ReadClientCertificate>(
         ReadClientCertificate{c.suite, std::move(transcript), std::move(schedule)});
   } else {
     state_.emplace<ReadClientFinished>(
         ReadClientFinished{c.suite, std::move(transcript), std::move(schedule),
-                           psk ? psk->client_identity : std::nullopt});
+                           f->psk ? f->psk->client_identity : std::nullopt});
   }
   return {};
 }

@@ -105,6 +105,7 @@
 #include "lib/tls/handshake_msg.h"
 #include "lib/tls/hello.h"
 #include "lib/tls/key_schedule.h"
+#include "lib/tls/pk_job.h"
 #include "lib/tls/ticket13.h"
 
 namespace linetls::tls {
@@ -217,6 +218,18 @@ class Server13 {
   void set_parsed_client_hello(const ParsedClientHello* p) noexcept { pre_hello_ = p; }
   // Returns the reason the machine is stopped now (never kFlush).
   Wait wait() const noexcept;
+  // Public-key steps (pk_job.h): the ephemeral key exchange of a full or psk_dhe_ke
+  // handshake (kPendingKeyExchange), then a full handshake's CertificateVerify signature
+  // (kPendingSignature). By default the machine runs each job itself through run_pk_job()
+  // and handle() never answers pending; with offload on it stops there and the caller runs
+  // the job and gives it back. The flight built so far is kept until the last step.
+  void set_pk_offload(bool on) noexcept { pk_offload_ = on; }
+  // The job of a pending machine (nullptr otherwise), handed over.
+  std::unique_ptr<PkJob> take_pk_job() noexcept;
+  // Gives the job back, run, and goes on: kFlush, pending again, or kError (the job failed:
+  // our key generation or signature is kCryptoFailure, the peer's share its own error; a
+  // job given back when none is out is kInternalError).
+  Wait complete_pk(std::unique_ptr<PkJob> job) noexcept;
   // What the next handshake message may be (HandshakeReassembler's rules): the one type the
   // state expects, with its largest body: a ClientHello up to max_client_hello, a client
   // Certificate up to max_certificate, CertificateVerify and Finished their own sizes,
@@ -310,16 +323,30 @@ class Server13 {
     // Finished checks out.
     std::optional<crypto::VerifiedIdentity> client_identity;
   };
+  // The server's flight between its public-key steps (defined below, private).
+ private:
+  struct FlightWork;
+
+ public:
+  struct AwaitKeyExchange {
+    std::unique_ptr<FlightWork> f;
+  };
+  struct AwaitSignature {
+    std::unique_ptr<FlightWork> f;  // ServerHello .. Certificate written
+  };
   struct Done {};
   struct Failed {};
   using State = std::variant<ReadClientHello, ReadSecondClientHello, ReadClientCertificate,
-                             ReadClientCertificateVerify, ReadClientFinished, Done, Failed>;
+                             ReadClientCertificateVerify, ReadClientFinished, AwaitKeyExchange,
+                             AwaitSignature, Done, Failed>;
   // Names in the order of State's alternatives.
   static constexpr std::string_view kStateNames[] = {"read_client_hello",
                                                      "read_second_client_hello",
                                                      "read_client_certificate",
                                                      "read_client_certificate_verify",
                                                      "read_client_finished",
+                                                     "await_key_exchange",
+                                                     "await_signature",
                                                      "done",
                                                      "failed"};
 
@@ -381,14 +408,38 @@ class Server13 {
   // The DER names for certificate_authorities: config.client_ca's, or none when they are
   // turned off or would not fit.
   std::span<const std::vector<uint8_t>> client_ca_names() const noexcept;
-  // Sends ServerHello .. Finished and moves to ReadClientFinished. client_share is unused
-  // (empty) when psk->psk_ke.
+  struct FlightWork {
+    explicit FlightWork(crypto::Transcript t) noexcept : transcript(std::move(t)) {}
+    Chosen c;  // share is null; alpn, server_name and session_id view the machine's copies
+    uint8_t session_id[32] = {};
+    crypto::Transcript transcript;
+    std::optional<PskChoice> psk;
+    bool request_cert = false;
+    uint8_t random[kRandomLen] = {};
+    std::optional<KeySchedule> schedule;  // from the ServerHello on
+    size_t hs_len = 0;                    // bytes of flight_.bytes[1] written so far
+  };
+  // Sends ServerHello .. Finished and moves to ReadClientFinished (or ReadClientCertificate),
+  // through the key exchange job (unless psk->psk_ke; client_share is unused then) and a
+  // full handshake's signature job.
   Result<void, Error> send_server_flight(const Chosen& c, crypto::Transcript transcript,
                                          std::span<const uint8_t> client_share,
-                                         const std::optional<PskChoice>& psk) noexcept;
-  // Writes Certificate and CertificateVerify to w, absorbing both into transcript.
-  Result<void, Error> send_certificate(ByteWriter& w, const Chosen& c,
-                                       crypto::Transcript& transcript) noexcept;
+                                         std::optional<PskChoice> psk) noexcept;
+  // After the key exchange (kx null with psk_ke): ServerHello, the handshake secrets,
+  // EncryptedExtensions, CertificateRequest, Certificate; then the signature job.
+  Result<void, Error> send_server_hello(std::unique_ptr<FlightWork> f, const PkJob* kx) noexcept;
+  // CertificateVerify (a full handshake's signature), Finished, the application secrets.
+  Result<void, Error> finish_server_flight(std::unique_ptr<FlightWork> f,
+                                           std::span<const uint8_t> signature) noexcept;
+  crypto::Rng& rng() const noexcept;
+  // The job slot, reset for kind.
+  PkJob& new_job(PkKind kind) noexcept;
+  // Offloaded: returns (the machine is pending). Inline: runs the job and goes on.
+  Result<void, Error> await_job() noexcept;
+  // Goes on from the Await state with job_'s results.
+  Result<void, Error> resume_job() noexcept;
+  // handle()'s and complete_pk()'s end: the wait reason after a step that returned r.
+  Wait end_step(Result<void, Error> r) noexcept;
   // Appends config_.tickets_to_send NewSessionTickets to the application-level flight.
   Result<void, Error> send_tickets() noexcept;
 
@@ -416,6 +467,8 @@ class Server13 {
   bool early_data_offered_ = false;
   bool cert_request_sent_ = false;
   std::optional<crypto::VerifiedIdentity> peer_identity_;
+  bool pk_offload_ = false;
+  std::unique_ptr<PkJob> job_;  // while a job is pending (and not taken), and between steps
 };
 
 }  // namespace linetls::tls

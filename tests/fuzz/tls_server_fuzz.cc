@@ -170,7 +170,14 @@ template <typename M>
 class Conn {
  public:
   template <typename Config>
-  Conn(const Config& config, bool is_server) : machine_(config), is_server_(is_server) {}
+  Conn(const Config& config, bool is_server) : machine_(config), is_server_(is_server) {
+    if constexpr (requires(M m) { m.set_pk_offload(true); }) {
+      // The server stops at each public-key step; after() runs the job as a handshake
+      // lcore would and gives it back (the inline path is the sessions' default).
+      machine_.set_pk_offload(true);
+      rng_ = config.rng;
+    }
+  }
 
   M& machine() { return machine_; }
 
@@ -360,8 +367,18 @@ class Conn {
       case Wait::kNeedMessage:
       case Wait::kDone:
         break;
+      case Wait::kPendingKeyExchange:
       case Wait::kPendingSignature:
-        __builtin_trap();  // reserved; signatures run inline
+        if constexpr (requires(M m) { m.take_pk_job(); }) {
+          auto job = machine_.take_pk_job();
+          if (job == nullptr || machine_.take_pk_job() != nullptr || machine_.wait() != w) {
+            __builtin_trap();  // one job per pause, and the machine stays paused
+          }
+          run_pk_job(*job, *rng_);
+          return after(machine_.complete_pk(std::move(job)));
+        } else {
+          __builtin_trap();  // clients run their public-key steps inline
+        }
     }
     if (done()) {
       check_done();
@@ -485,6 +502,7 @@ class Conn {
     }
   }
 
+  crypto::Rng* rng_ = nullptr;  // the server's, for its public-key jobs
   M machine_;
   bool is_server_;
   Deframer deframer_;

@@ -127,7 +127,87 @@ Server12::Server12(const ServerConfig12& config) noexcept : config_(config) {}
 
 std::string_view Server12::state_name() const noexcept { return kStateNames[state_.index()]; }
 
-Wait Server12::wait() const noexcept { return wait_of<Done, Failed>(state_); }
+Wait Server12::wait() const noexcept {
+  if (std::holds_alternative<AwaitKeyGen>(state_) || std::holds_alternative<AwaitDerive>(state_)) {
+    return Wait::kPendingKeyExchange;
+  }
+  if (std::holds_alternative<AwaitSignature>(state_)) {
+    return Wait::kPendingSignature;
+  }
+  return wait_of<Done, Failed>(state_);
+}
+
+PkJob& Server12::new_job(PkKind kind) noexcept {
+  if (!job_) {
+    job_ = std::make_unique<PkJob>();
+  }
+  job_->reset();
+  job_->kind = kind;
+  return *job_;
+}
+
+Result<void, Error> Server12::await_job() noexcept {
+  if (pk_offload_) {
+    return {};  // handle() / complete_pk() answer with the pending reason
+  }
+  run_pk_job(*job_, rng());
+  return resume_job();
+}
+
+Result<void, Error> Server12::resume_job() noexcept {
+  State old = std::move(state_);
+  state_.emplace<Failed>();
+  PkJob& j = *job_;
+  if (auto* a = std::get_if<AwaitKeyGen>(&old)) {
+    if (!j.ok) {
+      return fail(Error::kCryptoFailure);
+    }
+    crypto::KeyShare ephemeral = std::move(*j.share);
+    j.share.reset();
+    return send_server_hello(std::move(a->f), std::move(ephemeral));
+  }
+  if (auto* g = std::get_if<AwaitSignature>(&old)) {
+    if (!j.ok) {
+      return fail(crypto_failure(j.error));
+    }
+    return finish_server_hello(std::move(g->f), j.signature);
+  }
+  if (auto* d = std::get_if<AwaitDerive>(&old)) {
+    if (!j.ok) {
+      return fail(from_crypto(j.error));
+    }
+    return finish_key_exchange(std::move(*d), *j.secret);
+  }
+  return fail(Error::kInternalError);
+}
+
+std::unique_ptr<PkJob> Server12::take_pk_job() noexcept {
+  return is_pending(wait()) ? std::move(job_) : nullptr;
+}
+
+Wait Server12::complete_pk(std::unique_ptr<PkJob> job) noexcept {
+  if (!is_pending(wait()) || job_ != nullptr || job == nullptr || !job->done) {
+    return end_step(fail(Error::kInternalError));
+  }
+  job_ = std::move(job);
+  return end_step(resume_job());
+}
+
+Wait Server12::end_step(Result<void, Error> r) noexcept {
+  if (!r) {
+    error_ = r.error();
+    flight_ = Flight12{};  // drop the half-built flight: exactly one alert goes out
+    state_.emplace<Failed>();
+    job_.reset();
+    return Wait::kError;
+  }
+  const Wait w = wait();
+  if (is_pending(w)) {
+    return w;
+  }
+  job_.reset();  // an idle connection keeps no job
+  return flight_.empty() ? w : Wait::kFlush;
+}
 
 bool Server12::expecting_change_cipher_spec() const noexcept {
   return std::holds_alternative<ReadChangeCipherSpec>(state_);
@@ -155,6 +235,9 @@ MessageRules Server12::next_message_rules(size_t max_client_hello,
     // RFC 5246 §7.4.9: "It is a fatal error if a Finished message is not preceded by a
     // ChangeCipherSpec message": no handshake message at all is taken now.
     r.rule[0] = {HandshakeType::kFinished, 0, Error::kUnexpectedMessage};
+  } else if (is_pending(wait())) {
+    // A job is out: the caller holds everything until complete_pk().
+    r.rule[0] = {HandshakeType::kFinished, 0, Error::kInternalError};
   } else {
     // Done (Failed takes nothing): renegotiation is refused on the ClientHello's header.
     r.rule[0] = {HandshakeType::kClientHello, 0, Error::kRenegotiationRefused};
@@ -194,16 +277,12 @@ Wait Server12::handle(const HandshakeMessage& msg) noexcept {
     // here, as the issue chose. Nothing else may follow the handshake in TLS 1.2.
     r = fail(msg.type == HandshakeType::kClientHello ? Error::kRenegotiationRefused
                                                      : Error::kUnexpectedMessage);
-  } else {
+  } else if (std::holds_alternative<Failed>(old)) {
     return Wait::kError;  // Failed stays failed, error_ unchanged
+  } else {
+    r = fail(Error::kInternalError);  // a message while a job is out: the caller's bug
   }
-  if (!r) {
-    error_ = r.error();
-    flight_ = Flight12{};  // drop the half-built flight: exactly one alert goes out
-    state_.emplace<Failed>();
-    return Wait::kError;
-  }
-  return flight_.empty() ? wait() : Wait::kFlush;
+  return end_step(std::move(r));
 }
 
 Wait Server12::handle_change_cipher_spec(bool handshake_pending) noexcept {
@@ -399,20 +478,35 @@ Result<void, Error> Server12::on_client_hello(ReadClientHello, const HandshakeMe
   if (config_.tls13_enabled) {
     set_downgrade_sentinel(ctx.server_random);
   }
-  auto ephemeral = crypto::KeyShare::generate(c.group, rng);
-  if (!ephemeral) {
-    return fail(Error::kCryptoFailure);
-  }
   if (!ctx.transcript.update(m.bytes)) {
     return fail(Error::kCryptoFailure);
   }
   if (want_cert) {
     ctx.messages.assign(m.bytes.begin(), m.bytes.end());
   }
+  suite_ = c.suite;
+  group_ = c.group;
+  alpn_.assign(c.alpn.begin(), c.alpn.end());
+  cert_index_ = c.cert_index;
+  secure_renegotiation_ = c.secure_renegotiation;
+  // What the flight needs across its public-key steps; nothing in it views the ClientHello.
+  auto f = std::make_unique<HelloWork>(std::move(ctx));
+  f->c = c;
+  f->c.alpn = alpn_;
+  f->c.ticket = {};
+  f->want_cert = want_cert;
+  f->ec_point_formats = ch->has(ExtensionType::kEcPointFormats);
+  new_job(PkKind::kKeyGen).group = c.group;
+  state_.emplace<AwaitKeyGen>(AwaitKeyGen{std::move(f)});
+  return await_job();
+}
 
+Result<void, Error> Server12::send_server_hello(std::unique_ptr<HelloWork> f,
+                                                crypto::KeyShare ephemeral) noexcept {
+  const Chosen& c = f->c;
   const Certificate12& cert = config_.certificates[c.cert_index];
   const std::span<const std::vector<uint8_t>> ca_names =
-      want_cert ? client_ca_names() : std::span<const std::vector<uint8_t>>();
+      f->want_cert ? client_ca_names() : std::span<const std::vector<uint8_t>>();
   size_t need = 1024 + cert.key->max_signature_len();
   for (auto der : cert.chain) {
     need += der.size() + 3;
@@ -420,19 +514,19 @@ Result<void, Error> Server12::on_client_hello(ReadClientHello, const HandshakeMe
   for (const auto& dn : ca_names) {
     need += dn.size() + 2;
   }
-  std::vector<uint8_t> out(need);
-  ByteWriter w(out);
+  f->out.resize(need);
+  ByteWriter w(f->out);
 
   // RFC 5246 §7.4.1.3 ServerHello; RFC 8422 §5.2: ec_point_formats only in answer to the
   // client's; RFC 5746 §3.6: an empty renegotiation_info when the client signalled.
   ServerHelloParams sh;
-  sh.random = ctx.server_random;
+  sh.random = f->ctx.server_random;
   sh.session_id = session_id();
   sh.cipher_suite = c.suite.suite;
   sh.renegotiation_info = c.secure_renegotiation;
   // RFC 7627 §5.1: the server's empty extension only in answer to the client's.
   sh.extended_master_secret = ems_;
-  sh.ec_point_formats = ch->has(ExtensionType::kEcPointFormats);
+  sh.ec_point_formats = f->ec_point_formats;
   sh.alpn_protocol = c.alpn;
   sh.session_ticket = issue_ticket_;  // RFC 5077 §3.2: a NewSessionTicket will follow
   sh.server_name_ack = c.sni_used;
@@ -442,28 +536,39 @@ Result<void, Error> Server12::on_client_hello(ReadClientHello, const HandshakeMe
   if (auto ok = write_certificate(w, cert.chain); !ok) {
     return ok;
   }
+  f->out_len = w.size();
   // RFC 8422 §5.4: the signature covers ClientHello.random + ServerHello.random +
   // ServerECDHParams.
-  const uint16_t group_code = static_cast<uint16_t>(c.group);
-  auto content = server_key_exchange_signed_content(ctx.client_random, ctx.server_random,
-                                                    group_code, ephemeral->public_key());
+  auto content = server_key_exchange_signed_content(f->ctx.client_random, f->ctx.server_random,
+                                                    static_cast<uint16_t>(c.group),
+                                                    ephemeral.public_key());
   if (!content) {
     return fail(content.error());
   }
-  std::vector<uint8_t> sig(cert.key->max_signature_len());
-  auto sig_len = crypto::sign(*cert.key, c.scheme, content->view(), sig);
-  if (!sig_len) {
-    return fail(crypto_failure(sig_len.error()));
-  }
-  if (auto ok = write_server_key_exchange(w, group_code, ephemeral->public_key(),
-                                          static_cast<uint16_t>(c.scheme),
-                                          std::span(sig).first(*sig_len));
+  f->ephemeral.emplace(std::move(ephemeral));
+  PkJob& j = new_job(PkKind::kSign);
+  j.key = cert.key;
+  j.scheme = c.scheme;
+  j.max_signature_len = cert.key->max_signature_len();
+  j.message.assign(content->view().begin(), content->view().end());
+  state_.emplace<AwaitSignature>(AwaitSignature{std::move(f)});
+  return await_job();
+}
+
+Result<void, Error> Server12::finish_server_hello(std::unique_ptr<HelloWork> f,
+                                                  std::span<const uint8_t> signature) noexcept {
+  const Chosen& c = f->c;
+  std::vector<uint8_t>& out = f->out;
+  ByteWriter w(std::span<uint8_t>(out).subspan(f->out_len));
+  if (auto ok = write_server_key_exchange(w, static_cast<uint16_t>(c.group),
+                                          f->ephemeral->public_key(),
+                                          static_cast<uint16_t>(c.scheme), signature);
       !ok) {
     return ok;
   }
-  if (want_cert) {
+  if (f->want_cert) {
     std::vector<std::span<const uint8_t>> cas;
-    for (const auto& dn : ca_names) {
+    for (const auto& dn : client_ca_names()) {
       cas.emplace_back(dn);
     }
     CertificateRequestParams cr{kClientCertTypes, client_schemes(), cas};
@@ -474,26 +579,21 @@ Result<void, Error> Server12::on_client_hello(ReadClientHello, const HandshakeMe
   if (auto ok = write_server_hello_done(w); !ok) {
     return ok;
   }
-  out.resize(w.size());
+  out.resize(f->out_len + w.size());
+  Context& ctx = f->ctx;
   if (!ctx.transcript.update(out)) {
     return fail(Error::kCryptoFailure);
   }
-  if (want_cert) {
+  if (f->want_cert) {
     ctx.messages.insert(ctx.messages.end(), out.begin(), out.end());
   }
   flight_.handshake = std::move(out);
-
-  suite_ = c.suite;
-  group_ = c.group;
-  alpn_.assign(c.alpn.begin(), c.alpn.end());
-  cert_index_ = c.cert_index;
-  secure_renegotiation_ = c.secure_renegotiation;
-  if (want_cert) {
+  if (f->want_cert) {
     state_.emplace<ReadClientCertificate>(
-        ReadClientCertificate{std::move(ctx), std::move(ephemeral).value()});
+        ReadClientCertificate{std::move(ctx), std::move(*f->ephemeral)});
   } else {
     state_.emplace<ReadClientKeyExchange>(
-        ReadClientKeyExchange{std::move(ctx), std::move(ephemeral).value(), std::nullopt});
+        ReadClientKeyExchange{std::move(ctx), std::move(*f->ephemeral), std::nullopt});
   }
   return {};
 }
@@ -552,15 +652,29 @@ Result<void, Error> Server12::on_client_key_exchange(ReadClientKeyExchange s,
   if (!point) {
     return fail(point.error());
   }
-  // RFC 8422 §5.10: the premaster secret is the x-coordinate (NIST curves) or the X25519
-  // output; KeyShare::derive checks the point (RFC 8422 §5.11) and rejects all-zero X25519.
-  auto shared = s.ephemeral.derive(*point);
-  if (!shared) {
-    return fail(from_crypto(shared.error()));
-  }
   if (!s.ctx.transcript.update(m.bytes)) {
     return fail(Error::kCryptoFailure);
   }
+  if (s.client_key) {
+    s.ctx.messages.insert(s.ctx.messages.end(), m.bytes.begin(), m.bytes.end());
+  }
+  // RFC 8422 §5.10: the premaster secret is the x-coordinate (NIST curves) or the X25519
+  // output; KeyShare::derive (the job) checks the point (RFC 8422 §5.11) and rejects
+  // all-zero X25519.
+  if (point->size() > crypto::kMaxPublicKeyLen) {
+    return fail(from_crypto(crypto::Error::kBadPublicKeyLength));
+  }
+  PkJob& j = new_job(PkKind::kDerive);
+  j.group = group_;
+  j.share.emplace(std::move(s.ephemeral));
+  std::memcpy(j.peer.data(), point->data(), point->size());
+  j.peer_len = static_cast<uint8_t>(point->size());
+  state_.emplace<AwaitDerive>(AwaitDerive{std::move(s.ctx), std::move(s.client_key)});
+  return await_job();
+}
+
+Result<void, Error> Server12::finish_key_exchange(AwaitDerive s,
+                                                  const crypto::SharedSecret& shared) noexcept {
   // RFC 7627 §3: session_hash = Hash(handshake_messages) "up to and including the
   // ClientKeyExchange message"; without the extension, RFC 5246 §8.1 over the randoms.
   auto session_hash = s.ctx.transcript.digest();
@@ -568,8 +682,8 @@ Result<void, Error> Server12::on_client_key_exchange(ReadClientKeyExchange s,
     return fail(Error::kCryptoFailure);
   }
   auto master = ems_
-                    ? v12::extended_master_secret(suite_.hash, shared->view(), session_hash->view())
-                    : v12::master_secret(suite_.hash, shared->view(), s.ctx.client_random,
+                    ? v12::extended_master_secret(suite_.hash, shared.view(), session_hash->view())
+                    : v12::master_secret(suite_.hash, shared.view(), s.ctx.client_random,
                                          s.ctx.server_random);
   if (!master) {
     return fail(master.error());
@@ -581,7 +695,6 @@ Result<void, Error> Server12::on_client_key_exchange(ReadClientKeyExchange s,
   }
   keys_ = std::move(keys).value();
   if (s.client_key) {
-    s.ctx.messages.insert(s.ctx.messages.end(), m.bytes.begin(), m.bytes.end());
     state_.emplace<ReadCertificateVerify>(
         ReadCertificateVerify{std::move(s.ctx), std::move(*s.client_key)});
   } else {

@@ -82,6 +82,7 @@
 #include "lib/tls/handshake_msg.h"
 #include "lib/tls/hello.h"
 #include "lib/tls/v12/cipher_suite12.h"
+#include "lib/tls/pk_job.h"
 #include "lib/tls/v12/handshake12.h"
 #include "lib/tls/v12/key_schedule12.h"
 #include "lib/tls/v12/resumption12.h"
@@ -143,6 +144,12 @@ class Server12 {
   Wait handle_change_cipher_spec(bool handshake_pending) noexcept;
   // Returns the reason the machine is stopped now (never kFlush).
   Wait wait() const noexcept;
+  // Public-key steps, as Server13's (pk_job.h): the ephemeral key (kPendingKeyExchange),
+  // the ServerKeyExchange signature (kPendingSignature), and the ClientKeyExchange's shared
+  // secret (kPendingKeyExchange). Inline by default.
+  void set_pk_offload(bool on) noexcept { pk_offload_ = on; }
+  std::unique_ptr<PkJob> take_pk_job() noexcept;
+  Wait complete_pk(std::unique_ptr<PkJob> job) noexcept;
   // True while the next input must be the client's ChangeCipherSpec.
   bool expecting_change_cipher_spec() const noexcept;
   // What the next handshake message may be (HandshakeReassembler's rules): the type the
@@ -224,14 +231,32 @@ class Server12 {
   struct ReadClientFinished {
     Context ctx;
   };
+  // Between the public-key steps (pk_job.h). The first flight waits for its ephemeral key,
+  // then for the ServerKeyExchange signature (HelloWork, private, defined below); the
+  // ClientKeyExchange waits for the shared secret.
+ private:
+  struct HelloWork;
+
+ public:
+  struct AwaitKeyGen {
+    std::unique_ptr<HelloWork> f;
+  };
+  struct AwaitSignature {
+    std::unique_ptr<HelloWork> f;  // ServerHello and Certificate written
+  };
+  struct AwaitDerive {
+    Context ctx;  // ... ClientKeyExchange
+    std::optional<crypto::PublicKey> client_key;
+  };
   struct Done {};
   struct Failed {};
   using State = std::variant<ReadClientHello, ReadClientCertificate, ReadClientKeyExchange,
                              ReadCertificateVerify, ReadChangeCipherSpec, ReadClientFinished,
-                             Done, Failed>;
+                             AwaitKeyGen, AwaitSignature, AwaitDerive, Done, Failed>;
   static constexpr std::string_view kStateNames[] = {
       "read_client_hello",      "read_client_certificate", "read_client_key_exchange",
       "read_certificate_verify", "read_change_cipher_spec", "read_client_finished",
+      "await_key_gen",          "await_signature",         "await_derive",
       "done",                   "failed"};
 
  private:
@@ -248,6 +273,29 @@ class Server12 {
     bool extended_master_secret = false;  // the client sent extended_master_secret
   };
   Result<Chosen, Error> negotiate(const ClientHello& ch) const noexcept;
+  struct HelloWork {
+    explicit HelloWork(Context c) noexcept : ctx(std::move(c)) {}
+    Chosen c;  // alpn views alpn_; ticket is empty
+    Context ctx;  // ... ClientHello
+    bool want_cert = false;
+    bool ec_point_formats = false;  // the client sent ec_point_formats
+    std::optional<crypto::KeyShare> ephemeral;
+    std::vector<uint8_t> out;  // ServerHello .. ServerHelloDone
+    size_t out_len = 0;        // written so far
+  };
+  // After the key generation: ServerHello, Certificate; then the signature job.
+  Result<void, Error> send_server_hello(std::unique_ptr<HelloWork> f,
+                                        crypto::KeyShare ephemeral) noexcept;
+  // ServerKeyExchange with the signature, [CertificateRequest], ServerHelloDone.
+  Result<void, Error> finish_server_hello(std::unique_ptr<HelloWork> f,
+                                          std::span<const uint8_t> signature) noexcept;
+  // The master secret and key block from the ClientKeyExchange's shared secret.
+  Result<void, Error> finish_key_exchange(AwaitDerive s,
+                                          const crypto::SharedSecret& shared) noexcept;
+  PkJob& new_job(PkKind kind) noexcept;
+  Result<void, Error> await_job() noexcept;
+  Result<void, Error> resume_job() noexcept;
+  Wait end_step(Result<void, Error> r) noexcept;
   Result<void, Error> on_client_hello(ReadClientHello s, const HandshakeMessage& m) noexcept;
   // The session to resume for ch, if any (see the header comment); kHandshakeFailure for an
   // EMS session offered without EMS (RFC 7627 §5.3).
@@ -298,6 +346,8 @@ class Server12 {
   bool client_certificate_missing_ = false;
   std::optional<crypto::VerifiedIdentity> pending_identity_;  // until CertificateVerify
   bool client_chain_from_cache_ = false;
+  bool pk_offload_ = false;
+  std::unique_ptr<PkJob> job_;  // while a job is pending (and not taken), and between steps
 };
 
 }  // namespace linetls::tls::v12

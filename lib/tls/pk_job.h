@@ -1,0 +1,80 @@
+// Public-key work a server handshake machine stops for.
+//
+// Server13 and Server12 never run their expensive public-key steps themselves: at each one
+// they stop with Wait::kPendingKeyExchange or Wait::kPendingSignature and hand out a PkJob
+// (take_pk_job()). Whoever runs it (run_pk_job(): the session inline, or a handshake lcore
+// after a trip through a ring) fills in its results and gives it back (complete_pk()); the
+// machine then goes on from where it stopped. Inline or not, the job is the same object run
+// by the same function; only the thread differs.
+//
+// A job holds everything it needs: the peer's public key is copied in, the private keys it
+// borrows (the certificate's signing key) belong to the configuration, which the caller
+// keeps alive while the job is out (keep_alive). Nothing in it points into the machine, so a
+// connection that ends while its job is out just drops the job when it comes back.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "lib/crypto/error.h"
+#include "lib/crypto/kx.h"
+#include "lib/crypto/rng.h"
+#include "lib/crypto/sig.h"
+
+namespace linetls::tls {
+
+class CertificateSigner;
+
+enum class PkKind : uint8_t {
+  kNone,
+  kKeyExchange,  // a fresh key pair for group, and the secret shared with peer (TLS 1.3)
+  kKeyGen,       // a fresh key pair for group (TLS 1.2's ServerKeyExchange)
+  kDerive,       // the secret shared between share (ours, from kKeyGen) and peer (TLS 1.2)
+  kSign,         // a signature over message under scheme, by signer or key
+};
+
+// Returns "key_exchange" etc.
+const char* to_string(PkKind k) noexcept;
+
+struct PkJob {
+  PkKind kind = PkKind::kNone;
+  // (EC)DHE: kKeyExchange, kKeyGen, kDerive.
+  crypto::NamedGroup group = crypto::NamedGroup::kX25519;
+  std::array<uint8_t, crypto::kMaxPublicKeyLen> peer{};  // the peer's encoded public key
+  uint8_t peer_len = 0;
+  // Out for kKeyExchange and kKeyGen, in for kDerive (and out again, unchanged).
+  std::optional<crypto::KeyShare> share;
+  // Signing, kSign: exactly one of signer (TLS 1.3) or key (TLS 1.2); both borrowed.
+  const CertificateSigner* signer = nullptr;
+  const crypto::PrivateKey* key = nullptr;
+  crypto::SignatureScheme scheme = crypto::SignatureScheme::kEcdsaSecp256r1Sha256;
+  size_t max_signature_len = 0;
+  std::vector<uint8_t> message;  // what to sign
+  // Results. ok false: error says why (the machine fails with its TLS error).
+  bool done = false;
+  bool ok = false;
+  crypto::Error error = crypto::Error::kInternal;
+  std::optional<crypto::SharedSecret> secret;  // kKeyExchange, kDerive
+  std::vector<uint8_t> signature;              // kSign, exactly the signature's bytes
+
+  // The caller's: what keeps borrowed keys alive while the job is out, which connection it
+  // belongs to, and where it ran. The machine never reads these.
+  std::shared_ptr<const void> keep_alive;
+  uint64_t owner = 0;
+  uint64_t enqueued_tsc = 0;
+  bool ran_offloaded = false;
+
+  std::span<const uint8_t> peer_key() const noexcept { return {peer.data(), peer_len}; }
+  // Clears the inputs and results for the next step (keeps the buffers' capacity).
+  void reset() noexcept;
+};
+
+// Runs job: fills share, secret or signature and sets done and ok (or error). Keys are
+// drawn from rng. Safe on any thread: it touches only the job and what it borrows read-only.
+void run_pk_job(PkJob& job, crypto::Rng& rng) noexcept;
+
+}  // namespace linetls::tls
