@@ -109,6 +109,9 @@ Result<Deframer::Step, Error> RecordSession13<Side>::next(std::span<uint8_t> pie
   if (error_) {
     return err(*error_);
   }
+  if (pk_pending_) {
+    return Deframer::Step{};  // nothing taken until the job is back
+  }
   if (input_closed()) {
     Deframer::Step step;
     step.consumed = piece.size();  // §6.1: data after close_notify is ignored
@@ -227,6 +230,9 @@ auto RecordSession13<Side>::accept(const Record& rec, crypto::AeadBatch& batch, 
 
 template <class Side>
 bool RecordSession13<Side>::barrier() const noexcept {
+  if (pk_pending_) {
+    return true;
+  }
   if (deframer_.assembly_held() && !release_pending_) {
     return true;
   }
@@ -387,9 +393,61 @@ void RecordSession13<Side>::handle_messages(std::span<const uint8_t> content) no
     const uint64_t t0 = tsc();
     const Wait w = machine_.handle(step->message);
     stats_.handshake_machine_ticks += tsc() - t0;
+    if (is_pending(w)) {
+      pk_pending_ = true;
+      pk_held_.assign(content.begin(), content.end());
+      return;
+    }
+    if (!after_message(w, was_done, content)) {
+      return;
+    }
+  }
+}
+
+template <class Side>
+void RecordSession13<Side>::set_pk_offload(bool on) noexcept {
+  if constexpr (requires(Machine& m) { m.set_pk_offload(on); }) {
+    machine_.set_pk_offload(on);
+  }
+}
+
+template <class Side>
+std::unique_ptr<PkJob> RecordSession13<Side>::take_pk_job() noexcept {
+  if constexpr (requires(Machine& m) { m.take_pk_job(); }) {
+    return pk_pending_ ? machine_.take_pk_job() : nullptr;
+  }
+  return nullptr;
+}
+
+template <class Side>
+void RecordSession13<Side>::complete_pk(std::unique_ptr<PkJob> job) noexcept {
+  if constexpr (requires(Machine& m) { m.complete_pk(std::move(job)); }) {
+    if (!pk_pending_ || error_) {
+      return;  // nothing is out (or the session failed meanwhile): the job is dropped
+    }
+    const uint64_t t0 = tsc();
+    const Wait w = machine_.complete_pk(std::move(job));
+    stats_.handshake_machine_ticks += tsc() - t0;
+    if (is_pending(w)) {
+      return;  // the next step's job
+    }
+    pk_pending_ = false;
+    std::vector<uint8_t> rest = std::move(pk_held_);
+    pk_held_ = std::vector<uint8_t>();
+    if (after_message(w, false, rest)) {
+      handle_messages(rest);
+      reasm_.trim();
+    }
+  }
+}
+
+template <class Side>
+bool RecordSession13<Side>::after_message(Wait w, bool was_done,
+                                          std::span<const uint8_t> content) noexcept {
+  {
     after_machine(w);
     if (error_) {
-      return;
+      return false;
     }
     if (!was_done && handshake_done()) {
       deframer_.set_strict_version(true);
@@ -397,25 +455,26 @@ void RecordSession13<Side>::handle_messages(std::span<const uint8_t> content) no
     const Level want = machine_.read_level();
     const uint64_t generation = machine_.post_handshake().peer_key_updates;
     if (want == read_level_ && generation == read_generation_) {
-      continue;
+      return true;
     }
     if (auto ok = reasm_.check_key_change(content); !ok) {
-      return fail(ok.error());
+      fail(ok.error());
+      return false;
     }
     if (generation != read_generation_) {
       stats_.key_updates_received++;
       if (++key_updates_without_data_ > limits_.max_key_updates_without_data) {
-        return fail(Error::kTooManyKeyUpdates);
+        fail(Error::kTooManyKeyUpdates);
+        return false;
       }
     }
     const bool first_keys = read_level_ == Level::kInitial;
     read_generation_ = generation;
     read_level_ = want;
     const Secrets13& s = machine_.secrets();
-    auto keys =
-        keys_for(peer_secret(s, want));
+    auto keys = keys_for(peer_secret(s, want));
     if (!keys) {
-      return;
+      return false;
     }
     pending_read_keys_ = std::move(keys);
     pending_read_seq_ = 0;
@@ -433,6 +492,7 @@ void RecordSession13<Side>::handle_messages(std::span<const uint8_t> content) no
       skipping_early_data_ = true;
     }
   }
+  return true;
 }
 
 template <class Side>

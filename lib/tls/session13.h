@@ -159,6 +159,16 @@ class RecordSession13 {
   // another record of this session.
   bool barrier() const noexcept;
 
+  // Public-key steps (pk_job.h), server side. Off (the default), the machine runs them
+  // inline. On, a ClientHello can leave the session pk_pending(): its input stops (next()
+  // takes nothing, barrier() holds; the rest of the record's handshake bytes are kept) until
+  // the job, taken with take_pk_job() and run anywhere, comes back through complete_pk(),
+  // which goes on with the held bytes and queues the flight. A client session ignores it.
+  void set_pk_offload(bool on) noexcept;
+  bool pk_pending() const noexcept { return pk_pending_; }
+  std::unique_ptr<PkJob> take_pk_job() noexcept;
+  void complete_pk(std::unique_ptr<PkJob> job) noexcept;
+
   // After batch.run(): the result of one queued open, in queue order. Returns the
   // application data the record carried (possibly empty), a view into the record's memory
   // valid until the next call into this session, or the fatal error (alert queued).
@@ -241,7 +251,7 @@ class RecordSession13 {
   // Heap bytes the input side holds now: the deframer's assembly buffer and the handshake
   // reassembler's. 0 once no partial record or message is held and the last batch is done.
   size_t buffered_bytes() const noexcept {
-    return deframer_.assembly_capacity() + reasm_.capacity();
+    return deframer_.assembly_capacity() + reasm_.capacity() + pk_held_.capacity();
   }
 
  private:
@@ -261,6 +271,9 @@ class RecordSession13 {
   void handle_messages(std::span<const uint8_t> content) noexcept;
   void handle_alert(std::span<const uint8_t> content) noexcept;
   void after_machine(Wait w) noexcept;
+  // After the machine handled a message (was_done: before it), with rest the record's bytes
+  // after it: the flight, and the read keys if they change. False on error.
+  bool after_message(Wait w, bool was_done, std::span<const uint8_t> rest) noexcept;
   void take_flight() noexcept;
   Result<void, Error> install_write(crypto::AeadBatch& batch, TrafficKeys keys) noexcept;
   Result<void, Error> install_markers(crypto::AeadBatch& batch) noexcept;
@@ -315,6 +328,8 @@ class RecordSession13 {
 
   SessionLimits limits_;
   Machine machine_;
+  bool pk_pending_ = false;
+  std::vector<uint8_t> pk_held_;  // handshake bytes after the message whose job is out
   Deframer deframer_;
   HandshakeReassembler reasm_;
   std::optional<RecordProtector> read_, write_;

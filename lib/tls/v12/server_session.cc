@@ -261,11 +261,13 @@ bool ServerSession::take_first_record(const Record& rec) noexcept {
 
   if (*version == kTls13) {
     auto& s13 = s_.emplace<ServerSession13>(*config_.tls13, limits_);
+    s13.set_pk_offload(config_.pk_offload);
     if (in_record) {
       s13.machine().set_parsed_client_hello(&parsed);
     }
   } else {
     auto& s12 = s_.emplace<v12::ServerSession12>(*config_.tls12, limits_);
+    s12.set_pk_offload(config_.pk_offload);
     if (in_record) {
       s12.machine().set_parsed_client_hello(&parsed);
     }
@@ -288,8 +290,13 @@ Result<ServerSession::Accepted, Error> ServerSession::replay(crypto::AeadBatch& 
   return std::visit(
       Overload{[&](Picking&) -> Result<Accepted, Error> { return err(Error::kInternalError); },
                [&](auto& s) -> Result<Accepted, Error> {
-                 // Every replayed record is plaintext handshake, handled at once.
+                 // Every replayed record is plaintext handshake, handled at once. The
+                 // last completes the ClientHello, whose public-key job may then be out.
                  while (!rest.empty() && !s.input_closed()) {
+                   if (s.pk_pending()) {
+                     s.fail(Error::kInternalError);  // nothing can follow the ClientHello
+                     return err(Error::kInternalError);
+                   }
                    auto step = s.next(rest);
                    if (!step) {
                      return err(step.error());
@@ -342,6 +349,22 @@ Result<ServerSession::Accepted, Error> ServerSession::accept(const Record& rec,
                  return to_accepted(*r);
                }},
       s_);
+}
+
+bool ServerSession::pk_pending() const noexcept {
+  return std::visit(Overload{[](const Picking&) { return false; },
+                             [](const auto& s) { return s.pk_pending(); }},
+                    s_);
+}
+
+std::unique_ptr<PkJob> ServerSession::take_pk_job() noexcept {
+  return std::visit(Overload{[](Picking&) -> std::unique_ptr<PkJob> { return nullptr; },
+                             [](auto& s) { return s.take_pk_job(); }},
+                    s_);
+}
+
+void ServerSession::complete_pk(std::unique_ptr<PkJob> job) noexcept {
+  std::visit(Overload{[](Picking&) {}, [&](auto& s) { s.complete_pk(std::move(job)); }}, s_);
 }
 
 bool ServerSession::barrier() const noexcept {

@@ -63,6 +63,9 @@ struct ServerSessionConfig {
   const ServerConfig13* tls13 = nullptr;
   const v12::ServerConfig12* tls12 = nullptr;
   v12::VersionRange versions;  // {1.2, 1.3} by default
+  // The machines stop at their public-key steps for the caller (pk_job.h); false: they run
+  // them inline.
+  bool pk_offload = false;
 };
 
 // What an outgoing (client) session is built from; borrowed, outlives the session.
@@ -93,6 +96,12 @@ class ServerSession {
   Result<Accepted, Error> accept(const Record& rec, crypto::AeadBatch& batch, AnySlot* slot,
                                  void* user_data = nullptr) noexcept;
   bool barrier() const noexcept;
+  // Public-key steps (RecordSession13::set_pk_offload(), ServerSessionConfig::pk_offload):
+  // while pk_pending(), next() takes nothing and barrier() holds; the job is taken with
+  // take_pk_job() and given back, run, through complete_pk(), which queues the flight.
+  bool pk_pending() const noexcept;
+  std::unique_ptr<PkJob> take_pk_job() noexcept;
+  void complete_pk(std::unique_ptr<PkJob> job) noexcept;
   Result<std::span<uint8_t>, Error> on_opened(crypto::AeadStatus status,
                                               const AnySlot& slot) noexcept;
 

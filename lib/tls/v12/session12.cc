@@ -97,6 +97,9 @@ Result<Deframer::Step, Error> RecordSession12<Side>::next(std::span<uint8_t> pie
   if (error_) {
     return err(*error_);
   }
+  if (pk_pending_) {
+    return Deframer::Step{};  // nothing taken until the job is back
+  }
   if (input_closed()) {
     Deframer::Step step;
     step.consumed = piece.size();  // RFC 5246 §7.2.1: nothing after close_notify counts
@@ -171,6 +174,9 @@ auto RecordSession12<Side>::accept(const Record& rec, crypto::AeadBatch& batch, 
 
 template <class Side>
 bool RecordSession12<Side>::barrier() const noexcept {
+  if (pk_pending_) {
+    return true;
+  }
   if (deframer_.assembly_held() && !release_pending_) {
     return true;
   }
@@ -329,11 +335,62 @@ void RecordSession12<Side>::handle_messages(std::span<const uint8_t> content) no
     const uint64_t t0 = tsc();
     const Wait w = machine_.handle(step->message);
     stats_.handshake_machine_ticks += tsc() - t0;
-    if (w == Wait::kError) {
-      return fail(machine_.error());
+    if (is_pending(w)) {
+      pk_pending_ = true;
+      pk_held_.assign(content.begin(), content.end());
+      return;
     }
-    if (w == Wait::kFlush) {
-      take_flight();
+    if (!after_message(w)) {
+      return;
+    }
+  }
+}
+
+template <class Side>
+bool RecordSession12<Side>::after_message(Wait w) noexcept {
+  if (w == Wait::kError) {
+    fail(machine_.error());
+    return false;
+  }
+  if (w == Wait::kFlush) {
+    take_flight();
+  }
+  return !error_;
+}
+
+template <class Side>
+void RecordSession12<Side>::set_pk_offload(bool on) noexcept {
+  if constexpr (requires(Machine& m) { m.set_pk_offload(on); }) {
+    machine_.set_pk_offload(on);
+  }
+}
+
+template <class Side>
+std::unique_ptr<PkJob> RecordSession12<Side>::take_pk_job() noexcept {
+  if constexpr (requires(Machine& m) { m.take_pk_job(); }) {
+    return pk_pending_ ? machine_.take_pk_job() : nullptr;
+  }
+  return nullptr;
+}
+
+template <class Side>
+void RecordSession12<Side>::complete_pk(std::unique_ptr<PkJob> job) noexcept {
+  if constexpr (requires(Machine& m) { m.complete_pk(std::move(job)); }) {
+    if (!pk_pending_ || error_) {
+      return;  // nothing is out (or the session failed meanwhile): the job is dropped
+    }
+    const uint64_t t0 = tsc();
+    const Wait w = machine_.complete_pk(std::move(job));
+    stats_.handshake_machine_ticks += tsc() - t0;
+    if (is_pending(w)) {
+      return;  // the next step's job
+    }
+    pk_pending_ = false;
+    std::vector<uint8_t> rest = std::move(pk_held_);
+    pk_held_ = std::vector<uint8_t>();
+    if (after_message(w)) {
+      handle_messages(rest);
+      reasm_.trim();
     }
   }
 }

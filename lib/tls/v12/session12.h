@@ -95,6 +95,13 @@ class RecordSession12 {
   Result<Accepted, Error> accept(const Record& rec, crypto::AeadBatch& batch, RecordSlot12* slot,
                                  void* user_data = nullptr) noexcept;
   bool barrier() const noexcept;
+
+  // Public-key steps, as RecordSession13's: a ClientHello or ClientKeyExchange can leave a
+  // server session pk_pending() with offload on.
+  void set_pk_offload(bool on) noexcept;
+  bool pk_pending() const noexcept { return pk_pending_; }
+  std::unique_ptr<PkJob> take_pk_job() noexcept;
+  void complete_pk(std::unique_ptr<PkJob> job) noexcept;
   // After batch.run(): the result of one queued open, in queue order. Returns the
   // application data the record carried (possibly empty), a view into the record's memory
   // valid until the next call into this session, or the fatal error (alert queued).
@@ -157,7 +164,7 @@ class RecordSession12 {
   const Deframer::Stats& deframer_stats() const noexcept { return deframer_.stats(); }
   // Heap bytes the input side holds now (as ServerSession13::buffered_bytes()).
   size_t buffered_bytes() const noexcept {
-    return deframer_.assembly_capacity() + reasm_.capacity();
+    return deframer_.assembly_capacity() + reasm_.capacity() + pk_held_.capacity();
   }
 
  private:
@@ -174,6 +181,8 @@ class RecordSession12 {
   void handle_record(ContentType type, std::span<uint8_t> content) noexcept;
   void handle_handshake(std::span<const uint8_t> content) noexcept;
   void handle_messages(std::span<const uint8_t> content) noexcept;
+  // After the machine handled a message: its flight. False on error.
+  bool after_message(Wait w) noexcept;
   void handle_alert(std::span<const uint8_t> content) noexcept;
   void take_flight() noexcept;
   Result<void, Error> install_write(crypto::AeadBatch& batch) noexcept;
@@ -182,6 +191,8 @@ class RecordSession12 {
 
   SessionLimits limits_;
   Machine machine_;
+  bool pk_pending_ = false;
+  std::vector<uint8_t> pk_held_;  // handshake bytes after the message whose job is out
   Deframer deframer_;
   HandshakeReassembler reasm_;
   std::optional<RecordProtector12> read_, write_;

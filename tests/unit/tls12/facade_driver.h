@@ -57,7 +57,36 @@ class Driver {
     app_out_.insert(app_out_.end(), data.begin(), data.end());
   }
 
+  // With ServerSessionConfig::pk_offload: the job out (taken at each pause), the kinds of
+  // every job taken so far in order, and the input held back while one is out.
+  std::unique_ptr<PkJob> job;
+  std::vector<PkKind> pauses;
+  Bytes held_input;
+
+  // Runs the job out (unless run is false: the caller has run or doctored it) and gives it
+  // back; then goes on with the held input, or takes the next job.
+  void complete_job(bool run = true) {
+    ASSERT_NE(job, nullptr);
+    if (run) {
+      run_pk_job(*job, crypto::os_rng());
+    }
+    s.complete_pk(std::move(job));
+    if (take_job()) {
+      return;
+    }
+    drain();
+    Bytes rest = std::move(held_input);
+    held_input.clear();
+    if (!rest.empty()) {
+      receive(rest);
+    }
+  }
+
   void receive(std::span<const uint8_t> in, size_t segment_size = 1 << 20) {
+    if (job != nullptr || s.pk_pending()) {
+      held_input.insert(held_input.end(), in.begin(), in.end());  // nothing is read meanwhile
+      return;
+    }
     batch().clear();
     std::deque<Bytes> segs;
     for (size_t at = 0; at < in.size(); at += segment_size) {
@@ -65,6 +94,16 @@ class Driver {
       std::span<uint8_t> piece(segs.back());
       int stuck = 0;
       while (!piece.empty()) {
+        if (s.pk_pending()) {
+          // The rest of this segment and every later one wait for the job.
+          held_input.insert(held_input.end(), piece.begin(), piece.end());
+          held_input.insert(held_input.end(), in.begin() + std::min(in.size(), at + segment_size),
+                            in.end());
+          run_round();
+          ASSERT_TRUE(take_job());
+          drain();
+          return;
+        }
         auto step = s.next(piece);
         if (!step) {
           note(step.error());
@@ -88,6 +127,9 @@ class Driver {
       }
     }
     run_round();
+    if (s.pk_pending()) {
+      ASSERT_TRUE(take_job());
+    }
     drain();
   }
 
@@ -142,6 +184,20 @@ class Driver {
   }
 
  private:
+  bool take_job() {
+    if (!s.pk_pending()) {
+      return false;
+    }
+    job = s.take_pk_job();
+    EXPECT_NE(job, nullptr);
+    if (job == nullptr) {
+      return false;
+    }
+    EXPECT_EQ(s.take_pk_job(), nullptr);  // one job per pause
+    pauses.push_back(job->kind);
+    return true;
+  }
+
   void note(Error e) {
     if (!input_error) {
       input_error = e;
@@ -201,7 +257,10 @@ class Driver {
 template <typename C>
 void pump(C& c, Driver& d, size_t segment_size = 1 << 20) {
   d.drain();
-  for (int round = 0; round < 200 && (!c.out.empty() || !d.wire.empty()); round++) {
+  for (int round = 0; round < 200 && (!c.out.empty() || !d.wire.empty() || d.job); round++) {
+    if (d.job != nullptr && c.out.empty() && d.wire.empty()) {
+      d.complete_job();  // offloaded: the job comes back when nothing else moves
+    }
     Bytes to_s = std::move(c.out);
     c.out.clear();
     d.receive(to_s, segment_size);
