@@ -40,6 +40,7 @@ constexpr KeySpec kTopKeys[] = {
     {"gateway", "--gateway", Kind::kString},
     {"workers", "--workers", Kind::kInt},
     {"lcores", "--lcores", Kind::kString},
+    {"handshake_lcores", "--handshake-lcores", Kind::kString},
     {"serve", "--serve", Kind::kStringList},
     {"service", "--serve", Kind::kServices},
     {"certificates", "--cert", Kind::kCerts},

@@ -9,6 +9,8 @@
 #include <rte_eal.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+
+#include <algorithm>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 #include <sched.h>
@@ -38,6 +40,7 @@
 #include "lib/base/clock.h"
 #include "lib/base/log.h"
 #include "lib/crypto/rng.h"
+#include "lib/engine/pk_offload.h"
 #include "lib/engine/worker.h"
 
 namespace linetls::app {
@@ -97,8 +100,29 @@ std::string user_file_prefix(const std::vector<std::string>& args) {
   return {};
 }
 
+bool is_handshake_lcore(const Options& o, unsigned lcore) {
+  return std::find(o.handshake_lcores.begin(), o.handshake_lcores.end(), lcore) !=
+         o.handshake_lcores.end();
+}
+
+// The EAL lcore list: --lcores, or the workers' lcores (the first --workers ids that are
+// not handshake lcores) and the handshake lcores.
 std::string default_lcores(const Options& o) {
-  return o.lcores ? *o.lcores : (o.workers == 1 ? "0" : "0-" + std::to_string(o.workers - 1));
+  if (o.lcores) {
+    return *o.lcores;
+  }
+  std::string list;
+  unsigned placed = 0;
+  for (unsigned l = 0; placed < o.workers; l++) {
+    if (!is_handshake_lcore(o, l)) {
+      list += (list.empty() ? "" : ",") + std::to_string(l);
+      placed++;
+    }
+  }
+  for (unsigned l : o.handshake_lcores) {
+    list += "," + std::to_string(l);
+  }
+  return list;
 }
 
 // Records of up to 2^14 content bytes plus header, inner type and tag, in one mbuf.
@@ -298,7 +322,18 @@ int run(int argc, char** argv) {
   if (!register_telemetry()) {
     LT_WARN("telemetry: cannot register the /linetls commands");
   }
-  const unsigned num_workers = rte_lcore_count();
+  // Every EAL lcore runs a worker, except the handshake lcores (--handshake-lcores).
+  for (unsigned l : o.handshake_lcores) {
+    if (!rte_lcore_is_enabled(l) || l == rte_get_main_lcore()) {
+      std::fprintf(stderr, "linetls: --handshake-lcores: lcore %u is %s\n", l,
+                   rte_lcore_is_enabled(l) ? "the main lcore (it runs a worker)"
+                                           : "not in the EAL lcore list");
+      dpdk::eal_cleanup(prefix);
+      return 1;
+    }
+  }
+  const unsigned num_workers =
+      rte_lcore_count() - static_cast<unsigned>(o.handshake_lcores.size());
 
   int rc = 0;
   {
@@ -378,6 +413,21 @@ int run(int argc, char** argv) {
       }
     }
 
+    // Handshake lcores: one request and one completion ring per (worker, lcore) pair.
+    std::unique_ptr<engine::PkOffload> offload;
+    if (!o.handshake_lcores.empty() && !record_pools.empty()) {
+      engine::PkOffloadConfig pc2;
+      pc2.workers = num_workers;
+      pc2.lcores = static_cast<uint32_t>(o.handshake_lcores.size());
+      pc2.busy_poll = o.busy_poll;
+      auto off = engine::PkOffload::create(pc2);
+      if (!off) {
+        std::fprintf(stderr, "linetls: --handshake-lcores: %s\n", off.error().c_str());
+        return 1;
+      }
+      offload = std::move(off).value();
+      tls.pk_offload = offload.get();
+    }
     std::vector<std::unique_ptr<engine::Worker>> workers;
     for (unsigned i = 0; i < num_workers; i++) {
       engine::WorkerConfig wc;
@@ -394,6 +444,7 @@ int run(int argc, char** argv) {
       if (!record_pools.empty()) {
         wc.tls = tls;
         wc.tls.record_pool = record_pools[i];
+        wc.tls.pk_worker = i;
       }
       auto w = engine::Worker::create(wc, *port);
       if (!w) {
@@ -475,12 +526,24 @@ int run(int argc, char** argv) {
     sigaction(SIGTERM, &sa, nullptr);
 
     std::vector<LaunchArg> args(num_workers);
+    std::vector<engine::PkLcoreArg> pk_args(o.handshake_lcores.size());
     unsigned idx = 1;
     unsigned lcore = 0;
     RTE_LCORE_FOREACH_WORKER(lcore) {
+      if (is_handshake_lcore(o, lcore)) {
+        continue;
+      }
       args[idx].worker = workers[idx].get();
       rte_eal_remote_launch(worker_main, &args[idx], lcore);
       idx++;
+    }
+    for (size_t h = 0; h < o.handshake_lcores.size(); h++) {
+      if (offload == nullptr) {
+        break;  // no TLS service: nothing to run there
+      }
+      pk_args[h] = {offload.get(), static_cast<uint32_t>(h)};
+      rte_eal_remote_launch(engine::PkOffload::lcore_main, &pk_args[h],
+                            o.handshake_lcores[h]);
     }
     std::string serving;
     for (const auto& svc : o.services) {
@@ -493,10 +556,25 @@ int run(int argc, char** argv) {
     std::fflush(stdout);
 
     workers[0]->run(g_stop);
+    if (offload != nullptr) {
+      offload->stop();
+    }
     rte_eal_mp_wait_lcore();
     set_telemetry_source(nullptr, nullptr);
     (*control)->stop();
     print_counters(stats);
+    for (size_t h = 0; offload != nullptr && h < o.handshake_lcores.size(); h++) {
+      const engine::PkLcoreStats st = offload->lcore_stats(static_cast<uint32_t>(h));
+      std::printf("counter handshake_lcore=%u key_exchange=%llu key_gen=%llu derive=%llu "
+                  "sign=%llu pool_hits=%llu pool_misses=%llu busy_cycles=%llu\n",
+                  o.handshake_lcores[h], static_cast<unsigned long long>(st.jobs[1]),
+                  static_cast<unsigned long long>(st.jobs[2]),
+                  static_cast<unsigned long long>(st.jobs[3]),
+                  static_cast<unsigned long long>(st.jobs[4]),
+                  static_cast<unsigned long long>(st.pool_hits),
+                  static_cast<unsigned long long>(st.pool_misses),
+                  static_cast<unsigned long long>(st.busy_cycles));
+    }
     workers.clear();  // frees frames still queued, before the pools go
     for (rte_ring* r : inboxes) {
       void* m = nullptr;

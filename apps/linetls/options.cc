@@ -77,6 +77,42 @@ bool valid_lcores(std::string_view s) {
   return true;
 }
 
+constexpr unsigned kMaxLcoreId = 127;  // DPDK's RTE_MAX_LCORE is 128 in Debian's build
+
+// "2", "2-3", "2,4": the lcore ids, each once, in order given; nullopt when malformed.
+std::optional<std::vector<unsigned>> parse_lcore_ids(std::string_view s) {
+  if (!valid_lcores(s)) {
+    return std::nullopt;
+  }
+  std::vector<unsigned> out;
+  while (!s.empty()) {
+    const size_t comma = s.find(',');
+    const std::string_view item = s.substr(0, comma);
+    s = comma == std::string_view::npos ? std::string_view() : s.substr(comma + 1);
+    const size_t dash = item.find('-');
+    unsigned lo = 0;
+    unsigned hi = 0;
+    if (!parse_uint(item.substr(0, dash), 0, kMaxLcoreId, &lo)) {
+      return std::nullopt;
+    }
+    hi = lo;
+    if (dash != std::string_view::npos &&
+        (!parse_uint(item.substr(dash + 1), lo, kMaxLcoreId, &hi))) {
+      return std::nullopt;
+    }
+    for (unsigned l = lo; l <= hi; l++) {
+      if (std::find(out.begin(), out.end(), l) != out.end()) {
+        return std::nullopt;
+      }
+      out.push_back(l);
+    }
+  }
+  if (out.empty()) {
+    return std::nullopt;
+  }
+  return out;
+}
+
 // The flags that take a value, for "needs a value" (the rest are unknown).
 constexpr std::string_view kValueFlags[] = {"--tap",
                                             "--host-ip",
@@ -85,6 +121,7 @@ constexpr std::string_view kValueFlags[] = {"--tap",
                                             "--gateway",
                                             "--workers",
                                             "--lcores",
+                                            "--handshake-lcores",
                                             "--log-level",
                                             "--mem",
                                             "--serve",
@@ -167,6 +204,12 @@ Result<void, std::string> apply_setting(std::string_view flag, std::string_view 
       return fail(std::string("expected an lcore list such as 0-3 or 0,2"));
     }
     s->lcores = std::string(value);
+  } else if (flag == "--handshake-lcores") {
+    auto ids = parse_lcore_ids(value);
+    if (!ids) {
+      return fail(std::string("expected distinct lcore ids such as 2 or 2-3"));
+    }
+    s->handshake_lcores = std::move(*ids);
   } else if (flag == "--log-level") {
     unsigned lvl = 0;
     if (!parse_uint(value, 0, 3, &lvl)) {
@@ -411,6 +454,7 @@ Settings merge(Settings base, const Settings& top) {
   take(&b->gateway, top.gateway, b, "--gateway");
   take(&b->workers, top.workers, b, "--workers");
   take(&b->lcores, top.lcores, b, "--lcores");
+  take(&b->handshake_lcores, top.handshake_lcores, b, "--handshake-lcores");
   if (top.services) {
     b->services = top.services;
     b->service_overrides = top.service_overrides;
@@ -470,6 +514,7 @@ Result<Options, std::string> finalize(const Settings& s) {
   o.gateway = s.gateway;
   o.workers = s.workers.value_or(1);
   o.lcores = s.lcores;
+  o.handshake_lcores = s.handshake_lcores.value_or(std::vector<unsigned>{});
   o.services = s.services.value_or(std::vector<engine::ServiceSpec>{});
   o.service_overrides = s.service_overrides;
   o.service_overrides.resize(o.services.size());
@@ -739,6 +784,9 @@ const char* usage() {
                              a per-process random secret)
   --workers N         worker cores (one RX/TX queue each; default 1)
   --lcores LIST       EAL lcore list for the workers instead of --workers (e.g. 0-3)
+  --handshake-lcores LIST  lcores that run the handshakes' public-key work (X25519,
+                      signatures) for every worker, through rings; they are added to the
+                      default lcore list, or must be in --lcores/-l (default: inline)
   --busy-poll         never sleep when idle (benchmarks); default backs off when idle
   --mem MB            EAL memory in TAP mode (default 512)
   --log-level N       0 errors, 1 warnings, 2 info (default), 3 debug

@@ -77,6 +77,7 @@ struct Settings {
   std::optional<net::Ipv4Addr> gateway;
   std::optional<unsigned> workers;
   std::optional<std::string> lcores;
+  std::optional<std::vector<unsigned>> handshake_lcores;
   std::optional<std::vector<engine::ServiceSpec>> services;
   std::vector<ServiceOverrides> service_overrides;  // with services: one per service
   std::optional<std::vector<std::string>> cert_files;
@@ -117,6 +118,9 @@ struct Options {
   std::optional<net::Ipv4Addr> gateway;
   unsigned workers = 1;
   std::optional<std::string> lcores;  // EAL -l list; overrides workers' default lcores
+  // --handshake-lcores: lcores that run the handshakes' public-key jobs (they must be in
+  // the EAL lcore list; with the default list they are added to it); empty: inline.
+  std::vector<unsigned> handshake_lcores;
   std::vector<engine::ServiceSpec> services;  // --serve PORT=APP | PORT=tls:APP
   std::vector<ServiceOverrides> service_overrides;  // one per service (config file)
   // TLS, the global settings: --cert/--key pairs in order (same count), ALPN list, limits.

@@ -110,6 +110,7 @@ struct TlsEngine::Conn final : public Stream {
   bool peer_close_told = false; // on_peer_closed() was reported
   bool want_writable = false;   // write() was refused or filled the budget
   bool hot = false;             // on TlsEngine::hot_ (keys expanded)
+  bool pk_out = false;          // its public-key job is on a handshake lcore: input waits
   Conn* hot_prev = nullptr;
   Conn* hot_next = nullptr;
   uint64_t last_active_ns = 0;

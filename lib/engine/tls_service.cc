@@ -10,6 +10,7 @@
 
 #include "lib/base/clock.h"
 #include "lib/base/log.h"
+#include "lib/engine/pk_offload.h"
 #include "lib/engine/tls_conn.h"
 
 namespace linetls::engine {
@@ -227,6 +228,7 @@ bool TlsEngine::adopt(std::shared_ptr<const TlsGeneration> g, std::string* out_e
     st->session.tls13 = &st->config13;
     st->session.tls12 = &st->config12;
     st->session.versions = {settings_.tls_min, settings_.tls_max};
+    st->session.pk_offload = settings_.pk_offload != nullptr;
     states.push_back(std::move(st));
   }
   if (g->ticket_keys) {
@@ -361,8 +363,9 @@ void TlsEngine::end_app(Conn* k, StreamEnd why) noexcept {
 // ---- tls_open.
 
 bool TlsEngine::collect(Conn* k) noexcept {
-  if (k->session.input_closed() || (k->tcp == nullptr && !k->drain_close)) {
-    return true;
+  if (k->session.input_closed() || (k->tcp == nullptr && !k->drain_close) ||
+      k->session.pk_pending()) {
+    return true;  // (a public-key job out: nothing is read until it is back)
   }
   for (;;) {
     tls::Record rec;
@@ -606,6 +609,9 @@ void TlsEngine::after_input(Conn* k) noexcept {
   if (k->dead) {
     return;
   }
+  if (k->session.pk_pending() && !k->pk_out) {
+    dispatch_pk(k);
+  }
   free_consumed(k);
   count_handshake(k);
   // The round's plaintext, then what ended the input.
@@ -649,10 +655,68 @@ void TlsEngine::after_input(Conn* k) noexcept {
     end_closed(k, CloseReason::kNormal);  // everything the peer sent is handed over
     return;
   }
-  if (k->has_input() && k->wants_input() && !k->session.input_closed()) {
+  if (k->has_input() && k->wants_input() && !k->session.input_closed() && !k->pk_out) {
     mark_dirty(k);  // stopped at a barrier or a full batch
   }
   mark_output(k);
+}
+
+void TlsEngine::dispatch_pk(Conn* k) noexcept {
+  while (k->session.pk_pending() && !k->pk_out) {
+    std::unique_ptr<tls::PkJob> job = k->session.take_pk_job();
+    if (job == nullptr) {
+      k->session.fail(tls::Error::kInternalError);
+      return;
+    }
+    job->owner = k->serial;
+    job->keep_alive = k->profile;  // the certificate keys a signature borrows
+    if (settings_.pk_offload->submit(settings_.pk_worker, job.get())) {
+      job.release();  // poll_pk() takes it back
+      k->pk_out = true;
+      return;
+    }
+    // Every ring of this worker is full: the handshake cores are behind. Run it here rather
+    // than stall the connection (counted: the operator sees the lcores are too few).
+    counters_.inc(TlsCounter::kPkJobsRingFull);
+    tls::run_pk_job(*job, crypto::os_rng());
+    job->keep_alive.reset();
+    k->session.complete_pk(std::move(job));
+  }
+}
+
+bool TlsEngine::poll_pk() noexcept {
+  if (settings_.pk_offload == nullptr) {
+    return false;
+  }
+  constexpr uint32_t kBurst = 32;
+  tls::PkJob* done[kBurst];
+  bool any = false;
+  for (;;) {
+    const uint32_t n = settings_.pk_offload->poll(settings_.pk_worker, done, kBurst);
+    for (uint32_t i = 0; i < n; i++) {
+      std::unique_ptr<tls::PkJob> job(done[i]);
+      job->keep_alive.reset();
+      auto it = live_.find(job->owner);
+      if (it == live_.end() || it->second->dead || !it->second->pk_out) {
+        counters_.inc(TlsCounter::kPkJobsDropped);  // ended while the job was out
+        continue;
+      }
+      Conn* k = it->second;
+      k->pk_out = false;
+      counters_.inc(job->ran_offloaded ? TlsCounter::kPkJobsOffloaded
+                                       : TlsCounter::kPkJobsRingFull);
+      k->session.complete_pk(std::move(job));
+      dispatch_pk(k);  // the handshake's next job, if it has one
+      if (!k->pk_out) {
+        mark_dirty(k);  // the input held back, and after_input()'s bookkeeping
+      }
+      mark_output(k);
+    }
+    any = any || n != 0;
+    if (n < kBurst) {
+      return any;
+    }
+  }
 }
 
 void TlsEngine::count_batch(bool open, uint32_t n) noexcept {
@@ -667,8 +731,9 @@ bool TlsEngine::open_phase(uint64_t now_ns, uint64_t* out_app_cycles) noexcept {
   now_ns_ = now_ns;
   *out_app_cycles = 0;
   reap();
+  const bool pk_back = poll_pk();
   if (dirty_.empty()) {
-    return false;
+    return pk_back;
   }
   std::vector<Conn*>& round = round_scratch_;  // a member: swapping keeps both buffers
   for (uint32_t r = 0; r < settings_.max_rounds && !dirty_.empty(); r++) {
@@ -1222,6 +1287,7 @@ void TlsEngine::add_session_stats(const Conn& k, TlsCounters* out) const noexcep
   out->inc(TlsCounter::kKeyUpdatesSent, s.key_updates_sent);
   out->inc(TlsCounter::kKeyUpdatesReceived, s.key_updates_received);
   out->inc(TlsCounter::kHandshakeMachineCycles, s.handshake_machine_ticks);
+  out->inc(TlsCounter::kPkJobsInline, s.pk_jobs_inline);
   out->inc(TlsCounter::kAssembledRecords, k.session.deframer_stats().assembled);
   out->inc(TlsCounter::kAssembledBytes, k.session.deframer_stats().bytes_copied);
 }

@@ -88,6 +88,8 @@ using AeadBatchFactory = std::function<std::unique_ptr<crypto::AeadBatch>(uint32
 
 // Explicit session ticket keys (a key file several servers share): every key opens a
 // ticket, keys[seal_index] seals new ones.
+class PkOffload;
+
 struct TicketKeySet {
   std::vector<tls::ExplicitTicketKey> keys;
   size_t seal_index = 0;
@@ -156,6 +158,11 @@ struct TlsSettings {
   uint32_t park_keys_after_ms = 1000;
   AeadBatchFactory make_batch;
   uint32_t batch_capacity = 256;
+  // Handshake lcores (issue 14, pk_offload.h): the handshakes' public-key jobs go to them
+  // through rings and come back in open_phase(); nullptr: the machines run them inline.
+  // Borrowed, outlives the worker; pk_worker is this worker's index in it.
+  PkOffload* pk_offload = nullptr;
+  uint32_t pk_worker = 0;
   uint32_t max_rounds = 8;  // open rounds per poll
 };
 
@@ -236,6 +243,13 @@ enum class TlsCounter : uint16_t {
   kClientHandshakes,
   kClientHandshakesResumed,
   kClientTickets,  // TLS 1.3 tickets received
+  // Public-key jobs of the handshakes (pk_job.h): run by the machines themselves (no
+  // handshake lcores), run on a handshake lcore, run here because every ring was full, and
+  // come back for a connection that had ended meanwhile (dropped).
+  kPkJobsInline,
+  kPkJobsOffloaded,
+  kPkJobsRingFull,
+  kPkJobsDropped,
   kCount
 };
 inline constexpr std::array<std::string_view, static_cast<size_t>(TlsCounter::kCount)>
@@ -311,7 +325,11 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(TlsCounter::kC
                         "client.connections",
                         "client.handshakes",
                         "client.handshakes_resumed",
-                        "client.tickets"};
+                        "client.tickets",
+                        "pk_jobs.inline",
+                        "pk_jobs.offloaded",
+                        "pk_jobs.ring_full",
+                        "pk_jobs.dropped"};
 using TlsCounters = CounterSet<TlsCounter, kTlsCounterNames>;
 
 // Alerts by description (tls::alert_name), sent and received.
@@ -410,6 +428,12 @@ class TlsEngine {
   // Queues k's complete records into the batch; returns false if the batch filled up.
   bool collect(Conn* k) noexcept;
   void after_input(Conn* k) noexcept;
+  // Handshake lcores: hands k's public-key job to them (or, every ring full, runs it here
+  // and goes on), until k waits for one or has none.
+  void dispatch_pk(Conn* k) noexcept;
+  // Takes the jobs the handshake lcores finished and completes their connections' steps.
+  // True if any came back.
+  bool poll_pk() noexcept;
   void free_consumed(Conn* k) noexcept;
   // Hands plain (the content of a record lying in segment seg, or nullptr when the record
   // was assembled) to k's app in this round's chain.

@@ -662,6 +662,7 @@ Result<void, Error> Server13::await_job() noexcept {
     return {};  // handle() / complete_pk() answer with the pending reason
   }
   run_pk_job(*job_, rng());
+  pk_jobs_inline_++;
   return resume_job();
 }
 

@@ -230,6 +230,8 @@ class Server13 {
   // our key generation or signature is kCryptoFailure, the peer's share its own error; a
   // job given back when none is out is kInternalError).
   Wait complete_pk(std::unique_ptr<PkJob> job) noexcept;
+  // Jobs this machine ran itself (offload off).
+  uint32_t pk_jobs_inline() const noexcept { return pk_jobs_inline_; }
   // What the next handshake message may be (HandshakeReassembler's rules): the one type the
   // state expects, with its largest body: a ClientHello up to max_client_hello, a client
   // Certificate up to max_certificate, CertificateVerify and Finished their own sizes,
@@ -469,6 +471,7 @@ class Server13 {
   std::optional<crypto::VerifiedIdentity> peer_identity_;
   bool pk_offload_ = false;
   std::unique_ptr<PkJob> job_;  // while a job is pending (and not taken), and between steps
+  uint8_t pk_jobs_inline_ = 0;
 };
 
 }  // namespace linetls::tls

@@ -393,6 +393,9 @@ void RecordSession13<Side>::handle_messages(std::span<const uint8_t> content) no
     const uint64_t t0 = tsc();
     const Wait w = machine_.handle(step->message);
     stats_.handshake_machine_ticks += tsc() - t0;
+    if constexpr (requires(const Machine& m) { m.pk_jobs_inline(); }) {
+      stats_.pk_jobs_inline = machine_.pk_jobs_inline();
+    }
     if (is_pending(w)) {
       pk_pending_ = true;
       pk_held_.assign(content.begin(), content.end());
@@ -422,8 +425,13 @@ std::unique_ptr<PkJob> RecordSession13<Side>::take_pk_job() noexcept {
 template <class Side>
 void RecordSession13<Side>::complete_pk(std::unique_ptr<PkJob> job) noexcept {
   if constexpr (requires(Machine& m) { m.complete_pk(std::move(job)); }) {
-    if (!pk_pending_ || error_) {
-      return;  // nothing is out (or the session failed meanwhile): the job is dropped
+    if (error_) {
+      pk_pending_ = false;  // failed meanwhile (a timeout): the job is dropped
+      pk_held_ = std::vector<uint8_t>();
+      return;
+    }
+    if (!pk_pending_) {
+      return;  // nothing is out: the job is dropped
     }
     const uint64_t t0 = tsc();
     const Wait w = machine_.complete_pk(std::move(job));

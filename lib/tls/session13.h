@@ -113,6 +113,8 @@ struct SessionStats {
   // TSC ticks spent inside the handshake machine (its handle() calls): what the engine's
   // phases spend on the handshake itself, against the record layer and glue around it.
   uint64_t handshake_machine_ticks = 0;
+  // Public-key jobs the server machine ran inline (pk_job.h; offload off).
+  uint32_t pk_jobs_inline = 0;
   std::optional<uint8_t> alert_sent;      // description
   std::optional<uint8_t> alert_received;  // description of the last alert received
 };

@@ -151,6 +151,7 @@ Result<void, Error> Server12::await_job() noexcept {
     return {};  // handle() / complete_pk() answer with the pending reason
   }
   run_pk_job(*job_, rng());
+  pk_jobs_inline_++;
   return resume_job();
 }
 

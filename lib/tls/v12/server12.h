@@ -150,6 +150,8 @@ class Server12 {
   void set_pk_offload(bool on) noexcept { pk_offload_ = on; }
   std::unique_ptr<PkJob> take_pk_job() noexcept;
   Wait complete_pk(std::unique_ptr<PkJob> job) noexcept;
+  // Jobs this machine ran itself (offload off).
+  uint32_t pk_jobs_inline() const noexcept { return pk_jobs_inline_; }
   // True while the next input must be the client's ChangeCipherSpec.
   bool expecting_change_cipher_spec() const noexcept;
   // What the next handshake message may be (HandshakeReassembler's rules): the type the
@@ -348,6 +350,7 @@ class Server12 {
   bool client_chain_from_cache_ = false;
   bool pk_offload_ = false;
   std::unique_ptr<PkJob> job_;  // while a job is pending (and not taken), and between steps
+  uint8_t pk_jobs_inline_ = 0;
 };
 
 }  // namespace linetls::tls::v12
