@@ -222,34 +222,41 @@ bool PkOffload::refill(LcoreState& lc) noexcept {
   return true;
 }
 
+bool PkOffload::run_lcore_once(uint32_t h) noexcept {
+  if (h >= cfg_.lcores) {
+    return false;
+  }
+  LcoreState& lc = lcores_[h];
+  tls::PkJob* burst[kBurst];
+  bool worked = false;
+  for (uint32_t w = 0; w < cfg_.workers; ++w) {
+    Pair& p = pair(w, h);
+    const uint32_t n = rte_ring_sc_dequeue_burst(p.request, reinterpret_cast<void**>(burst),
+                                                 kBurst, nullptr);
+    if (n == 0) {
+      continue;
+    }
+    worked = true;
+    const uint64_t t0 = tsc();
+    for (uint32_t i = 0; i < n; ++i) {
+      run_job(lc, *burst[i]);
+    }
+    bump(lc.busy_cycles, tsc() - t0);
+    const uint32_t put = rte_ring_sp_enqueue_burst(
+        p.completion, reinterpret_cast<void* const*>(burst), n, nullptr);
+    for (uint32_t i = put; i < n; ++i) {
+      complete(lc, p.completion, burst[i]);
+    }
+  }
+  return worked || refill(lc);
+}
+
 int PkOffload::run_lcore(uint32_t h) noexcept {
   if (h >= cfg_.lcores) {
     return -1;
   }
-  LcoreState& lc = lcores_[h];
-  tls::PkJob* burst[kBurst];
   while (!stop_.load(std::memory_order_acquire)) {
-    bool worked = false;
-    for (uint32_t w = 0; w < cfg_.workers; ++w) {
-      Pair& p = pair(w, h);
-      const uint32_t n = rte_ring_sc_dequeue_burst(p.request, reinterpret_cast<void**>(burst),
-                                                   kBurst, nullptr);
-      if (n == 0) {
-        continue;
-      }
-      worked = true;
-      const uint64_t t0 = tsc();
-      for (uint32_t i = 0; i < n; ++i) {
-        run_job(lc, *burst[i]);
-      }
-      bump(lc.busy_cycles, tsc() - t0);
-      const uint32_t put = rte_ring_sp_enqueue_burst(
-          p.completion, reinterpret_cast<void* const*>(burst), n, nullptr);
-      for (uint32_t i = put; i < n; ++i) {
-        complete(lc, p.completion, burst[i]);
-      }
-    }
-    if (worked || refill(lc)) {
+    if (run_lcore_once(h)) {
       continue;
     }
     if (cfg_.busy_poll) {

@@ -106,6 +106,9 @@ class PkOffload {
   // worker's request ring, and fills the key pool when idle. Returns 0 after stop(), -1
   // for an h out of range.
   int run_lcore(uint32_t h) noexcept;
+  // One pass of that loop: every worker's burst, or one pooled key pair when there was
+  // none. True if it did anything. (Tests with virtual time step a lcore with it.)
+  bool run_lcore_once(uint32_t h) noexcept;
   // rte_eal_remote_launch() entry: arg is a PkLcoreArg*.
   static int lcore_main(void* arg) noexcept;
   // Makes every run_lcore() return after its current burst; any thread.
