@@ -153,9 +153,8 @@ uint32_t PkOffload::poll(uint32_t w, tls::PkJob** out, uint32_t max) noexcept {
     if (ws.in_flight[h] == 0) {
       continue;
     }
-    const uint32_t n = rte_ring_sc_dequeue_burst(pair(w, h).completion,
-                                                 reinterpret_cast<void**>(out + got),
-                                                 max - got, nullptr);
+    const uint32_t n = rte_ring_sc_dequeue_burst(
+        pair(w, h).completion, reinterpret_cast<void**>(out + got), max - got, nullptr);
     ws.in_flight[h] -= n;
     ws.total_in_flight -= n;
     got += n;
@@ -231,8 +230,8 @@ bool PkOffload::run_lcore_once(uint32_t h) noexcept {
   bool worked = false;
   for (uint32_t w = 0; w < cfg_.workers; ++w) {
     Pair& p = pair(w, h);
-    const uint32_t n = rte_ring_sc_dequeue_burst(p.request, reinterpret_cast<void**>(burst),
-                                                 kBurst, nullptr);
+    const uint32_t n =
+        rte_ring_sc_dequeue_burst(p.request, reinterpret_cast<void**>(burst), kBurst, nullptr);
     if (n == 0) {
       continue;
     }
@@ -242,8 +241,8 @@ bool PkOffload::run_lcore_once(uint32_t h) noexcept {
       run_job(lc, *burst[i]);
     }
     bump(lc.busy_cycles, tsc() - t0);
-    const uint32_t put = rte_ring_sp_enqueue_burst(
-        p.completion, reinterpret_cast<void* const*>(burst), n, nullptr);
+    const uint32_t put =
+        rte_ring_sp_enqueue_burst(p.completion, reinterpret_cast<void* const*>(burst), n, nullptr);
     for (uint32_t i = put; i < n; ++i) {
       complete(lc, p.completion, burst[i]);
     }

@@ -54,10 +54,10 @@ namespace linetls::engine {
 
 struct PkOffloadConfig {
   uint32_t workers = 1;
-  uint32_t lcores = 1;       // handshake lcores
+  uint32_t lcores = 1;        // handshake lcores
   uint32_t ring_size = 1024;  // per ring, a power of two; a ring holds ring_size - 1 jobs
-  uint32_t pool_size = 32;   // precomputed X25519 key pairs per lcore; 0 = none
-  bool busy_poll = false;    // false: an idle lcore sleeps ~30 us instead of spinning
+  uint32_t pool_size = 32;    // precomputed X25519 key pairs per lcore; 0 = none
+  bool busy_poll = false;     // false: an idle lcore sleeps ~30 us instead of spinning
 };
 
 inline constexpr size_t kPkKinds = 5;  // tls::PkKind values, kNone included

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -147,16 +148,15 @@ TEST(PkOffloadTest, CreateRefusesBadConfigs) {
 
 // What one job was and what it should come back with.
 struct Expect {
-  std::unique_ptr<PkJob> job;       // the job, back in our hands after poll
-  std::optional<KeyShare> peer;     // the peer of a key exchange or derive
-  PkJob* submitted = nullptr;       // the pointer handed out
+  std::unique_ptr<PkJob> job;    // the job, back in our hands after poll
+  std::optional<KeyShare> peer;  // the peer of a key exchange or derive
+  PkJob* submitted = nullptr;    // the pointer handed out
 };
 
 TEST(PkOffloadTest, EveryKindComesBackOnceFromTwoWorkers) {
   auto o = make(2, 2, 64, 4);
   ASSERT_NE(o, nullptr);
-  auto key = crypto::PrivateKey::load_pem_file(
-      crypto::testing::vector_path("certs/ecdsa256.key"));
+  auto key = crypto::PrivateKey::load_pem_file(crypto::testing::vector_path("certs/ecdsa256.key"));
   ASSERT_TRUE(key);
   const crypto::PublicKey pub = key->public_key();
 
