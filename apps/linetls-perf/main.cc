@@ -202,6 +202,17 @@ int run(int argc, char** argv) {
     }
     std::unique_ptr<engine::Worker> worker = std::move(w).value();
     auto load = std::make_unique<Load>(o, *worker, verify_ca ? &*verify_ca : nullptr);
+    // --flood: full handshakes in open loop on their own connections, counted apart.
+    PerfOptions fo = o;
+    std::unique_ptr<Load> flood;
+    if (o.flood_rate) {
+      fo.mode = Mode::kHandshake;
+      fo.rate = *o.flood_rate;
+      fo.connections = static_cast<uint32_t>(std::clamp(*o.flood_rate, 1.0, 65536.0));
+      fo.quiet = true;
+      fo.json_file.reset();
+      flood = std::make_unique<Load>(fo, *worker, verify_ca ? &*verify_ca : nullptr);
+    }
     std::fprintf(stderr,
                  "linetls-perf: ready: %s %s -> %s, mode %s, TLS %s, %u connections%s, %.1f s\n",
                  device.c_str(), o.ip.str().c_str(), o.target.str().c_str(), mode_name(o.mode),
@@ -213,10 +224,16 @@ int run(int argc, char** argv) {
     const engine::WorkerCounters w0 = worker->counters();
     uint64_t now = monotonic_ns();
     load->start(now);
+    if (flood) {
+      flood->start(now);
+    }
     uint32_t empty = 0;
     while (!g_stop.load(std::memory_order_relaxed) && !load->finished(now)) {
       now = monotonic_ns();
       load->tick(now);
+      if (flood) {
+        flood->tick(now);
+      }
       const bool worked = worker->poll_once(now);
       if (worked || o.busy_poll) {
         empty = 0;
@@ -225,7 +242,19 @@ int run(int argc, char** argv) {
       }
     }
     load->stop();
+    if (flood) {
+      flood->stop();
+    }
     Results& r = load->results();
+    if (flood) {
+      const Results& f = flood->results();
+      uint64_t flood_errors = 0;
+      for (const auto& [kind, n] : f.errors) {
+        flood_errors += n;
+      }
+      r.counters["flood.handshakes"] = f.handshakes;
+      r.counters["flood.errors"] = flood_errors;
+    }
     r.server_label = o.target.str();
     if (const engine::TlsEngine* t = worker->tls()) {
       t->counters().for_each(
@@ -248,6 +277,7 @@ int run(int argc, char** argv) {
       }
     }
     worker.reset();  // ends what is still in flight (the load hears kAborted, uncounted)
+    flood.reset();
     load.reset();
     rte_mempool_free(record_pool);
     port.reset();

@@ -148,7 +148,7 @@ constexpr std::string_view kValueFlags[] = {
     "--port",     "--tap",   "--ip",     "--gateway",     "--target",   "--mode",
     "--tls",      "--suite", "--group",  "--connections", "--rate",     "--size",
     "--duration", "--json",  "--verify", "--sni",         "--requests", "--warmup",
-    "--queues",
+    "--queues",   "--flood",
 };
 
 bool takes_value(std::string_view flag) {
@@ -267,6 +267,12 @@ Result<void, std::string> apply(std::string_view flag, std::string_view v, Given
       return fail(bad(flag, "expected connections per second, above 0 and at most 1000000000", v));
     }
     o.rate = r;
+  } else if (flag == "--flood") {
+    double r = 0;
+    if (!parse_decimal(v, &r) || !(r > 0) || r > kMaxRate) {
+      return fail(bad(flag, "expected handshakes per second, above 0 and at most 1000000000", v));
+    }
+    o.flood_rate = r;
   } else if (flag == "--size") {
     if (!parse_size(v, &o.size)) {
       return fail(bad(
@@ -352,6 +358,9 @@ Result<PerfOptions, std::string> finish(Given g) {
   }
   // Open loop: --connections is only the cap on what is in flight; without one, room for a
   // second of starts (so the schedule, not the cap, sets the pace), within 1-65536.
+  if (o.flood_rate && o.mode == Mode::kPlain) {
+    return fail(std::string("--flood: TLS handshakes; not with --mode plain"));
+  }
   if (o.rate && !g.connections) {
     o.connections = static_cast<uint32_t>(std::clamp(*o.rate, 1.0, 65536.0));
   }
@@ -485,6 +494,9 @@ std::string perf_usage() {
                       second of starts, at most 65536)
   --rate R            open loop: R new connections per second (decimals allowed), latency
                       measured from each one's intended start (default: closed loop)
+  --flood R           meanwhile, R full TLS handshakes per second (open loop) on other
+                      connections, reported apart: the measured mode's latency under a
+                      handshake flood
   --queues N          queue pairs of the port (default 1); with N > 1 each flow is sent on
                       the queue its symmetric Toeplitz hash selects (software RSS, for a
                       server with N workers on a port that cannot steer, as memif)

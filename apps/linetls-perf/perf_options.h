@@ -64,6 +64,10 @@ struct PerfOptions {
   uint32_t connections = 1;
   uint16_t queues = 1;  // --queues: port queue pairs, software RSS over them when > 1
   std::optional<double> rate;
+  // --flood R: alongside the measured mode, R full TLS handshakes per second (open loop,
+  // same target and TLS settings, at most one second of them in flight), counted apart:
+  // how a handshake flood moves the latency of the measured connections.
+  std::optional<double> flood_rate;
   // Payload bytes: of each request (kRequest, default 1024), of the transfer (kDownload,
   // kUpload, default 16 MiB). Other modes: as given, else 0.
   uint64_t size = 0;

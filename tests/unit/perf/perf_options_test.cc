@@ -273,6 +273,24 @@ TEST(PerfOptions, OpenLoopCapDefaultsToOneSecondOfStarts) {
   EXPECT_EQ(o->connections, 7u);  // given: kept
 }
 
+TEST(PerfOptions, FloodBesideTheMeasuredMode) {
+  auto o = parse({"--mode", "request", "--flood", "500"});
+  ASSERT_TRUE(o.ok()) << o.error();
+  ASSERT_TRUE(o->flood_rate.has_value());
+  EXPECT_EQ(*o->flood_rate, 500.0);
+  EXPECT_EQ(o->mode, Mode::kRequest);
+  EXPECT_FALSE(o->rate.has_value());  // the measured mode stays closed loop
+  for (const char* bad : {"0", "-1", "x", ""}) {
+    SCOPED_TRACE(bad);
+    auto e = parse({"--flood", bad});
+    ASSERT_FALSE(e.ok());
+    EXPECT_EQ(e.error().rfind("--flood", 0), 0u) << e.error();
+  }
+  auto plain = parse({"--mode", "plain", "--flood", "10"});
+  ASSERT_FALSE(plain.ok());
+  EXPECT_EQ(plain.error().rfind("--flood", 0), 0u) << plain.error();
+}
+
 TEST(PerfOptions, QueuesForSoftwareRss) {
   auto o = parse({});
   ASSERT_TRUE(o.ok()) << o.error();
