@@ -566,11 +566,14 @@ int run(int argc, char** argv) {
     for (size_t h = 0; offload != nullptr && h < o.handshake_lcores.size(); h++) {
       const engine::PkLcoreStats st = offload->lcore_stats(static_cast<uint32_t>(h));
       std::printf("counter handshake_lcore=%u key_exchange=%llu key_gen=%llu derive=%llu "
-                  "sign=%llu pool_hits=%llu pool_misses=%llu busy_cycles=%llu\n",
+                  "sign=%llu verify_chain=%llu verify=%llu pool_hits=%llu pool_misses=%llu "
+                  "busy_cycles=%llu\n",
                   o.handshake_lcores[h], static_cast<unsigned long long>(st.jobs[1]),
                   static_cast<unsigned long long>(st.jobs[2]),
                   static_cast<unsigned long long>(st.jobs[3]),
                   static_cast<unsigned long long>(st.jobs[4]),
+                  static_cast<unsigned long long>(st.jobs[5]),
+                  static_cast<unsigned long long>(st.jobs[6]),
                   static_cast<unsigned long long>(st.pool_hits),
                   static_cast<unsigned long long>(st.pool_misses),
                   static_cast<unsigned long long>(st.busy_cycles));

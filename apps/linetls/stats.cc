@@ -2,7 +2,11 @@
 
 #include <rte_mempool.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "lib/base/clock.h"
 #include "lib/tls/errors.h"
@@ -96,10 +100,23 @@ std::vector<GaugeSample> collect_gauges(const StatsSource& src) {
 }
 
 void print_counters(const StatsSource& src) {
-  walk_counters(src, Reading::kFinal, [](int w, std::string_view n, uint64_t v) {
+  // With several workers, each worker counter is also printed summed, after them, as
+  // "total NAME VALUE" (a first word of its own: scripts that sum the "counter worker=N"
+  // lines are not disturbed).
+  std::vector<std::pair<std::string, uint64_t>> totals;
+  int max_worker = -1;
+  walk_counters(src, Reading::kFinal, [&](int w, std::string_view n, uint64_t v) {
     if (w >= 0) {
       std::printf("counter worker=%d %.*s %llu\n", w, static_cast<int>(n.size()), n.data(),
                   static_cast<unsigned long long>(v));
+      max_worker = std::max(max_worker, w);
+      auto it = std::find_if(totals.begin(), totals.end(),
+                             [&](const auto& t) { return t.first == n; });
+      if (it == totals.end()) {
+        totals.emplace_back(std::string(n), v);
+      } else {
+        it->second += v;
+      }
       return;
     }
     // "engine.tsc_hz" -> "counter engine tsc_hz N"; "port.rx_packets" -> "counter port ...".
@@ -108,6 +125,11 @@ void print_counters(const StatsSource& src) {
                 static_cast<int>(n.size() - dot - 1), n.data() + dot + 1,
                 static_cast<unsigned long long>(v));
   });
+  if (max_worker >= 1) {
+    for (const auto& [n, v] : totals) {
+      std::printf("total %s %llu\n", n.c_str(), static_cast<unsigned long long>(v));
+    }
+  }
   std::fflush(stdout);
 }
 

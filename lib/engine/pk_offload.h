@@ -60,7 +60,7 @@ struct PkOffloadConfig {
   bool busy_poll = false;     // false: an idle lcore sleeps ~30 us instead of spinning
 };
 
-inline constexpr size_t kPkKinds = 5;  // tls::PkKind values, kNone included
+inline constexpr size_t kPkKinds = tls::kNumPkKinds;  // tls::PkKind values, kNone included
 
 struct PkLcoreStats {
   uint64_t jobs[kPkKinds] = {};  // jobs run, by tls::PkKind (the kind the job came with)

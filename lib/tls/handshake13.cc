@@ -18,6 +18,8 @@ const char* to_string(Wait w) noexcept {
       return "pending_key_exchange";
     case Wait::kPendingSignature:
       return "pending_signature";
+    case Wait::kPendingVerify:
+      return "pending_verify";
     case Wait::kDone:
       return "done";
     case Wait::kError:

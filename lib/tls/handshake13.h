@@ -38,6 +38,7 @@ enum class Wait : uint8_t {
   // it back with complete_pk(). Nothing else may be fed meanwhile.
   kPendingKeyExchange,  // (EC)DHE: key generation and/or the shared secret
   kPendingSignature,    // the signature of our CertificateVerify / ServerKeyExchange
+  kPendingVerify,       // the client's certificate chain, or its CertificateVerify (mTLS)
   kDone,              // handshake complete; application secrets are ready
   kError,             // error() says why; send to_alert(error()) and close
 };
@@ -100,7 +101,8 @@ uint64_t clock_ms(const std::function<uint64_t()>& injected) noexcept;
 
 // True for the reasons a machine stops at with a public-key job out.
 inline bool is_pending(Wait w) noexcept {
-  return w == Wait::kPendingKeyExchange || w == Wait::kPendingSignature;
+  return w == Wait::kPendingKeyExchange || w == Wait::kPendingSignature ||
+         w == Wait::kPendingVerify;
 }
 
 // The wait reason of a machine between steps: done, failed, or waiting for a message.

@@ -16,6 +16,10 @@ const char* to_string(PkKind k) noexcept {
       return "derive";
     case PkKind::kSign:
       return "sign";
+    case PkKind::kVerifyChain:
+      return "verify_chain";
+    case PkKind::kVerify:
+      return "verify";
   }
   return "?";
 }
@@ -28,6 +32,13 @@ void PkJob::reset() noexcept {
   key = nullptr;
   max_signature_len = 0;
   message.clear();
+  ca = nullptr;
+  chain.clear();
+  chain_lens.clear();
+  now = 0;
+  verify_key.reset();
+  peer_signature.clear();
+  verdict.reset();
   done = false;
   ok = false;
   error = crypto::Error::kInternal;
@@ -37,6 +48,9 @@ void PkJob::reset() noexcept {
 }
 
 namespace {
+
+// The most certificates a chain job carries (the Certificate parsers' own bound).
+constexpr size_t kMaxChainCerts = 16;
 
 bool fail_job(PkJob& job, crypto::Error e) noexcept {
   job.ok = false;
@@ -82,6 +96,38 @@ bool run(PkJob& job, crypto::Rng& rng) noexcept {
         return fail_job(job, n.error());
       }
       job.signature.resize(*n);
+      return true;
+    }
+    case PkKind::kVerifyChain: {
+      if (job.ca == nullptr || job.chain_lens.empty() ||
+          job.chain_lens.size() > kMaxChainCerts) {
+        return fail_job(job, crypto::Error::kInvalidArgument);
+      }
+      std::span<const uint8_t> certs[kMaxChainCerts];
+      size_t at = 0;
+      for (size_t i = 0; i < job.chain_lens.size(); i++) {
+        if (job.chain_lens[i] > job.chain.size() - at) {
+          return fail_job(job, crypto::Error::kInvalidArgument);
+        }
+        certs[i] = std::span<const uint8_t>(job.chain).subspan(at, job.chain_lens[i]);
+        at += job.chain_lens[i];
+      }
+      auto v = job.ca->verify_client_chain_and_key(
+          std::span<const std::span<const uint8_t>>(certs, job.chain_lens.size()), job.now);
+      if (!v) {
+        return fail_job(job, v.error());
+      }
+      job.verdict.emplace(std::move(*v));
+      return true;
+    }
+    case PkKind::kVerify: {
+      if (!job.verify_key) {
+        return fail_job(job, crypto::Error::kInvalidArgument);
+      }
+      if (auto ok = crypto::verify(*job.verify_key, job.scheme, job.message, job.peer_signature);
+          !ok) {
+        return fail_job(job, ok.error());
+      }
       return true;
     }
     case PkKind::kNone:

@@ -14,12 +14,14 @@
 #pragma once
 
 #include <array>
+#include <ctime>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
 #include <vector>
 
+#include "lib/crypto/cert.h"
 #include "lib/crypto/error.h"
 #include "lib/crypto/kx.h"
 #include "lib/crypto/rng.h"
@@ -35,7 +37,10 @@ enum class PkKind : uint8_t {
   kKeyGen,       // a fresh key pair for group (TLS 1.2's ServerKeyExchange)
   kDerive,       // the secret shared between share (ours, from kKeyGen) and peer (TLS 1.2)
   kSign,         // a signature over message under scheme, by signer or key
+  kVerifyChain,  // a client's certificate chain against ca at now, and its leaf's key (mTLS)
+  kVerify,       // the client's CertificateVerify: signature over message under verify_key
 };
+inline constexpr size_t kNumPkKinds = 7;
 
 // Returns "key_exchange" etc.
 const char* to_string(PkKind k) noexcept;
@@ -53,13 +58,26 @@ struct PkJob {
   const crypto::PrivateKey* key = nullptr;
   crypto::SignatureScheme scheme = crypto::SignatureScheme::kEcdsaSecp256r1Sha256;
   size_t max_signature_len = 0;
-  std::vector<uint8_t> message;  // what to sign
+  std::vector<uint8_t> message;  // what to sign, or what the peer signed (kVerify)
+  // Client certificates, kVerifyChain: the chain's DER certificates back to back (copied
+  // from the Certificate message), each one's length, the trust store (borrowed) and the
+  // time to check validity at. kVerify: the leaf's key (moved in and back) and the peer's
+  // signature.
+  const crypto::CaStore* ca = nullptr;
+  std::vector<uint8_t> chain;
+  std::vector<uint32_t> chain_lens;
+  std::time_t now = 0;
+  std::optional<crypto::PublicKey> verify_key;
+  std::vector<uint8_t> peer_signature;
   // Results. ok false: error says why (the machine fails with its TLS error).
   bool done = false;
   bool ok = false;
   crypto::Error error = crypto::Error::kInternal;
   std::optional<crypto::SharedSecret> secret;  // kKeyExchange, kDerive
   std::vector<uint8_t> signature;              // kSign, exactly the signature's bytes
+  // kVerifyChain: the verdict (identity, the leaf's key or why it cannot sign, whether the
+  // thread's cache answered); ok false and error: the chain did not verify.
+  std::optional<crypto::VerifiedClientChain> verdict;
 
   // The caller's: what keeps borrowed keys alive while the job is out, which connection it
   // belongs to, and where it ran. The machine never reads these.

@@ -121,6 +121,10 @@ Wait Server13::wait() const noexcept {
   if (std::holds_alternative<AwaitSignature>(state_)) {
     return Wait::kPendingSignature;
   }
+  if (std::holds_alternative<AwaitClientChain>(state_) ||
+      std::holds_alternative<AwaitClientSignature>(state_)) {
+    return Wait::kPendingVerify;
+  }
   return wait_of<Done, Failed>(state_);
 }
 
@@ -150,7 +154,9 @@ MessageRules Server13::next_message_rules(size_t max_client_hello,
 Level Server13::read_level() const noexcept {
   if (std::holds_alternative<ReadClientCertificate>(state_) ||
       std::holds_alternative<ReadClientCertificateVerify>(state_) ||
-      std::holds_alternative<ReadClientFinished>(state_)) {
+      std::holds_alternative<ReadClientFinished>(state_) ||
+      std::holds_alternative<AwaitClientChain>(state_) ||
+      std::holds_alternative<AwaitClientSignature>(state_)) {
     return Level::kHandshake;
   }
   return std::holds_alternative<Done>(state_) ? Level::kApplication : Level::kInitial;
@@ -669,7 +675,7 @@ Result<void, Error> Server13::await_job() noexcept {
 Result<void, Error> Server13::resume_job() noexcept {
   State old = std::move(state_);
   state_.emplace<Failed>();
-  const PkJob& j = *job_;
+  PkJob& j = *job_;
   if (auto* a = std::get_if<AwaitKeyExchange>(&old)) {
     if (!j.ok) {
       // Our key generation failing is ours; the peer's share failing its checks is theirs.
@@ -682,6 +688,33 @@ Result<void, Error> Server13::resume_job() noexcept {
       return fail(Error::kCryptoFailure);
     }
     return finish_server_flight(std::move(g->f), j.signature);
+  }
+  if (auto* cc = std::get_if<AwaitClientChain>(&old)) {
+    // The path check (libcrypto, with expiry at now()) maps onto the §6.2 certificate
+    // alerts: bad_certificate, unknown_ca, certificate_expired, unsupported_certificate.
+    if (!j.ok) {
+      return fail(from_crypto(j.error));
+    }
+    // A verified leaf whose key we cannot check signatures with (§6.2
+    // unsupported_certificate: "a certificate was of an unsupported type").
+    if (!j.verdict->leaf_key) {
+      return fail(Error::kUnsupportedCertificate);
+    }
+    client_chain_from_cache_ = j.verdict->from_cache;
+    state_.emplace<ReadClientCertificateVerify>(ReadClientCertificateVerify{
+        cc->suite, std::move(cc->transcript), std::move(cc->schedule),
+        std::move(j.verdict->leaf_key).value(), std::move(j.verdict->identity)});
+    return {};
+  }
+  if (auto* cs = std::get_if<AwaitClientSignature>(&old)) {
+    // §4.4.3: "If the verification fails, the receiver MUST terminate the handshake with a
+    // "decrypt_error" alert."
+    if (!j.ok) {
+      return fail(Error::kBadCertificateVerify);
+    }
+    state_.emplace<ReadClientFinished>(ReadClientFinished{
+        cs->suite, std::move(cs->transcript), std::move(cs->schedule), std::move(cs->identity)});
+    return {};
   }
   return fail(Error::kInternalError);
 }
@@ -989,25 +1022,18 @@ Result<void, Error> Server13::on_client_certificate(ReadClientCertificate s,
         ReadClientFinished{s.suite, std::move(s.transcript), std::move(s.schedule), {}});
     return {};
   }
-  // The path check (libcrypto, with expiry at now()) maps onto the §6.2 certificate alerts:
-  // bad_certificate, unknown_ca, certificate_expired, unsupported_certificate.
-  const std::span<const std::span<const uint8_t>> chain(cert->entries, cert->num_entries);
-  // The leaf's key comes with the verdict (the leaf is parsed once, or not at all when the
-  // CaStore's per-thread cache knows this chain).
-  auto verified = config_.client_ca->verify_client_chain_and_key(chain, now());
-  if (!verified) {
-    return fail(from_crypto(verified.error()));
+  // The chain (and the leaf's key) are checked by a job: copy the certificates out of the
+  // message, which does not outlive this call.
+  PkJob& j = new_job(PkKind::kVerifyChain);
+  j.ca = config_.client_ca;
+  j.now = now();
+  for (size_t i = 0; i < cert->num_entries; i++) {
+    j.chain.insert(j.chain.end(), cert->entries[i].begin(), cert->entries[i].end());
+    j.chain_lens.push_back(static_cast<uint32_t>(cert->entries[i].size()));
   }
-  // A verified leaf whose key we cannot check signatures with (§6.2 unsupported_certificate:
-  // "a certificate was of an unsupported type").
-  if (!verified->leaf_key) {
-    return fail(Error::kUnsupportedCertificate);
-  }
-  client_chain_from_cache_ = verified->from_cache;
-  state_.emplace<ReadClientCertificateVerify>(ReadClientCertificateVerify{
-      s.suite, std::move(s.transcript), std::move(s.schedule),
-      std::move(verified->leaf_key).value(), std::move(verified->identity)});
-  return {};
+  state_.emplace<AwaitClientChain>(
+      AwaitClientChain{s.suite, std::move(s.transcript), std::move(s.schedule)});
+  return await_job();
 }
 
 Result<void, Error> Server13::on_client_certificate_verify(ReadClientCertificateVerify s,
@@ -1040,15 +1066,17 @@ Result<void, Error> Server13::on_client_certificate_verify(ReadClientCertificate
     return fail(Error::kCryptoFailure);
   }
   const CertificateVerifyContent content = certificate_verify_content(false, h->view());
-  if (!crypto::verify(s.client_key, *scheme, content.view(), cv->signature)) {
-    return fail(Error::kBadCertificateVerify);
-  }
   if (!s.transcript.update(m.bytes)) {
     return fail(Error::kCryptoFailure);
   }
-  state_.emplace<ReadClientFinished>(ReadClientFinished{
+  PkJob& j = new_job(PkKind::kVerify);
+  j.scheme = *scheme;
+  j.verify_key.emplace(std::move(s.client_key));
+  j.message.assign(content.view().begin(), content.view().end());
+  j.peer_signature.assign(cv->signature.begin(), cv->signature.end());
+  state_.emplace<AwaitClientSignature>(AwaitClientSignature{
       s.suite, std::move(s.transcript), std::move(s.schedule), std::move(s.identity)});
-  return {};
+  return await_job();
 }
 
 Result<void, Error> Server13::on_client_finished(ReadClientFinished s,

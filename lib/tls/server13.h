@@ -220,7 +220,8 @@ class Server13 {
   Wait wait() const noexcept;
   // Public-key steps (pk_job.h): the ephemeral key exchange of a full or psk_dhe_ke
   // handshake (kPendingKeyExchange), then a full handshake's CertificateVerify signature
-  // (kPendingSignature). By default the machine runs each job itself through run_pk_job()
+  // (kPendingSignature); with client certificates, the client's chain and then its
+  // CertificateVerify (kPendingVerify). By default the machine runs each job itself through run_pk_job()
   // and handle() never answers pending; with offload on it stops there and the caller runs
   // the job and gives it back. The flight built so far is kept until the last step.
   void set_pk_offload(bool on) noexcept { pk_offload_ = on; }
@@ -336,11 +337,23 @@ class Server13 {
   struct AwaitSignature {
     std::unique_ptr<FlightWork> f;  // ServerHello .. Certificate written
   };
+  struct AwaitClientChain {
+    SuiteInfo suite;
+    crypto::Transcript transcript;  // ... client Certificate
+    KeySchedule schedule;
+  };
+  struct AwaitClientSignature {
+    SuiteInfo suite;
+    crypto::Transcript transcript;  // ... client CertificateVerify
+    KeySchedule schedule;
+    crypto::VerifiedIdentity identity;
+  };
   struct Done {};
   struct Failed {};
   using State = std::variant<ReadClientHello, ReadSecondClientHello, ReadClientCertificate,
                              ReadClientCertificateVerify, ReadClientFinished, AwaitKeyExchange,
-                             AwaitSignature, Done, Failed>;
+                             AwaitSignature, AwaitClientChain, AwaitClientSignature, Done,
+                             Failed>;
   // Names in the order of State's alternatives.
   static constexpr std::string_view kStateNames[] = {"read_client_hello",
                                                      "read_second_client_hello",
@@ -349,6 +362,8 @@ class Server13 {
                                                      "read_client_finished",
                                                      "await_key_exchange",
                                                      "await_signature",
+                                                     "await_client_chain",
+                                                     "await_client_signature",
                                                      "done",
                                                      "failed"};
 

@@ -369,6 +369,7 @@ class Conn {
         break;
       case Wait::kPendingKeyExchange:
       case Wait::kPendingSignature:
+      case Wait::kPendingVerify:
         if constexpr (requires(M m) { m.take_pk_job(); }) {
           auto job = machine_.take_pk_job();
           if (job == nullptr || machine_.take_pk_job() != nullptr || machine_.wait() != w) {

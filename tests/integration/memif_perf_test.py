@@ -100,6 +100,11 @@ def main():
             per_worker[parts[1]] = int(parts[3])
     assert len(per_worker) == 2 and min(per_worker.values()) > 0, per_worker
     print("handshakes per server worker:", per_worker)
+    # With two workers the exit output also sums each counter over them.
+    totals = {p[1]: int(p[2]) for p in (l.split() for l in engine.stdout.splitlines())
+              if len(p) == 3 and p[0] == "total"}
+    assert totals.get("tls.handshakes") == sum(per_worker.values()), (totals, per_worker)
+    assert totals.get("tls.connections") == counters["tls.connections"], totals
     # Without --handshake-lcores every public-key step ran inside the machines.
     assert counters.get("tls.pk_jobs.inline", 0) > 0, counters
     assert counters.get("tls.pk_jobs.offloaded", 0) == 0, counters

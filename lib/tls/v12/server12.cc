@@ -134,6 +134,10 @@ Wait Server12::wait() const noexcept {
   if (std::holds_alternative<AwaitSignature>(state_)) {
     return Wait::kPendingSignature;
   }
+  if (std::holds_alternative<AwaitClientChain>(state_) ||
+      std::holds_alternative<AwaitClientSignature>(state_)) {
+    return Wait::kPendingVerify;
+  }
   return wait_of<Done, Failed>(state_);
 }
 
@@ -178,6 +182,28 @@ Result<void, Error> Server12::resume_job() noexcept {
       return fail(from_crypto(j.error));
     }
     return finish_key_exchange(std::move(*d), *j.secret);
+  }
+  if (auto* cc = std::get_if<AwaitClientChain>(&old)) {
+    if (!j.ok) {
+      return fail(from_crypto(j.error));
+    }
+    if (!j.verdict->leaf_key) {
+      return fail(from_crypto(j.verdict->leaf_key.error()));
+    }
+    pending_identity_ = std::move(j.verdict->identity);
+    client_chain_from_cache_ = j.verdict->from_cache;
+    state_.emplace<ReadClientKeyExchange>(ReadClientKeyExchange{
+        std::move(cc->ctx), std::move(cc->ephemeral), std::move(j.verdict->leaf_key).value()});
+    return {};
+  }
+  if (auto* cs = std::get_if<AwaitClientSignature>(&old)) {
+    if (!j.ok) {
+      return fail(Error::kBadCertificateVerify);
+    }
+    client_identity_ = std::move(pending_identity_);
+    pending_identity_.reset();
+    state_.emplace<ReadChangeCipherSpec>(ReadChangeCipherSpec{std::move(cs->ctx)});
+    return {};
   }
   return fail(Error::kInternalError);
 }
@@ -627,21 +653,17 @@ Result<void, Error> Server12::on_client_certificate(ReadClientCertificate s,
         ReadClientKeyExchange{std::move(s.ctx), std::move(s.ephemeral), std::nullopt});
     return {};
   }
-  const std::span<const std::span<const uint8_t>> chain(list->certs, list->num_certs);
-  // The leaf's key comes with the verdict (the leaf is parsed once, or not at all when the
-  // CaStore's per-thread cache knows this chain).
-  auto verified = config_.client_ca->verify_client_chain_and_key(chain, now());
-  if (!verified) {
-    return fail(from_crypto(verified.error()));
+  // The chain (and the leaf's key, which comes with the verdict) are checked by a job: copy
+  // the certificates out of the message, which does not outlive this call.
+  PkJob& j = new_job(PkKind::kVerifyChain);
+  j.ca = config_.client_ca;
+  j.now = now();
+  for (size_t i = 0; i < list->num_certs; i++) {
+    j.chain.insert(j.chain.end(), list->certs[i].begin(), list->certs[i].end());
+    j.chain_lens.push_back(static_cast<uint32_t>(list->certs[i].size()));
   }
-  if (!verified->leaf_key) {
-    return fail(from_crypto(verified->leaf_key.error()));
-  }
-  pending_identity_ = std::move(verified->identity);
-  client_chain_from_cache_ = verified->from_cache;
-  state_.emplace<ReadClientKeyExchange>(ReadClientKeyExchange{
-      std::move(s.ctx), std::move(s.ephemeral), std::move(verified->leaf_key).value()});
-  return {};
+  state_.emplace<AwaitClientChain>(AwaitClientChain{std::move(s.ctx), std::move(s.ephemeral)});
+  return await_job();
 }
 
 Result<void, Error> Server12::on_client_key_exchange(ReadClientKeyExchange s,
@@ -725,19 +747,20 @@ Result<void, Error> Server12::on_certificate_verify(ReadCertificateVerify s,
       !crypto::key_supports_scheme(s.client_key.type(), *scheme)) {
     return fail(Error::kIllegalParameter);
   }
-  // §7.4.8: "The handshake_messages refers to all handshake messages sent or received,
-  // starting at client hello and up to, but not including, this message".
-  if (auto ok = crypto::verify(s.client_key, *scheme, s.ctx.messages, cv->signature); !ok) {
-    return fail(Error::kBadCertificateVerify);
-  }
   if (!s.ctx.transcript.update(m.bytes)) {
     return fail(Error::kCryptoFailure);
   }
-  s.ctx.messages = std::vector<uint8_t>();  // freed, not just emptied
-  client_identity_ = std::move(pending_identity_);
-  pending_identity_.reset();
-  state_.emplace<ReadChangeCipherSpec>(ReadChangeCipherSpec{std::move(s.ctx)});
-  return {};
+  // §7.4.8: "The handshake_messages refers to all handshake messages sent or received,
+  // starting at client hello and up to, but not including, this message": the raw messages
+  // move to the job (and are freed with it).
+  PkJob& j = new_job(PkKind::kVerify);
+  j.scheme = *scheme;
+  j.verify_key.emplace(std::move(s.client_key));
+  j.message = std::move(s.ctx.messages);
+  s.ctx.messages = std::vector<uint8_t>();
+  j.peer_signature.assign(cv->signature.begin(), cv->signature.end());
+  state_.emplace<AwaitClientSignature>(AwaitClientSignature{std::move(s.ctx)});
+  return await_job();
 }
 
 Result<void, Error> Server12::on_client_finished(ReadClientFinished s,

@@ -146,7 +146,8 @@ class Server12 {
   Wait wait() const noexcept;
   // Public-key steps, as Server13's (pk_job.h): the ephemeral key (kPendingKeyExchange),
   // the ServerKeyExchange signature (kPendingSignature), and the ClientKeyExchange's shared
-  // secret (kPendingKeyExchange). Inline by default.
+  // secret (kPendingKeyExchange); with client certificates, the chain and the
+  // CertificateVerify (kPendingVerify). Inline by default.
   void set_pk_offload(bool on) noexcept { pk_offload_ = on; }
   std::unique_ptr<PkJob> take_pk_job() noexcept;
   Wait complete_pk(std::unique_ptr<PkJob> job) noexcept;
@@ -250,16 +251,25 @@ class Server12 {
     Context ctx;  // ... ClientKeyExchange
     std::optional<crypto::PublicKey> client_key;
   };
+  struct AwaitClientChain {
+    Context ctx;  // ... client Certificate
+    crypto::KeyShare ephemeral;
+  };
+  struct AwaitClientSignature {
+    Context ctx;  // ... CertificateVerify (the raw messages went to the job)
+  };
   struct Done {};
   struct Failed {};
   using State = std::variant<ReadClientHello, ReadClientCertificate, ReadClientKeyExchange,
                              ReadCertificateVerify, ReadChangeCipherSpec, ReadClientFinished,
-                             AwaitKeyGen, AwaitSignature, AwaitDerive, Done, Failed>;
+                             AwaitKeyGen, AwaitSignature, AwaitDerive, AwaitClientChain,
+                             AwaitClientSignature, Done, Failed>;
   static constexpr std::string_view kStateNames[] = {
       "read_client_hello",      "read_client_certificate", "read_client_key_exchange",
       "read_certificate_verify", "read_change_cipher_spec", "read_client_finished",
       "await_key_gen",          "await_signature",         "await_derive",
-      "done",                   "failed"};
+      "await_client_chain",     "await_client_signature",  "done",
+      "failed"};
 
  private:
   struct Chosen {

@@ -13,6 +13,7 @@
 #include "lib/engine/tls_service.h"
 #include "tests/unit/engine/net_fixture.h"
 #include "tests/unit/engine/tls_client.h"
+#include "tests/unit/tls12/session12_harness.h"
 
 namespace linetls::engine::testing {
 namespace {
@@ -42,7 +43,7 @@ class LcoreStepper final : public HostHandler {
 
 class PkWire : public ::testing::Test {
  protected:
-  void start(uint32_t ring_size = 1024, bool lcore_running = true) {
+  void start(uint32_t ring_size = 1024, bool lcore_running = true, bool mtls = false) {
     PkOffloadConfig pc;
     pc.ring_size = ring_size;
     pc.pool_size = 4;
@@ -53,15 +54,23 @@ class PkWire : public ::testing::Test {
     c.tls.pk_offload = offload_.get();
     c.tls.pk_worker = 0;
     c.tls.handshake_timeout_ms = 2000;
+    if (mtls) {
+      c.tls.client_auth = tls::ClientAuth::kRequired;
+      c.tls.client_ca = &tls::v12::testing12::certs().ca;
+    }
     ASSERT_NO_FATAL_FAILURE(net_.start(c));
     stepper_ = &net_.add(std::make_unique<LcoreStepper>(*offload_));
     stepper_->running = lcore_running;
   }
   void TearDown() override { net_.stop(); }
 
-  TlsClient& client(uint16_t version, uint64_t seed) {
+  TlsClient& client(uint16_t version, uint64_t seed, bool with_cert = false) {
     TlsClientPlan plan;
     plan.version = version;
+    if (with_cert) {
+      plan.config13.certificate = &tls::v12::testing12::certs().client;
+      plan.config12.certificate = &client_cert12_;
+    }
     plan.send_bytes = 20000;
     plan.seed = seed;
     TlsClient& c = net_.add(std::make_unique<TlsClient>(net_.client(), std::move(plan)));
@@ -90,6 +99,8 @@ class PkWire : public ::testing::Test {
     return n;
   }
 
+  const tls::v12::Certificate12 client_cert12_ =
+      tls::v12::Certificate12::from(tls::v12::testing12::certs().client);
   std::unique_ptr<PkOffload> offload_;  // outlives the worker (declared first)
   NetFixture net_;
   LcoreStepper* stepper_ = nullptr;
@@ -117,6 +128,28 @@ TEST_F(PkWire, BothVersionsCompleteWithEveryJobOnTheLcore) {
   EXPECT_EQ(counter(TlsCounter::kPkJobsRingFull), 0u);
   EXPECT_EQ(counter(TlsCounter::kPkJobsDropped), 0u);
   EXPECT_EQ(offload_->in_flight(0), 0u);
+}
+
+// Client certificates: the chain and the CertificateVerify are checked on the lcore too.
+TEST_F(PkWire, MutualTlsVerifiesOnTheLcore) {
+  start(1024, true, true);
+  std::vector<TlsClient*> cs;
+  for (int i = 0; i < 4; i++) {
+    cs.push_back(&client(i % 2 == 0 ? tls::kTls13 : tls::kTls12, 30 + i, true));
+  }
+  ASSERT_TRUE(all_finished(cs));
+  for (const TlsClient* c : cs) {
+    EXPECT_TRUE(c->outcome().handshake_done);
+    EXPECT_EQ(c->received_sha256(), Pattern(c->plan().seed).digest(20000));
+  }
+  ASSERT_TRUE(net_.run_until_no_connections(300 * kSec));
+  EXPECT_EQ(counter(TlsCounter::kClientCertVerified), 4u);
+  const PkLcoreStats st = offload_->lcore_stats(0);
+  EXPECT_EQ(st.jobs[static_cast<size_t>(tls::PkKind::kVerifyChain)], 4u);
+  EXPECT_EQ(st.jobs[static_cast<size_t>(tls::PkKind::kVerify)], 4u);
+  // TLS 1.3: 2 + 2 jobs; TLS 1.2: 3 + 2.
+  EXPECT_EQ(counter(TlsCounter::kPkJobsOffloaded), 2u * 4 + 2u * 5);
+  EXPECT_EQ(counter(TlsCounter::kPkJobsInline), 0u);
 }
 
 TEST_F(PkWire, AStoppedLcoreDoesNotStopTheHandshakeTimeout) {

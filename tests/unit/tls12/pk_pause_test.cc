@@ -154,7 +154,10 @@ TEST(PkPause, MutualTlsBothVersions) {
     pump(c, d);
     expect_established(c, d, kTls12);
     ASSERT_NE(d.s.client_identity(), nullptr);
-    EXPECT_EQ(d.pauses, (std::vector<PkKind>{PkKind::kKeyGen, PkKind::kSign, PkKind::kDerive}));
+    // The client's Certificate, ClientKeyExchange and CertificateVerify came in one flight:
+    // each waits for the job before it.
+    EXPECT_EQ(d.pauses, (std::vector<PkKind>{PkKind::kKeyGen, PkKind::kSign, PkKind::kVerifyChain,
+                                             PkKind::kDerive, PkKind::kVerify}));
   }
   {
     OffloadConfigs cf;
@@ -168,7 +171,47 @@ TEST(PkPause, MutualTlsBothVersions) {
     pump(c, d);
     expect_established(c, d, kTls13);
     ASSERT_NE(d.s.client_identity(), nullptr);
-    EXPECT_EQ(d.pauses, (std::vector<PkKind>{PkKind::kKeyExchange, PkKind::kSign}));
+    EXPECT_EQ(d.pauses, (std::vector<PkKind>{PkKind::kKeyExchange, PkKind::kSign,
+                                             PkKind::kVerifyChain, PkKind::kVerify}));
+  }
+}
+
+// The client's CertificateVerify checked on another core and refused: decrypt_error, as
+// inline; and a chain refused there: its certificate alert.
+TEST(PkPause, ClientVerificationsRefusedOffTheWorker) {
+  for (const PkKind refuse : {PkKind::kVerify, PkKind::kVerifyChain}) {
+    SCOPED_TRACE(to_string(refuse));
+    OffloadConfigs cf;
+    cf.c13.client_auth = ClientAuth::kRequired;
+    cf.c13.client_ca = &v12::testing12::certs().ca;
+    Driver d(cf.sc);
+    ClientConfig13 ccfg;
+    ccfg.certificate = &v12::testing12::certs().client;
+    ClientConn13 c(ccfg, false);
+    c.start();
+    for (int step = 0; step < 20 && !d.s.closed(); step++) {
+      pump_to_job(c, d);
+      if (d.job == nullptr) {
+        break;
+      }
+      if (d.job->kind == refuse) {
+        run_pk_job(*d.job, crypto::os_rng());
+        ASSERT_TRUE(d.job->ok);
+        d.job->ok = false;  // as if the signature or the chain had not checked out
+        d.job->error = crypto::Error::kUnknownCa;
+        d.complete_job(false);
+      } else {
+        d.complete_job();
+      }
+    }
+    pump(c, d);
+    EXPECT_FALSE(d.s.handshake_done());
+    EXPECT_EQ(d.alerts, 1);
+    ASSERT_TRUE(d.s.stats().alert_sent.has_value());
+    EXPECT_EQ(*d.s.stats().alert_sent,
+              static_cast<uint8_t>(refuse == PkKind::kVerify ? AlertDescription::kDecryptError
+                                                             : AlertDescription::kUnknownCa))
+        << alert_name(*d.s.stats().alert_sent);
   }
 }
 
