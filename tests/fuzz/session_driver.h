@@ -17,11 +17,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <span>
 #include <utility>
 #include <vector>
 
 #include "lib/crypto/aead.h"
+#include "lib/crypto/rng.h"
+#include "lib/tls/pk_job.h"
 #include "lib/tls/record.h"
 
 namespace linetls::tls::fuzz_driver {
@@ -41,6 +44,9 @@ class SessionDriver {
       : s(std::forward<SessionArgs>(args)...), batch_(batch), check_(std::move(check)) {}
 
   Session s;
+  // Set (with the session's offload on): each public-key job the session stops for is run
+  // with this rng and given back at once, through the offload path (pk_job.h).
+  crypto::Rng* pk_rng = nullptr;
 
   // Runs the target's own invariants now.
   void check() { check_(s); }
@@ -168,10 +174,25 @@ class SessionDriver {
   }
 
  private:
+  void run_jobs() {
+    while (pk_rng != nullptr && s.pk_pending()) {
+      if (!s.barrier()) {
+        trap();  // a session with a job out holds its input
+      }
+      std::unique_ptr<tls::PkJob> job = s.take_pk_job();
+      if (job == nullptr || s.take_pk_job() != nullptr) {
+        trap();  // one job per pause
+      }
+      tls::run_pk_job(*job, *pk_rng);
+      s.complete_pk(std::move(job));
+    }
+  }
+
   void accept(const Record& rec) {
     for (int tries = 0; tries < 2; tries++) {
       slots_.emplace_back();
       auto a = s.accept(rec, batch_, &slots_.back());
+      run_jobs();
       if (!a) {
         slots_.pop_back();
         if (!s.error()) {
@@ -202,6 +223,7 @@ class SessionDriver {
     batch_.run();
     for (uint32_t i = 0; i < queued_; i++) {
       auto r = s.on_opened(batch_.status(i), slots_[i]);
+      run_jobs();
       if (!r) {
         if (!s.error()) {
           trap();

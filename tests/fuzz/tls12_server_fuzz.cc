@@ -141,6 +141,10 @@ bool run(std::span<const uint8_t> data, bool* out_resumed = nullptr) {
   f.cache.emplace(4);
   f.batch->clear();
   Engine e(*f.batch, {}, f.configs[mode & 3], limits((mode & 4) != 0));
+  // The public-key steps go through the offload path (the other session targets run them
+  // inline): every pause, the held input, and the jobs' results.
+  e.s.set_pk_offload(true);
+  e.pk_rng = &*f.rng;
   e.feed(data.subspan(1), mode);
   if (out_resumed != nullptr) {
     *out_resumed = e.s.machine().resumed();

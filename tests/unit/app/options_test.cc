@@ -353,6 +353,24 @@ TEST(Options, Tls13PskKe) {
   EXPECT_NE(help.find("forward secrecy", at), std::string::npos);
 }
 
+TEST(Options, HandshakeLcores) {
+  auto d = parse({"--tap", "t0"});
+  ASSERT_TRUE(d.ok()) << d.error();
+  EXPECT_TRUE(d->handshake_lcores.empty());  // inline
+  auto one = parse({"--tap", "t0", "--handshake-lcores", "1"});
+  ASSERT_TRUE(one.ok()) << one.error();
+  EXPECT_EQ(one->handshake_lcores, (std::vector<unsigned>{1}));
+  auto list = parse({"--tap", "t0", "--handshake-lcores=2-3,6"});
+  ASSERT_TRUE(list.ok()) << list.error();
+  EXPECT_EQ(list->handshake_lcores, (std::vector<unsigned>{2, 3, 6}));
+  for (const char* bad : {"", "x", "1,1", "3-2", "1;rm", "200"}) {
+    SCOPED_TRACE(bad);
+    auto e = parse({"--tap", "t0", "--handshake-lcores", bad});
+    ASSERT_FALSE(e.ok());
+    EXPECT_NE(e.error().find("--handshake-lcores"), std::string::npos) << e.error();
+  }
+}
+
 TEST(Options, HelpNeedsNothingElse) {
   auto o = parse({"--help"});
   ASSERT_TRUE(o.ok());
