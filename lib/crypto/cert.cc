@@ -5,6 +5,7 @@
 #include <openssl/pem.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <limits>
 #include <optional>
@@ -271,6 +272,49 @@ std::string Certificate::common_name() const {
   OPENSSL_free(utf8);
   ossl::clear_errors();
   return out;
+}
+
+namespace {
+
+struct LeafKeyEntry {
+  std::vector<uint8_t> der;
+  std::optional<PublicKey> key;
+  Digest sha256;
+};
+
+struct LeafKeyCache {
+  std::array<LeafKeyEntry, kLeafKeyCacheEntries> entries;
+  size_t next = 0;  // the entry to replace next (round robin)
+};
+
+}  // namespace
+
+Result<LeafKey, LeafKeyError> leaf_key(std::span<const uint8_t> der) noexcept {
+  thread_local LeafKeyCache cache;
+  for (LeafKeyEntry& e : cache.entries) {
+    if (e.key && e.der.size() == der.size() &&
+        std::equal(e.der.begin(), e.der.end(), der.begin())) {
+      return LeafKey{e.key->share(), e.sha256};
+    }
+  }
+  auto cert = Certificate::from_der(der);
+  if (!cert) {
+    return fail(LeafKeyError{LeafKeyError::Step::kParse, cert.error()});
+  }
+  auto key = cert->public_key();
+  if (!key) {
+    return fail(LeafKeyError{LeafKeyError::Step::kKey, key.error()});
+  }
+  auto fp = cert->fingerprint_sha256();
+  if (!fp) {
+    return fail(LeafKeyError{LeafKeyError::Step::kDigest, fp.error()});
+  }
+  LeafKeyEntry& e = cache.entries[cache.next];
+  cache.next = (cache.next + 1) % kLeafKeyCacheEntries;
+  e.der.assign(der.begin(), der.end());
+  e.key.emplace(key->share());
+  e.sha256 = *fp;
+  return LeafKey{std::move(*key), *fp};
 }
 
 Result<Digest, Error> Certificate::fingerprint_sha256() const noexcept {

@@ -106,6 +106,11 @@ Result<PublicKey, Error> PublicKey::adopt(EVP_PKEY* pkey) noexcept {
   return PublicKey(*type, std::move(owned));
 }
 
+PublicKey PublicKey::share() const noexcept {
+  EVP_PKEY_up_ref(pkey_.get());
+  return PublicKey(type_, std::unique_ptr<EVP_PKEY, PkeyDeleter>(pkey_.get()));
+}
+
 size_t PublicKey::bits() const noexcept {
   return static_cast<size_t>(EVP_PKEY_get_bits(pkey_.get()));
 }

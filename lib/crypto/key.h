@@ -41,6 +41,8 @@ class PublicKey {
   size_t bits() const noexcept;
   // Returns the borrowed libcrypto key (lib/crypto internal use; still owned by this).
   EVP_PKEY* native() const noexcept { return pkey_.get(); }
+  // Returns another reference to the same key (a public key is only ever read).
+  PublicKey share() const noexcept;
 
  private:
   friend class PrivateKey;

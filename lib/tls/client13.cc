@@ -486,25 +486,21 @@ Result<void, Error> Client13::on_certificate(ReadCertificate s,
       return fail(from_crypto(ok.error()));
     }
   }
-  auto leaf = crypto::Certificate::from_der(cert->entries[0]);
+  // The leaf's key and fingerprint; a leaf this thread has parsed before is not parsed again.
+  auto leaf = crypto::leaf_key(cert->entries[0]);
   if (!leaf) {
-    return fail(Error::kBadCertificate);
+    using Step = crypto::LeafKeyError::Step;
+    return fail(leaf.error().step == Step::kParse  ? Error::kBadCertificate
+                : leaf.error().step == Step::kKey ? Error::kUnsupportedCertificate
+                                                  : Error::kCryptoFailure);
   }
-  auto key = leaf->public_key();
-  if (!key) {
-    return fail(Error::kUnsupportedCertificate);
-  }
-  auto fp = leaf->fingerprint_sha256();
-  if (!fp) {
-    return fail(Error::kCryptoFailure);
-  }
-  leaf_sha256_ = *fp;
+  leaf_sha256_ = leaf->sha256;
   if (!s.transcript.update(m.bytes)) {
     return fail(Error::kCryptoFailure);
   }
   state_.emplace<ReadCertificateVerify>(
       ReadCertificateVerify{s.suite, std::move(s.transcript), std::move(s.schedule),
-                            std::move(*key), std::move(s.request)});
+                            std::move(leaf->key), std::move(s.request)});
   return {};
 }
 

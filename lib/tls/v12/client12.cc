@@ -312,21 +312,18 @@ Result<void, Error> Client12::on_server_certificate(ReadServerCertificate s,
       return fail(from_crypto(ok.error()));
     }
   }
-  auto leaf = crypto::Certificate::from_der(list->certs[0]);
+  // A leaf this thread has parsed before is not parsed again.
+  auto leaf = crypto::leaf_key(list->certs[0]);
   if (!leaf) {
-    return fail(from_crypto(leaf.error()));
-  }
-  auto key = leaf->public_key();
-  if (!key) {
-    return fail(from_crypto(key.error()));
+    return fail(from_crypto(leaf.error().error));
   }
   // RFC 8422 §5.3: the certificate's key must fit the suite's authentication.
-  if (!key_serves(key->type(), suite_.auth)) {
+  if (!key_serves(leaf->key.type(), suite_.auth)) {
     return fail(Error::kUnsupportedCertificate);
   }
   append(s.ctx.messages, m.bytes);
   state_.emplace<ReadServerKeyExchange>(
-      ReadServerKeyExchange{std::move(s.ctx), std::move(key).value()});
+      ReadServerKeyExchange{std::move(s.ctx), std::move(leaf->key)});
   return {};
 }
 

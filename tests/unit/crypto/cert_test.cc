@@ -357,5 +357,53 @@ TEST(CaStore, BundleWithSeveralRoots) {
   EXPECT_TRUE(s->verify_client_chain(chain_b));
 }
 
+// ---- A client's leaf keys, parsed once per thread -------------------------------------------
+
+TEST(LeafKey, SameLeafAgainIsTheSameKeyWithoutParsing) {
+  const std::vector<uint8_t> der = der_of("ecdsa256.pem");
+  auto a = leaf_key(der);
+  ASSERT_TRUE(a);
+  auto b = leaf_key(der);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(a->key.native(), b->key.native());  // the cached key, shared
+  EXPECT_EQ(a->key.type(), KeyType::kEcdsaP256);
+  auto parsed = Certificate::from_der(der);
+  ASSERT_TRUE(parsed);
+  auto fp = parsed->fingerprint_sha256();
+  ASSERT_TRUE(fp);
+  EXPECT_TRUE(std::equal(b->sha256.view().begin(), b->sha256.view().end(), fp->view().begin(),
+                         fp->view().end()));
+  // The shared key verifies what the certificate's own key verifies.
+  auto ck = CertifiedKey::load(cert_path("ecdsa256.pem"), cert_path("ecdsa256.key"));
+  ASSERT_TRUE(ck);
+  const std::vector<uint8_t> msg = {1, 2, 3};
+  std::vector<uint8_t> sig(ck->key().max_signature_len());
+  auto n = sign(ck->key(), SignatureScheme::kEcdsaSecp256r1Sha256, msg, sig);
+  ASSERT_TRUE(n);
+  sig.resize(*n);
+  EXPECT_TRUE(verify(b->key, SignatureScheme::kEcdsaSecp256r1Sha256, msg, sig));
+  // A key handed out outlives the cache's turnover: nine other leaves push it out.
+  const char* others[] = {"rsa2048.pem", "ecdsa384.pem", "ed25519.pem", "client.pem",
+                          "client256.pem", "other_client.pem", "int.pem", "ca.pem", "expired.pem"};
+  for (const char* o : others) {
+    ASSERT_TRUE(leaf_key(der_of(o))) << o;
+  }
+  EXPECT_TRUE(verify(b->key, SignatureScheme::kEcdsaSecp256r1Sha256, msg, sig));
+  auto c = leaf_key(der);  // parsed again: a new key
+  ASSERT_TRUE(c);
+  EXPECT_NE(c->key.native(), a->key.native());
+}
+
+TEST(LeafKey, FailuresSayWhichStep) {
+  std::vector<uint8_t> der = der_of("ecdsa256.pem");
+  der.push_back(0);  // trailing byte
+  for (int i = 0; i < 2; i++) {
+    auto r = leaf_key(der);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().step, LeafKeyError::Step::kParse);
+    EXPECT_EQ(r.error().error, Error::kMalformedCertificate);
+  }
+}
+
 }  // namespace
 }  // namespace linetls::crypto
