@@ -143,4 +143,30 @@ void run_pk_job(PkJob& job, crypto::Rng& rng) noexcept {
   job.done = true;
 }
 
+PkJob& PkSlot::start(PkKind kind) noexcept {
+  if (!job_) {
+    job_ = std::make_unique<PkJob>();
+  }
+  job_->reset();
+  job_->kind = kind;
+  return *job_;
+}
+
+bool PkSlot::run_here(crypto::Rng& rng) noexcept {
+  if (offload_) {
+    return false;
+  }
+  run_pk_job(*job_, rng);
+  ran_here_++;
+  return true;
+}
+
+bool PkSlot::give_back(std::unique_ptr<PkJob> job) noexcept {
+  if (job_ != nullptr || job == nullptr || !job->done) {
+    return false;
+  }
+  job_ = std::move(job);
+  return true;
+}
+
 }  // namespace linetls::tls

@@ -95,4 +95,28 @@ struct PkJob {
 // drawn from rng. Safe on any thread: it touches only the job and what it borrows read-only.
 void run_pk_job(PkJob& job, crypto::Rng& rng) noexcept;
 
+// A server machine's job slot (Server13, Server12): the job between steps, whether jobs go
+// out to the caller (offload) or run here, and how many ran here.
+class PkSlot {
+ public:
+  void set_offload(bool on) noexcept { offload_ = on; }
+  // The slot's job, reset for kind (allocated once per handshake).
+  PkJob& start(PkKind kind) noexcept;
+  // Inline: runs the job now with rng and returns true (the machine goes on). Offloaded:
+  // false (the machine stops with its pending reason).
+  bool run_here(crypto::Rng& rng) noexcept;
+  PkJob& job() noexcept { return *job_; }
+  std::unique_ptr<PkJob> take() noexcept { return std::move(job_); }
+  // Takes a job back; false (and the job is dropped) when one is here already, or it is
+  // null or was not run.
+  bool give_back(std::unique_ptr<PkJob> job) noexcept;
+  void clear() noexcept { job_.reset(); }
+  uint32_t ran_here() const noexcept { return ran_here_; }
+
+ private:
+  std::unique_ptr<PkJob> job_;
+  bool offload_ = false;
+  uint8_t ran_here_ = 0;
+};
+
 }  // namespace linetls::tls

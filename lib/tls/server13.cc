@@ -654,28 +654,17 @@ crypto::Rng& Server13::rng() const noexcept {
   return config_.rng != nullptr ? *config_.rng : crypto::os_rng();
 }
 
-PkJob& Server13::new_job(PkKind kind) noexcept {
-  if (!job_) {
-    job_ = std::make_unique<PkJob>();
-  }
-  job_->reset();
-  job_->kind = kind;
-  return *job_;
-}
-
 Result<void, Error> Server13::await_job() noexcept {
-  if (pk_offload_) {
-    return {};  // handle() / complete_pk() answer with the pending reason
+  if (!pk_.run_here(rng())) {
+    return {};  // offloaded: handle() / complete_pk() answer with the pending reason
   }
-  run_pk_job(*job_, rng());
-  pk_jobs_inline_++;
   return resume_job();
 }
 
 Result<void, Error> Server13::resume_job() noexcept {
   State old = std::move(state_);
   state_.emplace<Failed>();
-  PkJob& j = *job_;
+  PkJob& j = pk_.job();
   if (auto* a = std::get_if<AwaitKeyExchange>(&old)) {
     if (!j.ok) {
       // Our key generation failing is ours; the peer's share failing its checks is theirs.
@@ -720,14 +709,13 @@ Result<void, Error> Server13::resume_job() noexcept {
 }
 
 std::unique_ptr<PkJob> Server13::take_pk_job() noexcept {
-  return is_pending(wait()) ? std::move(job_) : nullptr;
+  return is_pending(wait()) ? pk_.take() : nullptr;
 }
 
 Wait Server13::complete_pk(std::unique_ptr<PkJob> job) noexcept {
-  if (!is_pending(wait()) || job_ != nullptr || job == nullptr || !job->done) {
+  if (!is_pending(wait()) || !pk_.give_back(std::move(job))) {
     return end_step(fail(Error::kInternalError));
   }
-  job_ = std::move(job);
   return end_step(resume_job());
 }
 
@@ -737,14 +725,14 @@ Wait Server13::end_step(Result<void, Error> r) noexcept {
     error_ = r.error();
     flight_ = Flight{};
     state_.emplace<Failed>();
-    job_.reset();
+    pk_.clear();
     return Wait::kError;
   }
   const Wait w = wait();
   if (is_pending(w)) {
     return w;  // the flight so far waits for the job
   }
-  job_.reset();  // an idle connection keeps no job
+  pk_.clear();  // an idle connection keeps no job
   return flight_.empty() ? w : Wait::kFlush;
 }
 
@@ -784,7 +772,7 @@ Result<void, Error> Server13::send_server_flight(const Chosen& c, crypto::Transc
   if (psk_ke_) {
     return send_server_hello(std::move(f), nullptr);
   }
-  PkJob& j = new_job(PkKind::kKeyExchange);
+  PkJob& j = pk_.start(PkKind::kKeyExchange);
   j.group = c.group;
   if (client_share.size() > j.peer.size()) {
     return fail(from_crypto(crypto::Error::kBadPublicKeyLength));
@@ -917,7 +905,7 @@ Result<void, Error> Server13::send_server_hello(std::unique_ptr<FlightWork> f,
     return fail(Error::kCryptoFailure);
   }
   const CertificateVerifyContent content = certificate_verify_content(true, cv_hash->view());
-  PkJob& j = new_job(PkKind::kSign);
+  PkJob& j = pk_.start(PkKind::kSign);
   j.signer = cert.signer.get();
   j.scheme = c.scheme;
   j.max_signature_len = cert.signer->max_signature_len();
@@ -1024,7 +1012,7 @@ Result<void, Error> Server13::on_client_certificate(ReadClientCertificate s,
   }
   // The chain (and the leaf's key) are checked by a job: copy the certificates out of the
   // message, which does not outlive this call.
-  PkJob& j = new_job(PkKind::kVerifyChain);
+  PkJob& j = pk_.start(PkKind::kVerifyChain);
   j.ca = config_.client_ca;
   j.now = now();
   for (size_t i = 0; i < cert->num_entries; i++) {
@@ -1069,7 +1057,7 @@ Result<void, Error> Server13::on_client_certificate_verify(ReadClientCertificate
   if (!s.transcript.update(m.bytes)) {
     return fail(Error::kCryptoFailure);
   }
-  PkJob& j = new_job(PkKind::kVerify);
+  PkJob& j = pk_.start(PkKind::kVerify);
   j.scheme = *scheme;
   j.verify_key.emplace(std::move(s.client_key));
   j.message.assign(content.view().begin(), content.view().end());

@@ -224,7 +224,7 @@ class Server13 {
   // CertificateVerify (kPendingVerify). By default the machine runs each job itself through run_pk_job()
   // and handle() never answers pending; with offload on it stops there and the caller runs
   // the job and gives it back. The flight built so far is kept until the last step.
-  void set_pk_offload(bool on) noexcept { pk_offload_ = on; }
+  void set_pk_offload(bool on) noexcept { pk_.set_offload(on); }
   // The job of a pending machine (nullptr otherwise), handed over.
   std::unique_ptr<PkJob> take_pk_job() noexcept;
   // Gives the job back, run, and goes on: kFlush, pending again, or kError (the job failed:
@@ -232,7 +232,7 @@ class Server13 {
   // job given back when none is out is kInternalError).
   Wait complete_pk(std::unique_ptr<PkJob> job) noexcept;
   // Jobs this machine ran itself (offload off).
-  uint32_t pk_jobs_inline() const noexcept { return pk_jobs_inline_; }
+  uint32_t pk_jobs_inline() const noexcept { return pk_.ran_here(); }
   // What the next handshake message may be (HandshakeReassembler's rules): the one type the
   // state expects, with its largest body: a ClientHello up to max_client_hello, a client
   // Certificate up to max_certificate, CertificateVerify and Finished their own sizes,
@@ -449,11 +449,9 @@ class Server13 {
   Result<void, Error> finish_server_flight(std::unique_ptr<FlightWork> f,
                                            std::span<const uint8_t> signature) noexcept;
   crypto::Rng& rng() const noexcept;
-  // The job slot, reset for kind.
-  PkJob& new_job(PkKind kind) noexcept;
   // Offloaded: returns (the machine is pending). Inline: runs the job and goes on.
   Result<void, Error> await_job() noexcept;
-  // Goes on from the Await state with job_'s results.
+  // Goes on from the Await state with the job's results.
   Result<void, Error> resume_job() noexcept;
   // handle()'s and complete_pk()'s end: the wait reason after a step that returned r.
   Wait end_step(Result<void, Error> r) noexcept;
@@ -484,9 +482,7 @@ class Server13 {
   bool early_data_offered_ = false;
   bool cert_request_sent_ = false;
   std::optional<crypto::VerifiedIdentity> peer_identity_;
-  bool pk_offload_ = false;
-  std::unique_ptr<PkJob> job_;  // while a job is pending (and not taken), and between steps
-  uint8_t pk_jobs_inline_ = 0;
+  PkSlot pk_;  // the job while pending (and not taken), and between steps
 };
 
 }  // namespace linetls::tls

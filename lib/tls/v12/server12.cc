@@ -141,28 +141,17 @@ Wait Server12::wait() const noexcept {
   return wait_of<Done, Failed>(state_);
 }
 
-PkJob& Server12::new_job(PkKind kind) noexcept {
-  if (!job_) {
-    job_ = std::make_unique<PkJob>();
-  }
-  job_->reset();
-  job_->kind = kind;
-  return *job_;
-}
-
 Result<void, Error> Server12::await_job() noexcept {
-  if (pk_offload_) {
-    return {};  // handle() / complete_pk() answer with the pending reason
+  if (!pk_.run_here(rng())) {
+    return {};  // offloaded: handle() / complete_pk() answer with the pending reason
   }
-  run_pk_job(*job_, rng());
-  pk_jobs_inline_++;
   return resume_job();
 }
 
 Result<void, Error> Server12::resume_job() noexcept {
   State old = std::move(state_);
   state_.emplace<Failed>();
-  PkJob& j = *job_;
+  PkJob& j = pk_.job();
   if (auto* a = std::get_if<AwaitKeyGen>(&old)) {
     if (!j.ok) {
       return fail(Error::kCryptoFailure);
@@ -209,14 +198,13 @@ Result<void, Error> Server12::resume_job() noexcept {
 }
 
 std::unique_ptr<PkJob> Server12::take_pk_job() noexcept {
-  return is_pending(wait()) ? std::move(job_) : nullptr;
+  return is_pending(wait()) ? pk_.take() : nullptr;
 }
 
 Wait Server12::complete_pk(std::unique_ptr<PkJob> job) noexcept {
-  if (!is_pending(wait()) || job_ != nullptr || job == nullptr || !job->done) {
+  if (!is_pending(wait()) || !pk_.give_back(std::move(job))) {
     return end_step(fail(Error::kInternalError));
   }
-  job_ = std::move(job);
   return end_step(resume_job());
 }
 
@@ -225,14 +213,14 @@ Wait Server12::end_step(Result<void, Error> r) noexcept {
     error_ = r.error();
     flight_ = Flight12{};  // drop the half-built flight: exactly one alert goes out
     state_.emplace<Failed>();
-    job_.reset();
+    pk_.clear();
     return Wait::kError;
   }
   const Wait w = wait();
   if (is_pending(w)) {
     return w;
   }
-  job_.reset();  // an idle connection keeps no job
+  pk_.clear();  // an idle connection keeps no job
   return flight_.empty() ? w : Wait::kFlush;
 }
 
@@ -523,7 +511,7 @@ Result<void, Error> Server12::on_client_hello(ReadClientHello, const HandshakeMe
   f->c.ticket = {};
   f->want_cert = want_cert;
   f->ec_point_formats = ch->has(ExtensionType::kEcPointFormats);
-  new_job(PkKind::kKeyGen).group = c.group;
+  pk_.start(PkKind::kKeyGen).group = c.group;
   state_.emplace<AwaitKeyGen>(AwaitKeyGen{std::move(f)});
   return await_job();
 }
@@ -573,7 +561,7 @@ Result<void, Error> Server12::send_server_hello(std::unique_ptr<HelloWork> f,
     return fail(content.error());
   }
   f->ephemeral.emplace(std::move(ephemeral));
-  PkJob& j = new_job(PkKind::kSign);
+  PkJob& j = pk_.start(PkKind::kSign);
   j.key = cert.key;
   j.scheme = c.scheme;
   j.max_signature_len = cert.key->max_signature_len();
@@ -655,7 +643,7 @@ Result<void, Error> Server12::on_client_certificate(ReadClientCertificate s,
   }
   // The chain (and the leaf's key, which comes with the verdict) are checked by a job: copy
   // the certificates out of the message, which does not outlive this call.
-  PkJob& j = new_job(PkKind::kVerifyChain);
+  PkJob& j = pk_.start(PkKind::kVerifyChain);
   j.ca = config_.client_ca;
   j.now = now();
   for (size_t i = 0; i < list->num_certs; i++) {
@@ -687,7 +675,7 @@ Result<void, Error> Server12::on_client_key_exchange(ReadClientKeyExchange s,
   if (point->size() > crypto::kMaxPublicKeyLen) {
     return fail(from_crypto(crypto::Error::kBadPublicKeyLength));
   }
-  PkJob& j = new_job(PkKind::kDerive);
+  PkJob& j = pk_.start(PkKind::kDerive);
   j.group = group_;
   j.share.emplace(std::move(s.ephemeral));
   std::memcpy(j.peer.data(), point->data(), point->size());
@@ -753,7 +741,7 @@ Result<void, Error> Server12::on_certificate_verify(ReadCertificateVerify s,
   // §7.4.8: "The handshake_messages refers to all handshake messages sent or received,
   // starting at client hello and up to, but not including, this message": the raw messages
   // move to the job (and are freed with it).
-  PkJob& j = new_job(PkKind::kVerify);
+  PkJob& j = pk_.start(PkKind::kVerify);
   j.scheme = *scheme;
   j.verify_key.emplace(std::move(s.client_key));
   j.message = std::move(s.ctx.messages);

@@ -148,11 +148,11 @@ class Server12 {
   // the ServerKeyExchange signature (kPendingSignature), and the ClientKeyExchange's shared
   // secret (kPendingKeyExchange); with client certificates, the chain and the
   // CertificateVerify (kPendingVerify). Inline by default.
-  void set_pk_offload(bool on) noexcept { pk_offload_ = on; }
+  void set_pk_offload(bool on) noexcept { pk_.set_offload(on); }
   std::unique_ptr<PkJob> take_pk_job() noexcept;
   Wait complete_pk(std::unique_ptr<PkJob> job) noexcept;
   // Jobs this machine ran itself (offload off).
-  uint32_t pk_jobs_inline() const noexcept { return pk_jobs_inline_; }
+  uint32_t pk_jobs_inline() const noexcept { return pk_.ran_here(); }
   // True while the next input must be the client's ChangeCipherSpec.
   bool expecting_change_cipher_spec() const noexcept;
   // What the next handshake message may be (HandshakeReassembler's rules): the type the
@@ -304,7 +304,6 @@ class Server12 {
   // The master secret and key block from the ClientKeyExchange's shared secret.
   Result<void, Error> finish_key_exchange(AwaitDerive s,
                                           const crypto::SharedSecret& shared) noexcept;
-  PkJob& new_job(PkKind kind) noexcept;
   Result<void, Error> await_job() noexcept;
   Result<void, Error> resume_job() noexcept;
   Wait end_step(Result<void, Error> r) noexcept;
@@ -358,9 +357,7 @@ class Server12 {
   bool client_certificate_missing_ = false;
   std::optional<crypto::VerifiedIdentity> pending_identity_;  // until CertificateVerify
   bool client_chain_from_cache_ = false;
-  bool pk_offload_ = false;
-  std::unique_ptr<PkJob> job_;  // while a job is pending (and not taken), and between steps
-  uint8_t pk_jobs_inline_ = 0;
+  PkSlot pk_;  // the job while pending (and not taken), and between steps
 };
 
 }  // namespace linetls::tls::v12
