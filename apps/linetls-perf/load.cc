@@ -38,7 +38,8 @@ struct Load::Conn {
   bool open = false;
 };
 
-Load::Load(const PerfOptions& o, engine::Context& ctx, const crypto::CaStore* verify_ca)
+Load::Load(const PerfOptions& o, engine::Context& ctx, const crypto::CaStore* verify_ca,
+           const crypto::CertifiedKey* client_cert)
     : o_(o),
       ctx_(ctx),
       schedule_(o.rate ? Schedule::open(*o.rate, o.connections) : Schedule::closed(o.connections)) {
@@ -68,6 +69,11 @@ Load::Load(const PerfOptions& o, engine::Context& ctx, const crypto::CaStore* ve
     cfg13_.verify_name = name;
     cfg12_.verify_ca = verify_ca;
     cfg12_.verify_name = name;
+  }
+  if (client_cert != nullptr) {
+    cfg13_.certificate = client_cert;
+    cert12_.emplace(tls::v12::Certificate12::from(*client_cert));
+    cfg12_.certificate = &*cert12_;
   }
   session_cfg_.version = o.tls_version;
   session_cfg_.tls13 = &cfg13_;

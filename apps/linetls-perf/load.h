@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,7 +47,9 @@ class Load final : public engine::App {
  public:
   // verify_ca (borrowed; nullptr: no --verify): the server's chain is checked against it,
   // and its name (--sni, else the target's address).
-  Load(const PerfOptions& o, engine::Context& ctx, const crypto::CaStore* verify_ca = nullptr);
+  // client_cert (borrowed; nullptr: none) is sent when the server asks for a certificate.
+  Load(const PerfOptions& o, engine::Context& ctx, const crypto::CaStore* verify_ca = nullptr,
+       const crypto::CertifiedKey* client_cert = nullptr);
   ~Load() override;
 
   // Starts the schedule at now_ns (warm-up first, when set).
@@ -83,6 +86,7 @@ class Load final : public engine::App {
   Schedule schedule_;
   tls::ClientConfig13 cfg13_;
   tls::v12::ClientConfig12 cfg12_;
+  std::optional<tls::v12::Certificate12> cert12_;  // the client certificate, for TLS 1.2
   tls::ClientSessionConfig session_cfg_;
   // The first ticket / session received, offered by every later connection in resume mode
   // (kept here, never replaced: handshakes in flight point at it).

@@ -108,6 +108,17 @@ int run(int argc, char** argv) {
     }
     verify_ca.emplace(std::move(ca).value());
   }
+  std::optional<crypto::CertifiedKey> client_cert;
+  if (o.cert_file) {
+    auto ck = crypto::CertifiedKey::load(*o.cert_file, *o.key_file);
+    if (!ck) {
+      std::fprintf(stderr, "linetls-perf: --cert %s --key %s: %s\n", o.cert_file->c_str(),
+                   o.key_file->c_str(), std::string(crypto::to_string(ck.error())).c_str());
+      return 2;
+    }
+    client_cert.emplace(std::move(ck).value());
+  }
+  const crypto::CertifiedKey* cert = client_cert ? &*client_cert : nullptr;
 
   std::string prefix = "linetls-perf-" + std::to_string(getpid());
   std::vector<std::string> eal;
@@ -201,7 +212,7 @@ int run(int argc, char** argv) {
       return 1;
     }
     std::unique_ptr<engine::Worker> worker = std::move(w).value();
-    auto load = std::make_unique<Load>(o, *worker, verify_ca ? &*verify_ca : nullptr);
+    auto load = std::make_unique<Load>(o, *worker, verify_ca ? &*verify_ca : nullptr, cert);
     // --flood: full handshakes in open loop on their own connections, counted apart.
     PerfOptions fo = o;
     std::unique_ptr<Load> flood;
@@ -211,7 +222,7 @@ int run(int argc, char** argv) {
       fo.connections = static_cast<uint32_t>(std::clamp(*o.flood_rate, 1.0, 65536.0));
       fo.quiet = true;
       fo.json_file.reset();
-      flood = std::make_unique<Load>(fo, *worker, verify_ca ? &*verify_ca : nullptr);
+      flood = std::make_unique<Load>(fo, *worker, verify_ca ? &*verify_ca : nullptr, cert);
     }
     std::fprintf(stderr,
                  "linetls-perf: ready: %s %s -> %s, mode %s, TLS %s, %u connections%s, %.1f s\n",

@@ -148,7 +148,7 @@ constexpr std::string_view kValueFlags[] = {
     "--port",     "--tap",   "--ip",     "--gateway",     "--target",   "--mode",
     "--tls",      "--suite", "--group",  "--connections", "--rate",     "--size",
     "--duration", "--json",  "--verify", "--sni",         "--requests", "--warmup",
-    "--queues",   "--flood",
+    "--queues",   "--flood",   "--cert",   "--key",
 };
 
 bool takes_value(std::string_view flag) {
@@ -298,6 +298,11 @@ Result<void, std::string> apply(std::string_view flag, std::string_view v, Given
       return fail(bad(flag, "expected a file name", v));
     }
     o.json_file = std::string(v);
+  } else if (flag == "--cert" || flag == "--key") {
+    if (v.empty()) {
+      return fail(bad(flag, "expected a PEM file", v));
+    }
+    (flag == "--cert" ? o.cert_file : o.key_file) = std::string(v);
   } else if (flag == "--verify") {
     if (v.empty()) {
       return fail(bad(flag, "expected a PEM file of CA certificates", v));
@@ -358,6 +363,9 @@ Result<PerfOptions, std::string> finish(Given g) {
   }
   // Open loop: --connections is only the cap on what is in flight; without one, room for a
   // second of starts (so the schedule, not the cap, sets the pace), within 1-65536.
+  if (o.cert_file.has_value() != o.key_file.has_value()) {
+    return fail(std::string(o.cert_file ? "--cert: needs --key" : "--key: needs --cert"));
+  }
   if (o.flood_rate && o.mode == Mode::kPlain) {
     return fail(std::string("--flood: TLS handshakes; not with --mode plain"));
   }
@@ -494,6 +502,8 @@ std::string perf_usage() {
                       second of starts, at most 65536)
   --rate R            open loop: R new connections per second (decimals allowed), latency
                       measured from each one's intended start (default: closed loop)
+  --cert FILE --key FILE  a client certificate chain (PEM) and its key, sent when the
+                      server asks for one (mutual TLS; default none)
   --flood R           meanwhile, R full TLS handshakes per second (open loop) on other
                       connections, reported apart: the measured mode's latency under a
                       handshake flood

@@ -76,6 +76,10 @@ struct PerfOptions {
   double warmup_s = 0;     // run this long before duration_s starts, not measured
   std::optional<std::string> json_file;  // --json FILE: write to_json(results) there
   std::optional<std::string> verify_ca;  // --verify CA: check the server's chain (default off)
+  // --cert FILE --key FILE: a client certificate (PEM chain, leaf first) and its key, sent
+  // when the server asks (mutual TLS); both or neither.
+  std::optional<std::string> cert_file;
+  std::optional<std::string> key_file;
   std::optional<std::string> sni;        // server_name to send (default none)
   bool busy_poll = false;                // never sleep when idle
   bool quiet = false;                    // no per-second progress lines

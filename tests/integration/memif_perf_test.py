@@ -120,15 +120,20 @@ def handshake_lcores(tmp):
         "-l", "0-1", "--no-huge", "-m", "512", "--file-prefix=ltpt_s", "--",
         "--port", f"net_memif0,role=server,socket={sock}", "--ip", f"{SERVER_IP}/24",
         "--serve", "8443=tls:http", "--handshake-lcores", "1",
+        "--client-ca", os.path.join(CERTS, "ca.pem"), "--client-auth", "optional",
         "--cert", os.path.join(CERTS, "ecdsa256_chain.pem"),
         "--key", os.path.join(CERTS, "ecdsa256.key"), "--log-level", "1"])
+    mtls = ["--cert", os.path.join(CERTS, "client256.pem"),
+            "--key", os.path.join(CERTS, "client256.key")]
     engine.start()
     https = f"{SERVER_IP}:8443"
     totals = {}
     try:
         for name, mode, extra in (("1.3 full", "handshake", []), ("1.3 resumed", "resume", []),
                                   ("1.2 full", "handshake", ["--tls", "1.2"]),
-                                  ("1.2 resumed", "resume", ["--tls", "1.2"])):
+                                  ("1.2 resumed", "resume", ["--tls", "1.2"]),
+                                  ("1.3 mTLS", "handshake", mtls),
+                                  ("1.2 mTLS", "handshake", ["--tls", "1.2"] + mtls)):
             r = run_perf(sock, tmp, mode, https, extra, queues=1)
             check("handshake lcores, " + name, r, handshakes=20)
             if mode == "resume":
@@ -142,7 +147,8 @@ def handshake_lcores(tmp):
         if line.startswith("counter handshake_lcore=1 "):
             jobs = dict(kv.split("=") for kv in line.split()[1:])
     assert jobs, engine.stdout[-2000:]
-    ran = sum(int(jobs[k]) for k in ("key_exchange", "key_gen", "derive", "sign"))
+    ran = sum(int(jobs[k]) for k in ("key_exchange", "key_gen", "derive", "sign",
+                                     "verify_chain", "verify"))
     assert counters.get("tls.pk_jobs.inline", 0) == 0, counters
     assert counters.get("tls.pk_jobs.ring_full", 0) == 0, counters
     assert counters["tls.pk_jobs.offloaded"] == ran > 0, (counters, jobs)
@@ -151,6 +157,13 @@ def handshake_lcores(tmp):
     # and not finished when a run stopped (4 connections in flight per run).
     full = sum(t["handshakes"] - t["resumed"] for t in totals.values())
     assert full <= int(jobs["sign"]) <= full + 4 * len(totals), (jobs, totals)
+    # Mutual TLS: the client's chain and its CertificateVerify were checked on the lcore,
+    # once per mTLS handshake.
+    mutual = totals["1.3 mTLS"]["handshakes"] + totals["1.2 mTLS"]["handshakes"]
+    verified = counters["tls.mtls.client_cert_verified"]
+    assert mutual <= verified <= mutual + 8, (verified, totals)  # (some still in flight)
+    assert mutual <= int(jobs["verify"]) <= mutual + 8, (jobs, totals)
+    assert mutual <= int(jobs["verify_chain"]) <= mutual + 8, (jobs, totals)
     print("handshake lcores: every public-key job ran on lcore 1:", jobs)
 
 

@@ -291,6 +291,22 @@ TEST(PerfOptions, FloodBesideTheMeasuredMode) {
   EXPECT_EQ(plain.error().rfind("--flood", 0), 0u) << plain.error();
 }
 
+TEST(PerfOptions, ClientCertificateNeedsBothFiles) {
+  auto o = parse({"--cert", "c.pem", "--key", "c.key"});
+  ASSERT_TRUE(o.ok()) << o.error();
+  EXPECT_EQ(o->cert_file, "c.pem");
+  EXPECT_EQ(o->key_file, "c.key");
+  auto d = parse({});
+  ASSERT_TRUE(d.ok()) << d.error();
+  EXPECT_FALSE(d->cert_file.has_value());
+  auto no_key = parse({"--cert", "c.pem"});
+  ASSERT_FALSE(no_key.ok());
+  EXPECT_EQ(no_key.error().rfind("--cert", 0), 0u) << no_key.error();
+  auto no_cert = parse({"--key", "c.key"});
+  ASSERT_FALSE(no_cert.ok());
+  EXPECT_EQ(no_cert.error().rfind("--key", 0), 0u) << no_cert.error();
+}
+
 TEST(PerfOptions, QueuesForSoftwareRss) {
   auto o = parse({});
   ASSERT_TRUE(o.ok()) << o.error();
