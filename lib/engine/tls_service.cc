@@ -363,8 +363,7 @@ void TlsEngine::end_app(Conn* k, StreamEnd why) noexcept {
 // ---- tls_open.
 
 bool TlsEngine::collect(Conn* k) noexcept {
-  if (k->session.input_closed() || (k->tcp == nullptr && !k->drain_close) ||
-      k->session.pk_pending()) {
+  if (k->session.input_closed() || (k->tcp == nullptr && !k->drain_close) || k->pk_out) {
     return true;  // (a public-key job out: nothing is read until it is back)
   }
   for (;;) {
@@ -609,7 +608,8 @@ void TlsEngine::after_input(Conn* k) noexcept {
   if (k->dead) {
     return;
   }
-  if (k->session.pk_pending() && !k->pk_out) {
+  // (Without handshake lcores the machines run their jobs inline: nothing is ever pending.)
+  if (settings_.pk_offload != nullptr && !k->pk_out && k->session.pk_pending()) {
     dispatch_pk(k);
   }
   free_consumed(k);

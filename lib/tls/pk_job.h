@@ -19,13 +19,16 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <utility>
 #include <vector>
 
+#include "lib/base/clock.h"
 #include "lib/crypto/cert.h"
 #include "lib/crypto/error.h"
 #include "lib/crypto/kx.h"
 #include "lib/crypto/rng.h"
 #include "lib/crypto/sig.h"
+#include "lib/tls/handshake13.h"
 
 namespace linetls::tls {
 
@@ -117,6 +120,78 @@ class PkSlot {
   std::unique_ptr<PkJob> job_;
   bool offload_ = false;
   uint8_t ran_here_ = 0;
+};
+
+// What a record session (RecordSession13, RecordSession12) keeps while its server
+// machine's job is out: the flag that holds its input, and the handshake bytes of the record
+// after the paused message. The machine is a template parameter: client machines have no
+// jobs, and every call is then a no-op.
+class PkHold {
+ public:
+  bool pending() const noexcept { return pending_; }
+  size_t held_capacity() const noexcept { return held_.capacity(); }
+
+  template <class M>
+  static void set_offload(M& m, bool on) noexcept {
+    if constexpr (requires { m.set_pk_offload(on); }) {
+      m.set_pk_offload(on);
+    }
+  }
+  // After m handled a message with w: true if m stopped for a job; rest (the record's bytes
+  // after the message) is kept until then. *inline_jobs gets the jobs m ran itself.
+  template <class M>
+  bool after_handle(const M& m, Wait w, std::span<const uint8_t> rest,
+                    uint32_t* inline_jobs) noexcept {
+    if constexpr (requires { m.pk_jobs_inline(); }) {
+      *inline_jobs = m.pk_jobs_inline();
+    }
+    if (!is_pending(w)) {
+      return false;
+    }
+    pending_ = true;
+    held_.assign(rest.begin(), rest.end());
+    return true;
+  }
+  template <class M>
+  std::unique_ptr<PkJob> take(M& m) noexcept {
+    if constexpr (requires { m.take_pk_job(); }) {
+      return pending_ ? m.take_pk_job() : nullptr;
+    }
+    return nullptr;
+  }
+  // Gives job back to m. Returns the wait reason the session goes on with, the held bytes
+  // moved to *rest; nullopt when there is nothing to go on with: nothing was out, the
+  // session failed meanwhile (failed: the job and the held bytes are dropped), or m stopped
+  // for its next job. *ticks gets the TSC cycles spent in m.
+  template <class M>
+  std::optional<Wait> complete(M& m, std::unique_ptr<PkJob> job, bool failed, uint64_t* ticks,
+                               std::vector<uint8_t>* rest) noexcept {
+    if constexpr (requires { m.complete_pk(std::move(job)); }) {
+      if (failed) {
+        pending_ = false;
+        held_ = std::vector<uint8_t>();
+        return std::nullopt;
+      }
+      if (!pending_) {
+        return std::nullopt;
+      }
+      const uint64_t t0 = tsc();
+      const Wait w = m.complete_pk(std::move(job));
+      *ticks += tsc() - t0;
+      if (is_pending(w)) {
+        return std::nullopt;
+      }
+      pending_ = false;
+      *rest = std::move(held_);
+      held_ = std::vector<uint8_t>();
+      return w;
+    }
+    return std::nullopt;
+  }
+
+ private:
+  bool pending_ = false;
+  std::vector<uint8_t> held_;
 };
 
 }  // namespace linetls::tls

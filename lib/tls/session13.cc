@@ -109,7 +109,7 @@ Result<Deframer::Step, Error> RecordSession13<Side>::next(std::span<uint8_t> pie
   if (error_) {
     return err(*error_);
   }
-  if (pk_pending_) {
+  if (pk_.pending()) {
     return Deframer::Step{};  // nothing taken until the job is back
   }
   if (input_closed()) {
@@ -230,7 +230,7 @@ auto RecordSession13<Side>::accept(const Record& rec, crypto::AeadBatch& batch, 
 
 template <class Side>
 bool RecordSession13<Side>::barrier() const noexcept {
-  if (pk_pending_) {
+  if (pk_.pending()) {
     return true;
   }
   if (deframer_.assembly_held() && !release_pending_) {
@@ -393,13 +393,8 @@ void RecordSession13<Side>::handle_messages(std::span<const uint8_t> content) no
     const uint64_t t0 = tsc();
     const Wait w = machine_.handle(step->message);
     stats_.handshake_machine_ticks += tsc() - t0;
-    if constexpr (requires(const Machine& m) { m.pk_jobs_inline(); }) {
-      stats_.pk_jobs_inline = machine_.pk_jobs_inline();
-    }
-    if (is_pending(w)) {
-      pk_pending_ = true;
-      pk_held_.assign(content.begin(), content.end());
-      return;
+    if (pk_.after_handle(machine_, w, content, &stats_.pk_jobs_inline)) {
+      return;  // the rest waits for the job
     }
     if (!after_message(w, was_done, content)) {
       return;
@@ -409,96 +404,73 @@ void RecordSession13<Side>::handle_messages(std::span<const uint8_t> content) no
 
 template <class Side>
 void RecordSession13<Side>::set_pk_offload(bool on) noexcept {
-  if constexpr (requires(Machine& m) { m.set_pk_offload(on); }) {
-    machine_.set_pk_offload(on);
-  }
+  PkHold::set_offload(machine_, on);
 }
 
 template <class Side>
 std::unique_ptr<PkJob> RecordSession13<Side>::take_pk_job() noexcept {
-  if constexpr (requires(Machine& m) { m.take_pk_job(); }) {
-    return pk_pending_ ? machine_.take_pk_job() : nullptr;
-  }
-  return nullptr;
+  return pk_.take(machine_);
 }
 
 template <class Side>
 void RecordSession13<Side>::complete_pk(std::unique_ptr<PkJob> job) noexcept {
-  if constexpr (requires(Machine& m) { m.complete_pk(std::move(job)); }) {
-    if (error_) {
-      pk_pending_ = false;  // failed meanwhile (a timeout): the job is dropped
-      pk_held_ = std::vector<uint8_t>();
-      return;
-    }
-    if (!pk_pending_) {
-      return;  // nothing is out: the job is dropped
-    }
-    const uint64_t t0 = tsc();
-    const Wait w = machine_.complete_pk(std::move(job));
-    stats_.handshake_machine_ticks += tsc() - t0;
-    if (is_pending(w)) {
-      return;  // the next step's job
-    }
-    pk_pending_ = false;
-    std::vector<uint8_t> rest = std::move(pk_held_);
-    pk_held_ = std::vector<uint8_t>();
-    if (after_message(w, false, rest)) {
-      handle_messages(rest);
-      reasm_.trim();
-    }
+  std::vector<uint8_t> rest;
+  const std::optional<Wait> w = pk_.complete(machine_, std::move(job), error_.has_value(),
+                                             &stats_.handshake_machine_ticks, &rest);
+  if (w && after_message(*w, false, rest)) {
+    handle_messages(rest);
+    reasm_.trim();
   }
 }
 
 template <class Side>
 bool RecordSession13<Side>::after_message(Wait w, bool was_done,
                                           std::span<const uint8_t> content) noexcept {
-  {
-    after_machine(w);
-    if (error_) {
+  after_machine(w);
+  if (error_) {
+    return false;
+  }
+  if (!was_done && handshake_done()) {
+    deframer_.set_strict_version(true);
+  }
+  const Level want = machine_.read_level();
+  const uint64_t generation = machine_.post_handshake().peer_key_updates;
+  if (want == read_level_ && generation == read_generation_) {
+    return true;
+  }
+  if (auto ok = reasm_.check_key_change(content); !ok) {
+    fail(ok.error());
+    return false;
+  }
+  if (generation != read_generation_) {
+    stats_.key_updates_received++;
+    if (++key_updates_without_data_ > limits_.max_key_updates_without_data) {
+      fail(Error::kTooManyKeyUpdates);
       return false;
     }
-    if (!was_done && handshake_done()) {
-      deframer_.set_strict_version(true);
-    }
-    const Level want = machine_.read_level();
-    const uint64_t generation = machine_.post_handshake().peer_key_updates;
-    if (want == read_level_ && generation == read_generation_) {
-      return true;
-    }
-    if (auto ok = reasm_.check_key_change(content); !ok) {
-      fail(ok.error());
-      return false;
-    }
-    if (generation != read_generation_) {
-      stats_.key_updates_received++;
-      if (++key_updates_without_data_ > limits_.max_key_updates_without_data) {
-        fail(Error::kTooManyKeyUpdates);
-        return false;
-      }
-    }
-    const bool first_keys = read_level_ == Level::kInitial;
-    read_generation_ = generation;
-    read_level_ = want;
-    const Secrets13& s = machine_.secrets();
-    auto keys = keys_for(peer_secret(s, want));
-    if (!keys) {
-      return false;
-    }
-    pending_read_keys_ = std::move(keys);
-    pending_read_seq_ = 0;
-    // Records queued after this one in the same batch went in under the key just retired:
-    // on_opened() opens them again under the new one (reopen()).
-    reopen_until_ = opens_queued_;
-    deframer_.set_protected(true);
-    if (want == Level::kApplication) {
-      // RFC 8449: our limit binds the client once it has read EncryptedExtensions; applied
-      // from the application keys on so rejected 0-RTT records (sent before) still deframe.
-      deframer_.set_max_plaintext_len(max_read_content());
-    }
-    if (first_keys && want == Level::kHandshake && early_data_offered() &&
-        !sent_hello_retry_request()) {
-      skipping_early_data_ = true;
-    }
+  }
+  const bool first_keys = read_level_ == Level::kInitial;
+  read_generation_ = generation;
+  read_level_ = want;
+  const Secrets13& s = machine_.secrets();
+  auto keys = keys_for(peer_secret(s, want));
+  if (!keys) {
+    return false;
+  }
+  pending_read_keys_ = std::move(keys);
+  pending_read_seq_ = 0;
+  // Records queued after this one in the same batch went in under the key just retired:
+  // on_opened() opens them again under the new one (reopen()).
+  reopen_until_ = opens_queued_;
+  deframer_.set_protected(true);
+  if (want == Level::kApplication) {
+    // RFC 8449: our limit binds the client once it has read EncryptedExtensions; applied
+    // from the application keys on so rejected 0-RTT records (sent before) still deframe.
+    deframer_.set_max_plaintext_len(max_read_content());
+  }
+  if (first_keys && want == Level::kHandshake && early_data_offered() &&
+      !sent_hello_retry_request()) {
+    skipping_early_data_ = true;
   }
   return true;
 }

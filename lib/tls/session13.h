@@ -167,7 +167,7 @@ class RecordSession13 {
   // the job, taken with take_pk_job() and run anywhere, comes back through complete_pk(),
   // which goes on with the held bytes and queues the flight. A client session ignores it.
   void set_pk_offload(bool on) noexcept;
-  bool pk_pending() const noexcept { return pk_pending_; }
+  bool pk_pending() const noexcept { return pk_.pending(); }
   std::unique_ptr<PkJob> take_pk_job() noexcept;
   void complete_pk(std::unique_ptr<PkJob> job) noexcept;
 
@@ -253,7 +253,7 @@ class RecordSession13 {
   // Heap bytes the input side holds now: the deframer's assembly buffer and the handshake
   // reassembler's. 0 once no partial record or message is held and the last batch is done.
   size_t buffered_bytes() const noexcept {
-    return deframer_.assembly_capacity() + reasm_.capacity() + pk_held_.capacity();
+    return deframer_.assembly_capacity() + reasm_.capacity() + pk_.held_capacity();
   }
 
  private:
@@ -330,8 +330,7 @@ class RecordSession13 {
 
   SessionLimits limits_;
   Machine machine_;
-  bool pk_pending_ = false;
-  std::vector<uint8_t> pk_held_;  // handshake bytes after the message whose job is out
+  PkHold pk_;  // while a public-key job is out
   Deframer deframer_;
   HandshakeReassembler reasm_;
   std::optional<RecordProtector> read_, write_;

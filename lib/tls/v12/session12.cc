@@ -97,7 +97,7 @@ Result<Deframer::Step, Error> RecordSession12<Side>::next(std::span<uint8_t> pie
   if (error_) {
     return err(*error_);
   }
-  if (pk_pending_) {
+  if (pk_.pending()) {
     return Deframer::Step{};  // nothing taken until the job is back
   }
   if (input_closed()) {
@@ -174,7 +174,7 @@ auto RecordSession12<Side>::accept(const Record& rec, crypto::AeadBatch& batch, 
 
 template <class Side>
 bool RecordSession12<Side>::barrier() const noexcept {
-  if (pk_pending_) {
+  if (pk_.pending()) {
     return true;
   }
   if (deframer_.assembly_held() && !release_pending_) {
@@ -335,13 +335,8 @@ void RecordSession12<Side>::handle_messages(std::span<const uint8_t> content) no
     const uint64_t t0 = tsc();
     const Wait w = machine_.handle(step->message);
     stats_.handshake_machine_ticks += tsc() - t0;
-    if constexpr (requires(const Machine& m) { m.pk_jobs_inline(); }) {
-      stats_.pk_jobs_inline = machine_.pk_jobs_inline();
-    }
-    if (is_pending(w)) {
-      pk_pending_ = true;
-      pk_held_.assign(content.begin(), content.end());
-      return;
+    if (pk_.after_handle(machine_, w, content, &stats_.pk_jobs_inline)) {
+      return;  // the rest waits for the job
     }
     if (!after_message(w)) {
       return;
@@ -363,43 +358,22 @@ bool RecordSession12<Side>::after_message(Wait w) noexcept {
 
 template <class Side>
 void RecordSession12<Side>::set_pk_offload(bool on) noexcept {
-  if constexpr (requires(Machine& m) { m.set_pk_offload(on); }) {
-    machine_.set_pk_offload(on);
-  }
+  PkHold::set_offload(machine_, on);
 }
 
 template <class Side>
 std::unique_ptr<PkJob> RecordSession12<Side>::take_pk_job() noexcept {
-  if constexpr (requires(Machine& m) { m.take_pk_job(); }) {
-    return pk_pending_ ? machine_.take_pk_job() : nullptr;
-  }
-  return nullptr;
+  return pk_.take(machine_);
 }
 
 template <class Side>
 void RecordSession12<Side>::complete_pk(std::unique_ptr<PkJob> job) noexcept {
-  if constexpr (requires(Machine& m) { m.complete_pk(std::move(job)); }) {
-    if (error_) {
-      pk_pending_ = false;  // failed meanwhile (a timeout): the job is dropped
-      pk_held_ = std::vector<uint8_t>();
-      return;
-    }
-    if (!pk_pending_) {
-      return;  // nothing is out: the job is dropped
-    }
-    const uint64_t t0 = tsc();
-    const Wait w = machine_.complete_pk(std::move(job));
-    stats_.handshake_machine_ticks += tsc() - t0;
-    if (is_pending(w)) {
-      return;  // the next step's job
-    }
-    pk_pending_ = false;
-    std::vector<uint8_t> rest = std::move(pk_held_);
-    pk_held_ = std::vector<uint8_t>();
-    if (after_message(w)) {
-      handle_messages(rest);
-      reasm_.trim();
-    }
+  std::vector<uint8_t> rest;
+  const std::optional<Wait> w = pk_.complete(machine_, std::move(job), error_.has_value(),
+                                             &stats_.handshake_machine_ticks, &rest);
+  if (w && after_message(*w)) {
+    handle_messages(rest);
+    reasm_.trim();
   }
 }
 

@@ -99,7 +99,7 @@ class RecordSession12 {
   // Public-key steps, as RecordSession13's: a ClientHello or ClientKeyExchange can leave a
   // server session pk_pending() with offload on.
   void set_pk_offload(bool on) noexcept;
-  bool pk_pending() const noexcept { return pk_pending_; }
+  bool pk_pending() const noexcept { return pk_.pending(); }
   std::unique_ptr<PkJob> take_pk_job() noexcept;
   void complete_pk(std::unique_ptr<PkJob> job) noexcept;
   // After batch.run(): the result of one queued open, in queue order. Returns the
@@ -164,7 +164,7 @@ class RecordSession12 {
   const Deframer::Stats& deframer_stats() const noexcept { return deframer_.stats(); }
   // Heap bytes the input side holds now (as ServerSession13::buffered_bytes()).
   size_t buffered_bytes() const noexcept {
-    return deframer_.assembly_capacity() + reasm_.capacity() + pk_held_.capacity();
+    return deframer_.assembly_capacity() + reasm_.capacity() + pk_.held_capacity();
   }
 
  private:
@@ -191,8 +191,7 @@ class RecordSession12 {
 
   SessionLimits limits_;
   Machine machine_;
-  bool pk_pending_ = false;
-  std::vector<uint8_t> pk_held_;  // handshake bytes after the message whose job is out
+  PkHold pk_;  // while a public-key job is out
   Deframer deframer_;
   HandshakeReassembler reasm_;
   std::optional<RecordProtector12> read_, write_;
