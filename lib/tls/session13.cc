@@ -12,9 +12,6 @@ namespace linetls::tls {
 
 namespace {
 
-constexpr uint8_t kAlertLevelWarning = 1;
-constexpr uint8_t kAlertLevelFatal = 2;
-
 // The error side of a Result (the member fail() queues an alert; this only builds a value).
 Unexpected<Error> err(Error e) noexcept { return ::linetls::fail(e); }
 
@@ -22,10 +19,10 @@ Unexpected<Error> err(Error e) noexcept { return ::linetls::fail(e); }
 
 template <class Side>
 RecordSession13<Side>::RecordSession13(const Config& config, const SessionLimits& limits) noexcept
-    : limits_(limits), machine_(config), reasm_(limits.max_handshake_message) {
+    : Core(config, limits) {
   if constexpr (!Side::kServer) {
     // The client speaks first: its ClientHello is the first control record.
-    after_machine(machine_.start());
+    this->after_machine(machine_.start());
   }
 }
 
@@ -49,10 +46,7 @@ Result<void, Error> RecordSession13<Side>::install_write(crypto::AeadBatch& batc
     fail(p.error());
     return err(p.error());
   }
-  if (write_) {
-    retired_.push_back(std::move(*write_));
-  }
-  write_.emplace(std::move(p).value());
+  this->replace_keys(write_, std::move(p).value());
   return {};
 }
 
@@ -86,10 +80,7 @@ Result<void, Error> RecordSession13<Side>::prepare_read(crypto::AeadBatch& batch
     fail(p.error());
     return err(p.error());
   }
-  if (read_) {
-    retired_.push_back(std::move(*read_));
-  }
-  read_.emplace(std::move(p).value());
+  this->replace_keys(read_, std::move(p).value());
   // While 0-RTT records may still be skipped, keep the keys: a skipped record gives its
   // sequence number back (the protector is rebuilt at that number).
   if (!skipping_early_data_) {
@@ -99,31 +90,6 @@ Result<void, Error> RecordSession13<Side>::prepare_read(crypto::AeadBatch& batch
 }
 
 // ---- Input.
-
-template <class Side>
-Result<Deframer::Step, Error> RecordSession13<Side>::next(std::span<uint8_t> piece) noexcept {
-  if (release_pending_) {
-    deframer_.release_assembled();
-    release_pending_ = false;
-  }
-  if (error_) {
-    return err(*error_);
-  }
-  if (pk_.pending()) {
-    return Deframer::Step{};  // nothing taken until the job is back
-  }
-  if (input_closed()) {
-    Deframer::Step step;
-    step.consumed = piece.size();  // §6.1: data after close_notify is ignored
-    return step;
-  }
-  auto step = deframer_.next(piece);
-  if (!step) {
-    fail(step.error());
-    return err(step.error());
-  }
-  return step;
-}
 
 template <class Side>
 void RecordSession13<Side>::skip_early(size_t ciphertext_len) noexcept {
@@ -139,21 +105,10 @@ auto RecordSession13<Side>::accept(const Record& rec, crypto::AeadBatch& batch, 
   if (error_) {
     return err(*error_);
   }
+  const auto handled = [&] { return this->handled(rec); };
   if (input_closed()) {
-    if (rec.assembled) {
-      deframer_.release_assembled();
-    }
-    return Accepted::kHandled;
+    return handled();
   }
-  const auto handled = [&]() -> Result<Accepted, Error> {
-    if (rec.assembled) {
-      deframer_.release_assembled();
-    }
-    if (error_) {
-      return err(*error_);
-    }
-    return Accepted::kHandled;
-  };
 
   // §5.1: "Handshake messages MUST NOT be interleaved with other record types. That is, if
   // a handshake message is split over two or more records, there MUST NOT be any other
@@ -172,7 +127,7 @@ auto RecordSession13<Side>::accept(const Record& rec, crypto::AeadBatch& batch, 
     window.peer_finished_received = read_level_ == Level::kApplication;
     if (auto ok = check_compat_ccs(rec, window); !ok) {
       fail(ok.error());
-    } else if (++empty_records_ > limits_.max_empty_records) {
+    } else if (++this->empty_records_ > limits_.max_empty_records) {
       fail(Error::kTooManyEmptyRecords);
     }
     return handled();
@@ -196,7 +151,7 @@ auto RecordSession13<Side>::accept(const Record& rec, crypto::AeadBatch& batch, 
   // A client that fails on our ServerHello has no handshake keys yet: its alert comes in
   // plaintext (§6: "alerts are encrypted as specified by the current connection state").
   if (rec.type == ContentType::kAlert && read_level_ == Level::kHandshake) {
-    handle_alert(rec.fragment);
+    this->handle_alert(rec.fragment);
     return handled();
   }
   if (rec.type != ContentType::kApplicationData) {
@@ -218,35 +173,14 @@ auto RecordSession13<Side>::accept(const Record& rec, crypto::AeadBatch& batch, 
   if (!*q) {
     return Accepted::kBatchFull;
   }
-  if (rec.assembled) {
-    assembled_op_ = opens_queued_;
-  }
-  opens_queued_++;
-  last_queued_was_barrier_ = !handshake_done() ||
-                             rec.header.size() + rec.fragment.size() <= kKeyUpdateBarrierLen ||
-                             rec.assembled;
-  return Accepted::kQueued;
-}
-
-template <class Side>
-bool RecordSession13<Side>::barrier() const noexcept {
-  if (pk_.pending()) {
-    return true;
-  }
-  if (deframer_.assembly_held() && !release_pending_) {
-    return true;
-  }
-  return opens_done_ < opens_queued_ && last_queued_was_barrier_;
+  return this->queued(rec, !handshake_done() ||
+                               rec.header.size() + rec.fragment.size() <= kKeyUpdateBarrierLen);
 }
 
 template <class Side>
 Result<std::span<uint8_t>, Error> RecordSession13<Side>::on_opened(crypto::AeadStatus status,
                                                              const RecordSlot& slot) noexcept {
-  const uint64_t op = opens_done_++;
-  if (assembled_op_ && *assembled_op_ == op) {
-    assembled_op_.reset();
-    release_pending_ = true;
-  }
+  const uint64_t op = this->take_opened();
   if (error_) {
     return err(*error_);
   }
@@ -312,9 +246,9 @@ void RecordSession13<Side>::handle_record(ContentType type, std::span<uint8_t> c
   }
   switch (type) {
     case ContentType::kAlert:
-      return handle_alert(content);
+      return this->handle_alert(content);
     case ContentType::kHandshake:
-      return handle_handshake(content);
+      return this->handle_handshake(content);
     case ContentType::kApplicationData:
       if (read_level_ == Level::kInitial) {
         return fail(Error::kUnprotectedRecord);
@@ -322,18 +256,10 @@ void RecordSession13<Side>::handle_record(ContentType type, std::span<uint8_t> c
       if (read_level_ != Level::kApplication) {
         return fail(Error::kUnexpectedMessage);
       }
-      if (content.empty()) {
-        if (++empty_records_ > limits_.max_empty_records) {
-          fail(Error::kTooManyEmptyRecords);
-        }
-        return;
+      if (!content.empty()) {
+        key_updates_without_data_ = 0;
       }
-      empty_records_ = 0;
-      warning_alerts_ = 0;
-      key_updates_without_data_ = 0;
-      stats_.bytes_opened += content.size();
-      app_view_ = content;
-      return;
+      return this->take_app_data(content);
     case ContentType::kChangeCipherSpec:
       return fail(Error::kBadChangeCipherSpec);
     case ContentType::kInvalid:
@@ -343,90 +269,9 @@ void RecordSession13<Side>::handle_record(ContentType type, std::span<uint8_t> c
 }
 
 template <class Side>
-void RecordSession13<Side>::handle_alert(std::span<const uint8_t> content) noexcept {
-  if (content.size() != 2) {
-    return fail(Error::kBadAlert);
-  }
-  const uint8_t level = content[0];
-  const uint8_t description = content[1];
-  if (level != kAlertLevelWarning && level != kAlertLevelFatal) {
-    return fail(Error::kBadAlert);
-  }
-  stats_.alert_received = description;
-  if (description == static_cast<uint8_t>(AlertDescription::kCloseNotify)) {
-    peer_closed_ = true;  // §6.1: input is over; our side stays open until close()
-    return;
-  }
-  if (description == static_cast<uint8_t>(AlertDescription::kUserCanceled)) {
-    if (++warning_alerts_ > limits_.max_warning_alerts) {
-      fail(Error::kTooManyWarningAlerts);
-    }
-    return;
-  }
-  // §6: "all alerts other than close_notify and user_canceled are fatal regardless of the
-  // AlertLevel"; §6.2: no alert is sent back.
-  fatal_alert_received_ = true;
-  out_.clear();
-  out_head_ = 0;
-}
-
-template <class Side>
-void RecordSession13<Side>::handle_handshake(std::span<const uint8_t> content) noexcept {
-  handle_messages(content);
-  reasm_.trim();  // the messages of this record are handled: no buffer unless one is partial
-}
-
-template <class Side>
-void RecordSession13<Side>::handle_messages(std::span<const uint8_t> content) noexcept {
-  while (!content.empty() && !error_ && !input_closed()) {
-    const MessageRules rules =
-        machine_.next_message_rules(limits_.max_client_hello, limits_.max_handshake_message);
-    auto step = reasm_.next(content, rules.view());
-    if (!step) {
-      return fail(step.error());
-    }
-    content = content.subspan(step->consumed);
-    if (!step->has_message) {
-      continue;
-    }
-    const bool was_done = handshake_done();
-    const uint64_t t0 = tsc();
-    const Wait w = machine_.handle(step->message);
-    stats_.handshake_machine_ticks += tsc() - t0;
-    if (pk_.after_handle(machine_, w, content, &stats_.pk_jobs_inline)) {
-      return;  // the rest waits for the job
-    }
-    if (!after_message(w, was_done, content)) {
-      return;
-    }
-  }
-}
-
-template <class Side>
-void RecordSession13<Side>::set_pk_offload(bool on) noexcept {
-  PkHold::set_offload(machine_, on);
-}
-
-template <class Side>
-std::unique_ptr<PkJob> RecordSession13<Side>::take_pk_job() noexcept {
-  return pk_.take(machine_);
-}
-
-template <class Side>
-void RecordSession13<Side>::complete_pk(std::unique_ptr<PkJob> job) noexcept {
-  std::vector<uint8_t> rest;
-  const std::optional<Wait> w = pk_.complete(machine_, std::move(job), error_.has_value(),
-                                             &stats_.handshake_machine_ticks, &rest);
-  if (w && after_message(*w, false, rest)) {
-    handle_messages(rest);
-    reasm_.trim();
-  }
-}
-
-template <class Side>
 bool RecordSession13<Side>::after_message(Wait w, bool was_done,
                                           std::span<const uint8_t> content) noexcept {
-  after_machine(w);
+  this->after_machine(w);
   if (error_) {
     return false;
   }
@@ -473,16 +318,6 @@ bool RecordSession13<Side>::after_message(Wait w, bool was_done,
     skipping_early_data_ = true;
   }
   return true;
-}
-
-template <class Side>
-void RecordSession13<Side>::after_machine(Wait w) noexcept {
-  if (w == Wait::kError) {
-    return fail(machine_.error());
-  }
-  if (w == Wait::kFlush) {
-    take_flight();
-  }
 }
 
 template <class Side>
@@ -562,7 +397,7 @@ bool RecordSession13<Side>::head_protected(size_t i) const noexcept {
 template <class Side>
 auto RecordSession13<Side>::next_output(size_t max_content) const noexcept -> Out {
   Out o;
-  if (fatal_alert_received_ || closed()) {
+  if (this->fatal_alert_received_ || this->closed()) {
     return o;
   }
   const size_t i = head();
@@ -581,18 +416,10 @@ template <class Side>
 Result<size_t, Error> RecordSession13<Side>::write_control(std::span<uint8_t> out, size_t max_content,
                                                      crypto::AeadBatch& batch, RecordSlot* slot,
                                                      void* user_data) noexcept {
-  if (fatal_alert_received_ || closed()) {
+  if (this->fatal_alert_received_ || this->closed()) {
     return size_t{0};
   }
-  const auto failed = [&]() -> Result<size_t, Error> {
-    // The fatal alert itself could not be sealed: nothing more will be written.
-    if (out_head_ < out_.size() && out_[out_head_].fatal_alert) {
-      alert_handed_out_ = true;
-      out_.clear();
-      out_head_ = 0;
-    }
-    return err(*error_);
-  };
+  const auto failed = [&] { return this->control_failed(); };
   if (auto ok = install_markers(batch); !ok) {
     return failed();
   }
@@ -634,11 +461,7 @@ Result<size_t, Error> RecordSession13<Side>::write_control(std::span<uint8_t> ou
   }
   p.off += n;
   if (p.off == p.bytes.size()) {
-    if (p.fatal_alert) {
-      alert_handed_out_ = true;
-    } else if (p.type == ContentType::kAlert) {
-      close_handed_out_ = true;
-    }
+    this->control_chunk_sent(p);
     std::optional<TrafficKeys> after = std::move(p.install_after);
     out_head_++;
     if (after) {
@@ -652,12 +475,6 @@ Result<size_t, Error> RecordSession13<Side>::write_control(std::span<uint8_t> ou
     }
   }
   return written;
-}
-
-template <class Side>
-bool RecordSession13<Side>::app_writable() const noexcept {
-  return handshake_done() && !have_pending_control() && !close_queued_ && !error_ &&
-         !fatal_alert_received_ && write_.has_value();
 }
 
 // RFC 8449 §4: the client's record_size_limit bounds every protected record we send; in TLS
@@ -681,13 +498,13 @@ Result<bool, Error> RecordSession13<Side>::seal_app(std::span<uint8_t> record, s
   if (have_pending_control()) {
     return false;
   }
-  if (!app_writable() || content_len > max_app_content() ||
+  if (!this->app_writable() || content_len > max_app_content() ||
       record.size() != record_len(content_len)) {
     return err(Error::kInternalError);
   }
   // §5.5: rekey before the key has sealed too many records.
   if (write_->next_seq() >= limits_.key_update_records) {
-    after_machine(machine_.update_keys(false));
+    this->after_machine(machine_.update_keys(false));
     if (error_) {
       return err(*error_);
     }
@@ -704,89 +521,6 @@ Result<bool, Error> RecordSession13<Side>::seal_app(std::span<uint8_t> record, s
     stats_.bytes_sealed += content_len;
   }
   return *q;
-}
-
-template <class Side>
-void RecordSession13<Side>::park_keys() noexcept {
-  if (read_) {
-    read_->park();
-  }
-  if (write_) {
-    write_->park();
-  }
-}
-
-template <class Side>
-void RecordSession13<Side>::batch_done() noexcept {
-  if (retired_.capacity() != 0) {
-    retired_ = std::vector<RecordProtector>();  // keys replaced while ops were queued; their capacity too
-  }
-  // The assembled record's views were handed out by on_opened() and used before this call:
-  // its buffer goes back now, so an idle connection holds none.
-  if (release_pending_) {
-    deframer_.release_assembled();
-    release_pending_ = false;
-  }
-}
-
-// ---- Lifecycle.
-
-template <class Side>
-void RecordSession13<Side>::close() noexcept {
-  if (close_queued_ || error_ || fatal_alert_received_) {
-    return;
-  }
-  close_queued_ = true;
-  Pending p;
-  p.type = ContentType::kAlert;
-  p.bytes = {kAlertLevelWarning, static_cast<uint8_t>(AlertDescription::kCloseNotify)};
-  out_.push_back(std::move(p));
-}
-
-template <class Side>
-void RecordSession13<Side>::fail(Error e) noexcept {
-  if (error_) {
-    return;
-  }
-  error_ = e;
-  if (fatal_alert_received_ || alert_handed_out_ || close_handed_out_) {
-    return;  // §6.2: nothing is sent after a fatal alert either way
-  }
-  // Drop the unsent handshake output (and any key change behind it): the alert goes under
-  // the keys the peer reads with now.
-  out_.clear();
-  out_head_ = 0;
-  const uint8_t description = static_cast<uint8_t>(to_alert(e));
-  Pending p;
-  p.type = ContentType::kAlert;
-  p.bytes = {kAlertLevelFatal, description};
-  p.fatal_alert = true;
-  out_.push_back(std::move(p));
-  alert_queued_ = true;
-  stats_.alert_sent = description;
-}
-
-template <class Side>
-bool RecordSession13<Side>::handshake_done() const noexcept { return machine_.wait() == Wait::kDone; }
-
-template <class Side>
-bool RecordSession13<Side>::take_handshake_completed() noexcept {
-  if (handshake_reported_ || !handshake_done()) {
-    return false;
-  }
-  handshake_reported_ = true;
-  return true;
-}
-
-template <class Side>
-bool RecordSession13<Side>::input_closed() const noexcept {
-  return error_.has_value() || fatal_alert_received_ || peer_closed_;
-}
-
-template <class Side>
-bool RecordSession13<Side>::closed() const noexcept {
-  return alert_handed_out_ || close_handed_out_ || fatal_alert_received_ ||
-         (error_.has_value() && !alert_queued_);
 }
 
 template class RecordSession13<ServerSide13>;

@@ -74,22 +74,9 @@
 #include "lib/tls/record.h"
 #include "lib/tls/record_protection.h"
 #include "lib/tls/server13.h"
+#include "lib/tls/session_core.h"
 
 namespace linetls::tls {
-
-struct SessionLimits {
-  uint32_t max_empty_records = 32;            // consecutive application records with no content
-  uint32_t max_warning_alerts = 4;            // non-fatal alerts other than close_notify in a row
-  uint32_t max_key_updates_without_data = 32; // KeyUpdates received with no data between
-  uint32_t max_early_data_bytes = 1u << 16;   // rejected 0-RTT ciphertext skipped
-  uint64_t key_update_records = uint64_t{1} << 24;  // our own KeyUpdate after this many records
-  // Handshake message sizes, checked on the 4-byte header before anything is buffered
-  // (HandshakeReassembler's MessageRule): a ClientHello up to max_client_hello; a client
-  // Certificate, the one large message, up to max_handshake_message; everything else its own
-  // small size (CertificateVerify, Finished, a one-byte KeyUpdate after the handshake).
-  size_t max_client_hello = kDefaultMaxClientHelloLen;
-  size_t max_handshake_message = kDefaultMaxHandshakeMessageLen;
-};
 
 // A record at most this long (whole record, header included) may be an unpadded KeyUpdate
 // (5 + 4 + 1 + 16 = 26 bytes): a barrier after the handshake, so the common KeyUpdate never
@@ -98,26 +85,6 @@ struct SessionLimits {
 // ciphertext back (crypto/aead.h), and on_opened() opens them again, one at a time outside
 // the batch, under the new key (reopen_record, counted in SessionStats::records_reopened).
 inline constexpr size_t kKeyUpdateBarrierLen = 64;
-
-// Counters a session keeps for itself; the engine adds them to the worker's at close.
-struct SessionStats {
-  uint64_t records_opened = 0;
-  uint64_t bytes_opened = 0;  // application content bytes received
-  uint64_t records_sealed = 0;
-  uint64_t bytes_sealed = 0;  // application content bytes sent
-  uint64_t early_data_skipped = 0;  // bytes of rejected 0-RTT ciphertext skipped
-  uint64_t key_updates_sent = 0;
-  uint64_t key_updates_received = 0;
-  // Records queued behind a KeyUpdate in the same batch and opened again under its new key.
-  uint64_t records_reopened = 0;
-  // TSC ticks spent inside the handshake machine (its handle() calls): what the engine's
-  // phases spend on the handshake itself, against the record layer and glue around it.
-  uint64_t handshake_machine_ticks = 0;
-  // Public-key jobs the server machine ran inline (pk_job.h; offload off).
-  uint32_t pk_jobs_inline = 0;
-  std::optional<uint8_t> alert_sent;      // description
-  std::optional<uint8_t> alert_received;  // description of the last alert received
-};
 
 // The two sides of a TLS 1.3 connection: which machine runs the handshake and which
 // traffic secrets are ours. Everything else in RecordSession13 is the same for both.
@@ -132,44 +99,45 @@ struct ClientSide13 {
   static constexpr bool kServer = false;
 };
 
+// A control chunk (session_core.h's PendingControl). A chunk with no bytes only installs
+// keys: the write level the machine moved to once everything before it is out.
+struct Pending13 : PendingControl {
+  std::optional<TrafficKeys> install_before;  // write keys to switch to before the chunk
+  std::optional<TrafficKeys> install_after;   // after it (our KeyUpdate, §4.6.3)
+};
+
 // One TLS 1.3 connection's record layer, either side (ServerSession13, ClientSession13
 // below). A client session writes its ClientHello at construction: next_output() reports it.
+// What both versions share (the deframing step, barrier(), the handshake message loop,
+// alerts, close/fail, the lifecycle queries, stats, the public-key hold) is
+// RecordSessionCore's (session_core.h); this class is what TLS 1.3 does differently.
 template <class Side>
-class RecordSession13 {
+class RecordSession13
+    : public RecordSessionCore<RecordSession13<Side>, typename Side::Machine, RecordProtector,
+                               Pending13> {
+  using Core = RecordSessionCore<RecordSession13<Side>, typename Side::Machine, RecordProtector,
+                                 Pending13>;
+  friend Core;
+
  public:
   using Machine = typename Side::Machine;
   using Config = typename Side::Config;
+  using typename Core::Accepted;
+  using typename Core::Out;
+  using typename Core::OutKind;
+  // Public in RecordSessionCore; named here so this class's code finds them.
+  using Core::fail;
+  using Core::handshake_done;
+  using Core::input_closed;
 
   // config must outlive the session.
   RecordSession13(const Config& config, const SessionLimits& limits) noexcept;
 
-  // ---- Input.
-  // Deframes from piece (stream bytes following everything consumed before). Same contract
-  // as Deframer::next; a deframing error is fatal (fail() has been called; returns it).
-  Result<Deframer::Step, Error> next(std::span<uint8_t> piece) noexcept;
-
-  enum class Accepted : uint8_t {
-    kHandled,    // processed now (plaintext); nothing queued
-    kQueued,     // an open was queued into batch with slot; call on_opened() after run()
-    kBatchFull,  // nothing queued and nothing consumed: run the batch, then accept(rec) again
-  };
+  // ---- Input (next(), barrier(), the public-key calls: RecordSessionCore).
   // Takes the record next() returned. rec and slot stay valid until on_opened() (or, for
   // kHandled, until this returns). A fatal error is returned (and fail() has been called).
   Result<Accepted, Error> accept(const Record& rec, crypto::AeadBatch& batch, RecordSlot* slot,
                                  void* user_data = nullptr) noexcept;
-  // True when the caller must run the batch and call on_opened() before next()/accept() of
-  // another record of this session.
-  bool barrier() const noexcept;
-
-  // Public-key steps (pk_job.h), server side. Off (the default), the machine runs them
-  // inline. On, a ClientHello can leave the session pk_pending(): its input stops (next()
-  // takes nothing, barrier() holds; the rest of the record's handshake bytes are kept) until
-  // the job, taken with take_pk_job() and run anywhere, comes back through complete_pk(),
-  // which goes on with the held bytes and queues the flight. A client session ignores it.
-  void set_pk_offload(bool on) noexcept;
-  bool pk_pending() const noexcept { return pk_.pending(); }
-  std::unique_ptr<PkJob> take_pk_job() noexcept;
-  void complete_pk(std::unique_ptr<PkJob> job) noexcept;
 
   // After batch.run(): the result of one queued open, in queue order. Returns the
   // application data the record carried (possibly empty), a view into the record's memory
@@ -177,16 +145,7 @@ class RecordSession13 {
   Result<std::span<uint8_t>, Error> on_opened(crypto::AeadStatus status,
                                               const RecordSlot& slot) noexcept;
 
-  // ---- Output.
-  enum class OutKind : uint8_t {
-    kNone,     // nothing to send now (or only application data, see app_writable())
-    kControl,  // a handshake, alert or KeyUpdate record: write_control()
-    kAlert,    // the one fatal alert (a control record); after it the session is closed()
-  };
-  struct Out {
-    OutKind kind = OutKind::kNone;
-    size_t record_len = 0;  // bytes write_control() needs, header and protection included
-  };
+  // ---- Output (app_writable(), batch_done(), park_keys(): RecordSessionCore).
   // What the next record to send is, with at most max_content content bytes (the engine's
   // buffer size; capped further by the peer's record_size_limit and 2^14).
   Out next_output(size_t max_content) const noexcept;
@@ -197,9 +156,6 @@ class RecordSession13 {
                                       crypto::AeadBatch& batch, RecordSlot* slot,
                                       void* user_data = nullptr) noexcept;
 
-  // True once application records may be sealed: the handshake is done, no control
-  // record is waiting, and close() has not been called.
-  bool app_writable() const noexcept;
   // Content bytes one application record may carry (2^14 or the peer's record_size_limit).
   size_t max_app_content() const noexcept;
   // Content bytes a record from the client may carry (2^14 or our record_size_limit).
@@ -216,67 +172,33 @@ class RecordSession13 {
                                crypto::AeadBatch& batch, RecordSlot* slot,
                                void* user_data = nullptr) noexcept;
 
-  // After the batch that carried this session's seals (and opens) ran: frees keys retired
-  // since the previous call. Call once per batch run in which the session took part.
-  void batch_done() noexcept;
-  // An idle connection gives back its expanded record keys (about 1 KiB each with
-  // ipsec-mb's AES-GCM); the next record rebuilds them. Only between batches, with nothing
-  // of this session queued.
-  void park_keys() noexcept;
-
-  // ---- Lifecycle.
-  // Server-initiated or end-of-stream closure: queues close_notify (once) after everything
-  // already sealed. No application record may follow.
-  void close() noexcept;
-  // A local fatal error (the engine's handshake timeout, resource exhaustion): queues the
-  // one alert. Does nothing if the session already failed.
-  void fail(Error e) noexcept;
-
-  bool handshake_done() const noexcept;
-  // True exactly once, the first time it is asked after the handshake completed (the
-  // engine counts handshakes by version, suite, group and resumption).
-  bool take_handshake_completed() noexcept;
-  bool peer_closed() const noexcept { return peer_closed_; }  // close_notify received
-  // No more input will be accepted: a fatal error, a fatal alert received, or close_notify
-  // received.
-  bool input_closed() const noexcept;
-  // The session will never write again (alert or close_notify handed out): close TCP once
-  // the queued records are out.
-  bool closed() const noexcept;
-  std::optional<Error> error() const noexcept { return error_; }
-
-  const Machine& machine() const noexcept { return machine_; }
-  // The client takes its tickets through this (Client13::take_sessions()).
-  Machine& machine() noexcept { return machine_; }
-  const SessionStats& stats() const noexcept { return stats_; }
-  const Deframer::Stats& deframer_stats() const noexcept { return deframer_.stats(); }
-  // Heap bytes the input side holds now: the deframer's assembly buffer and the handshake
-  // reassembler's. 0 once no partial record or message is held and the last batch is done.
-  size_t buffered_bytes() const noexcept {
-    return deframer_.assembly_capacity() + reasm_.capacity() + pk_.held_capacity();
-  }
+  // (Lifecycle, stats and machine(): RecordSessionCore.)
 
  private:
-  // Control bytes to send, in order. A chunk with no bytes only installs keys: the write
-  // level the machine moved to once everything before it is out.
-  struct Pending {
-    ContentType type = ContentType::kHandshake;
-    std::vector<uint8_t> bytes;
-    size_t off = 0;
-    std::optional<TrafficKeys> install_before;  // write keys to switch to before the chunk
-    std::optional<TrafficKeys> install_after;   // after it (our KeyUpdate, §4.6.3)
-    bool fatal_alert = false;
-  };
+  using Pending = Pending13;
+  using Core::app_view_;
+  using Core::deframer_;
+  using Core::error_;
+  using Core::limits_;
+  using Core::machine_;
+  using Core::opens_queued_;
+  using Core::out_;
+  using Core::out_head_;
+  using Core::read_;
+  using Core::reasm_;
+  using Core::stats_;
+  using Core::write_;
+
+  // CRTP hooks (session_core.h).
+  void take_flight() noexcept;
+  bool after_message(Wait w, bool was_done, std::span<const uint8_t> rest) noexcept;
+  // §6: "all alerts other than close_notify and user_canceled are fatal regardless of the
+  // AlertLevel".
+  static bool warning_tolerated(uint8_t /*level*/, uint8_t description) noexcept {
+    return description == static_cast<uint8_t>(AlertDescription::kUserCanceled);
+  }
 
   void handle_record(ContentType type, std::span<uint8_t> content) noexcept;
-  void handle_handshake(std::span<const uint8_t> content) noexcept;
-  void handle_messages(std::span<const uint8_t> content) noexcept;
-  void handle_alert(std::span<const uint8_t> content) noexcept;
-  void after_machine(Wait w) noexcept;
-  // After the machine handled a message (was_done: before it), with rest the record's bytes
-  // after it: the flight, and the read keys if they change. False on error.
-  bool after_message(Wait w, bool was_done, std::span<const uint8_t> rest) noexcept;
-  void take_flight() noexcept;
   Result<void, Error> install_write(crypto::AeadBatch& batch, TrafficKeys keys) noexcept;
   Result<void, Error> install_markers(crypto::AeadBatch& batch) noexcept;
   Result<void, Error> prepare_read(crypto::AeadBatch& batch) noexcept;
@@ -328,13 +250,6 @@ class RecordSession13 {
     }
   }
 
-  SessionLimits limits_;
-  Machine machine_;
-  PkHold pk_;  // while a public-key job is out
-  Deframer deframer_;
-  HandshakeReassembler reasm_;
-  std::optional<RecordProtector> read_, write_;
-  std::vector<RecordProtector> retired_;  // keys replaced while ops were queued
   // Read keys to build at the next accept() (key changes happen in on_opened(), which has
   // no batch to prepare a key with), and the sequence number they start at.
   std::optional<TrafficKeys> pending_read_keys_;
@@ -342,27 +257,8 @@ class RecordSession13 {
   Level read_level_ = Level::kInitial;
   Level plan_level_ = Level::kInitial;  // the write level once out_ is sent
   uint64_t read_generation_ = 0;
-  std::vector<Pending> out_;
-  size_t out_head_ = 0;
-  SessionStats stats_;
-  std::optional<Error> error_;
-  std::span<uint8_t> app_view_;  // application data of the record being opened
-  uint32_t empty_records_ = 0;
-  uint32_t warning_alerts_ = 0;
   uint32_t key_updates_without_data_ = 0;
-  uint64_t opens_queued_ = 0;  // opens queued / handed back through on_opened()
-  uint64_t opens_done_ = 0;
-  uint64_t reopen_until_ = 0;             // ops numbered below this were queued under a retired key
-  std::optional<uint64_t> assembled_op_;  // the op number of a queued assembled record
-  bool release_pending_ = false;          // release the assembly buffer at the next call
-  bool last_queued_was_barrier_ = false;
-  bool peer_closed_ = false;
-  bool fatal_alert_received_ = false;
-  bool close_queued_ = false;
-  bool alert_queued_ = false;
-  bool alert_handed_out_ = false;
-  bool close_handed_out_ = false;
-  bool handshake_reported_ = false;
+  uint64_t reopen_until_ = 0;  // ops numbered below this were queued under a retired key
   bool skipping_early_data_ = false;
 };
 

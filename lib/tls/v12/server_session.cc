@@ -46,35 +46,6 @@ Unexpected<Error> err(Error e) noexcept { return ::linetls::fail(e); }
 constexpr uint8_t kFatal = 2;
 constexpr size_t kAlertRecordLen = kRecordHeaderLen + 2;
 
-// The three enums of each session have the same enumerators in the same order.
-template <typename E>
-ServerSession::Accepted to_accepted(E a) noexcept {
-  static_assert(static_cast<int>(E::kHandled) ==
-                static_cast<int>(ServerSession::Accepted::kHandled));
-  static_assert(static_cast<int>(E::kQueued) == static_cast<int>(ServerSession::Accepted::kQueued));
-  static_assert(static_cast<int>(E::kBatchFull) ==
-                static_cast<int>(ServerSession::Accepted::kBatchFull));
-  return static_cast<ServerSession::Accepted>(a);
-}
-
-template <typename O>
-ServerSession::Out to_out(O o) noexcept {
-  ServerSession::Out r;
-  switch (o.kind) {
-    case decltype(o.kind)::kNone:
-      r.kind = ServerSession::OutKind::kNone;
-      break;
-    case decltype(o.kind)::kControl:
-      r.kind = ServerSession::OutKind::kControl;
-      break;
-    case decltype(o.kind)::kAlert:
-      r.kind = ServerSession::OutKind::kAlert;
-      break;
-  }
-  r.record_len = o.record_len;
-  return r;
-}
-
 }  // namespace
 
 ServerSession::ServerSession(const ServerSessionConfig& config,
@@ -311,7 +282,7 @@ Result<ServerSession::Accepted, Error> ServerSession::replay(crypto::AeadBatch& 
                      if (!r) {
                        return err(r.error());
                      }
-                     return to_accepted(*r);
+                     return *r;
                    }();
                    if (!a) {
                      return a;
@@ -346,7 +317,7 @@ Result<ServerSession::Accepted, Error> ServerSession::accept(const Record& rec,
                  if (!r) {
                    return err(r.error());
                  }
-                 return to_accepted(*r);
+                 return *r;
                }},
       s_);
 }
@@ -396,7 +367,7 @@ ServerSession::Out ServerSession::next_output(size_t max_content) const noexcept
                                }
                                return o;
                              },
-                             [&](const auto& s) { return to_out(s.next_output(max_content)); }},
+                             [&](const auto& s) { return s.next_output(max_content); }},
                     s_);
 }
 

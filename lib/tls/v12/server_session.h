@@ -92,7 +92,7 @@ class ServerSession {
   // ---- Input (as ServerSession13).
   Result<Deframer::Step, Error> next(std::span<uint8_t> piece) noexcept;
 
-  enum class Accepted : uint8_t { kHandled, kQueued, kBatchFull };
+  using Accepted = SessionAccepted;  // session_core.h: the same for both versions
   Result<Accepted, Error> accept(const Record& rec, crypto::AeadBatch& batch, AnySlot* slot,
                                  void* user_data = nullptr) noexcept;
   bool barrier() const noexcept;
@@ -106,11 +106,8 @@ class ServerSession {
                                               const AnySlot& slot) noexcept;
 
   // ---- Output (as ServerSession13).
-  enum class OutKind : uint8_t { kNone, kControl, kAlert };
-  struct Out {
-    OutKind kind = OutKind::kNone;
-    size_t record_len = 0;
-  };
+  using OutKind = SessionOutKind;
+  using Out = SessionOut;
   Out next_output(size_t max_content) const noexcept;
   Result<size_t, Error> write_control(std::span<uint8_t> out, size_t max_content,
                                       crypto::AeadBatch& batch, AnySlot* slot,

@@ -50,12 +50,15 @@
 #include "lib/tls/handshake_msg.h"
 #include "lib/tls/record.h"
 #include "lib/tls/session13.h"
+#include "lib/tls/session_core.h"
 #include "lib/tls/v12/client12.h"
 #include "lib/tls/v12/record12.h"
 #include "lib/tls/v12/server12.h"
 
 namespace linetls::tls::v12 {
 
+using tls::PendingControl;
+using tls::RecordSessionCore;
 using tls::SessionLimits;
 using tls::SessionStats;
 
@@ -71,37 +74,43 @@ struct ClientSide12 {
   static constexpr bool kServer = false;
 };
 
+// A control chunk (session_core.h's PendingControl).
+struct Pending12 : PendingControl {
+  bool switch_write_after = false;  // our ChangeCipherSpec: install our write keys after it
+};
+
 // One TLS 1.2 connection's record layer, either side (ServerSession12, ClientSession12
-// below). A client session writes its ClientHello at construction.
+// below). A client session writes its ClientHello at construction. What both versions share
+// is RecordSessionCore's (session_core.h); this class is what TLS 1.2 does differently.
 template <class Side>
-class RecordSession12 {
+class RecordSession12
+    : public RecordSessionCore<RecordSession12<Side>, typename Side::Machine, RecordProtector12,
+                               Pending12> {
+  using Core = RecordSessionCore<RecordSession12<Side>, typename Side::Machine,
+                                 RecordProtector12, Pending12>;
+  friend Core;
+
  public:
   using Machine = typename Side::Machine;
   using Config = typename Side::Config;
+  using typename Core::Accepted;
+  using typename Core::Out;
+  using typename Core::OutKind;
+  // Public in RecordSessionCore; named here so this class's code finds them.
+  using Core::fail;
+  using Core::handshake_done;
+  using Core::input_closed;
 
   // config must outlive the session.
   RecordSession12(const Config& config, const SessionLimits& limits) noexcept;
 
-  // ---- Input (as ServerSession13).
-  Result<Deframer::Step, Error> next(std::span<uint8_t> piece) noexcept;
-
-  enum class Accepted : uint8_t {
-    kHandled,    // processed now (plaintext); nothing queued
-    kQueued,     // an open was queued into batch with slot; call on_opened() after run()
-    kBatchFull,  // nothing queued and nothing consumed: run the batch, then accept(rec) again
-  };
+  // ---- Input (as ServerSession13; next(), barrier(), the public-key calls:
+  // RecordSessionCore). A ClientHello or ClientKeyExchange can leave a server session
+  // pk_pending() with offload on.
   // Takes the record next() returned. rec and slot stay valid until on_opened() (or, for
   // kHandled, until this returns). A fatal error is returned (and fail() has been called).
   Result<Accepted, Error> accept(const Record& rec, crypto::AeadBatch& batch, RecordSlot12* slot,
                                  void* user_data = nullptr) noexcept;
-  bool barrier() const noexcept;
-
-  // Public-key steps, as RecordSession13's: a ClientHello or ClientKeyExchange can leave a
-  // server session pk_pending() with offload on.
-  void set_pk_offload(bool on) noexcept;
-  bool pk_pending() const noexcept { return pk_.pending(); }
-  std::unique_ptr<PkJob> take_pk_job() noexcept;
-  void complete_pk(std::unique_ptr<PkJob> job) noexcept;
   // After batch.run(): the result of one queued open, in queue order. Returns the
   // application data the record carried (possibly empty), a view into the record's memory
   // valid until the next call into this session, or the fatal error (alert queued).
@@ -109,17 +118,11 @@ class RecordSession12 {
                                               const RecordSlot12& slot) noexcept;
 
   // ---- Output (as ServerSession13).
-  enum class OutKind : uint8_t { kNone, kControl, kAlert };
-  struct Out {
-    OutKind kind = OutKind::kNone;
-    size_t record_len = 0;  // bytes write_control() needs, header and protection included
-  };
   Out next_output(size_t max_content) const noexcept;
   Result<size_t, Error> write_control(std::span<uint8_t> out, size_t max_content,
                                       crypto::AeadBatch& batch, RecordSlot12* slot,
                                       void* user_data = nullptr) noexcept;
 
-  bool app_writable() const noexcept;
   // Content bytes one application record may carry (2^14: no record_size_limit in 1.2 here).
   size_t max_app_content() const noexcept { return kMaxPlaintextLen; }
   size_t max_read_content() const noexcept { return kMaxPlaintextLen; }
@@ -135,86 +138,34 @@ class RecordSession12 {
   Result<bool, Error> seal_app(std::span<uint8_t> record, size_t content_len,
                                crypto::AeadBatch& batch, RecordSlot12* slot,
                                void* user_data = nullptr) noexcept;
-  // After a batch ran: frees retired keys and the assembly buffer of a record whose views
-  // were handed out (an idle connection holds none).
-  void batch_done() noexcept;
-  // An idle connection gives back its expanded record keys (about 1 KiB each with
-  // ipsec-mb's AES-GCM); the next record rebuilds them. Only between batches, with nothing
-  // of this session queued.
-  void park_keys() noexcept;
 
-  // ---- Lifecycle (as ServerSession13).
-  void close() noexcept;
-  void fail(Error e) noexcept;
-  bool handshake_done() const noexcept { return machine_.wait() == Wait::kDone; }
-  bool take_handshake_completed() noexcept;
-  bool peer_closed() const noexcept { return peer_closed_; }
-  bool input_closed() const noexcept {
-    return error_.has_value() || fatal_alert_received_ || peer_closed_;
-  }
-  bool closed() const noexcept {
-    return alert_handed_out_ || close_handed_out_ || fatal_alert_received_ ||
-           (error_.has_value() && !alert_queued_);
-  }
-  std::optional<Error> error() const noexcept { return error_; }
-
-  const Machine& machine() const noexcept { return machine_; }
-  Machine& machine() noexcept { return machine_; }
-  const SessionStats& stats() const noexcept { return stats_; }
-  const Deframer::Stats& deframer_stats() const noexcept { return deframer_.stats(); }
-  // Heap bytes the input side holds now (as ServerSession13::buffered_bytes()).
-  size_t buffered_bytes() const noexcept {
-    return deframer_.assembly_capacity() + reasm_.capacity() + pk_.held_capacity();
-  }
+  // (batch_done(), park_keys(), the lifecycle, stats and machine(): RecordSessionCore.)
 
  private:
-  struct Pending {
-    ContentType type = ContentType::kHandshake;
-    std::vector<uint8_t> bytes;
-    size_t off = 0;
-    bool switch_write_after = false;  // our ChangeCipherSpec: install our write keys after it
-    bool fatal_alert = false;
-  };
+  using Pending = Pending12;
+  using Core::app_view_;
+  using Core::deframer_;
+  using Core::error_;
+  using Core::limits_;
+  using Core::machine_;
+  using Core::out_;
+  using Core::out_head_;
+  using Core::read_;
+  using Core::reasm_;
+  using Core::stats_;
+  using Core::write_;
+
+  // CRTP hooks (session_core.h).
+  void take_flight() noexcept;
+  bool after_message(Wait w, bool was_done, std::span<const uint8_t> rest) noexcept;
+  static bool warning_tolerated(uint8_t level, uint8_t description) noexcept;
+  bool have_pending_control() const noexcept { return out_head_ < out_.size(); }
 
   size_t overhead() const noexcept;
   void handle_change_cipher_spec(const Record& rec, crypto::AeadBatch& batch) noexcept;
   void handle_record(ContentType type, std::span<uint8_t> content) noexcept;
-  void handle_handshake(std::span<const uint8_t> content) noexcept;
-  void handle_messages(std::span<const uint8_t> content) noexcept;
-  // After the machine handled a message: its flight. False on error.
-  bool after_message(Wait w) noexcept;
-  void handle_alert(std::span<const uint8_t> content) noexcept;
-  void take_flight() noexcept;
   Result<void, Error> install_write(crypto::AeadBatch& batch) noexcept;
   bool head_protected() const noexcept;
-  bool have_pending_control() const noexcept { return out_head_ < out_.size(); }
-
-  SessionLimits limits_;
-  Machine machine_;
-  PkHold pk_;  // while a public-key job is out
-  Deframer deframer_;
-  HandshakeReassembler reasm_;
-  std::optional<RecordProtector12> read_, write_;
-  std::vector<RecordProtector12> retired_;
-  std::vector<Pending> out_;
-  size_t out_head_ = 0;
-  SessionStats stats_;
-  std::optional<Error> error_;
-  std::span<uint8_t> app_view_;
-  uint32_t empty_records_ = 0;
-  uint32_t warning_alerts_ = 0;
-  uint64_t opens_queued_ = 0;
-  uint64_t opens_done_ = 0;
-  std::optional<uint64_t> assembled_op_;
-  bool release_pending_ = false;
-  bool last_queued_was_barrier_ = false;
-  bool peer_closed_ = false;
-  bool fatal_alert_received_ = false;
-  bool close_queued_ = false;
-  bool alert_queued_ = false;
-  bool alert_handed_out_ = false;
-  bool close_handed_out_ = false;
-  bool handshake_reported_ = false;
 };
 
 extern template class RecordSession12<ServerSide12>;
