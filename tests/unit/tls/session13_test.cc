@@ -3,7 +3,7 @@
 // segments, deframes them with session.next(), accept()s every record into one batch until
 // the session says barrier() (or the batch is full), runs the batch, hands each result to
 // on_opened(), and then drains next_output()/write_control()/seal_app() into the bytes the
-// client reads. Covered: every suite x group and certificate type, 1-byte segments, many
+// client reads (session_test_driver.h, shared with the TLS 1.2 and facade tests). Covered: every suite x group and certificate type, 1-byte segments, many
 // records per batch round, resumption, HelloRetryRequest, KeyUpdate both ways (requested and
 // our own after key_update_records), close_notify both ways, a table of abuse limits and
 // protocol violations each answered by exactly one alert, a peer's fatal alert, rejected
@@ -28,6 +28,7 @@
 #include "lib/tls/ticket13.h"
 #include "tests/unit/tls/handshake13_harness.h"
 #include "tests/unit/tls/heap_usage.h"
+#include "tests/unit/tls/session_test_driver.h"
 
 namespace linetls::tls {
 namespace {
@@ -35,200 +36,9 @@ namespace {
 using namespace testing13;  // NOLINT(google-build-using-namespace)
 using crypto::NamedGroup;
 
-// Plays the engine for one ServerSession13.
-class Driver {
- public:
-  Driver(const ServerConfig13& config, const SessionLimits& limits = {},
-         crypto::AeadBatch* b = nullptr)
-      : s(config, limits), batch_(b != nullptr ? *b : batch()) {}
-
-  ServerSession13 s;
-  Bytes wire;    // records for the client, in order
-  Bytes app_in;  // application data received
-  std::optional<Error> input_error;  // the first error an input call returned
-  size_t max_content = kMaxPlaintextLen;
-  size_t rounds = 0;          // batch runs with opens
-  size_t max_ops_per_round = 0;
-  size_t batch_full = 0;      // kBatchFull answers and full-batch refusals on output
-  int alerts = 0;             // kAlert answers from next_output()
-
-  void send_app(std::span<const uint8_t> data) { app_out_.insert(app_out_.end(), data.begin(), data.end()); }
-
-  // Feeds wire bytes in segments of segment_size, then drains the output.
-  void receive(std::span<const uint8_t> in, size_t segment_size = 1 << 20) {
-    batch_.clear();
-    std::deque<Bytes> segs;  // the records' memory lives until their round ran
-    for (size_t at = 0; at < in.size(); at += segment_size) {
-      segs.emplace_back(in.begin() + at, in.begin() + std::min(in.size(), at + segment_size));
-      std::span<uint8_t> piece(segs.back());
-      int stuck = 0;
-      while (!piece.empty()) {
-        auto step = s.next(piece);
-        if (!step) {
-          note(step.error());
-          break;
-        }
-        piece = piece.subspan(step->consumed);
-        if (!step->has_record) {
-          if (step->consumed == 0) {
-            ASSERT_LT(++stuck, 3) << "deframer stuck";
-            run_round();
-          }
-          continue;
-        }
-        stuck = 0;
-        if (!accept(step->record)) {
-          break;
-        }
-      }
-      if (s.input_closed()) {
-        break;
-      }
-    }
-    run_round();
-    drain();
-  }
-
-  // Writes everything the session has to send into wire.
-  void drain() {
-    for (int guard = 0; guard < 10000; guard++) {
-      batch_.clear();
-      std::deque<Bytes> recs;
-      std::deque<RecordSlot> slots;
-      for (;;) {
-        const ServerSession13::Out o = s.next_output(max_content);
-        if (o.kind != ServerSession13::OutKind::kNone) {
-          Bytes r(o.record_len);
-          slots.emplace_back();
-          auto n = s.write_control(r, max_content, batch_, &slots.back());
-          ASSERT_TRUE(n) << to_string(n.error());
-          if (*n == 0) {
-            batch_full++;
-            break;
-          }
-          EXPECT_EQ(*n, o.record_len);
-          if (o.kind == ServerSession13::OutKind::kAlert) {
-            alerts++;
-          }
-          r.resize(*n);
-          recs.push_back(std::move(r));  // the heap buffer the seal points at stays put
-          continue;
-        }
-        if (s.app_writable() && app_off_ < app_out_.size()) {
-          const size_t n = std::min({s.max_app_content(), max_content, app_out_.size() - app_off_});
-          Bytes r(ServerSession13::record_len(n));
-          std::copy_n(app_out_.begin() + app_off_, n, r.begin() + kRecordHeaderLen);
-          slots.emplace_back();
-          auto ok = s.seal_app(r, n, batch_, &slots.back());
-          ASSERT_TRUE(ok) << to_string(ok.error());
-          if (!*ok) {
-            if (s.next_output(max_content).kind != ServerSession13::OutKind::kNone) {
-              continue;  // a KeyUpdate goes first
-            }
-            batch_full++;
-            break;
-          }
-          app_off_ += n;
-          recs.push_back(std::move(r));
-          continue;
-        }
-        break;
-      }
-      if (recs.empty()) {
-        return;
-      }
-      batch_.run();
-      for (uint32_t i = 0; i < batch_.size(); i++) {
-        EXPECT_TRUE(batch_.ok(i));
-      }
-      batch_.clear();
-      s.batch_done();
-      for (const Bytes& r : recs) {
-        wire.insert(wire.end(), r.begin(), r.end());
-      }
-    }
-    ADD_FAILURE() << "output never drained";
-  }
-
- private:
-  void note(Error e) {
-    if (!input_error) {
-      input_error = e;
-    }
-  }
-
-  // Returns false when input stops.
-  bool accept(const Record& rec) {
-    for (int tries = 0; tries < 3; tries++) {
-      slots_.emplace_back();
-      auto a = s.accept(rec, batch_, &slots_.back());
-      if (!a) {
-        slots_.pop_back();
-        note(a.error());
-        return false;
-      }
-      switch (*a) {
-        case ServerSession13::Accepted::kHandled:
-          slots_.pop_back();
-          return !s.input_closed();
-        case ServerSession13::Accepted::kQueued:
-          queued_++;
-          if (s.barrier()) {
-            run_round();
-          }
-          return !s.input_closed();
-        case ServerSession13::Accepted::kBatchFull:
-          slots_.pop_back();
-          batch_full++;
-          run_round();
-          break;
-      }
-    }
-    ADD_FAILURE() << "accept never succeeded";
-    return false;
-  }
-
-  void run_round() {
-    if (queued_ == 0) {
-      return;
-    }
-    EXPECT_EQ(batch_.size(), queued_);
-    batch_.run();
-    rounds++;
-    max_ops_per_round = std::max(max_ops_per_round, queued_);
-    for (uint32_t i = 0; i < queued_; i++) {
-      auto r = s.on_opened(batch_.status(i), slots_[i]);
-      if (!r) {
-        note(r.error());
-        continue;
-      }
-      app_in.insert(app_in.end(), r->begin(), r->end());
-    }
-    batch_.clear();
-    s.batch_done();
-    slots_.clear();
-    queued_ = 0;
-  }
-
-  crypto::AeadBatch& batch_;
-  std::deque<RecordSlot> slots_;
-  size_t queued_ = 0;
-  Bytes app_out_;
-  size_t app_off_ = 0;
-};
-
-// Moves bytes both ways until neither side has anything to send.
-void pump(ClientConn& c, Driver& d, size_t segment_size = 1 << 20) {
-  d.drain();
-  for (int round = 0; round < 200 && (!c.out.empty() || !d.wire.empty()); round++) {
-    Bytes to_s = std::move(c.out);
-    c.out.clear();
-    d.receive(to_s, segment_size);
-    Bytes to_c = std::move(d.wire);
-    d.wire.clear();
-    c.receive(to_c, segment_size);
-  }
-}
+// Plays the engine for one ServerSession13 (session_test_driver.h).
+using Driver = session_testing::SessionTestDriver<ServerSession13, RecordSlot>;
+using session_testing::pump;
 
 // Seals records as the client would, under a secret the test picks (the client's own
 // application secret, taking over its write direction, or a random one).
