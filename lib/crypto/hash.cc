@@ -315,18 +315,22 @@ Result<void, Error> hkdf_expand(HashAlgo algo, std::span<const uint8_t> prk,
   return result;
 }
 
-Result<void, Error> hkdf_expand_label(HashAlgo algo, std::span<const uint8_t> secret,
-                                      std::string_view label, std::span<const uint8_t> context,
-                                      std::span<uint8_t> out) noexcept {
-  // struct { uint16 length; opaque label<7..255> = "tls13 " + Label; opaque context<0..255>; }
+namespace {
+
+// The HkdfLabel structure of RFC 8446 §7.1 for out_len bytes, written to buf; returns its
+// length, or 0 if the prefixed label exceeds 255 bytes, context exceeds 255 bytes, or
+// out_len exceeds 65535.
+// struct { uint16 length; opaque label<7..255> = "tls13 " + Label; opaque context<0..255>; }
+constexpr size_t kMaxHkdfLabelLen = 2 + 1 + 255 + 1 + 255;
+size_t hkdf_label(uint8_t (&buf)[kMaxHkdfLabelLen], std::string_view label,
+                  std::span<const uint8_t> context, size_t out_len) noexcept {
   if (kTls13LabelPrefix.size() + label.size() > 255 || context.size() > 255 ||
-      out.size() > 0xffff) {
-    return fail(Error::kInvalidArgument);
+      out_len > 0xffff) {
+    return 0;
   }
-  uint8_t buf[2 + 1 + 255 + 1 + 255];
   size_t pos = 0;
-  buf[pos++] = static_cast<uint8_t>(out.size() >> 8);
-  buf[pos++] = static_cast<uint8_t>(out.size());
+  buf[pos++] = static_cast<uint8_t>(out_len >> 8);
+  buf[pos++] = static_cast<uint8_t>(out_len);
   buf[pos++] = static_cast<uint8_t>(kTls13LabelPrefix.size() + label.size());
   std::memcpy(buf + pos, kTls13LabelPrefix.data(), kTls13LabelPrefix.size());
   pos += kTls13LabelPrefix.size();
@@ -339,7 +343,53 @@ Result<void, Error> hkdf_expand_label(HashAlgo algo, std::span<const uint8_t> se
     std::memcpy(buf + pos, context.data(), context.size());
     pos += context.size();
   }
-  return hkdf_expand(algo, secret, {buf, pos}, out);
+  return pos;
+}
+
+}  // namespace
+
+Result<void, Error> hkdf_expand_label(HashAlgo algo, std::span<const uint8_t> secret,
+                                      std::string_view label, std::span<const uint8_t> context,
+                                      std::span<uint8_t> out) noexcept {
+  uint8_t buf[kMaxHkdfLabelLen];
+  const size_t len = hkdf_label(buf, label, context, out.size());
+  if (len == 0) {
+    return fail(Error::kInvalidArgument);
+  }
+  return hkdf_expand(algo, secret, {buf, len}, out);
+}
+
+Result<void, Error> hkdf_expand_label(Hmac& prk, std::string_view label,
+                                      std::span<const uint8_t> context,
+                                      std::span<uint8_t> out) noexcept {
+  uint8_t buf[kMaxHkdfLabelLen];
+  const size_t len = hkdf_label(buf, label, context, out.size());
+  const size_t n = prk.size();
+  if (len == 0 || out.size() > 255 * n) {
+    return fail(Error::kInvalidArgument);
+  }
+  // As hkdf_expand(), on pads computed once for the PRK.
+  uint8_t t[kMaxHashLen];
+  size_t t_len = 0;
+  size_t done = 0;
+  Result<void, Error> result;
+  for (uint8_t i = 1; done < out.size(); i++) {
+    const uint8_t counter[1] = {i};
+    if (!prk.update({t, t_len}) || !prk.update({buf, len}) || !prk.update(counter) ||
+        !prk.finish(std::span<uint8_t>(t, n))) {
+      result = fail(Error::kInternal);
+      break;
+    }
+    t_len = n;
+    const size_t take = std::min(n, out.size() - done);
+    std::memcpy(out.data() + done, t, take);
+    done += take;
+  }
+  secure_wipe(t);
+  if (!result) {
+    secure_wipe(out);
+  }
+  return result;
 }
 
 Result<HashSecret, Error> derive_secret(HashAlgo algo, std::span<const uint8_t> secret,
@@ -348,6 +398,17 @@ Result<HashSecret, Error> derive_secret(HashAlgo algo, std::span<const uint8_t> 
   HashSecret out;
   if (Result<void, Error> r =
           hkdf_expand_label(algo, secret, label, transcript_hash, out.resize(hash_len(algo)));
+      !r) {
+    return fail(r.error());
+  }
+  return out;
+}
+
+Result<HashSecret, Error> derive_secret(Hmac& secret, std::string_view label,
+                                        std::span<const uint8_t> transcript_hash) noexcept {
+  HashSecret out;
+  if (Result<void, Error> r =
+          hkdf_expand_label(secret, label, transcript_hash, out.resize(secret.size()));
       !r) {
     return fail(r.error());
   }

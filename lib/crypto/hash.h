@@ -154,6 +154,16 @@ Result<HashSecret, Error> derive_secret(HashAlgo algo, std::span<const uint8_t> 
                                         std::string_view label,
                                         std::span<const uint8_t> transcript_hash) noexcept;
 
+// The same two, with the secret already keyed into prk (Hmac::create(algo, secret)): when
+// several labels are expanded from one secret (a traffic secret's key and iv, a key
+// schedule stage's secrets), its HMAC pads are computed once instead of per label. prk is
+// rearmed after each call.
+Result<void, Error> hkdf_expand_label(Hmac& prk, std::string_view label,
+                                      std::span<const uint8_t> context,
+                                      std::span<uint8_t> out) noexcept;
+Result<HashSecret, Error> derive_secret(Hmac& secret, std::string_view label,
+                                        std::span<const uint8_t> transcript_hash) noexcept;
+
 // The TLS 1.2 PRF (RFC 5246 §5): P_<hash>(secret, label + seed), writing out.size() bytes.
 // out must not alias the inputs.
 Result<void, Error> tls12_prf(HashAlgo algo, std::span<const uint8_t> secret,

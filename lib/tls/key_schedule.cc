@@ -15,17 +15,11 @@ Result<crypto::Digest, Error> empty_hash(crypto::HashAlgo algo) noexcept {
   return *h;
 }
 
-Result<HashSecret, Error> derive_checked(crypto::HashAlgo algo, std::span<const uint8_t> secret,
-                                         std::string_view label,
-                                         std::span<const uint8_t> hash) noexcept {
-  if (hash.size() != crypto::hash_len(algo)) {
-    return fail(Error::kInternalError);
-  }
-  auto s = crypto::derive_secret(algo, secret, label, hash);
-  if (!s) {
-    return fail(Error::kCryptoFailure);
-  }
-  return std::move(s).value();
+// Hash("") per algorithm, computed once (SHA-256 and SHA-384 of nothing).
+Result<crypto::Digest, Error> empty_hash_cached(crypto::HashAlgo algo) noexcept {
+  static const Result<crypto::Digest, Error> sha256 = empty_hash(crypto::HashAlgo::kSha256);
+  static const Result<crypto::Digest, Error> sha384 = empty_hash(crypto::HashAlgo::kSha384);
+  return algo == crypto::HashAlgo::kSha384 ? sha384 : sha256;
 }
 
 Result<HashSecret, Error> expand_label(crypto::HashAlgo algo, std::span<const uint8_t> secret,
@@ -52,7 +46,9 @@ Result<void, Error> KeySchedule::start(std::span<const uint8_t> psk) noexcept {
   if (!s) {
     return fail(Error::kCryptoFailure);
   }
-  secret_ = std::move(s).value();
+  if (auto ok = set_secret(std::move(s).value()); !ok) {
+    return ok;
+  }
   stage_ = Stage::kEarly;
   has_psk_ = !psk.empty();
   return {};
@@ -60,14 +56,28 @@ Result<void, Error> KeySchedule::start(std::span<const uint8_t> psk) noexcept {
 
 Result<HashSecret, Error> KeySchedule::derive(Stage need, std::string_view label,
                                               std::span<const uint8_t> hash) const noexcept {
-  if (stage_ != need) {
+  if (stage_ != need || !prk_ || hash.size() != crypto::hash_len(algo_)) {
     return fail(Error::kInternalError);
   }
-  return derive_checked(algo_, secret_.view(), label, hash);
+  auto s = crypto::derive_secret(*prk_, label, hash);
+  if (!s) {
+    return fail(Error::kCryptoFailure);
+  }
+  return std::move(s).value();
+}
+
+Result<void, Error> KeySchedule::set_secret(HashSecret s) noexcept {
+  auto h = crypto::Hmac::create(algo_, s.view());
+  if (!h) {
+    return fail(Error::kCryptoFailure);
+  }
+  secret_ = std::move(s);
+  prk_.emplace(std::move(h).value());
+  return {};
 }
 
 Result<void, Error> KeySchedule::advance(Stage from, std::span<const uint8_t> ikm) noexcept {
-  auto eh = empty_hash(algo_);
+  auto eh = empty_hash_cached(algo_);
   if (!eh) {
     return fail(eh.error());
   }
@@ -79,13 +89,15 @@ Result<void, Error> KeySchedule::advance(Stage from, std::span<const uint8_t> ik
   if (!s) {
     return fail(Error::kCryptoFailure);
   }
-  secret_ = std::move(s).value();
+  if (auto ok = set_secret(std::move(s).value()); !ok) {
+    return ok;
+  }
   stage_ = static_cast<Stage>(static_cast<uint8_t>(from) + 1);
   return {};
 }
 
 Result<HashSecret, Error> KeySchedule::binder_key(bool resumption) const noexcept {
-  auto eh = empty_hash(algo_);
+  auto eh = empty_hash_cached(algo_);
   if (!eh) {
     return fail(eh.error());
   }
@@ -157,9 +169,12 @@ Result<TrafficKeys, Error> derive_traffic_keys(const SuiteInfo& suite,
                                                std::span<const uint8_t> traffic_secret) noexcept {
   TrafficKeys keys;
   keys.aead = suite.aead;
-  if (!crypto::hkdf_expand_label(suite.hash, traffic_secret, "key", {},
+  // Both from one keyed HMAC: the secret's pads once, not per label.
+  auto prk = crypto::Hmac::create(suite.hash, traffic_secret);
+  if (!prk ||
+      !crypto::hkdf_expand_label(*prk, "key", {},
                                  keys.key.resize(crypto::aead_key_len(suite.aead))) ||
-      !crypto::hkdf_expand_label(suite.hash, traffic_secret, "iv", {}, keys.iv.resize(kIvLen))) {
+      !crypto::hkdf_expand_label(*prk, "iv", {}, keys.iv.resize(kIvLen))) {
     return fail(Error::kCryptoFailure);
   }
   return keys;
@@ -218,9 +233,9 @@ Result<void, Error> export_keying_material(crypto::HashAlgo algo,
   if (!eh) {
     return fail(eh.error());
   }
-  auto per_label = derive_checked(algo, exporter_master_secret, label, eh->view());
+  auto per_label = crypto::derive_secret(algo, exporter_master_secret, label, eh->view());
   if (!per_label) {
-    return fail(per_label.error());
+    return fail(Error::kCryptoFailure);
   }
   auto ctx_hash = crypto::hash(algo, context);
   if (!ctx_hash) {

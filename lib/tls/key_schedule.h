@@ -27,6 +27,8 @@
 #include <string_view>
 
 #include "lib/base/result.h"
+#include <optional>
+
 #include "lib/crypto/hash.h"
 #include "lib/tls/cipher_suite.h"
 #include "lib/tls/errors.h"
@@ -95,10 +97,17 @@ class KeySchedule {
   // Derive-Secret(current, "derived", "") then HKDF-Extract(that, ikm) into secret_.
   Result<void, Error> advance(Stage from, std::span<const uint8_t> ikm) noexcept;
 
+  // secret_ = s, and prk_ keyed with it.
+  Result<void, Error> set_secret(HashSecret s) noexcept;
+
   crypto::HashAlgo algo_;
   Stage stage_ = Stage::kNone;
   bool has_psk_ = false;  // start() was given a PSK
   HashSecret secret_;
+  // HMAC keyed with secret_: each stage derives two to four secrets from it, and its pads
+  // are computed once per stage instead of once per derivation. Rearmed after every use
+  // (derive() is logically const).
+  mutable std::optional<crypto::Hmac> prk_;
 };
 
 // §7.3: [sender]_write_key = HKDF-Expand-Label(Secret, "key", "", key_length) and

@@ -193,10 +193,25 @@ TEST(Hkdf, Rfc8448KeySchedule) {
                                                   r.at("label"), hex(r.at("context")));
       ASSERT_TRUE(s);
       got.assign(s->view().begin(), s->view().end());
+      // The same from a keyed HMAC, twice: it is rearmed after each derivation.
+      Result<Hmac, Error> prk = Hmac::create(HashAlgo::kSha256, hex(r.at("secret")));
+      ASSERT_TRUE(prk);
+      for (int i = 0; i < 2; i++) {
+        Result<HashSecret, Error> k = derive_secret(*prk, r.at("label"), hex(r.at("context")));
+        ASSERT_TRUE(k);
+        EXPECT_EQ(to_hex(k->view()), r.at("out")) << "keyed, call " << i;
+      }
     } else {
       ASSERT_EQ(op, "expand_label");
       ASSERT_TRUE(hkdf_expand_label(HashAlgo::kSha256, hex(r.at("secret")), r.at("label"),
                                     hex(r.at("context")), got));
+      Result<Hmac, Error> prk = Hmac::create(HashAlgo::kSha256, hex(r.at("secret")));
+      ASSERT_TRUE(prk);
+      for (int i = 0; i < 2; i++) {
+        std::vector<uint8_t> keyed(want.size());
+        ASSERT_TRUE(hkdf_expand_label(*prk, r.at("label"), hex(r.at("context")), keyed));
+        EXPECT_EQ(keyed, got) << "keyed, call " << i;
+      }
     }
     EXPECT_EQ(to_hex(got), r.at("out")) << op << " " << (r.count("label") ? r.at("label") : "");
   }
@@ -215,6 +230,30 @@ TEST(Hkdf, ExpandLabelRejectsOversizedFields) {
   r = hkdf_expand_label(HashAlgo::kSha256, secret, "key", context, out);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), Error::kInvalidArgument);
+  // The keyed form refuses the same, and an output longer than 255 blocks.
+  Result<Hmac, Error> prk = Hmac::create(HashAlgo::kSha256, secret);
+  ASSERT_TRUE(prk);
+  EXPECT_FALSE(hkdf_expand_label(*prk, label_250, {}, out));
+  EXPECT_FALSE(hkdf_expand_label(*prk, "key", context, out));
+  std::vector<uint8_t> huge(255 * 32 + 1);
+  EXPECT_FALSE(hkdf_expand_label(*prk, "key", {}, huge));
+  EXPECT_TRUE(hkdf_expand_label(*prk, label_249, {}, out));
+}
+
+TEST(Hkdf, KeyedExpandLabelMatchesOverSeveralBlocks) {
+  // Traffic keys need one block; an exporter may ask for more: T(1) | T(2) | ... chain
+  // through the same keyed HMAC.
+  const std::vector<uint8_t> secret(48, 7);
+  for (HashAlgo algo : {HashAlgo::kSha256, HashAlgo::kSha384}) {
+    Result<Hmac, Error> prk = Hmac::create(algo, secret);
+    ASSERT_TRUE(prk);
+    for (size_t len : {size_t{1}, size_t{12}, size_t{48}, size_t{100}, size_t{1000}}) {
+      std::vector<uint8_t> plain(len), keyed(len);
+      ASSERT_TRUE(hkdf_expand_label(algo, secret, "exporter", secret, plain));
+      ASSERT_TRUE(hkdf_expand_label(*prk, "exporter", secret, keyed));
+      EXPECT_EQ(keyed, plain) << len;
+    }
+  }
 }
 
 // ---- TLS 1.2 PRF --------------------------------------------------------------------------
