@@ -33,11 +33,56 @@ Result<HashSecret, Error> expand_label(crypto::HashAlgo algo, std::span<const ui
   return out;
 }
 
+// Without a PSK the early stage is the same for every handshake of one hash, and public:
+// Early Secret = HKDF-Extract(0, 0), and the salt the handshake stage starts from,
+// Derive-Secret(Early Secret, "derived", ""). Computed once per algorithm.
+struct NoPskEarly {
+  HashSecret early;
+  HashSecret derived;
+  bool ok = false;
+};
+
+NoPskEarly make_no_psk_early(crypto::HashAlgo algo) noexcept {
+  NoPskEarly e;
+  const std::array<uint8_t, crypto::kMaxHashLen> zeros{};
+  auto s = crypto::hkdf_extract(algo, {},
+                                std::span<const uint8_t>(zeros.data(), crypto::hash_len(algo)));
+  auto eh = empty_hash(algo);
+  if (!s || !eh) {
+    return e;
+  }
+  auto d = crypto::derive_secret(algo, s->view(), "derived", eh->view());
+  if (!d) {
+    return e;
+  }
+  e.early = std::move(s).value();
+  e.derived = std::move(d).value();
+  e.ok = true;
+  return e;
+}
+
+const NoPskEarly& no_psk_early(crypto::HashAlgo algo) noexcept {
+  static const NoPskEarly sha256 = make_no_psk_early(crypto::HashAlgo::kSha256);
+  static const NoPskEarly sha384 = make_no_psk_early(crypto::HashAlgo::kSha384);
+  return algo == crypto::HashAlgo::kSha384 ? sha384 : sha256;
+}
+
 }  // namespace
 
 Result<void, Error> KeySchedule::start(std::span<const uint8_t> psk) noexcept {
   if (stage_ != Stage::kNone) {
     return fail(Error::kInternalError);
+  }
+  if (psk.empty()) {
+    const NoPskEarly& e = no_psk_early(algo_);
+    if (!e.ok) {
+      return fail(Error::kCryptoFailure);
+    }
+    secret_ = e.early.clone();
+    prk_.reset();  // keyed on first use (nothing but "derived" is asked without a PSK)
+    stage_ = Stage::kEarly;
+    has_psk_ = false;
+    return {};
   }
   const std::array<uint8_t, crypto::kMaxHashLen> zeros{};
   const std::span<const uint8_t> ikm =
@@ -56,8 +101,15 @@ Result<void, Error> KeySchedule::start(std::span<const uint8_t> psk) noexcept {
 
 Result<HashSecret, Error> KeySchedule::derive(Stage need, std::string_view label,
                                               std::span<const uint8_t> hash) const noexcept {
-  if (stage_ != need || !prk_ || hash.size() != crypto::hash_len(algo_)) {
+  if (stage_ != need || hash.size() != crypto::hash_len(algo_)) {
     return fail(Error::kInternalError);
+  }
+  if (!prk_) {
+    auto h = crypto::Hmac::create(algo_, secret_.view());
+    if (!h) {
+      return fail(Error::kCryptoFailure);
+    }
+    prk_.emplace(std::move(h).value());
   }
   auto s = crypto::derive_secret(*prk_, label, hash);
   if (!s) {
@@ -77,15 +129,24 @@ Result<void, Error> KeySchedule::set_secret(HashSecret s) noexcept {
 }
 
 Result<void, Error> KeySchedule::advance(Stage from, std::span<const uint8_t> ikm) noexcept {
-  auto eh = empty_hash_cached(algo_);
-  if (!eh) {
-    return fail(eh.error());
+  if (stage_ != from) {
+    return fail(Error::kInternalError);
   }
-  auto salt = derive(from, "derived", eh->view());
-  if (!salt) {
-    return fail(salt.error());
+  HashSecret salt;
+  if (from == Stage::kEarly && !has_psk_) {
+    salt = no_psk_early(algo_).derived.clone();  // start() checked it is there
+  } else {
+    auto eh = empty_hash_cached(algo_);
+    if (!eh) {
+      return fail(eh.error());
+    }
+    auto d = derive(from, "derived", eh->view());
+    if (!d) {
+      return fail(d.error());
+    }
+    salt = std::move(d).value();
   }
-  auto s = crypto::hkdf_extract(algo_, salt->view(), ikm);
+  auto s = crypto::hkdf_extract(algo_, salt.view(), ikm);
   if (!s) {
     return fail(Error::kCryptoFailure);
   }
