@@ -591,6 +591,7 @@ Result<std::optional<Server13::PskChoice>, Error> Server13::select_psk(
     choice.psk = std::move(t->psk);
     choice.client_identity = std::move(t->client_identity);
     choice.psk_ke = c.psk_ke_offered;
+    choice.early.emplace(std::move(early));
     return std::optional<PskChoice>(std::move(choice));
   }
   return none;
@@ -821,9 +822,14 @@ Result<void, Error> Server13::send_server_hello(std::unique_ptr<FlightWork> f,
 
   // §7.1 Handshake Secret and the handshake traffic secrets over ClientHello..ServerHello;
   // with psk_ke the (EC)DHE input is the 0-value.
-  KeySchedule& schedule = f->schedule.emplace(algo);
+  // A resumption goes on from the schedule its binder check started (select_psk).
+  const bool started = f->psk && f->psk->early && f->psk->early->algo() == algo;
+  KeySchedule& schedule =
+      started ? f->schedule.emplace(std::move(*f->psk->early)) : f->schedule.emplace(algo);
   auto h = transcript.digest();
-  if (!h || !schedule.start(f->psk ? f->psk->psk.view() : std::span<const uint8_t>()) ||
+  if (!h ||
+      (!started &&
+       !schedule.start(f->psk ? f->psk->psk.view() : std::span<const uint8_t>())) ||
       !(kx != nullptr ? schedule.add_handshake(kx->secret->view())
                       : schedule.add_handshake_without_dhe())) {
     return fail(Error::kCryptoFailure);

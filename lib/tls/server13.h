@@ -409,6 +409,9 @@ class Server13 {
     crypto::HashSecret psk;
     std::optional<crypto::VerifiedIdentity> client_identity;  // from the ticket
     bool psk_ke = false;  // resume with psk_ke (no (EC)DHE), else psk_dhe_ke
+    // The key schedule started on psk for the binder check (Early Secret and its HMAC):
+    // the handshake goes on from it instead of starting it again.
+    std::optional<KeySchedule> early;
   };
   // Picks the PSK to resume with (see the top of this file), and its mode: psk_ke when
   // c.psk_ke_offered, else psk_dhe_ke when listed and c.share is set. Verifies its binder over
