@@ -204,6 +204,7 @@ Result<void, Error> Client13::write_hello(ReadServerHello& s, std::span<const ui
     }
     std::memcpy(s.client_hello.data() + s.client_hello.size() - p.psk_binder_len,
                 binder->view().data(), p.psk_binder_len);
+    s.early.emplace(std::move(early));
     if (config_.corrupt_binder) {
       s.client_hello.back() ^= 1;
     }
@@ -377,9 +378,11 @@ Result<void, Error> Client13::on_server_hello(ReadServerHello s,
     return fail(Error::kCryptoFailure);
   }
   // §7.1: with psk_ke the (EC)DHE input is the 0-value.
-  KeySchedule schedule(suite.hash);
+  // A resumption goes on from the schedule the binder was computed with.
+  const bool early_started = !psk.empty() && s.early && s.early->algo() == suite.hash;
+  KeySchedule schedule = early_started ? std::move(*s.early) : KeySchedule(suite.hash);
   auto h = transcript.digest();
-  if (!h || !schedule.start(psk) ||
+  if (!h || (!early_started && !schedule.start(psk)) ||
       !(shared ? schedule.add_handshake(shared->view()) : schedule.add_handshake_without_dhe())) {
     return fail(Error::kCryptoFailure);
   }

@@ -156,6 +156,9 @@ class Client13 {
     std::optional<crypto::Transcript> transcript;  // after an HRR: message_hash .. CH2
     std::optional<uint16_t> hrr_suite;
     bool psk_offered = false;  // the last ClientHello offered config.session
+    // The key schedule its binder was computed with (started on the session's PSK): a
+    // resumption goes on from it.
+    std::optional<KeySchedule> early;
     uint8_t random[32];
     uint8_t session_id[32];
   };
