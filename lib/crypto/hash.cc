@@ -284,22 +284,20 @@ Result<HashSecret, Error> hkdf_extract(HashAlgo algo, std::span<const uint8_t> s
   return prk;
 }
 
-Result<void, Error> hkdf_expand(HashAlgo algo, std::span<const uint8_t> prk,
-                                std::span<const uint8_t> info, std::span<uint8_t> out) noexcept {
-  const size_t n = hash_len(algo);
-  // RFC 5869 §2.3: PRK is "at least HashLen octets"; L <= 255*HashLen.
-  if (prk.size() < n || out.size() > 255 * n) {
-    return fail(Error::kInvalidArgument);
-  }
-  // T(0) = empty; T(i) = HMAC(PRK, T(i-1) | info | i); OKM = first L bytes of T(1) | T(2)...
-  // TLS 1.3 asks for at most one block at a time, so each block is a one-shot MAC.
+namespace {
+
+// HKDF-Expand's block chain (RFC 5869 §2.3): T(0) = empty; T(i) = HMAC(PRK, T(i-1) | info |
+// i); OKM = the first L bytes of T(1) | T(2) ... mac(prev, counter, t) writes T(i) (n bytes)
+// to t from T(i-1) = prev. out is wiped on failure.
+template <class Mac>
+Result<void, Error> expand_blocks(size_t n, std::span<uint8_t> out, Mac&& mac) noexcept {
   uint8_t t[kMaxHashLen];
   size_t t_len = 0;
   size_t done = 0;
   Result<void, Error> result;
   for (uint8_t i = 1; done < out.size(); i++) {
     const uint8_t counter[1] = {i};
-    if (!hmac_oneshot(algo, prk, {{t, t_len}, info, counter}, t)) {
+    if (!mac(std::span<const uint8_t>(t, t_len), std::span<const uint8_t>(counter), t)) {
       result = fail(Error::kInternal);
       break;
     }
@@ -313,6 +311,22 @@ Result<void, Error> hkdf_expand(HashAlgo algo, std::span<const uint8_t> prk,
     secure_wipe(out);
   }
   return result;
+}
+
+}  // namespace
+
+Result<void, Error> hkdf_expand(HashAlgo algo, std::span<const uint8_t> prk,
+                                std::span<const uint8_t> info, std::span<uint8_t> out) noexcept {
+  const size_t n = hash_len(algo);
+  // RFC 5869 §2.3: PRK is "at least HashLen octets"; L <= 255*HashLen.
+  if (prk.size() < n || out.size() > 255 * n) {
+    return fail(Error::kInvalidArgument);
+  }
+  // TLS 1.3 asks for at most one block at a time, so each block is a one-shot MAC.
+  return expand_blocks(n, out, [&](std::span<const uint8_t> prev,
+                                   std::span<const uint8_t> counter, uint8_t* t) {
+    return hmac_oneshot(algo, prk, {prev, info, counter}, t);
+  });
 }
 
 namespace {
@@ -369,27 +383,11 @@ Result<void, Error> hkdf_expand_label(Hmac& prk, std::string_view label,
     return fail(Error::kInvalidArgument);
   }
   // As hkdf_expand(), on pads computed once for the PRK.
-  uint8_t t[kMaxHashLen];
-  size_t t_len = 0;
-  size_t done = 0;
-  Result<void, Error> result;
-  for (uint8_t i = 1; done < out.size(); i++) {
-    const uint8_t counter[1] = {i};
-    if (!prk.update({t, t_len}) || !prk.update({buf, len}) || !prk.update(counter) ||
-        !prk.finish(std::span<uint8_t>(t, n))) {
-      result = fail(Error::kInternal);
-      break;
-    }
-    t_len = n;
-    const size_t take = std::min(n, out.size() - done);
-    std::memcpy(out.data() + done, t, take);
-    done += take;
-  }
-  secure_wipe(t);
-  if (!result) {
-    secure_wipe(out);
-  }
-  return result;
+  return expand_blocks(n, out, [&](std::span<const uint8_t> prev,
+                                   std::span<const uint8_t> counter, uint8_t* t) {
+    return prk.update(prev) && prk.update({buf, len}) && prk.update(counter) &&
+           prk.finish(std::span<uint8_t>(t, n));
+  });
 }
 
 Result<HashSecret, Error> derive_secret(HashAlgo algo, std::span<const uint8_t> secret,
