@@ -21,7 +21,12 @@ san=${LT_SAN_BUILD_DIR:-build-san}
 fuzz_seconds=${LT_FUZZ_SECONDS:-5}
 
 if [[ ! -f "$san/build.ninja" ]]; then
-  CXX=clang++-14 meson setup "$san" -Dsanitize=true -Dfuzz=true -Dbench=false >/dev/null
+  # -O1 and line tables only (what ASan and libFuzzer recommend; stack traces keep file:line):
+  # the sanitizer build is half of a CI run, and this takes 7m39s -> 6m39s here with the
+  # same tests passing in the same time. -Dstrict=enabled keeps -Werror (a custom build type
+  # would drop it).
+  CXX=clang++-14 meson setup "$san" -Dsanitize=true -Dfuzz=true -Dbench=false \
+    -Doptimization=1 -Ddebug=false -Dcpp_args=-gline-tables-only -Dstrict=enabled >/dev/null
 fi
 ninja -C "$san" >/dev/null || ninja -C "$san"
 
